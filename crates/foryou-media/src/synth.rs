@@ -1,0 +1,503 @@
+//! Playable clips without ffmpeg: a tiny H.264 Baseline encoder and an MP4 muxer.
+//!
+//! The encoder uses three macroblock kinds that need no transform: `I_PCM` (raw samples),
+//! `I_16x16` DC prediction with no residual (a flat block continuing its neighbours) and
+//! `P_Skip` (copy of the previous frame). A clip is a flat background, a band of colour in the
+//! sound's hue, and a ball that hops across the frame; only the blocks that change are coded, so a
+//! minute of video is tens of kilobytes. Every block on a border is drawn so that its bottom row
+//! and right column are background, which makes the DC predictions of its neighbours exact.
+
+use crate::png;
+
+/// What to draw.
+#[derive(Clone, Debug)]
+pub struct ClipSpec {
+    /// Length in seconds.
+    pub seconds: f64,
+    /// Varies colours and motion.
+    pub seed: u64,
+    /// Hue of the background, 0–360.
+    pub hue: f64,
+    /// Hue of the band (the sound's colour), 0–360.
+    pub band_hue: f64,
+    /// Frames per second.
+    pub fps: u32,
+}
+
+impl Default for ClipSpec {
+    fn default() -> Self {
+        ClipSpec { seconds: 5.0, seed: 1, hue: 200.0, band_hue: 30.0, fps: 12 }
+    }
+}
+
+/// Width and height of synthesised clips (9 × 16 macroblocks, portrait 9:16).
+pub const WIDTH: usize = 144;
+/// See [`WIDTH`].
+pub const HEIGHT: usize = 256;
+const MBW: usize = WIDTH / 16;
+const MBH: usize = HEIGHT / 16;
+
+/// A YCbCr 4:2:0 picture.
+#[derive(Clone)]
+struct Picture {
+    y: Vec<u8>,
+    cb: Vec<u8>,
+    cr: Vec<u8>,
+}
+
+fn hsv(h: f64, s: f64, v: f64) -> [u8; 3] {
+    let c = v * s;
+    let hp = (h.rem_euclid(360.0)) / 60.0;
+    let x = c * (1.0 - (hp % 2.0 - 1.0).abs());
+    let (r, g, b) = match hp as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = v - c;
+    [((r + m) * 255.0) as u8, ((g + m) * 255.0) as u8, ((b + m) * 255.0) as u8]
+}
+
+/// BT.601 limited range, clamped to 1..=254 so that raw samples never form start codes.
+fn ycbcr([r, g, b]: [u8; 3]) -> [u8; 3] {
+    let (r, g, b) = (f64::from(r), f64::from(g), f64::from(b));
+    let y = 16.0 + 0.257 * r + 0.504 * g + 0.098 * b;
+    let cb = 128.0 - 0.148 * r - 0.291 * g + 0.439 * b;
+    let cr = 128.0 + 0.439 * r - 0.368 * g - 0.071 * b;
+    let c = |v: f64| v.round().clamp(1.0, 254.0) as u8;
+    [c(y), c(cb), c(cr)]
+}
+
+fn rgb([y, cb, cr]: [u8; 3]) -> [u8; 3] {
+    let (y, cb, cr) = (f64::from(y) - 16.0, f64::from(cb) - 128.0, f64::from(cr) - 128.0);
+    let c = |v: f64| v.round().clamp(0.0, 255.0) as u8;
+    [c(1.164 * y + 1.596 * cr), c(1.164 * y - 0.392 * cb - 0.813 * cr), c(1.164 * y + 2.017 * cb)]
+}
+
+struct Scene {
+    bg: [u8; 3],
+    band: Vec<[u8; 3]>,
+    ball: [u8; 3],
+}
+
+impl Scene {
+    fn new(spec: &ClipSpec) -> Scene {
+        let bg = ycbcr(hsv(spec.hue, 0.55, 0.55));
+        let band = (0..WIDTH).map(|x| ycbcr(hsv(spec.band_hue + x as f64 * 0.6, 0.8, 0.95))).collect();
+        let ball = ycbcr(hsv(spec.hue + 180.0, 0.3, 1.0));
+        Scene { bg, band, ball }
+    }
+
+    /// The picture with the ball in macroblock `ball`.
+    fn draw(&self, ball: (usize, usize)) -> Picture {
+        let mut p = Picture { y: vec![self.bg[0]; WIDTH * HEIGHT], cb: vec![self.bg[1]; WIDTH * HEIGHT / 4], cr: vec![self.bg[2]; WIDTH * HEIGHT / 4] };
+        let mut put = |x: usize, y: usize, c: [u8; 3]| {
+            p.y[y * WIDTH + x] = c[0];
+            p.cb[(y / 2) * (WIDTH / 2) + x / 2] = c[1];
+            p.cr[(y / 2) * (WIDTH / 2) + x / 2] = c[2];
+        };
+        // The band: macroblock row 2, pixel rows 32..46, background on its last two rows.
+        for y in 32..46 {
+            for (x, &c) in self.band.iter().enumerate() {
+                put(x, y, c);
+            }
+        }
+        // The ball: a disc inside one macroblock, its last two rows and columns background.
+        let (bx, by) = (ball.0 * 16, ball.1 * 16);
+        for dy in 0..14 {
+            for dx in 0..14 {
+                let (fx, fy) = (dx as f64 - 6.5, dy as f64 - 6.5);
+                if fx * fx + fy * fy <= 42.0 {
+                    put(bx + dx, by + dy, self.ball);
+                }
+            }
+        }
+        p
+    }
+}
+
+/// The ball's macroblock at step `i`: it bounces inside rows 4.. of the frame.
+fn ball_at(i: u64, seed: u64) -> (usize, usize) {
+    let span_x = (MBW - 1) as u64;
+    let span_y = (MBH - 5) as u64;
+    let t_x = i + seed % 7;
+    let t_y = i + seed % 11;
+    let bounce = |t: u64, span: u64| {
+        let p = t % (2 * span);
+        if p <= span { p } else { 2 * span - p }
+    };
+    (bounce(t_x, span_x) as usize, 4 + bounce(t_y, span_y) as usize)
+}
+
+struct BitWriter {
+    out: Vec<u8>,
+    cur: u8,
+    n: u8,
+}
+
+impl BitWriter {
+    fn new() -> Self {
+        BitWriter { out: Vec::new(), cur: 0, n: 0 }
+    }
+
+    fn bit(&mut self, b: bool) {
+        self.cur = (self.cur << 1) | u8::from(b);
+        self.n += 1;
+        if self.n == 8 {
+            self.out.push(self.cur);
+            self.cur = 0;
+            self.n = 0;
+        }
+    }
+
+    fn bits(&mut self, v: u64, n: u32) {
+        for i in (0..n).rev() {
+            self.bit((v >> i) & 1 == 1);
+        }
+    }
+
+    fn ue(&mut self, v: u64) {
+        let x = v + 1;
+        let len = 64 - x.leading_zeros();
+        self.bits(0, len - 1);
+        self.bits(x, len);
+    }
+
+    fn se(&mut self, v: i64) {
+        self.ue(if v > 0 { (2 * v - 1) as u64 } else { (-2 * v) as u64 });
+    }
+
+    fn align_zero(&mut self) {
+        while self.n != 0 {
+            self.bit(false);
+        }
+    }
+
+    fn trailing(mut self) -> Vec<u8> {
+        self.bit(true);
+        self.align_zero();
+        self.out
+    }
+}
+
+/// Wraps an RBSP as a NAL unit payload (header + emulation prevention), without start code.
+fn nal(ref_idc: u8, kind: u8, rbsp: &[u8]) -> Vec<u8> {
+    let mut out = vec![(ref_idc << 5) | kind];
+    let mut zeros = 0;
+    for &b in rbsp {
+        if zeros >= 2 && b <= 3 {
+            out.push(3);
+            zeros = 0;
+        }
+        out.push(b);
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+    }
+    out
+}
+
+const LOG2_MAX_FRAME_NUM: u32 = 16;
+
+fn sps() -> Vec<u8> {
+    let mut w = BitWriter::new();
+    w.bits(66, 8); // profile_idc: Baseline
+    w.bits(0b1100_0000, 8); // constraint_set0 and set1
+    w.bits(30, 8); // level 3.0
+    w.ue(0); // seq_parameter_set_id
+    w.ue(u64::from(LOG2_MAX_FRAME_NUM - 4));
+    w.ue(2); // pic_order_cnt_type: output order = decoding order
+    w.ue(1); // max_num_ref_frames
+    w.bit(false); // gaps_in_frame_num_value_allowed_flag
+    w.ue((MBW - 1) as u64);
+    w.ue((MBH - 1) as u64);
+    w.bit(true); // frame_mbs_only_flag
+    w.bit(true); // direct_8x8_inference_flag
+    w.bit(false); // frame_cropping_flag
+    w.bit(false); // vui_parameters_present_flag
+    nal(3, 7, &w.trailing())
+}
+
+fn pps() -> Vec<u8> {
+    let mut w = BitWriter::new();
+    w.ue(0); // pic_parameter_set_id
+    w.ue(0); // seq_parameter_set_id
+    w.bit(false); // entropy_coding_mode_flag: CAVLC
+    w.bit(false); // bottom_field_pic_order_in_frame_present_flag
+    w.ue(0); // num_slice_groups_minus1
+    w.ue(0); // num_ref_idx_l0_default_active_minus1
+    w.ue(0); // num_ref_idx_l1_default_active_minus1
+    w.bit(false); // weighted_pred_flag
+    w.bits(0, 2); // weighted_bipred_idc
+    w.se(0); // pic_init_qp_minus26
+    w.se(0); // pic_init_qs_minus26
+    w.se(0); // chroma_qp_index_offset
+    w.bit(true); // deblocking_filter_control_present_flag
+    w.bit(false); // constrained_intra_pred_flag
+    w.bit(false); // redundant_pic_cnt_present_flag
+    nal(3, 8, &w.trailing())
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mb {
+    Pcm,
+    FlatDc,
+    Skip,
+}
+
+/// Encodes one frame. `kinds` says how each macroblock is coded; PCM blocks take their samples from `pic`.
+fn frame(pic: &Picture, kinds: &[Mb], frame_num: u64) -> Vec<u8> {
+    let idr = frame_num == 0;
+    let mut w = BitWriter::new();
+    w.ue(0); // first_mb_in_slice
+    w.ue(if idr { 7 } else { 5 }); // slice_type: I or P, all slices of the picture alike
+    w.ue(0); // pic_parameter_set_id
+    w.bits(frame_num, LOG2_MAX_FRAME_NUM);
+    if idr {
+        w.ue(0); // idr_pic_id
+    } else {
+        w.bit(false); // num_ref_idx_active_override_flag
+        w.bit(false); // ref_pic_list_modification_flag_l0
+    }
+    if idr {
+        w.bit(false); // no_output_of_prior_pics_flag
+        w.bit(false); // long_term_reference_flag
+    } else {
+        w.bit(false); // adaptive_ref_pic_marking_mode_flag
+    }
+    w.se(0); // slice_qp_delta
+    w.ue(1); // disable_deblocking_filter_idc: off, so raw samples stay exact
+    let coeffs = |i: usize| if kinds[i] == Mb::Pcm { 16 } else { 0 };
+    let mut skip_run = 0u64;
+    for (i, &kind) in kinds.iter().enumerate() {
+        if !idr {
+            if kind == Mb::Skip {
+                skip_run += 1;
+                continue;
+            }
+            w.ue(skip_run);
+            skip_run = 0;
+        }
+        let intra_offset = if idr { 0 } else { 5 };
+        match kind {
+            Mb::Skip => {}
+            Mb::Pcm => {
+                w.ue(intra_offset + 25);
+                w.align_zero();
+                let (mx, my) = (i % MBW, i / MBW);
+                for y in 0..16 {
+                    for x in 0..16 {
+                        w.bits(u64::from(pic.y[(my * 16 + y) * WIDTH + mx * 16 + x]), 8);
+                    }
+                }
+                for plane in [&pic.cb, &pic.cr] {
+                    for y in 0..8 {
+                        for x in 0..8 {
+                            w.bits(u64::from(plane[(my * 8 + y) * (WIDTH / 2) + mx * 8 + x]), 8);
+                        }
+                    }
+                }
+            }
+            Mb::FlatDc => {
+                w.ue(intra_offset + 3); // I_16x16, DC prediction, no coded coefficients
+                w.ue(0); // intra_chroma_pred_mode: DC
+                w.se(0); // mb_qp_delta
+                let (mx, my) = (i % MBW, i / MBW);
+                let left = (mx > 0).then(|| coeffs(i - 1));
+                let top = (my > 0).then(|| coeffs(i - MBW));
+                let nc = match (left, top) {
+                    (Some(a), Some(b)) => (a + b + 1) >> 1,
+                    (Some(a), None) | (None, Some(a)) => a,
+                    (None, None) => 0,
+                };
+                // coeff_token for TotalCoeff = 0 in the table that nC selects.
+                match nc {
+                    0..=1 => w.bits(0b1, 1),
+                    2..=3 => w.bits(0b11, 2),
+                    4..=7 => w.bits(0b1111, 4),
+                    _ => w.bits(0b000011, 6),
+                }
+            }
+        }
+    }
+    if skip_run > 0 {
+        w.ue(skip_run);
+    }
+    nal(3, if idr { 5 } else { 1 }, &w.trailing())
+}
+
+/// The first frame of a clip as a PNG, scaled up twice, for the poster.
+pub fn poster_png(spec: &ClipSpec) -> Vec<u8> {
+    let pic = Scene::new(spec).draw(ball_at(0, spec.seed));
+    let (w, h) = (WIDTH * 2, HEIGHT * 2);
+    let mut rgb_data = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            let (sx, sy) = (x / 2, y / 2);
+            let c = [pic.y[sy * WIDTH + sx], pic.cb[(sy / 2) * (WIDTH / 2) + sx / 2], pic.cr[(sy / 2) * (WIDTH / 2) + sx / 2]];
+            rgb_data.extend_from_slice(&rgb(c));
+        }
+    }
+    png::encode(w as u32, h as u32, &rgb_data)
+}
+
+/// The H.264 access units of a clip (length-prefixed NAL units) and its SPS and PPS.
+pub struct Elementary {
+    /// Sequence parameter set.
+    pub sps: Vec<u8>,
+    /// Picture parameter set.
+    pub pps: Vec<u8>,
+    /// One sample per frame: 4-byte big-endian length, then the NAL unit.
+    pub samples: Vec<Vec<u8>>,
+}
+
+/// Encodes the clip's frames.
+pub fn encode(spec: &ClipSpec) -> Elementary {
+    let scene = Scene::new(spec);
+    let fps = spec.fps.max(1);
+    let n = ((spec.seconds * f64::from(fps)).round() as u64).max(1);
+    let hop_every = u64::from(fps / 4).max(1);
+    let mut samples = Vec::with_capacity(n as usize);
+    let mut prev_ball = ball_at(0, spec.seed);
+    for f in 0..n {
+        let ball = ball_at(f / hop_every, spec.seed);
+        let pic = scene.draw(ball);
+        let mut kinds = vec![Mb::Skip; MBW * MBH];
+        let at = |(x, y): (usize, usize)| y * MBW + x;
+        if f == 0 {
+            for (i, k) in kinds.iter_mut().enumerate() {
+                let row = i / MBW;
+                *k = if i == 0 || row == 2 { Mb::Pcm } else { Mb::FlatDc };
+            }
+            kinds[at(ball)] = Mb::Pcm;
+        } else if ball != prev_ball {
+            kinds[at(prev_ball)] = Mb::FlatDc;
+            kinds[at(ball)] = Mb::Pcm;
+        }
+        let nal = frame(&pic, &kinds, f);
+        let mut s = (nal.len() as u32).to_be_bytes().to_vec();
+        s.extend_from_slice(&nal);
+        samples.push(s);
+        prev_ball = ball;
+    }
+    Elementary { sps: sps(), pps: pps(), samples }
+}
+
+/// A complete MP4 file (`ftyp`, `moov` before `mdat`, so playback can start at once).
+pub fn clip_mp4(spec: &ClipSpec) -> Vec<u8> {
+    let es = encode(spec);
+    let fps = spec.fps.max(1);
+    mux_mp4(&es, fps, WIDTH as u16, HEIGHT as u16)
+}
+
+fn boxed(kind: &[u8; 4], parts: &[&[u8]]) -> Vec<u8> {
+    let len = 8 + parts.iter().map(|p| p.len()).sum::<usize>();
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(&(len as u32).to_be_bytes());
+    out.extend_from_slice(kind);
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+fn full(kind: &[u8; 4], version_flags: u32, parts: &[&[u8]]) -> Vec<u8> {
+    let vf = version_flags.to_be_bytes();
+    let mut all: Vec<&[u8]> = vec![&vf];
+    all.extend_from_slice(parts);
+    boxed(kind, &all)
+}
+
+const MATRIX: [u32; 9] = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000];
+
+fn u32s(v: &[u32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_be_bytes()).collect()
+}
+
+/// Muxes H.264 samples at a constant frame rate into an MP4 file.
+pub fn mux_mp4(es: &Elementary, fps: u32, width: u16, height: u16) -> Vec<u8> {
+    let n = es.samples.len() as u32;
+    let timescale = fps * 1000;
+    let delta = 1000u32;
+    let media_duration = n * delta;
+    let movie_duration = (u64::from(n) * 1000 / u64::from(fps)) as u32;
+    let ftyp = boxed(b"ftyp", &[b"isom", &512u32.to_be_bytes(), b"isomiso2avc1mp41"]);
+    let build_moov = |chunk_offset: u32| {
+        let mvhd = full(b"mvhd", 0, &[&u32s(&[0, 0, 1000, movie_duration, 0x0001_0000]), &[1, 0, 0, 0], &[0; 8], &u32s(&MATRIX), &[0; 24], &u32s(&[2])]);
+        let tkhd = full(
+            b"tkhd",
+            3,
+            &[&u32s(&[0, 0, 1, 0, movie_duration, 0, 0, 0, 0]), &u32s(&MATRIX), &u32s(&[u32::from(width) << 16, u32::from(height) << 16])],
+        );
+        let mdhd = full(b"mdhd", 0, &[&u32s(&[0, 0, timescale, media_duration]), &[0x55, 0xC4, 0, 0]]);
+        let hdlr = full(b"hdlr", 0, &[&u32s(&[0]), b"vide", &[0; 12], b"Foryou video\0"]);
+        let vmhd = full(b"vmhd", 1, &[&[0; 8]]);
+        let dref = full(b"dref", 0, &[&u32s(&[1]), &full(b"url ", 1, &[])]);
+        let dinf = boxed(b"dinf", &[&dref]);
+        let mut avcc = vec![1, es.sps[1], es.sps[2], es.sps[3], 0xFF, 0xE1];
+        avcc.extend_from_slice(&(es.sps.len() as u16).to_be_bytes());
+        avcc.extend_from_slice(&es.sps);
+        avcc.push(1);
+        avcc.extend_from_slice(&(es.pps.len() as u16).to_be_bytes());
+        avcc.extend_from_slice(&es.pps);
+        let avcc = boxed(b"avcC", &[&avcc]);
+        let mut entry = vec![0u8; 6];
+        entry.extend_from_slice(&[0, 1]); // data_reference_index
+        entry.extend_from_slice(&[0; 16]);
+        entry.extend_from_slice(&width.to_be_bytes());
+        entry.extend_from_slice(&height.to_be_bytes());
+        entry.extend_from_slice(&u32s(&[0x0048_0000, 0x0048_0000, 0]));
+        entry.extend_from_slice(&[0, 1]); // frame_count
+        entry.extend_from_slice(&[0; 32]); // compressorname
+        entry.extend_from_slice(&[0, 0x18, 0xFF, 0xFF]);
+        let avc1 = boxed(b"avc1", &[&entry, &avcc]);
+        let stsd = full(b"stsd", 0, &[&u32s(&[1]), &avc1]);
+        let stts = full(b"stts", 0, &[&u32s(&[1, n, delta])]);
+        let stss = full(b"stss", 0, &[&u32s(&[1, 1])]);
+        let stsc = full(b"stsc", 0, &[&u32s(&[1, 1, n, 1])]);
+        let sizes: Vec<u32> = es.samples.iter().map(|s| s.len() as u32).collect();
+        let stsz = full(b"stsz", 0, &[&u32s(&[0, n]), &u32s(&sizes)]);
+        let stco = full(b"stco", 0, &[&u32s(&[1, chunk_offset])]);
+        let stbl = boxed(b"stbl", &[&stsd, &stts, &stss, &stsc, &stsz, &stco]);
+        let minf = boxed(b"minf", &[&vmhd, &dinf, &stbl]);
+        let mdia = boxed(b"mdia", &[&mdhd, &hdlr, &minf]);
+        let trak = boxed(b"trak", &[&tkhd, &mdia]);
+        boxed(b"moov", &[&mvhd, &trak])
+    };
+    let moov_len = build_moov(0).len();
+    let moov = build_moov((ftyp.len() + moov_len + 8) as u32);
+    let data: Vec<u8> = es.samples.concat();
+    let mdat = boxed(b"mdat", &[&data]);
+    [ftyp, moov, mdat].concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minute_of_video_stays_small() {
+        let mp4 = clip_mp4(&ClipSpec { seconds: 60.0, ..ClipSpec::default() });
+        assert!(mp4.len() < 200_000, "{} bytes", mp4.len());
+    }
+
+    #[test]
+    fn nal_units_never_contain_start_codes() {
+        let es = encode(&ClipSpec { seconds: 2.0, ..ClipSpec::default() });
+        for s in es.samples.iter().chain([&es.sps, &es.pps]) {
+            let body = if s.len() > 4 && s[..2] == [0, 0] { &s[4..] } else { &s[..] };
+            assert!(!body.windows(3).any(|w| w[0] == 0 && w[1] == 0 && w[2] <= 2));
+        }
+    }
+
+    #[test]
+    fn exp_golomb_codes() {
+        let mut w = BitWriter::new();
+        for v in [0, 1, 2, 3, 7] {
+            w.ue(v);
+        }
+        // 1 010 011 00100 0001000 + stop bit
+        assert_eq!(w.trailing(), vec![0b1010_0110, 0b0100_0001, 0b0001_0000]);
+    }
+}

@@ -1,0 +1,156 @@
+//! Interaction events: what clients send, and what the region's event log stores.
+
+use crate::{CommentId, Region, SoundId, UserId, VideoId};
+use serde::{Deserialize, Serialize};
+
+/// The kinds of interaction the platform records.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The user watched a video for `watch_ms` (more than its duration means replays).
+    View,
+    /// The user swiped away quickly.
+    Skip,
+    /// Liked a video.
+    Like,
+    /// Took a like back.
+    Unlike,
+    /// Shared a video.
+    Share,
+    /// Commented on a video (`text`).
+    Comment,
+    /// Followed a creator (`target`, or the video's creator).
+    Follow,
+    /// Stopped following a creator.
+    Unfollow,
+    /// Asked to see less of a video, its creator or its sound (`target`).
+    NotInterested,
+}
+
+impl EventKind {
+    /// The name used in JSON and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::View => "view",
+            EventKind::Skip => "skip",
+            EventKind::Like => "like",
+            EventKind::Unlike => "unlike",
+            EventKind::Share => "share",
+            EventKind::Comment => "comment",
+            EventKind::Follow => "follow",
+            EventKind::Unfollow => "unfollow",
+            EventKind::NotInterested => "not_interested",
+        }
+    }
+
+    /// Every kind, for metrics and documentation.
+    pub const ALL: [EventKind; 9] = [
+        EventKind::View,
+        EventKind::Skip,
+        EventKind::Like,
+        EventKind::Unlike,
+        EventKind::Share,
+        EventKind::Comment,
+        EventKind::Follow,
+        EventKind::Unfollow,
+        EventKind::NotInterested,
+    ];
+}
+
+/// What a `not_interested` event is about.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum NotInterestedTarget {
+    /// This one video.
+    Video,
+    /// Everything by the video's creator.
+    Creator,
+    /// Everything using the video's sound.
+    Sound,
+}
+
+/// One event as a client sends it in `POST /v1/events`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    /// Client-chosen id (1–64 printable ASCII characters); resending the same id is a no-op.
+    pub id: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// The video it happened on (required except for `follow`/`unfollow` with a `target`).
+    #[serde(default)]
+    pub video_id: Option<VideoId>,
+    /// Milliseconds watched (`view`, `skip`).
+    #[serde(default)]
+    pub watch_ms: Option<i64>,
+    /// `follow`/`unfollow`: the creator's user id; `not_interested`: `video`, `creator` or `sound`.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// `comment`: the comment text.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// One event as stored in its user's home-region event log, enriched with what the engine needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Position in the region's log, from 1, gap-free.
+    pub seq: u64,
+    /// The client's event id.
+    pub id: String,
+    /// Who acted.
+    pub user: UserId,
+    /// The user's home region (the log's region).
+    pub region: Region,
+    /// What happened.
+    pub kind: EventKind,
+    /// Server time of acceptance, Unix milliseconds.
+    pub ts_ms: u64,
+    /// The video, when the event is about one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoId>,
+    /// The video's creator, or the followed creator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<UserId>,
+    /// The video's sound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sound: Option<SoundId>,
+    /// The video's duration, so watch ratio and completion follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// Milliseconds watched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_ms: Option<u64>,
+    /// What a `not_interested` event is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_interested: Option<NotInterestedTarget>,
+    /// A comment's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The comment created by a `comment` event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<CommentId>,
+}
+
+impl EventRecord {
+    /// Watch time over duration (2.5 = watched two and a half times), when known.
+    pub fn watch_ratio(&self) -> Option<f64> {
+        match (self.watch_ms, self.duration_ms) {
+            (Some(w), Some(d)) if d > 0 => Some(w as f64 / d as f64),
+            _ => None,
+        }
+    }
+
+    /// Whether the video was watched to the end (at least 90% of it).
+    pub fn completed(&self) -> bool {
+        self.watch_ratio().is_some_and(|r| r >= 0.9)
+    }
+
+    /// Full replays after the first watch.
+    pub fn replays(&self) -> u64 {
+        match (self.watch_ms, self.duration_ms) {
+            (Some(w), Some(d)) if d > 0 => (w / d).saturating_sub(if w % d == 0 { 1 } else { 0 }),
+            _ => 0,
+        }
+    }
+}
