@@ -1,1 +1,8 @@
-//! placeholder
+//! The For You engine: learns from a region's event log and ranks a catalog for one user.
+//! It knows nothing of HTTP or storage; time comes in through requests and events.
+
+mod engine;
+mod reason;
+
+pub use engine::{Engine, EngineConfig, FeedMode, FeedRequest, ItemMeta, Recommendation};
+pub use reason::Reason;

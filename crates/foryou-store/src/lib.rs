@@ -1,1 +1,90 @@
-//! placeholder
+//! Region stores: every personal record lives in exactly one region's store, behind the
+//! [`RegionStore`] trait. [`EmbeddedStore`] keeps each region in its own redb file; a PostgreSQL
+//! implementation fills the same slot without touching the server.
+
+mod embedded;
+mod records;
+
+pub use embedded::EmbeddedStore;
+pub use records::{Account, Appended, Comment, Effect, NewEvent, Sound, TokenRecord, Video};
+
+use foryou_types::{EventRecord, Region, Role, UserId, VideoId};
+
+/// A failure of a region store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An account with this handle (case-insensitively) already exists.
+    #[error("handle '{handle}' is taken")]
+    HandleTaken {
+        /// The requested handle.
+        handle: String,
+    },
+    /// A record names a region other than the store's own.
+    #[error("record of region '{got}' offered to the store of region '{store}'")]
+    WrongRegion {
+        /// The store's region.
+        store: Region,
+        /// The record's region.
+        got: Region,
+    },
+    /// A write failed to reach disk; the store refuses further writes.
+    #[error("store of region '{region}' is failed: {message}")]
+    Backend {
+        /// The store's region.
+        region: Region,
+        /// What the backend reported.
+        message: String,
+    },
+    /// A stored record could not be decoded.
+    #[error("corrupt record in table '{table}': {message}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// The decoder's message.
+        message: String,
+    },
+}
+
+/// Everything one region stores. Implementations make each method atomic and durable on return.
+pub trait RegionStore: Send + Sync {
+    /// The region this store serves.
+    fn region(&self) -> &Region;
+
+    /// Creates an account; [`StoreError::HandleTaken`] when the lower-cased handle exists here.
+    fn insert_account(&self, account: &Account) -> Result<(), StoreError>;
+    /// One account.
+    fn account(&self, id: UserId) -> Result<Option<Account>, StoreError>;
+    /// Every account (directory rebuild at start).
+    fn accounts(&self) -> Result<Vec<Account>, StoreError>;
+    /// Changes an account's role.
+    fn set_role(&self, id: UserId, role: Role) -> Result<bool, StoreError>;
+
+    /// Stores a session token's hash.
+    fn insert_token(&self, hash: &[u8; 32], token: &TokenRecord) -> Result<(), StoreError>;
+    /// Looks a token hash up.
+    fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError>;
+    /// Revokes a token; true when it existed.
+    fn delete_token(&self, hash: &[u8; 32]) -> Result<bool, StoreError>;
+
+    /// Stores a video and, when it brings a new original sound, that sound, in one transaction.
+    fn insert_video(&self, video: &Video, new_sound: Option<&Sound>) -> Result<(), StoreError>;
+    /// Every video uploaded by this region's users.
+    fn videos(&self) -> Result<Vec<Video>, StoreError>;
+    /// Every sound first used by this region's users.
+    fn sounds(&self) -> Result<Vec<Sound>, StoreError>;
+    /// Every (follower, followee) pair whose follower lives here.
+    fn follows(&self) -> Result<Vec<(UserId, UserId)>, StoreError>;
+    /// Every (user, video) like by this region's users.
+    fn likes(&self) -> Result<Vec<(UserId, VideoId)>, StoreError>;
+    /// Every comment written by this region's users.
+    fn comments(&self) -> Result<Vec<Comment>, StoreError>;
+
+    /// Appends a batch to the region's event log and applies its effects (likes, follows,
+    /// comments) in one durable transaction. An event whose `(user, id)` was seen before is
+    /// reported as a duplicate and changes nothing.
+    fn append_events(&self, batch: &[NewEvent]) -> Result<Vec<Appended>, StoreError>;
+    /// Up to `max` events with `seq >= from`, in order.
+    fn events_from(&self, from: u64, max: usize) -> Result<Vec<EventRecord>, StoreError>;
+    /// The last assigned sequence number (0 when empty).
+    fn last_seq(&self) -> Result<u64, StoreError>;
+}

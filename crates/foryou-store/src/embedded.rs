@@ -1,0 +1,301 @@
+//! The embedded region store: one redb database file per region, every commit fsynced.
+//! After a failed commit the store marks itself failed and refuses further writes.
+
+use crate::records::{Account, Appended, Comment, Effect, NewEvent, Sound, TokenRecord, Video};
+use crate::{RegionStore, StoreError};
+use foryou_types::{CommentId, EventKind, EventRecord, Region, Role, UserId, VideoId};
+use redb::{Database, ReadableTable, TableDefinition};
+use serde::{de::DeserializeOwned, Serialize};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+const ACCOUNTS: TableDefinition<u64, &[u8]> = TableDefinition::new("accounts");
+const HANDLES: TableDefinition<&str, u64> = TableDefinition::new("handles");
+const TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokens");
+const VIDEOS: TableDefinition<u64, &[u8]> = TableDefinition::new("videos");
+const SOUNDS: TableDefinition<u64, &[u8]> = TableDefinition::new("sounds");
+const FOLLOWS: TableDefinition<(u64, u64), u64> = TableDefinition::new("follows");
+const LIKES: TableDefinition<(u64, u64), u64> = TableDefinition::new("likes");
+const COMMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("comments");
+const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+const EVENT_IDS: TableDefinition<(u64, &str), u64> = TableDefinition::new("event_ids");
+
+/// A region's store in `DIR/store.redb`.
+pub struct EmbeddedStore {
+    region: Region,
+    db: Database,
+    failed: AtomicBool,
+}
+
+fn enc<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+fn dec<T: DeserializeOwned>(table: &'static str, b: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(b).map_err(|e| StoreError::Corrupt { table, message: e.to_string() })
+}
+
+impl EmbeddedStore {
+    /// Opens or creates the store of `region` in directory `dir`.
+    pub fn open(region: Region, dir: &Path) -> Result<Self, StoreError> {
+        let backend = |e: &dyn std::fmt::Display| StoreError::Backend { region: region.clone(), message: e.to_string() };
+        std::fs::create_dir_all(dir).map_err(|e| backend(&e))?;
+        let db = Database::create(dir.join("store.redb")).map_err(|e| backend(&e))?;
+        let tx = db.begin_write().map_err(|e| backend(&e))?;
+        {
+            tx.open_table(ACCOUNTS).map_err(|e| backend(&e))?;
+            tx.open_table(HANDLES).map_err(|e| backend(&e))?;
+            tx.open_table(TOKENS).map_err(|e| backend(&e))?;
+            tx.open_table(VIDEOS).map_err(|e| backend(&e))?;
+            tx.open_table(SOUNDS).map_err(|e| backend(&e))?;
+            tx.open_table(FOLLOWS).map_err(|e| backend(&e))?;
+            tx.open_table(LIKES).map_err(|e| backend(&e))?;
+            tx.open_table(COMMENTS).map_err(|e| backend(&e))?;
+            tx.open_table(EVENTS).map_err(|e| backend(&e))?;
+            tx.open_table(EVENT_IDS).map_err(|e| backend(&e))?;
+        }
+        tx.commit().map_err(|e| backend(&e))?;
+        Ok(EmbeddedStore { region, db, failed: AtomicBool::new(false) })
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Backend { region: self.region.clone(), message: e.to_string() }
+    }
+
+    fn check_region(&self, r: &Region) -> Result<(), StoreError> {
+        if r == &self.region {
+            Ok(())
+        } else {
+            Err(StoreError::WrongRegion { store: self.region.clone(), got: r.clone() })
+        }
+    }
+
+    /// Runs `f` in a write transaction and commits durably; a failed commit fails the store.
+    fn write<T>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(self.err("an earlier write failed; restart after checking the disk"));
+        }
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| {
+            self.failed.store(true, Ordering::SeqCst);
+            self.err(e)
+        })?;
+        Ok(out)
+    }
+
+    fn all<K: redb::Key + 'static, T: DeserializeOwned>(
+        &self,
+        def: TableDefinition<K, &[u8]>,
+        name: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(def).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (_, v) = row.map_err(|e| self.err(e))?;
+            out.push(dec(name, v.value())?);
+        }
+        Ok(out)
+    }
+
+    fn pairs(&self, def: TableDefinition<(u64, u64), u64>) -> Result<Vec<(u64, u64)>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(def).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (k, _) = row.map_err(|e| self.err(e))?;
+            out.push(k.value());
+        }
+        Ok(out)
+    }
+}
+
+impl RegionStore for EmbeddedStore {
+    fn region(&self) -> &Region {
+        &self.region
+    }
+
+    fn insert_account(&self, a: &Account) -> Result<(), StoreError> {
+        self.check_region(&a.region)?;
+        let lower = a.handle.to_ascii_lowercase();
+        self.write(|tx| {
+            let mut handles = tx.open_table(HANDLES).map_err(|e| self.err(e))?;
+            if handles.get(lower.as_str()).map_err(|e| self.err(e))?.is_some() {
+                return Err(StoreError::HandleTaken { handle: a.handle.clone() });
+            }
+            handles.insert(lower.as_str(), a.id.0).map_err(|e| self.err(e))?;
+            let mut accounts = tx.open_table(ACCOUNTS).map_err(|e| self.err(e))?;
+            accounts.insert(a.id.0, enc(a).as_slice()).map_err(|e| self.err(e))?;
+            Ok(())
+        })
+    }
+
+    fn account(&self, id: UserId) -> Result<Option<Account>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(ACCOUNTS).map_err(|e| self.err(e))?;
+        let row = t.get(id.0).map_err(|e| self.err(e))?;
+        row.map(|v| dec("accounts", v.value())).transpose()
+    }
+
+    fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.all(ACCOUNTS, "accounts")
+    }
+
+    fn set_role(&self, id: UserId, role: Role) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let mut t = tx.open_table(ACCOUNTS).map_err(|e| self.err(e))?;
+            let current: Option<Account> = match t.get(id.0).map_err(|e| self.err(e))? {
+                Some(v) => Some(dec("accounts", v.value())?),
+                None => None,
+            };
+            match current {
+                Some(mut a) => {
+                    a.role = role;
+                    t.insert(id.0, enc(&a).as_slice()).map_err(|e| self.err(e))?;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        })
+    }
+
+    fn insert_token(&self, hash: &[u8; 32], token: &TokenRecord) -> Result<(), StoreError> {
+        self.check_region(&token.region)?;
+        self.write(|tx| {
+            let mut t = tx.open_table(TOKENS).map_err(|e| self.err(e))?;
+            t.insert(hash.as_slice(), enc(token).as_slice()).map_err(|e| self.err(e))?;
+            Ok(())
+        })
+    }
+
+    fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(TOKENS).map_err(|e| self.err(e))?;
+        let row = t.get(hash.as_slice()).map_err(|e| self.err(e))?;
+        row.map(|v| dec("tokens", v.value())).transpose()
+    }
+
+    fn delete_token(&self, hash: &[u8; 32]) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let mut t = tx.open_table(TOKENS).map_err(|e| self.err(e))?;
+            let existed = t.remove(hash.as_slice()).map_err(|e| self.err(e))?.is_some();
+            Ok(existed)
+        })
+    }
+
+    fn insert_video(&self, video: &Video, new_sound: Option<&Sound>) -> Result<(), StoreError> {
+        self.check_region(&video.region)?;
+        if let Some(s) = new_sound {
+            self.check_region(&s.region)?;
+        }
+        self.write(|tx| {
+            let mut t = tx.open_table(VIDEOS).map_err(|e| self.err(e))?;
+            t.insert(video.id.0, enc(video).as_slice()).map_err(|e| self.err(e))?;
+            if let Some(s) = new_sound {
+                let mut st = tx.open_table(SOUNDS).map_err(|e| self.err(e))?;
+                st.insert(s.id.0, enc(s).as_slice()).map_err(|e| self.err(e))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn videos(&self) -> Result<Vec<Video>, StoreError> {
+        self.all(VIDEOS, "videos")
+    }
+
+    fn sounds(&self) -> Result<Vec<Sound>, StoreError> {
+        self.all(SOUNDS, "sounds")
+    }
+
+    fn follows(&self) -> Result<Vec<(UserId, UserId)>, StoreError> {
+        Ok(self.pairs(FOLLOWS)?.into_iter().map(|(a, b)| (UserId(a), UserId(b))).collect())
+    }
+
+    fn likes(&self) -> Result<Vec<(UserId, VideoId)>, StoreError> {
+        Ok(self.pairs(LIKES)?.into_iter().map(|(a, b)| (UserId(a), VideoId(b))).collect())
+    }
+
+    fn comments(&self) -> Result<Vec<Comment>, StoreError> {
+        self.all(COMMENTS, "comments")
+    }
+
+    fn append_events(&self, batch: &[NewEvent]) -> Result<Vec<Appended>, StoreError> {
+        for e in batch {
+            self.check_region(&e.record.region)?;
+        }
+        self.write(|tx| {
+            let mut events = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
+            let mut ids = tx.open_table(EVENT_IDS).map_err(|e| self.err(e))?;
+            let mut likes = tx.open_table(LIKES).map_err(|e| self.err(e))?;
+            let mut follows = tx.open_table(FOLLOWS).map_err(|e| self.err(e))?;
+            let mut comments = tx.open_table(COMMENTS).map_err(|e| self.err(e))?;
+            let mut seq = events.last().map_err(|e| self.err(e))?.map(|(k, _)| k.value()).unwrap_or(0);
+            let mut out = Vec::with_capacity(batch.len());
+            for ne in batch {
+                let r = &ne.record;
+                if let Some(prev) = ids.get((r.user.0, r.id.as_str())).map_err(|e| self.err(e))? {
+                    out.push(Appended { seq: prev.value(), duplicate: true, effect: Effect::None });
+                    continue;
+                }
+                seq += 1;
+                let mut rec = r.clone();
+                rec.seq = seq;
+                let effect = match (rec.kind, rec.video, rec.creator) {
+                    (EventKind::Like, Some(v), _) => {
+                        let fresh = likes.insert((rec.user.0, v.0), rec.ts_ms).map_err(|e| self.err(e))?.is_none();
+                        if fresh { Effect::LikeAdded } else { Effect::None }
+                    }
+                    (EventKind::Unlike, Some(v), _) => {
+                        let had = likes.remove((rec.user.0, v.0)).map_err(|e| self.err(e))?.is_some();
+                        if had { Effect::LikeRemoved } else { Effect::None }
+                    }
+                    (EventKind::Follow, _, Some(c)) => {
+                        let fresh = follows.insert((rec.user.0, c.0), rec.ts_ms).map_err(|e| self.err(e))?.is_none();
+                        if fresh { Effect::FollowAdded } else { Effect::None }
+                    }
+                    (EventKind::Unfollow, _, Some(c)) => {
+                        let had = follows.remove((rec.user.0, c.0)).map_err(|e| self.err(e))?.is_some();
+                        if had { Effect::FollowRemoved } else { Effect::None }
+                    }
+                    (EventKind::Comment, Some(v), _) => {
+                        let c = Comment {
+                            id: rec.comment.unwrap_or(CommentId(seq)),
+                            video: v,
+                            author: rec.user,
+                            region: rec.region.clone(),
+                            text: rec.text.clone().unwrap_or_default(),
+                            created_ms: rec.ts_ms,
+                        };
+                        rec.comment = Some(c.id);
+                        comments.insert(c.id.0, enc(&c).as_slice()).map_err(|e| self.err(e))?;
+                        Effect::CommentAdded(c)
+                    }
+                    _ => Effect::None,
+                };
+                events.insert(seq, enc(&rec).as_slice()).map_err(|e| self.err(e))?;
+                ids.insert((rec.user.0, rec.id.as_str()), seq).map_err(|e| self.err(e))?;
+                out.push(Appended { seq, duplicate: false, effect });
+            }
+            Ok(out)
+        })
+    }
+
+    fn events_from(&self, from: u64, max: usize) -> Result<Vec<EventRecord>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.range(from..).map_err(|e| self.err(e))?.take(max) {
+            let (_, v) = row.map_err(|e| self.err(e))?;
+            out.push(dec("events", v.value())?);
+        }
+        Ok(out)
+    }
+
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
+        let last = t.last().map_err(|e| self.err(e))?.map(|(k, _)| k.value()).unwrap_or(0);
+        Ok(last)
+    }
+}

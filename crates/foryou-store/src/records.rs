@@ -1,0 +1,146 @@
+//! The records a region store holds. Each carries its region.
+
+use foryou_types::{CommentId, Date, EventRecord, Region, Role, SoundId, UserId, VideoId};
+use serde::{Deserialize, Serialize};
+
+/// A user account. Personal data: lives in `region` only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    /// The account id.
+    pub id: UserId,
+    /// The handle as chosen (uniqueness ignores case).
+    pub handle: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Date of birth.
+    pub birthdate: Date,
+    /// ISO 3166-1 alpha-2 country of residence.
+    pub country: String,
+    /// Home region, fixed by the country at sign-up.
+    pub region: Region,
+    /// What the account may do.
+    pub role: Role,
+    /// Creation time, Unix ms.
+    pub created_ms: u64,
+}
+
+/// A session token, stored under the SHA-256 of the bearer secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Whose session.
+    pub user: UserId,
+    /// The user's region.
+    pub region: Region,
+    /// Issued, Unix ms.
+    pub created_ms: u64,
+    /// Expires, Unix ms.
+    pub expires_ms: u64,
+}
+
+/// An uploaded video. Stored in its creator's region.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Video {
+    /// The video id.
+    pub id: VideoId,
+    /// The uploader.
+    pub creator: UserId,
+    /// The uploader's region.
+    pub region: Region,
+    /// Caption as written.
+    pub caption: String,
+    /// Hashtags parsed from the caption.
+    pub hashtags: Vec<String>,
+    /// The sound it uses.
+    pub sound: SoundId,
+    /// Duration from the container.
+    pub duration_ms: u64,
+    /// Picture width.
+    pub width: u32,
+    /// Picture height.
+    pub height: u32,
+    /// `video/mp4` or `video/webm`.
+    pub mime: String,
+    /// `h264`, `vp8`, `vp9` or `av1`.
+    pub video_codec: String,
+    /// `aac`, `opus`, `vorbis`, or none.
+    pub audio_codec: Option<String>,
+    /// Object-store key of the media file.
+    pub media_key: String,
+    /// Object-store key of the poster.
+    pub poster_key: String,
+    /// The poster's MIME type.
+    pub poster_mime: String,
+    /// Media size in bytes.
+    pub size_bytes: u64,
+    /// Upload time, Unix ms.
+    pub created_ms: u64,
+}
+
+/// A sound: first used by `creator`'s video `origin`, reusable by anyone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sound {
+    /// The sound id.
+    pub id: SoundId,
+    /// Its title ("original sound - handle" unless named).
+    pub title: String,
+    /// Who first used it.
+    pub creator: UserId,
+    /// That user's region.
+    pub region: Region,
+    /// The video it came from.
+    pub origin: VideoId,
+    /// Creation time, Unix ms.
+    pub created_ms: u64,
+}
+
+/// A comment, stored in its author's region.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    /// The comment id.
+    pub id: CommentId,
+    /// The video commented on.
+    pub video: VideoId,
+    /// The author.
+    pub author: UserId,
+    /// The author's region.
+    pub region: Region,
+    /// The text.
+    pub text: String,
+    /// Time, Unix ms.
+    pub created_ms: u64,
+}
+
+/// An event ready to append: the record (its `seq` is assigned by the log).
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    /// The event; `seq` is ignored.
+    pub record: EventRecord,
+}
+
+/// What appending an event changed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Nothing beyond the log entry.
+    None,
+    /// A like was added.
+    LikeAdded,
+    /// A like was removed.
+    LikeRemoved,
+    /// A follow was added.
+    FollowAdded,
+    /// A follow was removed.
+    FollowRemoved,
+    /// A comment was stored.
+    CommentAdded(Comment),
+}
+
+/// The outcome of one appended event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Appended {
+    /// The record as stored (the earlier one for a duplicate).
+    pub seq: u64,
+    /// True when the event id had been seen already.
+    pub duplicate: bool,
+    /// What changed.
+    pub effect: Effect,
+}
