@@ -357,7 +357,7 @@ pub fn encode(spec: &ClipSpec) -> Elementary {
     let scene = Scene::new(spec);
     let fps = spec.fps.max(1);
     let n = ((spec.seconds * f64::from(fps)).round() as u64).max(1);
-    let hop_every = u64::from(fps / 4).max(1);
+    let hop_every = u64::from(fps / 2).max(1);
     let mut samples = Vec::with_capacity(n as usize);
     let mut prev_ball = ball_at(0, spec.seed);
     for f in 0..n {

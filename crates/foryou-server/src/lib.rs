@@ -1,1 +1,16 @@
-//! placeholder
+//! The Foryou server: the platform's operations ([`Platform`]) and the HTTP API and web UI
+//! over them. Only this crate knows HTTP and JSON.
+
+mod auth;
+mod error;
+mod http;
+mod metrics;
+mod openapi;
+mod platform;
+mod views;
+mod web;
+
+pub use error::ApiError;
+pub use http::{router, serve};
+pub use platform::{now_ms, Caller, Config, EventResult, FeedKind, Platform, UploadInput};
+pub use views::{FeedItem, VideoView};

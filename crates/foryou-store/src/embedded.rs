@@ -220,6 +220,32 @@ impl RegionStore for EmbeddedStore {
         self.all(COMMENTS, "comments")
     }
 
+    fn import(&self, accounts: &[Account], sounds: &[Sound], videos: &[Video]) -> Result<(), StoreError> {
+        for r in accounts.iter().map(|a| &a.region).chain(sounds.iter().map(|s| &s.region)).chain(videos.iter().map(|v| &v.region)) {
+            self.check_region(r)?;
+        }
+        self.write(|tx| {
+            let mut handles = tx.open_table(HANDLES).map_err(|e| self.err(e))?;
+            let mut acc = tx.open_table(ACCOUNTS).map_err(|e| self.err(e))?;
+            for a in accounts {
+                let lower = a.handle.to_ascii_lowercase();
+                if handles.insert(lower.as_str(), a.id.0).map_err(|e| self.err(e))?.is_some() {
+                    return Err(StoreError::HandleTaken { handle: a.handle.clone() });
+                }
+                acc.insert(a.id.0, enc(a).as_slice()).map_err(|e| self.err(e))?;
+            }
+            let mut st = tx.open_table(SOUNDS).map_err(|e| self.err(e))?;
+            for s in sounds {
+                st.insert(s.id.0, enc(s).as_slice()).map_err(|e| self.err(e))?;
+            }
+            let mut vt = tx.open_table(VIDEOS).map_err(|e| self.err(e))?;
+            for v in videos {
+                vt.insert(v.id.0, enc(v).as_slice()).map_err(|e| self.err(e))?;
+            }
+            Ok(())
+        })
+    }
+
     fn append_events(&self, batch: &[NewEvent]) -> Result<Vec<Appended>, StoreError> {
         for e in batch {
             self.check_region(&e.record.region)?;

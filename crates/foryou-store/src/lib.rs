@@ -79,6 +79,10 @@ pub trait RegionStore: Send + Sync {
     /// Every comment written by this region's users.
     fn comments(&self) -> Result<Vec<Comment>, StoreError>;
 
+    /// Bulk-loads accounts, sounds and videos in one transaction (demo worlds, migrations).
+    /// Handles must be new; records must belong to this region.
+    fn import(&self, accounts: &[Account], sounds: &[Sound], videos: &[Video]) -> Result<(), StoreError>;
+
     /// Appends a batch to the region's event log and applies its effects (likes, follows,
     /// comments) in one durable transaction. An event whose `(user, id)` was seen before is
     /// reported as a duplicate and changes nothing.

@@ -1,5 +1,205 @@
-fn main() {
-    let mp4 = foryou_media::synth::clip_mp4(&foryou_media::synth::ClipSpec { seconds: 4.0, ..Default::default() });
-    std::fs::write("/tmp/clip.mp4", mp4).unwrap();
-    std::fs::write("/tmp/poster.png", foryou_media::synth::poster_png(&Default::default())).unwrap();
+//! `foryou`: the command line — serve the platform, run the demo, create admins, make clips.
+
+mod demo;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use foryou_server::{Config, Platform};
+use foryou_types::{RegionMap, Role};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Foryou: an open short-video platform with a For You feed, home-region data stores and
+/// an engine you can read.
+#[derive(Parser)]
+#[command(name = "foryou", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the web UI.
+    Serve(ServeArgs),
+    /// Like `serve`, but first seed a demo world (catalog, creators, sounds, users) when the data dir is empty.
+    Demo {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// The KuaiRand catalog CSV (video_features_basic_pure.csv); searched in ../shared/datasets when omitted.
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// How many simulated viewers to create.
+        #[arg(long, default_value_t = 300)]
+        users: usize,
+        /// Extra videos grown around the real rows (creators with many videos, reused sounds).
+        #[arg(long, default_value_t = 5000)]
+        extra_videos: usize,
+        /// Use only the first N catalog rows (0 = all), for a quicker start.
+        #[arg(long, default_value_t = 0)]
+        rows: usize,
+    },
+    /// Administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Write a playable synthetic MP4 clip (H.264, made without ffmpeg), e.g. to try an upload.
+    SynthClip {
+        /// Length in seconds.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Varies colours and motion.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin account and print its one-time password. Run it while the server is stopped.
+    Create {
+        /// The admin's handle.
+        #[arg(long)]
+        handle: String,
+        /// Country of residence (ISO 3166-1 alpha-2); fixes the admin's home region.
+        #[arg(long, default_value = "IE")]
+        country: String,
+        /// Data directory.
+        #[arg(long, default_value = "./foryou-data")]
+        data: PathBuf,
+        /// Region list, as for `serve`.
+        #[arg(long)]
+        regions: Option<String>,
+    },
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Data directory: one store per region under DIR/regions/<region>.
+    #[arg(long, default_value = "./foryou-data")]
+    data: PathBuf,
+    /// Longest accepted video in seconds.
+    #[arg(long, default_value_t = 60)]
+    max_video_seconds: u64,
+    /// The classic format: videos of at most 15 seconds (overrides --max-video-seconds).
+    #[arg(long)]
+    classic_15s: bool,
+    /// Largest accepted upload in MiB.
+    #[arg(long, default_value_t = 50)]
+    max_upload_mib: u64,
+    /// Regions and their countries: "eu=DE,FR,...;us=US;row=;default=row". Default: eu (EU/EEA), us, row.
+    #[arg(long)]
+    regions: Option<String>,
+    /// Log format: text or json.
+    #[arg(long, default_value = "text")]
+    log_format: String,
+}
+
+fn regions(spec: &Option<String>) -> Result<RegionMap> {
+    match spec {
+        Some(s) => RegionMap::parse(s).map_err(|e| anyhow::anyhow!("--regions: {e}")),
+        None => Ok(RegionMap::default()),
+    }
+}
+
+impl ServeArgs {
+    fn config(&self) -> Result<Config> {
+        let mut c = Config::new(&self.data);
+        c.regions = regions(&self.regions)?;
+        c.max_video_ms = if self.classic_15s { 15_000 } else { self.max_video_seconds * 1000 };
+        c.max_upload_bytes = self.max_upload_mib << 20;
+        if c.max_video_ms == 0 || c.max_upload_bytes == 0 {
+            bail!("--max-video-seconds and --max-upload-mib must be above zero");
+        }
+        Ok(c)
+    }
+}
+
+fn init_logs(format: &str) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        "json" => b.json().init(),
+        "text" => b.init(),
+        other => bail!("--log-format: '{other}' is not text or json"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn open(config: Config) -> Result<Arc<Platform>> {
+    let data = config.data_dir.display().to_string();
+    Platform::open(config).map(Arc::new).map_err(|e| anyhow::anyhow!("opening the data dir {data}: {}", e.message))
+}
+
+fn run_server(platform: Arc<Platform>, addr: SocketAddr) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(foryou_server::serve(platform, addr, shutdown_signal())).with_context(|| format!("serving on {addr}"))
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logs(&args.log_format)?;
+            let platform = open(args.config()?)?;
+            println!("Foryou is serving on http://{}", args.addr);
+            run_server(platform, args.addr)
+        }
+        Command::Demo { serve, catalog, users, extra_videos, rows } => {
+            init_logs(&serve.log_format)?;
+            let platform = open(serve.config()?)?;
+            let login = demo::ensure(&platform, &serve.data, demo::DemoOptions { catalog, users, extra_videos, rows })?;
+            println!("\nForyou demo is ready: open http://{}", serve.addr);
+            println!("Log in as '{}' with password '{}' (or sign up).\n", login.0, login.1);
+            run_server(platform, serve.addr)
+        }
+        Command::Admin { command: AdminCommand::Create { handle, country, data, regions: spec } } => {
+            let mut config = Config::new(&data);
+            config.regions = regions(&spec)?;
+            let platform = open(config)?;
+            let password = demo::random_password();
+            platform
+                .create_account(&handle, &password, "1970-01-01", &country, Role::Admin)
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!("created admin '{handle}'; one-time password: {password}");
+            println!("log in with it and keep it safe: it is stored only as an argon2id hash");
+            Ok(())
+        }
+        Command::SynthClip { seconds, seed, out } => {
+            if !(0.1..=600.0).contains(&seconds) {
+                bail!("--seconds must be between 0.1 and 600");
+            }
+            let spec = foryou_media::synth::ClipSpec { seconds, seed, hue: (seed * 47 % 360) as f64, band_hue: (seed * 91 % 360) as f64, ..Default::default() };
+            std::fs::write(&out, foryou_media::synth::clip_mp4(&spec)).with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {} ({seconds} s, {}x{})", out.display(), foryou_media::synth::WIDTH, foryou_media::synth::HEIGHT);
+            Ok(())
+        }
+    }
 }

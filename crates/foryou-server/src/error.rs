@@ -1,0 +1,96 @@
+//! The one place where failures become HTTP statuses and JSON bodies.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use foryou_types::Invalid;
+
+/// A failure as the API reports it: `{"error": {"code", "message"}}` with a status.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// What happened and what to change.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A new error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+    /// 400 for malformed input.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+    /// 401.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+    /// 403.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    /// 422 for well-formed but unacceptable input.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+    /// 500; the detail goes to the log, not to the client.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side; try again")
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        ApiError::unprocessable("invalid", format!("{}: {}", e.field, e.message))
+    }
+}
+
+impl From<foryou_store::StoreError> for ApiError {
+    fn from(e: foryou_store::StoreError) -> Self {
+        match e {
+            foryou_store::StoreError::HandleTaken { handle } => {
+                ApiError::new(StatusCode::CONFLICT, "handle_taken", format!("the handle '{handle}' is taken; choose another"))
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<foryou_media::StoreError> for ApiError {
+    fn from(e: foryou_media::StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<foryou_media::ProbeError> for ApiError {
+    fn from(e: foryou_media::ProbeError) -> Self {
+        use foryou_media::ProbeError as P;
+        match &e {
+            P::Truncated { .. } | P::Corrupt { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "corrupt_video", format!("{e}; upload the complete, undamaged file"))
+            }
+            P::Unsupported { .. } => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_video",
+                format!("{e}; upload MP4 (H.264/AAC) or WebM (VP8/VP9/AV1, Opus/Vorbis)"),
+            ),
+            P::ZeroDuration => ApiError::unprocessable("zero_duration", "the video has zero duration; upload a clip that plays"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,87 @@
+//! The OpenAPI 3 description served at `/openapi.json`.
+
+use serde_json::{json, Map, Value};
+
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    auth: bool,
+    body: Option<Value>,
+    ok: (&'static str, &'static str),
+    errors: &'static [&'static str],
+}
+
+fn ops() -> Vec<Op> {
+    let obj = |props: &[(&str, &str)], required: &[&str]| {
+        let p: Map<String, Value> = props.iter().map(|(k, t)| (k.to_string(), json!({"type": t}))).collect();
+        json!({"content": {"application/json": {"schema": {"type": "object", "properties": p, "required": required}}}})
+    };
+    vec![
+        Op { method: "post", path: "/v1/accounts", summary: "Sign up. The country (ISO 3166-1 alpha-2) fixes the home region: EU/EEA -> eu, US -> us, others -> row.", auth: false,
+             body: Some(obj(&[("handle", "string"), ("password", "string"), ("birthdate", "string"), ("country", "string")], &["handle", "password", "birthdate", "country"])),
+             ok: ("201", "{id, handle, region}"), errors: &["400", "403", "409", "422"] },
+        Op { method: "post", path: "/v1/sessions", summary: "Log in; returns an opaque bearer token.", auth: false,
+             body: Some(obj(&[("handle", "string"), ("password", "string")], &["handle", "password"])), ok: ("201", "{token, user_id}"), errors: &["400", "401"] },
+        Op { method: "delete", path: "/v1/sessions", summary: "Log out: revokes the presented token.", auth: true, body: None, ok: ("204", "revoked"), errors: &["401"] },
+        Op { method: "get", path: "/v1/me", summary: "The signed-in account and its profile.", auth: true, body: None, ok: ("200", "{id, handle, region, role, profile}"), errors: &["401"] },
+        Op { method: "post", path: "/v1/videos", summary: "Upload a video: multipart/form-data with 'file' (MP4 H.264/AAC or WebM VP8/VP9/AV1 with Opus/Vorbis), 'caption' (<= 2200 characters, #hashtags parsed), optional 'sound_id' (use this sound), 'sound_title' and 'poster' (PNG/JPEG/WebP).", auth: true,
+             body: Some(json!({"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}, "caption": {"type": "string"}, "sound_id": {"type": "string"}, "sound_title": {"type": "string"}, "poster": {"type": "string", "format": "binary"}}, "required": ["file"]}}}})),
+             ok: ("201", "{id, duration_ms, width, height, sound_id, media_url, poster_url, ...}"), errors: &["400", "401", "413", "415", "422"] },
+        Op { method: "get", path: "/v1/videos/{id}", summary: "A video's metadata and counts.", auth: false, body: None, ok: ("200", "video"), errors: &["404"] },
+        Op { method: "get", path: "/v1/videos/{id}/media", summary: "The video bytes; supports Range requests (206, Accept-Ranges).", auth: false, body: None, ok: ("200", "bytes (206 for a range)"), errors: &["404", "416"] },
+        Op { method: "get", path: "/v1/videos/{id}/poster", summary: "The poster image.", auth: false, body: None, ok: ("200", "image"), errors: &["404"] },
+        Op { method: "get", path: "/v1/videos/{id}/comments", summary: "Comments on a video, oldest first.", auth: false, body: None, ok: ("200", "{comments: [...]}"), errors: &["404"] },
+        Op { method: "post", path: "/v1/events", summary: "A batch (<= 100) of interaction events: view (watch_ms), skip, like, unlike, share, comment (text), follow/unfollow (target user id, or the video's creator), not_interested (target video|creator|sound). Idempotent by event id; durable before the 200.", auth: true,
+             body: Some(json!({"content": {"application/json": {"schema": {"type": "object", "required": ["events"], "properties": {"events": {"type": "array", "items": {"type": "object", "required": ["id", "kind"], "properties": {"id": {"type": "string"}, "kind": {"type": "string", "enum": ["view", "skip", "like", "unlike", "share", "comment", "follow", "unfollow", "not_interested"]}, "video_id": {"type": "string"}, "watch_ms": {"type": "integer"}, "target": {"type": "string"}, "text": {"type": "string"}}}}}}}}})),
+             ok: ("200", "{accepted, duplicates, results: [{id, seq, duplicate, comment_id?}]}"), errors: &["400", "401", "413", "422"] },
+        Op { method: "get", path: "/v1/feed", summary: "A page of the feed: mode=foryou|following, limit=1..50, personalized=true|false (the non-personalised For You), cursor (paging for following and non-personalised). Items carry reasons.", auth: true, body: None, ok: ("200", "{items: [...], next_cursor}"), errors: &["400", "401"] },
+        Op { method: "post", path: "/v1/feed/refresh", summary: "Forget learned interests and start fresh; follows stay.", auth: true, body: None, ok: ("204", "done"), errors: &["401"] },
+        Op { method: "get", path: "/v1/users/{handle}", summary: "A creator's profile (handle or id).", auth: false, body: None, ok: ("200", "profile"), errors: &["404"] },
+        Op { method: "get", path: "/v1/users/{handle}/videos", summary: "A creator's videos, newest first.", auth: false, body: None, ok: ("200", "{videos: [...]}"), errors: &["404"] },
+        Op { method: "get", path: "/v1/sounds/{id}", summary: "A sound and the videos that use it.", auth: false, body: None, ok: ("200", "sound"), errors: &["404"] },
+        Op { method: "get", path: "/v1/admin/users", summary: "Every account (admin only).", auth: true, body: None, ok: ("200", "{users: [...]}"), errors: &["401", "403"] },
+        Op { method: "put", path: "/v1/admin/users/{id}/role", summary: "Set a role: user, moderator, auditor, admin (admin only).", auth: true, body: Some(obj(&[("role", "string")], &["role"])), ok: ("204", "changed"), errors: &["401", "403", "404", "422"] },
+        Op { method: "get", path: "/healthz", summary: "Liveness.", auth: false, body: None, ok: ("200", "{status: ok}"), errors: &[] },
+        Op { method: "get", path: "/metrics", summary: "Prometheus metrics: requests and latency by route, uploads, events.", auth: false, body: None, ok: ("200", "text"), errors: &[] },
+    ]
+}
+
+/// The document.
+pub(crate) fn document() -> Value {
+    let mut paths = Map::new();
+    for op in ops() {
+        let mut responses = Map::new();
+        responses.insert(op.ok.0.into(), json!({"description": op.ok.1}));
+        for e in op.errors {
+            responses.insert((*e).into(), json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}));
+        }
+        let mut o = json!({"summary": op.summary, "responses": responses});
+        if let Some(b) = op.body {
+            o["requestBody"] = b;
+        }
+        if op.auth {
+            o["security"] = json!([{"bearer": []}]);
+        }
+        let params: Vec<Value> = op
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|n| json!({"name": n, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if !params.is_empty() {
+            o["parameters"] = Value::Array(params);
+        }
+        let entry = paths.entry(op.path.to_string()).or_insert_with(|| json!({}));
+        entry[op.method] = o;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Foryou API", "version": env!("CARGO_PKG_VERSION"), "description": "Short videos, a For You feed, home-region data."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}}
+        }
+    })
+}
