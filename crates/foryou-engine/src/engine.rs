@@ -34,7 +34,11 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { popularity_half_life_h: 24.0, new_video_window_h: 48.0, affinity_weight: 1.0 }
+        EngineConfig {
+            popularity_half_life_h: 24.0,
+            new_video_window_h: 48.0,
+            affinity_weight: 1.0,
+        }
     }
 }
 
@@ -129,7 +133,12 @@ fn signal(e: &EventRecord) -> f64 {
 impl Engine {
     /// An empty engine.
     pub fn new(config: EngineConfig) -> Self {
-        Engine { config, items: HashMap::new(), users: HashMap::new(), last_seq: 0 }
+        Engine {
+            config,
+            items: HashMap::new(),
+            users: HashMap::new(),
+            last_seq: 0,
+        }
     }
 
     /// Adds or updates a catalog item.
@@ -161,12 +170,19 @@ impl Engine {
         }
         self.last_seq = self.last_seq.max(e.seq);
         let s = signal(e);
-        let (creator, sound, tags) = match e.video.and_then(|v| self.items.get(&v)).and_then(|i| i.meta.as_ref()) {
+        let (creator, sound, tags) = match e
+            .video
+            .and_then(|v| self.items.get(&v))
+            .and_then(|i| i.meta.as_ref())
+        {
             Some(m) => (Some(m.creator), Some(m.sound), m.hashtags.clone()),
             None => (e.creator, e.sound, Vec::new()),
         };
         if let Some(v) = e.video {
-            let decayed = self.items.get(&v).map(|st| self.decay(st.pop, st.pop_at_ms, e.ts_ms));
+            let decayed = self
+                .items
+                .get(&v)
+                .map(|st| self.decay(st.pop, st.pop_at_ms, e.ts_ms));
             if let (Some(d), Some(st)) = (decayed, self.items.get_mut(&v)) {
                 st.pop = d + s.max(-1.0);
                 st.pop_at_ms = st.pop_at_ms.max(e.ts_ms);
@@ -215,15 +231,25 @@ impl Engine {
 
     /// Whether `user` has watched `video`.
     pub fn has_seen(&self, user: UserId, video: VideoId) -> bool {
-        self.users.get(&user).is_some_and(|u| u.seen.contains(&video))
+        self.users
+            .get(&user)
+            .is_some_and(|u| u.seen.contains(&video))
     }
 
     /// Ranks the catalog for a request.
     pub fn recommend(&self, req: &FeedRequest) -> Vec<Recommendation> {
         let empty = UserState::default();
         let personal = req.mode == FeedMode::Personalised;
-        let u = if personal { self.users.get(&req.user).unwrap_or(&empty) } else { &empty };
-        let following: HashSet<UserId> = if personal { req.following.iter().copied().collect() } else { HashSet::new() };
+        let u = if personal {
+            self.users.get(&req.user).unwrap_or(&empty)
+        } else {
+            &empty
+        };
+        let following: HashSet<UserId> = if personal {
+            req.following.iter().copied().collect()
+        } else {
+            HashSet::new()
+        };
         let new_window_ms = (self.config.new_video_window_h * 3.6e6) as u64;
         let mut scored: Vec<(f64, &ItemMeta, Vec<Reason>)> = Vec::new();
         for st in self.items.values() {
@@ -245,7 +271,10 @@ impl Engine {
                     .hashtags
                     .iter()
                     .map(|x| (x, u.tags.get(x).copied().unwrap_or(0.0)))
-                    .fold((None, 0.0), |best, (x, v)| if v > best.1 { (Some(x), v) } else { best });
+                    .fold(
+                        (None, 0.0),
+                        |best, (x, v)| if v > best.1 { (Some(x), v) } else { best },
+                    );
                 let aff = c.clamp(-5.0, 8.0) + s.clamp(-5.0, 6.0) + t.clamp(-3.0, 4.0);
                 score += self.config.affinity_weight * aff;
                 if following.contains(&m.creator) {
@@ -277,13 +306,21 @@ impl Engine {
                 reasons.push(Reason::PopularInRegion);
             }
             // A deterministic tie-break so equal scores do not depend on hash order.
-            let salt = if personal { req.user.0.rotate_left(17) } else { 0 };
-            let tie = ((m.id.0 ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f64 / 16_777_216.0;
+            let salt = if personal {
+                req.user.0.rotate_left(17)
+            } else {
+                0
+            };
+            let tie =
+                ((m.id.0 ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f64 / 16_777_216.0;
             scored.push((score + tie * if personal { 0.3 } else { 1e-6 }, m, reasons));
         }
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
         let skip = if personal { 0 } else { req.skip };
-        diversify(scored, req.limit + skip).into_iter().skip(skip).collect()
+        diversify(scored, req.limit + skip)
+            .into_iter()
+            .skip(skip)
+            .collect()
     }
 }
 
@@ -294,7 +331,9 @@ fn diversify(scored: Vec<(f64, &ItemMeta, Vec<Reason>)>, limit: usize) -> Vec<Re
     let mut last: Option<(UserId, SoundId)> = None;
     let mut iter = scored.into_iter();
     while out.len() < limit {
-        let clash = |m: &ItemMeta, last: Option<(UserId, SoundId)>| last.is_some_and(|(c, s)| c == m.creator || s == m.sound);
+        let clash = |m: &ItemMeta, last: Option<(UserId, SoundId)>| {
+            last.is_some_and(|(c, s)| c == m.creator || s == m.sound)
+        };
         let pos = pending.iter().position(|(_, m, _)| !clash(m, last));
         let next = match pos {
             Some(p) => Some(pending.remove(p)),
@@ -305,9 +344,15 @@ fn diversify(scored: Vec<(f64, &ItemMeta, Vec<Reason>)>, limit: usize) -> Vec<Re
                 }
             },
         };
-        let Some((score, m, reasons)) = next else { break };
+        let Some((score, m, reasons)) = next else {
+            break;
+        };
         last = Some((m.creator, m.sound));
-        out.push(Recommendation { video: m.id, score, reasons });
+        out.push(Recommendation {
+            video: m.id,
+            score,
+            reasons,
+        });
     }
     out
 }
@@ -318,7 +363,14 @@ mod tests {
     use foryou_types::Region;
 
     fn item(id: u64, creator: u64, sound: u64) -> ItemMeta {
-        ItemMeta { id: VideoId(id), creator: UserId(creator), sound: SoundId(sound), hashtags: vec![], duration_ms: 10_000, created_ms: 0 }
+        ItemMeta {
+            id: VideoId(id),
+            creator: UserId(creator),
+            sound: SoundId(sound),
+            hashtags: vec![],
+            duration_ms: 10_000,
+            created_ms: 0,
+        }
     }
 
     fn view(seq: u64, user: u64, video: u64, watch_ms: u64) -> EventRecord {
@@ -341,7 +393,14 @@ mod tests {
     }
 
     fn req(user: u64, mode: FeedMode) -> FeedRequest {
-        FeedRequest { user: UserId(user), limit: 10, mode, now_ms: 1_000_000, following: vec![], skip: 0 }
+        FeedRequest {
+            user: UserId(user),
+            limit: 10,
+            mode,
+            now_ms: 1_000_000,
+            following: vec![],
+            skip: 0,
+        }
     }
 
     #[test]
@@ -353,12 +412,18 @@ mod tests {
         e.observe(&view(1, 1, 3, 10_000));
         e.observe(&view(2, 1, 11, 10_000));
         let feed = e.recommend(&req(1, FeedMode::Personalised));
-        assert!(feed.iter().all(|r| r.video != VideoId(3) && r.video != VideoId(11)));
+        assert!(feed
+            .iter()
+            .all(|r| r.video != VideoId(3) && r.video != VideoId(11)));
         assert_eq!(feed.len(), 10);
         let from_creator_3 = feed.iter().filter(|r| r.video.0 % 8 == 3).count();
         assert!(from_creator_3 >= 2, "{feed:?}");
         for w in feed.windows(2) {
-            assert_ne!(w[0].video.0 % 8, w[1].video.0 % 8, "same creator twice in a row");
+            assert_ne!(
+                w[0].video.0 % 8,
+                w[1].video.0 % 8,
+                "same creator twice in a row"
+            );
         }
     }
 
@@ -374,8 +439,16 @@ mod tests {
         for (s, v) in [(4, 13), (5, 14)] {
             e.observe(&view(s, 2, v, 500));
         }
-        let a: Vec<VideoId> = e.recommend(&req(1, FeedMode::NonPersonalised)).iter().map(|r| r.video).collect();
-        let b: Vec<VideoId> = e.recommend(&req(2, FeedMode::NonPersonalised)).iter().map(|r| r.video).collect();
+        let a: Vec<VideoId> = e
+            .recommend(&req(1, FeedMode::NonPersonalised))
+            .iter()
+            .map(|r| r.video)
+            .collect();
+        let b: Vec<VideoId> = e
+            .recommend(&req(2, FeedMode::NonPersonalised))
+            .iter()
+            .map(|r| r.video)
+            .collect();
         assert_eq!(a, b);
     }
 }

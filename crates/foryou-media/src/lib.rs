@@ -89,9 +89,13 @@ pub fn probe(data: &[u8]) -> Result<MediaInfo, ProbeError> {
         return mp4::probe(data);
     }
     if data.len() < 8 {
-        return Err(ProbeError::Truncated { what: format!("only {} bytes", data.len()) });
+        return Err(ProbeError::Truncated {
+            what: format!("only {} bytes", data.len()),
+        });
     }
-    Err(ProbeError::Unsupported { what: "the file is neither MP4 nor WebM".into() })
+    Err(ProbeError::Unsupported {
+        what: "the file is neither MP4 nor WebM".into(),
+    })
 }
 
 /// Recognises a poster image by its magic bytes and returns its MIME type.

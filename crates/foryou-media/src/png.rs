@@ -5,7 +5,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         c ^= u32::from(b);
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
     }
     !c
@@ -62,7 +66,8 @@ mod tests {
         let png = super::encode(7, 5, &rgb);
         let idat_len = u32::from_be_bytes([png[33], png[34], png[35], png[36]]) as usize;
         assert_eq!(&png[37..41], b"IDAT");
-        let raw = miniz_oxide::inflate::decompress_to_vec_zlib(&png[41..41 + idat_len]).expect("valid zlib");
+        let raw = miniz_oxide::inflate::decompress_to_vec_zlib(&png[41..41 + idat_len])
+            .expect("valid zlib");
         for y in 0..5 {
             let line = &raw[y * 22..(y + 1) * 22];
             assert_eq!(line[0], 1);

@@ -48,13 +48,19 @@ pub struct LocalObjectStore {
 fn check_key(key: &str) -> Result<(), StoreError> {
     let ok = !key.is_empty()
         && key.len() <= 200
-        && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._/-".contains(&b))
-        && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._/-".contains(&b))
+        && key
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
         && !key.contains(".tmp");
     if ok {
         Ok(())
     } else {
-        Err(StoreError::BadKey { key: key.to_string() })
+        Err(StoreError::BadKey {
+            key: key.to_string(),
+        })
     }
 }
 
@@ -62,7 +68,10 @@ impl LocalObjectStore {
     /// Opens (creating) the store at `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root = root.into();
-        fs::create_dir_all(&root).map_err(|source| StoreError::Io { key: String::new(), source })?;
+        fs::create_dir_all(&root).map_err(|source| StoreError::Io {
+            key: String::new(),
+            source,
+        })?;
         Ok(LocalObjectStore { root })
     }
 
@@ -71,14 +80,26 @@ impl LocalObjectStore {
         Ok(self.root.join(key))
     }
 
-    fn install(&self, key: &str, write: impl FnOnce(&Path) -> std::io::Result<()>) -> Result<(), StoreError> {
-        let io = |source| StoreError::Io { key: key.to_string(), source };
+    fn install(
+        &self,
+        key: &str,
+        write: impl FnOnce(&Path) -> std::io::Result<()>,
+    ) -> Result<(), StoreError> {
+        let io = |source| StoreError::Io {
+            key: key.to_string(),
+            source,
+        };
         let dest = self.path(key)?;
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
         fs::create_dir_all(&dir).map_err(io)?;
-        let tmp = dir.join(format!(".{}.tmp", dest.file_name().and_then(|n| n.to_str()).unwrap_or("obj")));
+        let tmp = dir.join(format!(
+            ".{}.tmp",
+            dest.file_name().and_then(|n| n.to_str()).unwrap_or("obj")
+        ));
         write(&tmp).map_err(io)?;
-        fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
+        fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
         fs::rename(&tmp, &dest).map_err(io)?;
         fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(io)
     }
@@ -90,19 +111,27 @@ impl ObjectStore for LocalObjectStore {
     }
 
     fn put_file(&self, key: &str, file: &Path) -> Result<(), StoreError> {
-        self.install(key, |tmp| fs::rename(file, tmp).or_else(|_| fs::copy(file, tmp).map(|_| ())))
+        self.install(key, |tmp| {
+            fs::rename(file, tmp).or_else(|_| fs::copy(file, tmp).map(|_| ()))
+        })
     }
 
     fn size(&self, key: &str) -> Result<Option<u64>, StoreError> {
         match fs::metadata(self.path(key)?) {
             Ok(m) => Ok(Some(m.len())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StoreError::Io { key: key.to_string(), source }),
+            Err(source) => Err(StoreError::Io {
+                key: key.to_string(),
+                source,
+            }),
         }
     }
 
     fn read_range(&self, key: &str, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
-        let io = |source| StoreError::Io { key: key.to_string(), source };
+        let io = |source| StoreError::Io {
+            key: key.to_string(),
+            source,
+        };
         let mut f = fs::File::open(self.path(key)?).map_err(io)?;
         f.seek(SeekFrom::Start(offset)).map_err(io)?;
         let mut buf = Vec::with_capacity(len.min(16 << 20) as usize);
@@ -114,7 +143,10 @@ impl ObjectStore for LocalObjectStore {
         match fs::remove_file(self.path(key)?) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(StoreError::Io { key: key.to_string(), source }),
+            Err(source) => Err(StoreError::Io {
+                key: key.to_string(),
+                source,
+            }),
         }
     }
 
@@ -135,7 +167,10 @@ impl ObjectStore for LocalObjectStore {
             Ok(())
         }
         let mut out = Vec::new();
-        walk(&self.root, &self.root, &mut out).map_err(|source| StoreError::Io { key: String::new(), source })?;
+        walk(&self.root, &self.root, &mut out).map_err(|source| StoreError::Io {
+            key: String::new(),
+            source,
+        })?;
         out.sort();
         Ok(out)
     }
@@ -151,10 +186,16 @@ mod tests {
         let s = LocalObjectStore::open(&dir).expect("open");
         s.put("videos/1.mp4", b"hello world").expect("put");
         assert_eq!(s.size("videos/1.mp4").expect("size"), Some(11));
-        assert_eq!(s.read_range("videos/1.mp4", 6, 100).expect("read"), b"world");
+        assert_eq!(
+            s.read_range("videos/1.mp4", 6, 100).expect("read"),
+            b"world"
+        );
         assert_eq!(s.keys().expect("keys"), vec!["videos/1.mp4".to_string()]);
         assert!(matches!(s.put("../x", b""), Err(StoreError::BadKey { .. })));
-        assert!(matches!(s.put("A.mp4", b""), Err(StoreError::BadKey { .. })));
+        assert!(matches!(
+            s.put("A.mp4", b""),
+            Err(StoreError::BadKey { .. })
+        ));
         s.delete("videos/1.mp4").expect("delete");
         assert_eq!(s.size("videos/1.mp4").expect("size"), None);
         let _ = fs::remove_dir_all(dir);

@@ -26,7 +26,13 @@ pub struct ClipSpec {
 
 impl Default for ClipSpec {
     fn default() -> Self {
-        ClipSpec { seconds: 5.0, seed: 1, hue: 200.0, band_hue: 30.0, fps: 12 }
+        ClipSpec {
+            seconds: 5.0,
+            seed: 1,
+            hue: 200.0,
+            band_hue: 30.0,
+            fps: 12,
+        }
     }
 }
 
@@ -58,7 +64,11 @@ fn hsv(h: f64, s: f64, v: f64) -> [u8; 3] {
         _ => (c, 0.0, x),
     };
     let m = v - c;
-    [((r + m) * 255.0) as u8, ((g + m) * 255.0) as u8, ((b + m) * 255.0) as u8]
+    [
+        ((r + m) * 255.0) as u8,
+        ((g + m) * 255.0) as u8,
+        ((b + m) * 255.0) as u8,
+    ]
 }
 
 /// BT.601 limited range, clamped to 1..=254 so that raw samples never form start codes.
@@ -72,9 +82,17 @@ fn ycbcr([r, g, b]: [u8; 3]) -> [u8; 3] {
 }
 
 fn rgb([y, cb, cr]: [u8; 3]) -> [u8; 3] {
-    let (y, cb, cr) = (f64::from(y) - 16.0, f64::from(cb) - 128.0, f64::from(cr) - 128.0);
+    let (y, cb, cr) = (
+        f64::from(y) - 16.0,
+        f64::from(cb) - 128.0,
+        f64::from(cr) - 128.0,
+    );
     let c = |v: f64| v.round().clamp(0.0, 255.0) as u8;
-    [c(1.164 * y + 1.596 * cr), c(1.164 * y - 0.392 * cb - 0.813 * cr), c(1.164 * y + 2.017 * cb)]
+    [
+        c(1.164 * y + 1.596 * cr),
+        c(1.164 * y - 0.392 * cb - 0.813 * cr),
+        c(1.164 * y + 2.017 * cb),
+    ]
 }
 
 struct Scene {
@@ -86,14 +104,20 @@ struct Scene {
 impl Scene {
     fn new(spec: &ClipSpec) -> Scene {
         let bg = ycbcr(hsv(spec.hue, 0.55, 0.55));
-        let band = (0..WIDTH).map(|x| ycbcr(hsv(spec.band_hue + x as f64 * 0.6, 0.8, 0.95))).collect();
+        let band = (0..WIDTH)
+            .map(|x| ycbcr(hsv(spec.band_hue + x as f64 * 0.6, 0.8, 0.95)))
+            .collect();
         let ball = ycbcr(hsv(spec.hue + 180.0, 0.3, 1.0));
         Scene { bg, band, ball }
     }
 
     /// The picture with the ball in macroblock `ball`.
     fn draw(&self, ball: (usize, usize)) -> Picture {
-        let mut p = Picture { y: vec![self.bg[0]; WIDTH * HEIGHT], cb: vec![self.bg[1]; WIDTH * HEIGHT / 4], cr: vec![self.bg[2]; WIDTH * HEIGHT / 4] };
+        let mut p = Picture {
+            y: vec![self.bg[0]; WIDTH * HEIGHT],
+            cb: vec![self.bg[1]; WIDTH * HEIGHT / 4],
+            cr: vec![self.bg[2]; WIDTH * HEIGHT / 4],
+        };
         let mut put = |x: usize, y: usize, c: [u8; 3]| {
             p.y[y * WIDTH + x] = c[0];
             p.cb[(y / 2) * (WIDTH / 2) + x / 2] = c[1];
@@ -127,9 +151,16 @@ fn ball_at(i: u64, seed: u64) -> (usize, usize) {
     let t_y = i + seed % 11;
     let bounce = |t: u64, span: u64| {
         let p = t % (2 * span);
-        if p <= span { p } else { 2 * span - p }
+        if p <= span {
+            p
+        } else {
+            2 * span - p
+        }
     };
-    (bounce(t_x, span_x) as usize, 4 + bounce(t_y, span_y) as usize)
+    (
+        bounce(t_x, span_x) as usize,
+        4 + bounce(t_y, span_y) as usize,
+    )
 }
 
 struct BitWriter {
@@ -140,7 +171,11 @@ struct BitWriter {
 
 impl BitWriter {
     fn new() -> Self {
-        BitWriter { out: Vec::new(), cur: 0, n: 0 }
+        BitWriter {
+            out: Vec::new(),
+            cur: 0,
+            n: 0,
+        }
     }
 
     fn bit(&mut self, b: bool) {
@@ -167,7 +202,11 @@ impl BitWriter {
     }
 
     fn se(&mut self, v: i64) {
-        self.ue(if v > 0 { (2 * v - 1) as u64 } else { (-2 * v) as u64 });
+        self.ue(if v > 0 {
+            (2 * v - 1) as u64
+        } else {
+            (-2 * v) as u64
+        });
     }
 
     fn align_zero(&mut self) {
@@ -335,7 +374,11 @@ pub fn poster_png(spec: &ClipSpec) -> Vec<u8> {
     for y in 0..h {
         for x in 0..w {
             let (sx, sy) = (x / 2, y / 2);
-            let c = [pic.y[sy * WIDTH + sx], pic.cb[(sy / 2) * (WIDTH / 2) + sx / 2], pic.cr[(sy / 2) * (WIDTH / 2) + sx / 2]];
+            let c = [
+                pic.y[sy * WIDTH + sx],
+                pic.cb[(sy / 2) * (WIDTH / 2) + sx / 2],
+                pic.cr[(sy / 2) * (WIDTH / 2) + sx / 2],
+            ];
             rgb_data.extend_from_slice(&rgb(c));
         }
     }
@@ -368,7 +411,11 @@ pub fn encode(spec: &ClipSpec) -> Elementary {
         if f == 0 {
             for (i, k) in kinds.iter_mut().enumerate() {
                 let row = i / MBW;
-                *k = if i == 0 || row == 2 { Mb::Pcm } else { Mb::FlatDc };
+                *k = if i == 0 || row == 2 {
+                    Mb::Pcm
+                } else {
+                    Mb::FlatDc
+                };
             }
             kinds[at(ball)] = Mb::Pcm;
         } else if ball != prev_ball {
@@ -381,7 +428,11 @@ pub fn encode(spec: &ClipSpec) -> Elementary {
         samples.push(s);
         prev_ball = ball;
     }
-    Elementary { sps: sps(), pps: pps(), samples }
+    Elementary {
+        sps: sps(),
+        pps: pps(),
+        samples,
+    }
 }
 
 /// A complete MP4 file (`ftyp`, `moov` before `mdat`, so playback can start at once).
@@ -422,16 +473,45 @@ pub fn mux_mp4(es: &Elementary, fps: u32, width: u16, height: u16) -> Vec<u8> {
     let delta = 1000u32;
     let media_duration = n * delta;
     let movie_duration = (u64::from(n) * 1000 / u64::from(fps)) as u32;
-    let ftyp = boxed(b"ftyp", &[b"isom", &512u32.to_be_bytes(), b"isomiso2avc1mp41"]);
+    let ftyp = boxed(
+        b"ftyp",
+        &[b"isom", &512u32.to_be_bytes(), b"isomiso2avc1mp41"],
+    );
     let build_moov = |chunk_offset: u32| {
-        let mvhd = full(b"mvhd", 0, &[&u32s(&[0, 0, 1000, movie_duration, 0x0001_0000]), &[1, 0, 0, 0], &[0; 8], &u32s(&MATRIX), &[0; 24], &u32s(&[2])]);
+        let mvhd = full(
+            b"mvhd",
+            0,
+            &[
+                &u32s(&[0, 0, 1000, movie_duration, 0x0001_0000]),
+                &[1, 0, 0, 0],
+                &[0; 8],
+                &u32s(&MATRIX),
+                &[0; 24],
+                &u32s(&[2]),
+            ],
+        );
         let tkhd = full(
             b"tkhd",
             3,
-            &[&u32s(&[0, 0, 1, 0, movie_duration, 0, 0, 0, 0]), &u32s(&MATRIX), &u32s(&[u32::from(width) << 16, u32::from(height) << 16])],
+            &[
+                &u32s(&[0, 0, 1, 0, movie_duration, 0, 0, 0, 0]),
+                &u32s(&MATRIX),
+                &u32s(&[u32::from(width) << 16, u32::from(height) << 16]),
+            ],
         );
-        let mdhd = full(b"mdhd", 0, &[&u32s(&[0, 0, timescale, media_duration]), &[0x55, 0xC4, 0, 0]]);
-        let hdlr = full(b"hdlr", 0, &[&u32s(&[0]), b"vide", &[0; 12], b"Foryou video\0"]);
+        let mdhd = full(
+            b"mdhd",
+            0,
+            &[
+                &u32s(&[0, 0, timescale, media_duration]),
+                &[0x55, 0xC4, 0, 0],
+            ],
+        );
+        let hdlr = full(
+            b"hdlr",
+            0,
+            &[&u32s(&[0]), b"vide", &[0; 12], b"Foryou video\0"],
+        );
         let vmhd = full(b"vmhd", 1, &[&[0; 8]]);
         let dref = full(b"dref", 0, &[&u32s(&[1]), &full(b"url ", 1, &[])]);
         let dinf = boxed(b"dinf", &[&dref]);
@@ -478,15 +558,25 @@ mod tests {
 
     #[test]
     fn a_minute_of_video_stays_small() {
-        let mp4 = clip_mp4(&ClipSpec { seconds: 60.0, ..ClipSpec::default() });
+        let mp4 = clip_mp4(&ClipSpec {
+            seconds: 60.0,
+            ..ClipSpec::default()
+        });
         assert!(mp4.len() < 200_000, "{} bytes", mp4.len());
     }
 
     #[test]
     fn nal_units_never_contain_start_codes() {
-        let es = encode(&ClipSpec { seconds: 2.0, ..ClipSpec::default() });
+        let es = encode(&ClipSpec {
+            seconds: 2.0,
+            ..ClipSpec::default()
+        });
         for s in es.samples.iter().chain([&es.sps, &es.pps]) {
-            let body = if s.len() > 4 && s[..2] == [0, 0] { &s[4..] } else { &s[..] };
+            let body = if s.len() > 4 && s[..2] == [0, 0] {
+                &s[4..]
+            } else {
+                &s[..]
+            };
             assert!(!body.windows(3).any(|w| w[0] == 0 && w[1] == 0 && w[2] <= 2));
         }
     }

@@ -29,13 +29,23 @@ fn truncated(what: impl Into<String>) -> ProbeError {
 
 /// Reads a variable-length integer; `keep_marker` keeps the length bit (element ids).
 fn vint(d: &[u8], at: usize, keep_marker: bool) -> Result<(u64, usize, bool), ProbeError> {
-    let first = *d.get(at).ok_or_else(|| truncated("an element header is cut off"))?;
+    let first = *d
+        .get(at)
+        .ok_or_else(|| truncated("an element header is cut off"))?;
     if first == 0 {
-        return Err(ProbeError::Corrupt { what: format!("invalid variable-length number at byte {at}") });
+        return Err(ProbeError::Corrupt {
+            what: format!("invalid variable-length number at byte {at}"),
+        });
     }
     let len = first.leading_zeros() as usize + 1;
-    let bytes = d.get(at..at + len).ok_or_else(|| truncated("an element header is cut off"))?;
-    let mut v = if keep_marker { u64::from(first) } else { u64::from(first) & (0xFF >> len) };
+    let bytes = d
+        .get(at..at + len)
+        .ok_or_else(|| truncated("an element header is cut off"))?;
+    let mut v = if keep_marker {
+        u64::from(first)
+    } else {
+        u64::from(first) & (0xFF >> len)
+    };
     for &b in &bytes[1..] {
         v = (v << 8) | u64::from(b);
     }
@@ -55,12 +65,24 @@ fn element(d: &[u8], at: usize, limit: usize) -> Result<Element, ProbeError> {
     let (size, sl, unknown) = vint(d, at + il, false)?;
     let start = at + il + sl;
     if unknown {
-        return Ok(Element { id, start, end: None });
+        return Ok(Element {
+            id,
+            start,
+            end: None,
+        });
     }
-    let end = (start as u64).checked_add(size).filter(|&e| e <= limit as u64);
+    let end = (start as u64)
+        .checked_add(size)
+        .filter(|&e| e <= limit as u64);
     match end {
-        Some(e) => Ok(Element { id, start, end: Some(e as usize) }),
-        None => Err(truncated(format!("element 0x{id:X} needs {size} bytes past byte {start}, beyond the end"))),
+        Some(e) => Ok(Element {
+            id,
+            start,
+            end: Some(e as usize),
+        }),
+        None => Err(truncated(format!(
+            "element 0x{id:X} needs {size} bytes past byte {start}, beyond the end"
+        ))),
     }
 }
 
@@ -95,7 +117,13 @@ struct Scan {
 }
 
 /// Walks `d[from..to]`, descending into the masters we care about.
-fn walk(d: &[u8], from: usize, to: usize, scan: &mut Scan, in_track: bool) -> Result<(), ProbeError> {
+fn walk(
+    d: &[u8],
+    from: usize,
+    to: usize,
+    scan: &mut Scan,
+    in_track: bool,
+) -> Result<(), ProbeError> {
     let mut at = from;
     while at < to {
         let e = element(d, at, to)?;
@@ -113,7 +141,10 @@ fn walk(d: &[u8], from: usize, to: usize, scan: &mut Scan, in_track: bool) -> Re
             CLUSTER_TIMECODE => scan.cluster_tc = uint(body),
             SIMPLE_BLOCK | BLOCK => {
                 let (_, tl, _) = vint(body, 0, false)?;
-                let rel = body.get(tl..tl + 2).map(|b| i16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
+                let rel = body
+                    .get(tl..tl + 2)
+                    .map(|b| i16::from_be_bytes([b[0], b[1]]))
+                    .unwrap_or(0);
                 let tc = (scan.cluster_tc as i64 + i64::from(rel)).max(0) as u64;
                 scan.last_block_tc = Some(scan.last_block_tc.map_or(tc, |t| t.max(tc)));
             }
@@ -121,7 +152,11 @@ fn walk(d: &[u8], from: usize, to: usize, scan: &mut Scan, in_track: bool) -> Re
                 if let Some(t) = scan.tracks.last_mut() {
                     match e.id {
                         TRACK_TYPE => t.kind = uint(body),
-                        CODEC_ID => t.codec = String::from_utf8_lossy(body).trim_end_matches('\0').to_string(),
+                        CODEC_ID => {
+                            t.codec = String::from_utf8_lossy(body)
+                                .trim_end_matches('\0')
+                                .to_string()
+                        }
                         PIXEL_WIDTH => t.width = uint(body),
                         PIXEL_HEIGHT => t.height = uint(body),
                         _ => t.frame_ns = uint(body),
@@ -143,50 +178,86 @@ fn walk(d: &[u8], from: usize, to: usize, scan: &mut Scan, in_track: bool) -> Re
 pub(crate) fn probe(d: &[u8]) -> Result<MediaInfo, ProbeError> {
     let head = element(d, 0, d.len())?;
     if head.id != EBML {
-        return Err(ProbeError::Unsupported { what: "not an EBML file".into() });
+        return Err(ProbeError::Unsupported {
+            what: "not an EBML file".into(),
+        });
     }
-    let head_end = head.end.ok_or_else(|| ProbeError::Corrupt { what: "EBML header of unknown size".into() })?;
+    let head_end = head.end.ok_or_else(|| ProbeError::Corrupt {
+        what: "EBML header of unknown size".into(),
+    })?;
     let mut at = head.start;
     let mut doctype = String::new();
     while at < head_end {
         let e = element(d, at, head_end)?;
         let end = e.end.unwrap_or(head_end);
         if e.id == DOCTYPE {
-            doctype = String::from_utf8_lossy(&d[e.start..end]).trim_end_matches('\0').to_string();
+            doctype = String::from_utf8_lossy(&d[e.start..end])
+                .trim_end_matches('\0')
+                .to_string();
         }
         at = end;
     }
     if doctype != "webm" {
-        return Err(ProbeError::Unsupported { what: format!("Matroska document type '{doctype}'; upload WebM") });
+        return Err(ProbeError::Unsupported {
+            what: format!("Matroska document type '{doctype}'; upload WebM"),
+        });
     }
-    let mut scan = Scan { scale: 1_000_000, ..Scan::default() };
+    let mut scan = Scan {
+        scale: 1_000_000,
+        ..Scan::default()
+    };
     walk(d, head_end, d.len(), &mut scan, false)?;
-    let video = scan.tracks.iter().find(|t| t.kind == 1).ok_or_else(|| ProbeError::Unsupported { what: "the WebM has no video track".into() })?;
+    let video =
+        scan.tracks
+            .iter()
+            .find(|t| t.kind == 1)
+            .ok_or_else(|| ProbeError::Unsupported {
+                what: "the WebM has no video track".into(),
+            })?;
     let video_codec = match video.codec.as_str() {
         "V_VP8" => "vp8",
         "V_VP9" => "vp9",
         "V_AV1" => "av1",
-        other => return Err(ProbeError::Unsupported { what: format!("video codec '{other}' in WebM; use VP8, VP9 or AV1") }),
+        other => {
+            return Err(ProbeError::Unsupported {
+                what: format!("video codec '{other}' in WebM; use VP8, VP9 or AV1"),
+            })
+        }
     };
-    let audio_codec = match scan.tracks.iter().find(|t| t.kind == 2).map(|t| t.codec.as_str()) {
+    let audio_codec = match scan
+        .tracks
+        .iter()
+        .find(|t| t.kind == 2)
+        .map(|t| t.codec.as_str())
+    {
         None => None,
         Some("A_OPUS") => Some("opus"),
         Some("A_VORBIS") => Some("vorbis"),
-        Some(other) => return Err(ProbeError::Unsupported { what: format!("audio codec '{other}' in WebM; use Opus or Vorbis") }),
+        Some(other) => {
+            return Err(ProbeError::Unsupported {
+                what: format!("audio codec '{other}' in WebM; use Opus or Vorbis"),
+            })
+        }
     };
-    let scale = if scan.scale == 0 { 1_000_000 } else { scan.scale };
+    let scale = if scan.scale == 0 {
+        1_000_000
+    } else {
+        scan.scale
+    };
     let duration_ms = match scan.duration {
         Some(d) if d.is_finite() && d > 0.0 => (d * scale as f64 / 1e6).round() as u64,
         _ => scan
             .last_block_tc
-            .map(|tc| (tc * scale + video.frame_ns.max(0)) / 1_000_000)
+            .map(|tc| (tc.saturating_mul(scale).saturating_add(video.frame_ns)) / 1_000_000)
             .unwrap_or(0),
     };
     if duration_ms == 0 {
         return Err(ProbeError::ZeroDuration);
     }
     if video.width == 0 || video.height == 0 {
-        return Err(ProbeError::Corrupt { what: "the video track has no picture size".into() });
+        return Err(ProbeError::Corrupt {
+            what: "the video track has no picture size".into(),
+        });
     }
     Ok(MediaInfo {
         container: Container::WebM,
@@ -203,7 +274,12 @@ mod tests {
     use super::*;
 
     fn el(id: u64, body: &[u8]) -> Vec<u8> {
-        let mut out: Vec<u8> = id.to_be_bytes().iter().copied().skip_while(|&b| b == 0).collect();
+        let mut out: Vec<u8> = id
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|&b| b == 0)
+            .collect();
         out.push(0x01);
         out.extend_from_slice(&(body.len() as u64).to_be_bytes()[1..]);
         out.extend_from_slice(body);
@@ -217,19 +293,46 @@ mod tests {
         if let Some(d) = duration {
             info.extend(el(DURATION, &d.to_be_bytes()));
         }
-        let video = [el(PIXEL_WIDTH, &[0x02, 0xD0]), el(PIXEL_HEIGHT, &[0x05, 0x00])].concat();
-        let entry = [el(TRACK_TYPE, &[1]), el(CODEC_ID, codec.as_bytes()), el(VIDEO, &video)].concat();
+        let video = [
+            el(PIXEL_WIDTH, &[0x02, 0xD0]),
+            el(PIXEL_HEIGHT, &[0x05, 0x00]),
+        ]
+        .concat();
+        let entry = [
+            el(TRACK_TYPE, &[1]),
+            el(CODEC_ID, codec.as_bytes()),
+            el(VIDEO, &video),
+        ]
+        .concat();
         let audio = [el(TRACK_TYPE, &[2]), el(CODEC_ID, b"A_OPUS")].concat();
-        let tracks = el(TRACKS, &[el(TRACK_ENTRY, &entry), el(TRACK_ENTRY, &audio)].concat());
-        let block = |rel: i16| el(SIMPLE_BLOCK, &[&[0x81][..], &rel.to_be_bytes(), &[0x80, 1, 2, 3]].concat());
-        let cluster = el(CLUSTER, &[el(CLUSTER_TIMECODE, &[0x13, 0x88]), block(0), block(2500)].concat());
-        [head, el(SEGMENT, &[el(INFO, &info), tracks, cluster].concat())].concat()
+        let tracks = el(
+            TRACKS,
+            &[el(TRACK_ENTRY, &entry), el(TRACK_ENTRY, &audio)].concat(),
+        );
+        let block = |rel: i16| {
+            el(
+                SIMPLE_BLOCK,
+                &[&[0x81][..], &rel.to_be_bytes(), &[0x80, 1, 2, 3]].concat(),
+            )
+        };
+        let cluster = el(
+            CLUSTER,
+            &[el(CLUSTER_TIMECODE, &[0x13, 0x88]), block(0), block(2500)].concat(),
+        );
+        [
+            head,
+            el(SEGMENT, &[el(INFO, &info), tracks, cluster].concat()),
+        ]
+        .concat()
     }
 
     #[test]
     fn duration_codecs_and_size_are_read() {
         let info = probe(&webm(Some(12_345.0), "V_VP9")).expect("valid");
-        assert_eq!((info.duration_ms, info.width, info.height), (12_345, 720, 1280));
+        assert_eq!(
+            (info.duration_ms, info.width, info.height),
+            (12_345, 720, 1280)
+        );
         assert_eq!((info.video_codec, info.audio_codec), ("vp9", Some("opus")));
     }
 
@@ -241,11 +344,20 @@ mod tests {
 
     #[test]
     fn bad_webms_are_refused() {
-        assert!(matches!(probe(&webm(Some(1.0), "V_THEORA")), Err(ProbeError::Unsupported { .. })));
-        assert!(matches!(probe(&webm(Some(0.0), "V_VP9")).map(|_| ()), Ok(()) | Err(ProbeError::ZeroDuration)));
+        assert!(matches!(
+            probe(&webm(Some(1.0), "V_THEORA")),
+            Err(ProbeError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            probe(&webm(Some(0.0), "V_VP9")).map(|_| ()),
+            Ok(()) | Err(ProbeError::ZeroDuration)
+        ));
         let full = webm(Some(5000.0), "V_AV1");
         for cut in [3, 10, full.len() / 2, full.len() - 1] {
-            assert!(matches!(probe(&full[..cut]), Err(ProbeError::Truncated { .. })), "cut {cut}");
+            assert!(
+                matches!(probe(&full[..cut]), Err(ProbeError::Truncated { .. })),
+                "cut {cut}"
+            );
         }
     }
 }

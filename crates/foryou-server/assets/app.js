@@ -1,1 +1,415 @@
+// Foryou web client: vertical player, watch-time measurement, interactions, pages.
+'use strict';
 
+const $ = (sel, el = document) => el.querySelector(sel);
+const view = $('#view');
+const state = { token: localStorage.getItem('fy_token'), me: null, muted: true, personalized: localStorage.getItem('fy_personalized') !== 'false' };
+
+function h(tag, attrs = {}, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (v !== undefined && v !== null && v !== false) el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const kid of kids.flat()) if (kid !== null && kid !== undefined) el.append(kid.nodeType ? kid : document.createTextNode(String(kid)));
+  return el;
+}
+
+function toast(msg) {
+  const t = $('#toast');
+  t.textContent = msg;
+  t.classList.add('show');
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => t.classList.remove('show'), 2200);
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (state.token) headers.Authorization = 'Bearer ' + state.token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) {
+    if (res.status === 401 && state.token && path !== '/v1/sessions') { setToken(null); location.hash = '#/login'; }
+    throw new Error((data && data.error && data.error.message) || res.statusText);
+  }
+  return data;
+}
+
+function setToken(t) {
+  state.token = t;
+  if (t) localStorage.setItem('fy_token', t); else localStorage.removeItem('fy_token');
+}
+
+function fmt(n) { return n >= 1e6 ? (n / 1e6).toFixed(1) + 'M' : n >= 1e4 ? (n / 1e3).toFixed(1) + 'K' : String(n); }
+function uid() { return Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10); }
+
+// ---- events: batched, sent every few seconds and when the page is hidden --------------------
+const outbox = [];
+function track(ev) { outbox.push({ id: uid(), ...ev }); if (outbox.length >= 20) flush(); }
+async function flush(keepalive = false) {
+  if (!outbox.length || !state.token) return;
+  const events = outbox.splice(0, 100);
+  try {
+    await fetch('/v1/events', { method: 'POST', keepalive, headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + state.token }, body: JSON.stringify({ events }) })
+      .then(r => { if (!r.ok && r.status >= 500) throw new Error('retry'); });
+  } catch (_) { outbox.unshift(...events); }
+}
+setInterval(flush, 4000);
+addEventListener('pagehide', () => { finishWatch(); flush(true); });
+document.addEventListener('visibilitychange', () => { if (document.hidden) { finishWatch(); flush(true); } });
+
+// ---- watch time: real playing time of the active video, replays included ---------------------
+let watch = null; // { item, ms, last }
+function startWatch(item) {
+  finishWatch();
+  watch = { item, ms: 0, last: performance.now() };
+}
+function tickWatch() {
+  if (!watch) return;
+  const now = performance.now();
+  const v = watch.item.video;
+  if (!v.paused && !v.ended && v.readyState >= 2) watch.ms += (now - watch.last) * (v.playbackRate || 1);
+  watch.last = now;
+}
+setInterval(tickWatch, 200);
+function finishWatch() {
+  if (!watch) return;
+  tickWatch();
+  const { item, ms } = watch;
+  watch = null;
+  const dur = item.data.duration_ms;
+  const quick = ms < Math.min(2000, dur * 0.2);
+  track({ kind: quick ? 'skip' : 'view', video_id: item.data.id, watch_ms: Math.round(ms) });
+}
+
+// ---- the vertical feed ---------------------------------------------------------------------------
+function reasonsPanel(item) {
+  const p = h('div', { class: 'panel', 'data-panel': 'why' },
+    h('button', { class: 'close', onclick: () => p.remove(), 'aria-label': 'close' }, '✕'),
+    h('h3', {}, 'Why this video'),
+    h('ul', {}, (item.data.reasons || []).map(r => h('li', { 'data-code': r.code }, r.text))),
+    h('p', {}, h('button', { class: 'secondary', onclick: toggleMode }, state.personalized ? 'Switch to the non-personalised feed' : 'Switch back to the personalised feed'), ' ',
+      h('button', { class: 'secondary', onclick: refreshInterests }, 'Refresh: forget my interests')));
+  return p;
+}
+
+async function commentsPanel(item) {
+  const list = h('ul', { class: 'comments' });
+  const input = h('input', { name: 'comment', placeholder: 'Add a comment…', maxlength: 1000 });
+  const p = h('div', { class: 'panel', 'data-panel': 'comments' },
+    h('button', { class: 'close', onclick: () => p.remove(), 'aria-label': 'close' }, '✕'),
+    h('h3', {}, 'Comments'), list,
+    h('form', { onsubmit: async e => {
+      e.preventDefault();
+      const text = input.value.trim();
+      if (!text) return;
+      try {
+        await api('POST', '/v1/events', { events: [{ id: uid(), kind: 'comment', video_id: item.data.id, text }] });
+        input.value = '';
+        item.data.counts.comments += 1;
+        item.update();
+        load();
+      } catch (err) { toast(err.message); }
+    } }, input, h('button', { class: 'primary' }, 'Post')));
+  async function load() {
+    try {
+      const { comments } = await api('GET', `/v1/videos/${item.data.id}/comments`);
+      list.replaceChildren(...(comments.length ? comments.map(c => h('li', {}, h('b', {}, '@' + c.author.handle), ' ', c.text)) : [h('li', {}, 'No comments yet.')]));
+    } catch (err) { toast(err.message); }
+  }
+  load();
+  return p;
+}
+
+function makeItem(data) {
+  const video = h('video', { src: data.media_url, poster: data.poster_url, loop: true, muted: true, playsinline: true, preload: 'metadata', 'data-id': data.id });
+  video.muted = state.muted;
+  const likeBtn = h('button', { class: 'like', 'aria-label': 'like' });
+  const commentBtn = h('button', { class: 'comment', 'aria-label': 'comments' });
+  const followBtn = h('button', { class: 'follow', 'aria-label': 'follow' });
+  const item = { data, video, el: null, update: null };
+  const mute = h('button', { class: 'mute', onclick: e => { e.stopPropagation(); setMuted(!state.muted); } });
+  item.update = () => {
+    likeBtn.classList.toggle('on', data.liked);
+    likeBtn.replaceChildren('♥', h('small', { class: 'count' }, fmt(data.counts.likes)));
+    commentBtn.replaceChildren('✎', h('small', {}, fmt(data.counts.comments)));
+    followBtn.classList.toggle('on', data.following);
+    followBtn.replaceChildren(data.following ? '✓' : '+', h('small', {}, data.following ? 'Following' : 'Follow'));
+    mute.textContent = state.muted ? '♪ Tap to unmute' : '♪ on';
+  };
+  likeBtn.onclick = async () => {
+    const liked = !data.liked;
+    data.liked = liked; data.counts.likes += liked ? 1 : -1; item.update();
+    try { await api('POST', '/v1/events', { events: [{ id: uid(), kind: liked ? 'like' : 'unlike', video_id: data.id }] }); }
+    catch (err) { data.liked = !liked; data.counts.likes += liked ? -1 : 1; item.update(); toast(err.message); }
+  };
+  followBtn.onclick = async () => {
+    const f = !data.following;
+    try {
+      await api('POST', '/v1/events', { events: [{ id: uid(), kind: f ? 'follow' : 'unfollow', video_id: data.id }] });
+      data.following = f; item.update(); toast(f ? `Following @${data.creator.handle}` : `Unfollowed @${data.creator.handle}`);
+    } catch (err) { toast(err.message); }
+  };
+  commentBtn.onclick = async () => { closePanels(item); item.el.append(await commentsPanel(item)); };
+  const share = h('button', { class: 'share', 'aria-label': 'share', onclick: async () => {
+    const url = `${location.origin}/#/v/${data.id}`;
+    try { await navigator.clipboard.writeText(url); } catch (_) { /* clipboard may be unavailable */ }
+    track({ kind: 'share', video_id: data.id });
+    toast('Link copied');
+  } }, '↗', h('small', {}, 'Share'));
+  const nope = h('button', { class: 'not-interested', 'aria-label': 'not interested', onclick: () => {
+    closePanels(item);
+    const choose = target => () => {
+      track({ kind: 'not_interested', video_id: data.id, target });
+      flush();
+      panel.remove();
+      toast('Got it: you will see less of this');
+      next(1);
+    };
+    const panel = h('div', { class: 'panel', 'data-panel': 'nope' }, h('h3', {}, 'Not interested in…'),
+      h('p', {}, h('button', { class: 'secondary', onclick: choose('video') }, 'this video'), ' ',
+        h('button', { class: 'secondary', onclick: choose('creator') }, '@' + data.creator.handle), ' ',
+        h('button', { class: 'secondary', onclick: choose('sound') }, 'this sound'), ' ',
+        h('button', { class: 'secondary', onclick: () => panel.remove() }, 'cancel')));
+    item.el.append(panel);
+  } }, '⊘', h('small', {}, 'Nope'));
+  const why = h('button', { class: 'why', 'aria-label': 'why this video', onclick: () => { closePanels(item); item.el.append(reasonsPanel(item)); } }, 'ⓘ', h('small', {}, 'Why'));
+  video.addEventListener('click', () => { if (video.paused) video.play().catch(() => {}); else video.pause(); });
+  item.el = h('section', { class: 'item', 'data-id': data.id }, video, mute,
+    h('div', { class: 'side' }, followBtn, likeBtn, commentBtn, share, why, nope),
+    h('div', { class: 'info' },
+      h('a', { class: 'who', href: `#/u/${encodeURIComponent(data.creator.handle)}` }, '@' + data.creator.handle),
+      h('div', { class: 'caption' }, data.caption),
+      h('a', { class: 'sound', href: `#/sound/${data.sound.id}` }, '♪ ' + data.sound.title)));
+  item.el._item = item;
+  item.update();
+  return item;
+}
+
+function closePanels(item) { item.el.querySelectorAll('.panel').forEach(p => p.remove()); }
+
+function setMuted(m) {
+  state.muted = m;
+  document.querySelectorAll('.item').forEach(el => { el._item.video.muted = m; el._item.update(); });
+}
+
+let feedCtx = null;
+function activeItem() { return feedCtx && feedCtx.active; }
+function next(dir) {
+  if (!feedCtx) return;
+  const items = [...feedCtx.box.children];
+  const i = items.indexOf(feedCtx.active && feedCtx.active.el);
+  const target = items[Math.max(0, Math.min(items.length - 1, i + dir))];
+  if (target) target.scrollIntoView({ behavior: 'smooth' });
+}
+
+addEventListener('keydown', e => {
+  if (!feedCtx || /INPUT|TEXTAREA/.test(document.activeElement.tagName)) return;
+  if (e.key === 'ArrowDown' || e.key === 'j') { e.preventDefault(); next(1); }
+  if (e.key === 'ArrowUp' || e.key === 'k') { e.preventDefault(); next(-1); }
+  if (e.key === 'm') setMuted(!state.muted);
+});
+
+function renderFeed(source) {
+  const box = h('div', { class: 'feed', id: 'feed' });
+  view.replaceChildren(box);
+  const ctx = { box, active: null, loading: false, done: false, seen: new Set(), cursor: null };
+  feedCtx = ctx;
+  const io = new IntersectionObserver(entries => {
+    for (const en of entries) {
+      const item = en.target._item;
+      if (en.isIntersecting && en.intersectionRatio >= 0.6) {
+        if (ctx.active !== item) {
+          if (ctx.active) ctx.active.video.pause();
+          ctx.active = item;
+          item.video.muted = state.muted;
+          item.video.play().catch(() => {});
+          startWatch(item);
+          const rest = [...box.children].indexOf(item.el);
+          if (box.children.length - rest <= 3) more();
+        }
+      } else if (ctx.active === item && en.intersectionRatio < 0.4) {
+        item.video.pause();
+      }
+    }
+  }, { root: box, threshold: [0, 0.4, 0.6, 1] });
+  async function more() {
+    if (ctx.loading || ctx.done) return;
+    ctx.loading = true;
+    try {
+      await flush();
+      const page = await source(ctx.cursor);
+      ctx.cursor = page.next_cursor;
+      const fresh = page.items.filter(d => !ctx.seen.has(d.id));
+      fresh.forEach(d => { ctx.seen.add(d.id); const it = makeItem(d); box.append(it.el); io.observe(it.el); });
+      if (!fresh.length && (page.next_cursor === null || page.next_cursor === undefined)) ctx.done = true;
+      if (!box.children.length) box.append(h('div', { class: 'empty' }, 'Nothing here yet. ', h('a', { href: '#/upload' }, 'Upload a video'), ' or follow some creators.'));
+    } catch (err) { toast(err.message); } finally { ctx.loading = false; }
+  }
+  more();
+}
+
+function toggleMode() {
+  state.personalized = !state.personalized;
+  localStorage.setItem('fy_personalized', String(state.personalized));
+  toast(state.personalized ? 'Personalised For You' : 'Non-personalised For You: popular, not based on your activity');
+  route();
+}
+
+async function refreshInterests() {
+  try { await api('POST', '/v1/feed/refresh'); toast('Your For You starts fresh; follows are kept'); route(); } catch (err) { toast(err.message); }
+}
+
+// ---- pages ---------------------------------------------------------------------------------------
+function authPage(kind) {
+  feedCtx = null;
+  const err = h('p', { class: 'error' });
+  const fields = kind === 'signup'
+    ? [h('input', { name: 'handle', placeholder: 'handle', required: true, autocomplete: 'username' }),
+       h('input', { name: 'password', type: 'password', placeholder: 'password (8+ characters)', required: true, autocomplete: 'new-password' }),
+       h('label', {}, 'Birthdate ', h('input', { name: 'birthdate', type: 'date', required: true })),
+       h('input', { name: 'country', placeholder: 'country code, e.g. DE or US', required: true, maxlength: 2 })]
+    : [h('input', { name: 'handle', placeholder: 'handle', required: true, autocomplete: 'username' }),
+       h('input', { name: 'password', type: 'password', placeholder: 'password', required: true, autocomplete: 'current-password' })];
+  const form = h('form', { class: 'box', onsubmit: async e => {
+    e.preventDefault();
+    const f = Object.fromEntries(new FormData(form));
+    try {
+      if (kind === 'signup') {
+        const acc = await api('POST', '/v1/accounts', { handle: f.handle, password: f.password, birthdate: f.birthdate, country: f.country.toUpperCase() });
+        toast(`Welcome! Your data lives in region ${acc.region}`);
+      }
+      const s = await api('POST', '/v1/sessions', { handle: f.handle, password: f.password });
+      setToken(s.token);
+      await loadMe();
+      location.hash = '#/';
+    } catch (ex) { err.textContent = ex.message; }
+  } }, ...fields, h('button', { class: 'primary', type: 'submit' }, kind === 'signup' ? 'Sign up' : 'Log in'), err);
+  view.replaceChildren(h('div', { class: 'page' }, h('h1', {}, kind === 'signup' ? 'Create your account' : 'Log in to Foryou'), form,
+    h('p', {}, kind === 'signup' ? h('a', { href: '#/login' }, 'I have an account') : h('a', { href: '#/signup' }, 'Create an account'))));
+}
+
+async function posterFrom(file) {
+  try {
+    const v = h('video', { muted: true, playsinline: true });
+    v.src = URL.createObjectURL(file);
+    await new Promise((ok, no) => { v.onloadeddata = ok; v.onerror = no; setTimeout(no, 4000); });
+    const c = h('canvas', { width: v.videoWidth, height: v.videoHeight });
+    c.getContext('2d').drawImage(v, 0, 0);
+    URL.revokeObjectURL(v.src);
+    return await new Promise(ok => c.toBlob(ok, 'image/png'));
+  } catch (_) { return null; }
+}
+
+function uploadPage(params) {
+  feedCtx = null;
+  const err = h('p', { class: 'error' });
+  const bar = h('progress', { max: 100, value: 0, hidden: true });
+  const file = h('input', { type: 'file', name: 'file', accept: 'video/mp4,video/webm', required: true });
+  const caption = h('textarea', { name: 'caption', rows: 3, maxlength: 2200, placeholder: 'Caption with #hashtags' });
+  const sound = h('input', { name: 'sound_id', placeholder: 'sound id (optional: use this sound)', value: params.get('sound') || '' });
+  const form = h('form', { class: 'box', onsubmit: async e => {
+    e.preventDefault();
+    err.textContent = '';
+    if (!file.files[0]) { err.textContent = 'choose a video file'; return; }
+    const fd = new FormData();
+    fd.append('file', file.files[0]);
+    fd.append('caption', caption.value);
+    if (sound.value.trim()) fd.append('sound_id', sound.value.trim());
+    const poster = await posterFrom(file.files[0]);
+    if (poster) fd.append('poster', poster, 'poster.png');
+    bar.hidden = false;
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/v1/videos');
+    xhr.setRequestHeader('Authorization', 'Bearer ' + state.token);
+    xhr.upload.onprogress = ev => { if (ev.lengthComputable) bar.value = Math.round(100 * ev.loaded / ev.total); };
+    xhr.onload = () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+      if (xhr.status === 201) { toast('Uploaded!'); location.hash = `#/u/${encodeURIComponent(state.me.handle)}`; }
+      else { bar.hidden = true; err.textContent = (data && data.error && data.error.message) || `upload failed (${xhr.status})`; }
+    };
+    xhr.onerror = () => { bar.hidden = true; err.textContent = 'the upload was interrupted; try again'; };
+    xhr.send(fd);
+  } }, file, caption, sound, h('button', { class: 'primary', type: 'submit' }, 'Post'), bar, err);
+  view.replaceChildren(h('div', { class: 'page' }, h('h1', {}, 'Upload a video'),
+    h('p', {}, 'MP4 (H.264/AAC) or WebM (VP8/VP9/AV1), up to 60 seconds.'), form));
+}
+
+function grid(videos) {
+  return h('div', { class: 'grid' }, videos.map(v => h('a', { href: `#/v/${v.id}`, 'data-id': v.id, style: `background-image:url(${v.poster_url})` }, h('span', {}, '▶ ' + fmt(v.counts.views)))));
+}
+
+async function profilePage(handle) {
+  feedCtx = null;
+  const page = h('div', { class: 'page' }, 'Loading…');
+  view.replaceChildren(page);
+  try {
+    const [p, { videos }] = await Promise.all([api('GET', `/v1/users/${encodeURIComponent(handle)}`), api('GET', `/v1/users/${encodeURIComponent(handle)}/videos`)]);
+    const mine = state.me && state.me.id === p.id;
+    const follow = h('button', { class: p.followed_by_me ? 'secondary' : 'primary', onclick: async () => {
+      try { await api('POST', '/v1/events', { events: [{ id: uid(), kind: p.followed_by_me ? 'unfollow' : 'follow', target: p.id }] }); profilePage(handle); } catch (err) { toast(err.message); }
+    } }, p.followed_by_me ? 'Following' : 'Follow');
+    page.replaceChildren(h('h1', {}, '@' + p.handle),
+      h('div', { class: 'stats' }, h('span', {}, h('b', {}, fmt(p.following)), ' following'), h('span', { class: 'followers' }, h('b', {}, fmt(p.followers)), ' followers'), h('span', {}, h('b', {}, fmt(p.likes_received)), ' likes')),
+      mine ? h('a', { href: '#/upload' }, h('button', { class: 'primary' }, 'Upload')) : follow,
+      videos.length ? grid(videos) : h('p', {}, 'No videos yet.'));
+  } catch (err) { page.replaceChildren(h('p', { class: 'error' }, err.message)); }
+}
+
+async function soundPage(id) {
+  feedCtx = null;
+  const page = h('div', { class: 'page' }, 'Loading…');
+  view.replaceChildren(page);
+  try {
+    const s = await api('GET', `/v1/sounds/${id}`);
+    page.replaceChildren(h('h1', {}, '♪ ' + s.title),
+      h('p', {}, `${s.video_count} videos · first used by `, h('a', { href: `#/u/${encodeURIComponent(s.creator.handle)}` }, '@' + s.creator.handle)),
+      h('a', { href: `#/upload?sound=${s.id}` }, h('button', { class: 'primary' }, 'Use this sound')),
+      grid(s.videos));
+  } catch (err) { page.replaceChildren(h('p', { class: 'error' }, err.message)); }
+}
+
+async function loadMe() {
+  if (!state.token) { state.me = null; return; }
+  try { state.me = await api('GET', '/v1/me'); } catch (_) { state.me = null; }
+}
+
+function renderMenu() {
+  const m = $('#menu');
+  if (state.me) {
+    m.replaceChildren(h('a', { href: '#/upload', id: 'nav-upload' }, '+ Upload'), h('a', { href: `#/u/${encodeURIComponent(state.me.handle)}`, id: 'nav-profile' }, '@' + state.me.handle),
+      h('button', { id: 'nav-logout', onclick: async () => { try { await flush(); await api('DELETE', '/v1/sessions'); } catch (_) { /* already gone */ } setToken(null); state.me = null; location.hash = '#/login'; } }, 'Log out'));
+  } else {
+    m.replaceChildren(h('a', { href: '#/login' }, 'Log in'), h('a', { href: '#/signup' }, 'Sign up'));
+  }
+}
+
+async function route() {
+  finishWatch();
+  const [path, query] = (location.hash.slice(1) || '/').split('?');
+  const params = new URLSearchParams(query || '');
+  const parts = path.split('/').filter(Boolean);
+  if (state.token && !state.me) await loadMe();
+  renderMenu();
+  document.querySelectorAll('#tabs a').forEach(a => a.classList.toggle('on', (a.dataset.tab === 'following') === (parts[0] === 'following') && (!parts[0] || parts[0] === 'following')));
+  const needAuth = !['login', 'signup', 'u', 'sound'].includes(parts[0]);
+  if (needAuth && !state.me) { if (parts[0] !== 'login') location.hash = '#/login'; else authPage('login'); return; }
+  switch (parts[0]) {
+    case undefined: return renderFeed(cursor => api('GET', `/v1/feed?mode=foryou&limit=8&personalized=${state.personalized}` + (cursor ? `&cursor=${cursor}` : '')));
+    case 'following': return renderFeed(cursor => api('GET', '/v1/feed?mode=following&limit=8' + (cursor ? `&cursor=${cursor}` : '')));
+    case 'v': return renderFeed(async cursor => cursor ? { items: [], next_cursor: null } : { items: [{ ...(await api('GET', `/v1/videos/${parts[1]}`)), reasons: [{ code: 'shared_link', text: 'you opened this video directly' }] }], next_cursor: 'end' });
+    case 'login': return authPage('login');
+    case 'signup': return authPage('signup');
+    case 'upload': return uploadPage(params);
+    case 'u': return profilePage(decodeURIComponent(parts[1] || ''));
+    case 'sound': return soundPage(parts[1]);
+    default: view.replaceChildren(h('div', { class: 'page' }, h('h1', {}, 'Not found'), h('a', { href: '#/' }, 'Back to For You')));
+  }
+}
+
+addEventListener('hashchange', route);
+route();

@@ -19,7 +19,11 @@ pub struct ApiError {
 impl ApiError {
     /// A new error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     /// 400 for malformed input.
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -44,7 +48,11 @@ impl ApiError {
     /// 500; the detail goes to the log, not to the client.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side; try again")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side; try again",
+        )
     }
 }
 
@@ -57,9 +65,11 @@ impl From<Invalid> for ApiError {
 impl From<foryou_store::StoreError> for ApiError {
     fn from(e: foryou_store::StoreError) -> Self {
         match e {
-            foryou_store::StoreError::HandleTaken { handle } => {
-                ApiError::new(StatusCode::CONFLICT, "handle_taken", format!("the handle '{handle}' is taken; choose another"))
-            }
+            foryou_store::StoreError::HandleTaken { handle } => ApiError::new(
+                StatusCode::CONFLICT,
+                "handle_taken",
+                format!("the handle '{handle}' is taken; choose another"),
+            ),
             other => ApiError::internal(other),
         }
     }
@@ -75,15 +85,20 @@ impl From<foryou_media::ProbeError> for ApiError {
     fn from(e: foryou_media::ProbeError) -> Self {
         use foryou_media::ProbeError as P;
         match &e {
-            P::Truncated { .. } | P::Corrupt { .. } => {
-                ApiError::new(StatusCode::BAD_REQUEST, "corrupt_video", format!("{e}; upload the complete, undamaged file"))
-            }
+            P::Truncated { .. } | P::Corrupt { .. } => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "corrupt_video",
+                format!("{e}; upload the complete, undamaged file"),
+            ),
             P::Unsupported { .. } => ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_video",
                 format!("{e}; upload MP4 (H.264/AAC) or WebM (VP8/VP9/AV1, Opus/Vorbis)"),
             ),
-            P::ZeroDuration => ApiError::unprocessable("zero_duration", "the video has zero duration; upload a clip that plays"),
+            P::ZeroDuration => ApiError::unprocessable(
+                "zero_duration",
+                "the video has zero duration; upload a clip that plays",
+            ),
         }
     }
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -27,7 +29,8 @@ impl Metrics {
     /// Counts one HTTP request.
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
         if let Ok(mut m) = self.requests.lock() {
-            *m.entry((route.to_string(), method.to_string(), status)).or_default() += 1;
+            *m.entry((route.to_string(), method.to_string(), status))
+                .or_default() += 1;
         }
         if let Ok(mut m) = self.latency.lock() {
             let h = m.entry(route.to_string()).or_default();
@@ -71,8 +74,16 @@ impl Metrics {
                     let _ = writeln!(out, "foryou_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{b}\"}} {}", h.counts[i]);
                 }
                 let _ = writeln!(out, "foryou_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", h.n);
-                let _ = writeln!(out, "foryou_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
-                let _ = writeln!(out, "foryou_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.n);
+                let _ = writeln!(
+                    out,
+                    "foryou_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                    h.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "foryou_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                    h.n
+                );
             }
         }
         let _ = writeln!(out, "# HELP foryou_uploads_total Upload attempts by outcome.\n# TYPE foryou_uploads_total counter");
@@ -84,7 +95,12 @@ impl Metrics {
         let _ = writeln!(out, "# HELP foryou_events_total Accepted interaction events by kind.\n# TYPE foryou_events_total counter");
         if let Ok(m) = self.events.lock() {
             for kind in EventKind::ALL {
-                let _ = writeln!(out, "foryou_events_total{{kind=\"{}\"}} {}", kind.as_str(), m.get(kind.as_str()).copied().unwrap_or(0));
+                let _ = writeln!(
+                    out,
+                    "foryou_events_total{{kind=\"{}\"}} {}",
+                    kind.as_str(),
+                    m.get(kind.as_str()).copied().unwrap_or(0)
+                );
             }
         }
         out

@@ -14,7 +14,10 @@ struct Op {
 
 fn ops() -> Vec<Op> {
     let obj = |props: &[(&str, &str)], required: &[&str]| {
-        let p: Map<String, Value> = props.iter().map(|(k, t)| (k.to_string(), json!({"type": t}))).collect();
+        let p: Map<String, Value> = props
+            .iter()
+            .map(|(k, t)| (k.to_string(), json!({"type": t})))
+            .collect();
         json!({"content": {"application/json": {"schema": {"type": "object", "properties": p, "required": required}}}})
     };
     vec![
@@ -72,7 +75,9 @@ pub(crate) fn document() -> Value {
         if !params.is_empty() {
             o["parameters"] = Value::Array(params);
         }
-        let entry = paths.entry(op.path.to_string()).or_insert_with(|| json!({}));
+        let entry = paths
+            .entry(op.path.to_string())
+            .or_insert_with(|| json!({}));
         entry[op.method] = o;
     }
     json!({

@@ -7,10 +7,13 @@ use crate::metrics::Metrics;
 use crate::views::{self, FeedItem, VideoView};
 use foryou_engine::{Engine, EngineConfig, FeedMode, FeedRequest, ItemMeta};
 use foryou_media::{LocalObjectStore, ObjectStore};
-use foryou_store::{Account, Comment, Effect, EmbeddedStore, NewEvent, RegionStore, Sound, TokenRecord, Video};
+use foryou_store::{
+    Account, Comment, Effect, EmbeddedStore, NewEvent, RegionStore, Sound, TokenRecord, Video,
+};
 use foryou_types::{
-    age_on, hashtags, parse_date, validate_caption, validate_handle, validate_password, CommentId, Date, EventInput, EventKind,
-    EventRecord, NotInterestedTarget, Region, RegionMap, Role, SoundId, UserId, VideoId,
+    age_on, hashtags, parse_date, validate_caption, validate_handle, validate_password, CommentId,
+    Date, EventInput, EventKind, EventRecord, NotInterestedTarget, Region, RegionMap, Role,
+    SoundId, UserId, VideoId,
 };
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -54,7 +57,10 @@ impl Config {
 
 /// The current Unix time in ms.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// A new random id below 2^53, so that every client language holds it exactly.
@@ -113,7 +119,16 @@ impl World {
     fn add_video(&mut self, v: Video) {
         self.by_creator.entry(v.creator).or_default().push(v.id);
         self.by_sound.entry(v.sound).or_default().push(v.id);
-        self.videos.insert(v.id, VideoEntry { video: v, likes: 0, comments: 0, shares: 0, views: 0 });
+        self.videos.insert(
+            v.id,
+            VideoEntry {
+                video: v,
+                likes: 0,
+                comments: 0,
+                shares: 0,
+                views: 0,
+            },
+        );
     }
 
     fn apply(&mut self, rec: &EventRecord, effect: &Effect) {
@@ -230,10 +245,22 @@ impl Platform {
         for r in config.regions.all() {
             let dir = config.data_dir.join("regions").join(r.as_str());
             stores.insert(r.clone(), Box::new(EmbeddedStore::open(r.clone(), &dir)?));
-            media.insert(r.clone(), Box::new(LocalObjectStore::open(dir.join("media"))?));
+            media.insert(
+                r.clone(),
+                Box::new(LocalObjectStore::open(dir.join("media"))?),
+            );
             engines.insert(r.clone(), Mutex::new(Engine::new(EngineConfig::default())));
         }
-        let p = Platform { config, stores, media, engines, world: RwLock::new(World::default()), signup: Mutex::new(()), tmp, metrics: Metrics::default() };
+        let p = Platform {
+            config,
+            stores,
+            media,
+            engines,
+            world: RwLock::new(World::default()),
+            signup: Mutex::new(()),
+            tmp,
+            metrics: Metrics::default(),
+        };
         p.rebuild()?;
         Ok(p)
     }
@@ -244,7 +271,15 @@ impl Platform {
         for (r, s) in &self.stores {
             for a in s.accounts()? {
                 w.handles.insert(a.handle.to_ascii_lowercase(), a.id);
-                w.users.insert(a.id, UserEntry { handle: a.handle, region: a.region, role: a.role, created_ms: a.created_ms });
+                w.users.insert(
+                    a.id,
+                    UserEntry {
+                        handle: a.handle,
+                        region: a.region,
+                        role: a.role,
+                        created_ms: a.created_ms,
+                    },
+                );
             }
             for snd in s.sounds()? {
                 w.sounds.insert(snd.id, snd);
@@ -321,11 +356,17 @@ impl Platform {
 
     /// A region's store.
     fn store(&self, r: &Region) -> Result<&dyn RegionStore, ApiError> {
-        self.stores.get(r).map(|b| b.as_ref()).ok_or_else(|| ApiError::internal(format!("no store for region {r}")))
+        self.stores
+            .get(r)
+            .map(|b| b.as_ref())
+            .ok_or_else(|| ApiError::internal(format!("no store for region {r}")))
     }
 
     fn media_store(&self, r: &Region) -> Result<&dyn ObjectStore, ApiError> {
-        self.media.get(r).map(|b| b.as_ref()).ok_or_else(|| ApiError::internal(format!("no media store for region {r}")))
+        self.media
+            .get(r)
+            .map(|b| b.as_ref())
+            .ok_or_else(|| ApiError::internal(format!("no media store for region {r}")))
     }
 
     /// Where uploads are received before they are checked.
@@ -334,31 +375,56 @@ impl Platform {
     }
 
     /// Signs a new user up. The country fixes the home region; the handle is unique across regions.
-    pub fn create_account(&self, handle: &str, password: &str, birthdate: &str, country: &str, role: Role) -> Result<Account, ApiError> {
+    pub fn create_account(
+        &self,
+        handle: &str,
+        password: &str,
+        birthdate: &str,
+        country: &str,
+        role: Role,
+    ) -> Result<Account, ApiError> {
         validate_handle(handle)?;
         validate_password(password)?;
         let birth = parse_date(birthdate)?;
         let today = Date::from_unix_ms(now_ms());
         let age = age_on(birth, today);
         if birth > today {
-            return Err(ApiError::unprocessable("invalid", "birthdate: is in the future; send your real date of birth"));
+            return Err(ApiError::unprocessable(
+                "invalid",
+                "birthdate: is in the future; send your real date of birth",
+            ));
         }
         if age < self.config.min_age {
             return Err(ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,
                 "too_young",
-                format!("you must be at least {} years old to use Foryou", self.config.min_age),
+                format!(
+                    "you must be at least {} years old to use Foryou",
+                    self.config.min_age
+                ),
             ));
         }
         if age > 130 {
-            return Err(ApiError::unprocessable("invalid", "birthdate: is more than 130 years ago; send your real date of birth"));
+            return Err(ApiError::unprocessable(
+                "invalid",
+                "birthdate: is more than 130 years ago; send your real date of birth",
+            ));
         }
         let region = self.config.regions.home_of(country)?;
         let password_hash = auth::hash_password(password).map_err(ApiError::internal)?;
         let _guard = self.signup.lock().map_err(lock_err)?;
         let lower = handle.to_ascii_lowercase();
-        if self.world.read().map_err(lock_err)?.handles.contains_key(&lower) {
-            return Err(foryou_store::StoreError::HandleTaken { handle: handle.to_string() }.into());
+        if self
+            .world
+            .read()
+            .map_err(lock_err)?
+            .handles
+            .contains_key(&lower)
+        {
+            return Err(foryou_store::StoreError::HandleTaken {
+                handle: handle.to_string(),
+            }
+            .into());
         }
         let account = Account {
             id: UserId(new_id()),
@@ -375,18 +441,34 @@ impl Platform {
         w.handles.insert(lower, account.id);
         w.users.insert(
             account.id,
-            UserEntry { handle: account.handle.clone(), region, role, created_ms: account.created_ms },
+            UserEntry {
+                handle: account.handle.clone(),
+                region,
+                role,
+                created_ms: account.created_ms,
+            },
         );
         Ok(account)
     }
 
     /// Bulk-loads a catalog: accounts (their password hashes as given; `!` locks an account),
     /// sounds, and videos with their media and poster bytes. Every record goes to its own region.
-    pub fn import(&self, accounts: Vec<Account>, sounds: Vec<Sound>, videos: Vec<(Video, Vec<u8>, Vec<u8>)>) -> Result<(), ApiError> {
+    pub fn import(
+        &self,
+        accounts: Vec<Account>,
+        sounds: Vec<Sound>,
+        videos: Vec<(Video, Vec<u8>, Vec<u8>)>,
+    ) -> Result<(), ApiError> {
         {
             let w = self.world.read().map_err(lock_err)?;
-            if let Some(a) = accounts.iter().find(|a| w.handles.contains_key(&a.handle.to_ascii_lowercase())) {
-                return Err(foryou_store::StoreError::HandleTaken { handle: a.handle.clone() }.into());
+            if let Some(a) = accounts
+                .iter()
+                .find(|a| w.handles.contains_key(&a.handle.to_ascii_lowercase()))
+            {
+                return Err(foryou_store::StoreError::HandleTaken {
+                    handle: a.handle.clone(),
+                }
+                .into());
             }
         }
         for (v, media, poster) in &videos {
@@ -395,16 +477,33 @@ impl Platform {
             m.put(&v.poster_key, poster)?;
         }
         for (r, store) in &self.stores {
-            let a: Vec<Account> = accounts.iter().filter(|x| &x.region == r).cloned().collect();
+            let a: Vec<Account> = accounts
+                .iter()
+                .filter(|x| &x.region == r)
+                .cloned()
+                .collect();
             let s: Vec<Sound> = sounds.iter().filter(|x| &x.region == r).cloned().collect();
-            let v: Vec<Video> = videos.iter().map(|x| &x.0).filter(|x| &x.region == r).cloned().collect();
+            let v: Vec<Video> = videos
+                .iter()
+                .map(|x| &x.0)
+                .filter(|x| &x.region == r)
+                .cloned()
+                .collect();
             store.import(&a, &s, &v)?;
         }
         {
             let mut w = self.world.write().map_err(lock_err)?;
             for a in accounts {
                 w.handles.insert(a.handle.to_ascii_lowercase(), a.id);
-                w.users.insert(a.id, UserEntry { handle: a.handle, region: a.region, role: a.role, created_ms: a.created_ms });
+                w.users.insert(
+                    a.id,
+                    UserEntry {
+                        handle: a.handle,
+                        region: a.region,
+                        role: a.role,
+                        created_ms: a.created_ms,
+                    },
+                );
             }
             for s in sounds {
                 w.sounds.insert(s.id, s);
@@ -419,11 +518,24 @@ impl Platform {
     }
 
     /// Records events on behalf of a user, as the demo's simulated users do.
-    pub fn record_events_as(&self, user: UserId, inputs: &[EventInput]) -> Result<Vec<EventResult>, ApiError> {
+    pub fn record_events_as(
+        &self,
+        user: UserId,
+        inputs: &[EventInput],
+    ) -> Result<Vec<EventResult>, ApiError> {
         let caller = {
             let w = self.world.read().map_err(lock_err)?;
-            let u = w.users.get(&user).ok_or_else(|| ApiError::not_found(format!("no user with id {user}")))?;
-            Caller { user, handle: u.handle.clone(), region: u.region.clone(), role: u.role, token_hash: [0; 32] }
+            let u = w
+                .users
+                .get(&user)
+                .ok_or_else(|| ApiError::not_found(format!("no user with id {user}")))?;
+            Caller {
+                user,
+                handle: u.handle.clone(),
+                region: u.region.clone(),
+                role: u.role,
+                token_hash: [0; 32],
+            }
         };
         self.record_events(&caller, inputs)
     }
@@ -447,12 +559,21 @@ impl Platform {
 
     fn user_region(&self, user: UserId) -> Result<Region, ApiError> {
         let w = self.world.read().map_err(lock_err)?;
-        w.users.get(&user).map(|u| u.region.clone()).ok_or_else(|| ApiError::not_found(format!("no user with id {user}")))
+        w.users
+            .get(&user)
+            .map(|u| u.region.clone())
+            .ok_or_else(|| ApiError::not_found(format!("no user with id {user}")))
     }
 
     /// Resolves a handle (any case) to a user id.
     pub fn user_by_handle(&self, handle: &str) -> Result<Option<UserId>, ApiError> {
-        Ok(self.world.read().map_err(lock_err)?.handles.get(&handle.to_ascii_lowercase()).copied())
+        Ok(self
+            .world
+            .read()
+            .map_err(lock_err)?
+            .handles
+            .get(&handle.to_ascii_lowercase())
+            .copied())
     }
 
     /// Checks a password and opens a session; the same error for unknown handles and wrong passwords.
@@ -472,27 +593,46 @@ impl Platform {
         }
         let token = auth::new_token(&account.region);
         let now = now_ms();
-        let rec = TokenRecord { user: account.id, region: account.region.clone(), created_ms: now, expires_ms: now + self.config.token_ttl_ms };
-        self.store(&account.region)?.insert_token(&auth::token_hash(&token), &rec)?;
+        let rec = TokenRecord {
+            user: account.id,
+            region: account.region.clone(),
+            created_ms: now,
+            expires_ms: now + self.config.token_ttl_ms,
+        };
+        self.store(&account.region)?
+            .insert_token(&auth::token_hash(&token), &rec)?;
         Ok((token, account.id))
     }
 
     /// Who holds this bearer token, if it is valid.
     pub fn authenticate(&self, token: &str) -> Result<Option<Caller>, ApiError> {
-        let Some(region) = auth::token_region(token) else { return Ok(None) };
-        let Some(store) = self.stores.get(&region) else { return Ok(None) };
+        let Some(region) = auth::token_region(token) else {
+            return Ok(None);
+        };
+        let Some(store) = self.stores.get(&region) else {
+            return Ok(None);
+        };
         let hash = auth::token_hash(token);
-        let Some(rec) = store.token(&hash)? else { return Ok(None) };
+        let Some(rec) = store.token(&hash)? else {
+            return Ok(None);
+        };
         if rec.expires_ms < now_ms() {
             return Ok(None);
         }
         let w = self.world.read().map_err(lock_err)?;
-        Ok(w.users.get(&rec.user).map(|u| Caller { user: rec.user, handle: u.handle.clone(), region: u.region.clone(), role: u.role, token_hash: hash }))
+        Ok(w.users.get(&rec.user).map(|u| Caller {
+            user: rec.user,
+            handle: u.handle.clone(),
+            region: u.region.clone(),
+            role: u.role,
+            token_hash: hash,
+        }))
     }
 
     /// Revokes the caller's token.
     pub fn logout(&self, caller: &Caller) -> Result<(), ApiError> {
-        self.store(&caller.region)?.delete_token(&caller.token_hash)?;
+        self.store(&caller.region)?
+            .delete_token(&caller.token_hash)?;
         Ok(())
     }
 
@@ -510,7 +650,9 @@ impl Platform {
 
     fn upload_inner(&self, caller: &Caller, input: UploadInput) -> Result<VideoView, ApiError> {
         validate_caption(&input.caption)?;
-        let size = std::fs::metadata(&input.file).map_err(ApiError::internal)?.len();
+        let size = std::fs::metadata(&input.file)
+            .map_err(ApiError::internal)?
+            .len();
         if size > self.config.max_upload_bytes {
             return Err(too_large(size, self.config.max_upload_bytes));
         }
@@ -529,16 +671,33 @@ impl Platform {
         }
         let poster = match input.poster {
             Some(bytes) if !bytes.is_empty() => {
-                let mime = foryou_media::image_mime(&bytes)
-                    .ok_or_else(|| ApiError::new(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_poster", "the poster must be a PNG, JPEG or WebP image"))?;
+                let mime = foryou_media::image_mime(&bytes).ok_or_else(|| {
+                    ApiError::new(
+                        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_poster",
+                        "the poster must be a PNG, JPEG or WebP image",
+                    )
+                })?;
                 if bytes.len() > 2 << 20 {
-                    return Err(ApiError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "poster_too_large", "the poster is over 2 MiB; send a smaller image"));
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        "poster_too_large",
+                        "the poster is over 2 MiB; send a smaller image",
+                    ));
                 }
                 (bytes, mime)
             }
-            _ => (placeholder_poster(info.width, info.height, caller.user.0), "image/png"),
+            _ => (
+                placeholder_poster(info.width, info.height, caller.user.0),
+                "image/png",
+            ),
         };
-        let sound_title = input.sound_title.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|t| t.chars().take(100).collect::<String>());
+        let sound_title = input
+            .sound_title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| t.chars().take(100).collect::<String>());
         let id = VideoId(new_id());
         let now = now_ms();
         let (sound, new_sound) = match input.sound_id {
@@ -551,7 +710,8 @@ impl Platform {
             None => {
                 let s = Sound {
                     id: SoundId(new_id()),
-                    title: sound_title.unwrap_or_else(|| format!("original sound - {}", caller.handle)),
+                    title: sound_title
+                        .unwrap_or_else(|| format!("original sound - {}", caller.handle)),
                     creator: caller.user,
                     region: caller.region.clone(),
                     origin: id,
@@ -586,7 +746,11 @@ impl Platform {
             .put_file(&media_key, &input.file)
             .and_then(|_| media.put(&poster_key, &poster.0))
             .map_err(ApiError::from)
-            .and_then(|_| self.store(&caller.region)?.insert_video(&video, new_sound.as_ref()).map_err(ApiError::from));
+            .and_then(|_| {
+                self.store(&caller.region)?
+                    .insert_video(&video, new_sound.as_ref())
+                    .map_err(ApiError::from)
+            });
         if let Err(e) = stored {
             let _ = media.delete(&media_key);
             let _ = media.delete(&poster_key);
@@ -597,7 +761,11 @@ impl Platform {
     }
 
     /// Adds a stored video to the projection and every region's engine.
-    pub(crate) fn index_video(&self, video: Video, new_sound: Option<Sound>) -> Result<(), ApiError> {
+    pub(crate) fn index_video(
+        &self,
+        video: Video,
+        new_sound: Option<Sound>,
+    ) -> Result<(), ApiError> {
         for e in self.engines.values() {
             e.lock().map_err(lock_err)?.upsert_item(item_meta(&video));
         }
@@ -612,22 +780,38 @@ impl Platform {
     /// A video's public view, with the viewer's own like and follow flags.
     pub fn video_view(&self, id: VideoId, viewer: Option<UserId>) -> Result<VideoView, ApiError> {
         let w = self.world.read().map_err(lock_err)?;
-        views::video(&w, id, viewer).ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))
+        views::video(&w, id, viewer)
+            .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))
     }
 
     /// The media or poster bytes of a video: (mime, total size, bytes of the range).
-    pub fn read_media(&self, id: VideoId, poster: bool, range: Option<(u64, u64)>) -> Result<(String, u64, Vec<u8>), ApiError> {
+    pub fn read_media(
+        &self,
+        id: VideoId,
+        poster: bool,
+        range: Option<(u64, u64)>,
+    ) -> Result<(String, u64, Vec<u8>), ApiError> {
         let (region, key, mime) = {
             let w = self.world.read().map_err(lock_err)?;
-            let v = &w.videos.get(&id).ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?.video;
+            let v = &w
+                .videos
+                .get(&id)
+                .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?
+                .video;
             if poster {
-                (v.region.clone(), v.poster_key.clone(), v.poster_mime.clone())
+                (
+                    v.region.clone(),
+                    v.poster_key.clone(),
+                    v.poster_mime.clone(),
+                )
             } else {
                 (v.region.clone(), v.media_key.clone(), v.mime.clone())
             }
         };
         let store = self.media_store(&region)?;
-        let size = store.size(&key)?.ok_or_else(|| ApiError::not_found("the media file is missing"))?;
+        let size = store
+            .size(&key)?
+            .ok_or_else(|| ApiError::not_found("the media file is missing"))?;
         let (start, len) = match range {
             Some((s, e)) => (s, e - s + 1),
             None => (0, size),
@@ -639,15 +823,25 @@ impl Platform {
     pub fn media_size(&self, id: VideoId) -> Result<u64, ApiError> {
         let (region, key) = {
             let w = self.world.read().map_err(lock_err)?;
-            let v = &w.videos.get(&id).ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?.video;
+            let v = &w
+                .videos
+                .get(&id)
+                .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?
+                .video;
             (v.region.clone(), v.media_key.clone())
         };
-        self.media_store(&region)?.size(&key)?.ok_or_else(|| ApiError::not_found("the media file is missing"))
+        self.media_store(&region)?
+            .size(&key)?
+            .ok_or_else(|| ApiError::not_found("the media file is missing"))
     }
 
     /// Validates a batch, appends it durably to the caller's home-region log, applies its effects
     /// and feeds the region's engine. Nothing is written when any item is invalid.
-    pub fn record_events(&self, caller: &Caller, inputs: &[EventInput]) -> Result<Vec<EventResult>, ApiError> {
+    pub fn record_events(
+        &self,
+        caller: &Caller,
+        inputs: &[EventInput],
+    ) -> Result<Vec<EventResult>, ApiError> {
         if inputs.is_empty() {
             return Err(ApiError::bad_request("events: send at least one event"));
         }
@@ -655,7 +849,11 @@ impl Platform {
             return Err(ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "batch_too_large",
-                format!("events: {} events in one batch; send at most {}", inputs.len(), self.config.max_batch),
+                format!(
+                    "events: {} events in one batch; send at most {}",
+                    inputs.len(),
+                    self.config.max_batch
+                ),
             ));
         }
         let now = now_ms();
@@ -663,7 +861,9 @@ impl Platform {
         {
             let w = self.world.read().map_err(lock_err)?;
             for (i, ev) in inputs.iter().enumerate() {
-                batch.push(NewEvent { record: self.check_event(&w, caller, i, ev, now)? });
+                batch.push(NewEvent {
+                    record: self.check_event(&w, caller, i, ev, now)?,
+                });
             }
         }
         let appended = self.store(&caller.region)?.append_events(&batch)?;
@@ -678,7 +878,12 @@ impl Platform {
                     Effect::CommentAdded(c) => Some(c.id),
                     _ => None,
                 };
-                results.push(EventResult { id: rec.id.clone(), seq: a.seq, duplicate: a.duplicate, comment_id });
+                results.push(EventResult {
+                    id: rec.id.clone(),
+                    seq: a.seq,
+                    duplicate: a.duplicate,
+                    comment_id,
+                });
                 if !a.duplicate {
                     w.apply(&rec, &a.effect);
                     self.metrics.event(rec.kind);
@@ -686,27 +891,50 @@ impl Platform {
                 }
             }
         }
-        let mut engine = self.engines.get(&caller.region).ok_or_else(|| ApiError::internal("no engine for region"))?.lock().map_err(lock_err)?;
+        let mut engine = self
+            .engines
+            .get(&caller.region)
+            .ok_or_else(|| ApiError::internal("no engine for region"))?
+            .lock()
+            .map_err(lock_err)?;
         for rec in &fresh {
             engine.observe(rec);
         }
         Ok(results)
     }
 
-    fn check_event(&self, w: &World, caller: &Caller, i: usize, ev: &EventInput, now: u64) -> Result<EventRecord, ApiError> {
+    fn check_event(
+        &self,
+        w: &World,
+        caller: &Caller,
+        i: usize,
+        ev: &EventInput,
+        now: u64,
+    ) -> Result<EventRecord, ApiError> {
         let field = |f: &str| format!("events[{i}].{f}");
         let bad = |f: &str, m: String| ApiError::bad_request(format!("{}: {m}", field(f)));
-        let unproc = |code: &'static str, f: &str, m: String| ApiError::unprocessable(code, format!("{}: {m}", field(f)));
+        let unproc = |code: &'static str, f: &str, m: String| {
+            ApiError::unprocessable(code, format!("{}: {m}", field(f)))
+        };
         if ev.id.is_empty() || ev.id.len() > 64 || !ev.id.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(bad("id", "must be 1 to 64 printable ASCII characters, unique per event".into()));
+            return Err(bad(
+                "id",
+                "must be 1 to 64 printable ASCII characters, unique per event".into(),
+            ));
         }
         let video = match ev.video_id {
-            Some(v) => Some(w.videos.get(&v).ok_or_else(|| unproc("unknown_video", "video_id", format!("no video with id {v}")))?),
+            Some(v) => Some(w.videos.get(&v).ok_or_else(|| {
+                unproc("unknown_video", "video_id", format!("no video with id {v}"))
+            })?),
             None => None,
         };
-        let needs_video = !matches!(ev.kind, EventKind::Follow | EventKind::Unfollow) || ev.target.is_none();
+        let needs_video =
+            !matches!(ev.kind, EventKind::Follow | EventKind::Unfollow) || ev.target.is_none();
         if needs_video && video.is_none() {
-            return Err(bad("video_id", format!("a {} event needs a video_id", ev.kind.as_str())));
+            return Err(bad(
+                "video_id",
+                format!("a {} event needs a video_id", ev.kind.as_str()),
+            ));
         }
         let mut rec = EventRecord {
             seq: 0,
@@ -729,10 +957,18 @@ impl Platform {
                 let ms = match ev.watch_ms {
                     Some(ms) => ms,
                     None if ev.kind == EventKind::Skip => 0,
-                    None => return Err(bad("watch_ms", "a view needs watch_ms, the milliseconds watched".into())),
+                    None => {
+                        return Err(bad(
+                            "watch_ms",
+                            "a view needs watch_ms, the milliseconds watched".into(),
+                        ))
+                    }
                 };
                 if ms < 0 {
-                    return Err(bad("watch_ms", format!("is {ms}; send the milliseconds watched, 0 or more")));
+                    return Err(bad(
+                        "watch_ms",
+                        format!("is {ms}; send the milliseconds watched, 0 or more"),
+                    ));
                 }
                 let dur = rec.duration_ms.unwrap_or(0);
                 let cap = (dur.saturating_mul(20)).clamp(60_000, 3_600_000);
@@ -749,21 +985,35 @@ impl Platform {
                 let text = ev.text.as_deref().map(str::trim).unwrap_or("");
                 let n = text.chars().count();
                 if n == 0 || n > 1000 {
-                    return Err(unproc("invalid", "text", format!("a comment needs 1 to 1000 characters, got {n}")));
+                    return Err(unproc(
+                        "invalid",
+                        "text",
+                        format!("a comment needs 1 to 1000 characters, got {n}"),
+                    ));
                 }
                 rec.text = Some(text.to_string());
                 rec.comment = Some(CommentId(new_id()));
             }
             EventKind::Follow | EventKind::Unfollow => {
                 if let Some(t) = &ev.target {
-                    let id: UserId = t.parse().map_err(|_| bad("target", format!("'{t}' is not a user id")))?;
+                    let id: UserId = t
+                        .parse()
+                        .map_err(|_| bad("target", format!("'{t}' is not a user id")))?;
                     if !w.users.contains_key(&id) {
-                        return Err(unproc("unknown_user", "target", format!("no user with id {id}")));
+                        return Err(unproc(
+                            "unknown_user",
+                            "target",
+                            format!("no user with id {id}"),
+                        ));
                     }
                     rec.creator = Some(id);
                 }
                 if rec.creator == Some(caller.user) {
-                    return Err(unproc("invalid", "target", "you cannot follow yourself".into()));
+                    return Err(unproc(
+                        "invalid",
+                        "target",
+                        "you cannot follow yourself".into(),
+                    ));
                 }
             }
             EventKind::NotInterested => {
@@ -771,19 +1021,36 @@ impl Platform {
                     None | Some("video") => NotInterestedTarget::Video,
                     Some("creator") => NotInterestedTarget::Creator,
                     Some("sound") => NotInterestedTarget::Sound,
-                    Some(o) => return Err(bad("target", format!("'{o}' is not one of video, creator, sound"))),
+                    Some(o) => {
+                        return Err(bad(
+                            "target",
+                            format!("'{o}' is not one of video, creator, sound"),
+                        ))
+                    }
                 });
             }
             _ => {}
         }
         if ev.watch_ms.is_some() && !matches!(ev.kind, EventKind::View | EventKind::Skip) {
-            return Err(bad("watch_ms", format!("only view and skip events carry watch_ms, not {}", ev.kind.as_str())));
+            return Err(bad(
+                "watch_ms",
+                format!(
+                    "only view and skip events carry watch_ms, not {}",
+                    ev.kind.as_str()
+                ),
+            ));
         }
         Ok(rec)
     }
 
     /// One page of a feed.
-    pub fn feed(&self, caller: &Caller, kind: FeedKind, limit: usize, cursor: usize) -> Result<Vec<FeedItem>, ApiError> {
+    pub fn feed(
+        &self,
+        caller: &Caller,
+        kind: FeedKind,
+        limit: usize,
+        cursor: usize,
+    ) -> Result<Vec<FeedItem>, ApiError> {
         let limit = limit.clamp(1, 50);
         let recs: Vec<(VideoId, Vec<foryou_engine::Reason>)> = match kind {
             FeedKind::Following => {
@@ -800,23 +1067,42 @@ impl Platform {
                 ids.into_iter()
                     .skip(cursor)
                     .take(limit)
-                    .map(|v| (v.id, vec![foryou_engine::Reason::FollowedCreator { creator: v.creator }]))
+                    .map(|v| {
+                        (
+                            v.id,
+                            vec![foryou_engine::Reason::FollowedCreator { creator: v.creator }],
+                        )
+                    })
                     .collect()
             }
             FeedKind::ForYou { personalised } => {
                 let following = {
                     let w = self.world.read().map_err(lock_err)?;
-                    if personalised { w.following.get(&caller.user).map(|s| s.iter().copied().collect()).unwrap_or_default() } else { Vec::new() }
+                    if personalised {
+                        w.following
+                            .get(&caller.user)
+                            .map(|s| s.iter().copied().collect())
+                            .unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    }
                 };
                 let req = FeedRequest {
                     user: caller.user,
                     limit,
-                    mode: if personalised { FeedMode::Personalised } else { FeedMode::NonPersonalised },
+                    mode: if personalised {
+                        FeedMode::Personalised
+                    } else {
+                        FeedMode::NonPersonalised
+                    },
                     now_ms: now_ms(),
                     following,
                     skip: cursor,
                 };
-                let engine = self.engines.get(&caller.region).ok_or_else(|| ApiError::internal("no engine for region"))?;
+                let engine = self
+                    .engines
+                    .get(&caller.region)
+                    .ok_or_else(|| ApiError::internal("no engine for region"))?;
                 let recs = engine.lock().map_err(lock_err)?.recommend(&req);
                 recs.into_iter().map(|r| (r.video, r.reasons)).collect()
             }
@@ -824,13 +1110,18 @@ impl Platform {
         let w = self.world.read().map_err(lock_err)?;
         Ok(recs
             .into_iter()
-            .filter_map(|(id, reasons)| views::feed_item(&w, id, caller.user, &caller.region, &reasons))
+            .filter_map(|(id, reasons)| {
+                views::feed_item(&w, id, caller.user, &caller.region, &reasons)
+            })
             .collect())
     }
 
     /// Forgets the engine's learned interests for the caller ("refresh"); follows stay.
     pub fn refresh_interests(&self, caller: &Caller) -> Result<(), ApiError> {
-        let engine = self.engines.get(&caller.region).ok_or_else(|| ApiError::internal("no engine for region"))?;
+        let engine = self
+            .engines
+            .get(&caller.region)
+            .ok_or_else(|| ApiError::internal("no engine for region"))?;
         engine.lock().map_err(lock_err)?.forget_user(caller.user);
         Ok(())
     }
@@ -845,7 +1136,11 @@ fn too_large(size: u64, max: u64) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::PAYLOAD_TOO_LARGE,
         "video_too_large",
-        format!("the file is {:.1} MiB; the limit is {} MiB, so compress or trim it", size as f64 / 1_048_576.0, max >> 20),
+        format!(
+            "the file is {:.1} MiB; the limit is {} MiB, so compress or trim it",
+            size as f64 / 1_048_576.0,
+            max >> 20
+        ),
     )
 }
 
@@ -854,23 +1149,38 @@ pub fn upload_too_large(max: u64) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::PAYLOAD_TOO_LARGE,
         "video_too_large",
-        format!("the file is over the {} MiB limit; compress or trim it", max >> 20),
+        format!(
+            "the file is over the {} MiB limit; compress or trim it",
+            max >> 20
+        ),
     )
 }
 
 fn item_meta(v: &Video) -> ItemMeta {
-    ItemMeta { id: v.id, creator: v.creator, sound: v.sound, hashtags: v.hashtags.clone(), duration_ms: v.duration_ms, created_ms: v.created_ms }
+    ItemMeta {
+        id: v.id,
+        creator: v.creator,
+        sound: v.sound,
+        hashtags: v.hashtags.clone(),
+        duration_ms: v.duration_ms,
+        created_ms: v.created_ms,
+    }
 }
 
 /// A gradient poster for uploads that bring none (the server does not decode video).
 fn placeholder_poster(width: u32, height: u32, seed: u64) -> Vec<u8> {
-    let (w, h) = if width >= height { (160u32, 90u32) } else { (90u32, 160u32) };
+    let (w, h) = if width >= height {
+        (160u32, 90u32)
+    } else {
+        (90u32, 160u32)
+    };
     let hue = (seed % 360) as f64;
     let mut rgb = Vec::with_capacity((w * h * 3) as usize);
     for y in 0..h {
         for _ in 0..w {
             let t = f64::from(y) / f64::from(h);
-            let c = |o: f64| (((hue + o).to_radians().sin() * 0.5 + 0.5) * (200.0 - 120.0 * t)) as u8;
+            let c =
+                |o: f64| (((hue + o).to_radians().sin() * 0.5 + 0.5) * (200.0 - 120.0 * t)) as u8;
             rgb.extend_from_slice(&[c(0.0), c(120.0), c(240.0)]);
         }
     }

@@ -93,13 +93,20 @@ pub struct FeedItem {
 }
 
 pub(crate) fn handle_of(w: &World, u: UserId) -> String {
-    w.users.get(&u).map(|x| x.handle.clone()).unwrap_or_else(|| "unknown".into())
+    w.users
+        .get(&u)
+        .map(|x| x.handle.clone())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 pub(crate) fn video(w: &World, id: VideoId, viewer: Option<UserId>) -> Option<VideoView> {
     let e = w.videos.get(&id)?;
     let v = &e.video;
-    let sound_title = w.sounds.get(&v.sound).map(|s| s.title.clone()).unwrap_or_else(|| "original sound".into());
+    let sound_title = w
+        .sounds
+        .get(&v.sound)
+        .map(|s| s.title.clone())
+        .unwrap_or_else(|| "original sound".into());
     Some(VideoView {
         id,
         duration_ms: v.duration_ms,
@@ -111,39 +118,79 @@ pub(crate) fn video(w: &World, id: VideoId, viewer: Option<UserId>) -> Option<Vi
         mime: v.mime.clone(),
         caption: v.caption.clone(),
         hashtags: v.hashtags.clone(),
-        creator: CreatorRef { id: v.creator, handle: handle_of(w, v.creator) },
-        sound: SoundRef { id: v.sound, title: sound_title },
-        counts: Counts { likes: e.likes, comments: e.comments, shares: e.shares, views: e.views },
+        creator: CreatorRef {
+            id: v.creator,
+            handle: handle_of(w, v.creator),
+        },
+        sound: SoundRef {
+            id: v.sound,
+            title: sound_title,
+        },
+        counts: Counts {
+            likes: e.likes,
+            comments: e.comments,
+            shares: e.shares,
+            views: e.views,
+        },
         liked: viewer.is_some_and(|u| w.likes.contains(&(u, id))),
-        following: viewer.is_some_and(|u| w.following.get(&u).is_some_and(|s| s.contains(&v.creator))),
+        following: viewer
+            .is_some_and(|u| w.following.get(&u).is_some_and(|s| s.contains(&v.creator))),
         created_ms: v.created_ms,
     })
 }
 
 fn reason_view(w: &World, r: &Reason, region: &Region) -> ReasonView {
-    let code = serde_json::to_value(r).ok().and_then(|v| v.get("code").and_then(|c| c.as_str().map(str::to_string))).unwrap_or_default();
+    let code = serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.get("code").and_then(|c| c.as_str().map(str::to_string)))
+        .unwrap_or_default();
     let text = match r {
         Reason::FollowedCreator { creator } => format!("you follow @{}", handle_of(w, *creator)),
-        Reason::EngagedCreator { creator } => format!("you watched @{}'s videos to the end", handle_of(w, *creator)),
+        Reason::EngagedCreator { creator } => format!(
+            "you watched @{}'s videos to the end",
+            handle_of(w, *creator)
+        ),
         Reason::LikedSound { sound } => {
-            let t = w.sounds.get(sound).map(|s| s.title.clone()).unwrap_or_else(|| "this sound".into());
+            let t = w
+                .sounds
+                .get(sound)
+                .map(|s| s.title.clone())
+                .unwrap_or_else(|| "this sound".into());
             format!("uses a sound you finished or replayed: \u{201c}{t}\u{201d}")
         }
         Reason::Hashtag { tag } => format!("tagged #{tag}, which you watch"),
         Reason::PopularInRegion => format!("popular in your region ({region})"),
         Reason::NewVideo => "a new video being tried with a small audience".into(),
-        Reason::NotPersonalised => "non-personalised feed: ranked by popularity, not by your activity".into(),
+        Reason::NotPersonalised => {
+            "non-personalised feed: ranked by popularity, not by your activity".into()
+        }
     };
     ReasonView { code, text }
 }
 
-pub(crate) fn feed_item(w: &World, id: VideoId, viewer: UserId, region: &Region, reasons: &[Reason]) -> Option<FeedItem> {
-    Some(FeedItem { video: video(w, id, Some(viewer))?, reasons: reasons.iter().map(|r| reason_view(w, r, region)).collect() })
+pub(crate) fn feed_item(
+    w: &World,
+    id: VideoId,
+    viewer: UserId,
+    region: &Region,
+    reasons: &[Reason],
+) -> Option<FeedItem> {
+    Some(FeedItem {
+        video: video(w, id, Some(viewer))?,
+        reasons: reasons.iter().map(|r| reason_view(w, r, region)).collect(),
+    })
 }
 
 pub(crate) fn profile(w: &World, id: UserId, viewer: Option<UserId>) -> serde_json::Value {
     let videos = w.by_creator.get(&id).map(Vec::len).unwrap_or(0);
-    let likes: u64 = w.by_creator.get(&id).into_iter().flatten().filter_map(|v| w.videos.get(v)).map(|e| e.likes).sum();
+    let likes: u64 = w
+        .by_creator
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| w.videos.get(v))
+        .map(|e| e.likes)
+        .sum();
     serde_json::json!({
         "id": id,
         "handle": handle_of(w, id),

@@ -32,13 +32,19 @@ fn enc<T: Serialize>(v: &T) -> Vec<u8> {
 }
 
 fn dec<T: DeserializeOwned>(table: &'static str, b: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(b).map_err(|e| StoreError::Corrupt { table, message: e.to_string() })
+    serde_json::from_slice(b).map_err(|e| StoreError::Corrupt {
+        table,
+        message: e.to_string(),
+    })
 }
 
 impl EmbeddedStore {
     /// Opens or creates the store of `region` in directory `dir`.
     pub fn open(region: Region, dir: &Path) -> Result<Self, StoreError> {
-        let backend = |e: &dyn std::fmt::Display| StoreError::Backend { region: region.clone(), message: e.to_string() };
+        let backend = |e: &dyn std::fmt::Display| StoreError::Backend {
+            region: region.clone(),
+            message: e.to_string(),
+        };
         std::fs::create_dir_all(dir).map_err(|e| backend(&e))?;
         let db = Database::create(dir.join("store.redb")).map_err(|e| backend(&e))?;
         let tx = db.begin_write().map_err(|e| backend(&e))?;
@@ -55,23 +61,36 @@ impl EmbeddedStore {
             tx.open_table(EVENT_IDS).map_err(|e| backend(&e))?;
         }
         tx.commit().map_err(|e| backend(&e))?;
-        Ok(EmbeddedStore { region, db, failed: AtomicBool::new(false) })
+        Ok(EmbeddedStore {
+            region,
+            db,
+            failed: AtomicBool::new(false),
+        })
     }
 
     fn err(&self, e: impl std::fmt::Display) -> StoreError {
-        StoreError::Backend { region: self.region.clone(), message: e.to_string() }
+        StoreError::Backend {
+            region: self.region.clone(),
+            message: e.to_string(),
+        }
     }
 
     fn check_region(&self, r: &Region) -> Result<(), StoreError> {
         if r == &self.region {
             Ok(())
         } else {
-            Err(StoreError::WrongRegion { store: self.region.clone(), got: r.clone() })
+            Err(StoreError::WrongRegion {
+                store: self.region.clone(),
+                got: r.clone(),
+            })
         }
     }
 
     /// Runs `f` in a write transaction and commits durably; a failed commit fails the store.
-    fn write<T>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         if self.failed.load(Ordering::SeqCst) {
             return Err(self.err("an earlier write failed; restart after checking the disk"));
         }
@@ -121,12 +140,22 @@ impl RegionStore for EmbeddedStore {
         let lower = a.handle.to_ascii_lowercase();
         self.write(|tx| {
             let mut handles = tx.open_table(HANDLES).map_err(|e| self.err(e))?;
-            if handles.get(lower.as_str()).map_err(|e| self.err(e))?.is_some() {
-                return Err(StoreError::HandleTaken { handle: a.handle.clone() });
+            if handles
+                .get(lower.as_str())
+                .map_err(|e| self.err(e))?
+                .is_some()
+            {
+                return Err(StoreError::HandleTaken {
+                    handle: a.handle.clone(),
+                });
             }
-            handles.insert(lower.as_str(), a.id.0).map_err(|e| self.err(e))?;
+            handles
+                .insert(lower.as_str(), a.id.0)
+                .map_err(|e| self.err(e))?;
             let mut accounts = tx.open_table(ACCOUNTS).map_err(|e| self.err(e))?;
-            accounts.insert(a.id.0, enc(a).as_slice()).map_err(|e| self.err(e))?;
+            accounts
+                .insert(a.id.0, enc(a).as_slice())
+                .map_err(|e| self.err(e))?;
             Ok(())
         })
     }
@@ -152,7 +181,8 @@ impl RegionStore for EmbeddedStore {
             match current {
                 Some(mut a) => {
                     a.role = role;
-                    t.insert(id.0, enc(&a).as_slice()).map_err(|e| self.err(e))?;
+                    t.insert(id.0, enc(&a).as_slice())
+                        .map_err(|e| self.err(e))?;
                     Ok(true)
                 }
                 None => Ok(false),
@@ -164,7 +194,8 @@ impl RegionStore for EmbeddedStore {
         self.check_region(&token.region)?;
         self.write(|tx| {
             let mut t = tx.open_table(TOKENS).map_err(|e| self.err(e))?;
-            t.insert(hash.as_slice(), enc(token).as_slice()).map_err(|e| self.err(e))?;
+            t.insert(hash.as_slice(), enc(token).as_slice())
+                .map_err(|e| self.err(e))?;
             Ok(())
         })
     }
@@ -179,7 +210,10 @@ impl RegionStore for EmbeddedStore {
     fn delete_token(&self, hash: &[u8; 32]) -> Result<bool, StoreError> {
         self.write(|tx| {
             let mut t = tx.open_table(TOKENS).map_err(|e| self.err(e))?;
-            let existed = t.remove(hash.as_slice()).map_err(|e| self.err(e))?.is_some();
+            let existed = t
+                .remove(hash.as_slice())
+                .map_err(|e| self.err(e))?
+                .is_some();
             Ok(existed)
         })
     }
@@ -191,10 +225,12 @@ impl RegionStore for EmbeddedStore {
         }
         self.write(|tx| {
             let mut t = tx.open_table(VIDEOS).map_err(|e| self.err(e))?;
-            t.insert(video.id.0, enc(video).as_slice()).map_err(|e| self.err(e))?;
+            t.insert(video.id.0, enc(video).as_slice())
+                .map_err(|e| self.err(e))?;
             if let Some(s) = new_sound {
                 let mut st = tx.open_table(SOUNDS).map_err(|e| self.err(e))?;
-                st.insert(s.id.0, enc(s).as_slice()).map_err(|e| self.err(e))?;
+                st.insert(s.id.0, enc(s).as_slice())
+                    .map_err(|e| self.err(e))?;
             }
             Ok(())
         })
@@ -209,19 +245,37 @@ impl RegionStore for EmbeddedStore {
     }
 
     fn follows(&self) -> Result<Vec<(UserId, UserId)>, StoreError> {
-        Ok(self.pairs(FOLLOWS)?.into_iter().map(|(a, b)| (UserId(a), UserId(b))).collect())
+        Ok(self
+            .pairs(FOLLOWS)?
+            .into_iter()
+            .map(|(a, b)| (UserId(a), UserId(b)))
+            .collect())
     }
 
     fn likes(&self) -> Result<Vec<(UserId, VideoId)>, StoreError> {
-        Ok(self.pairs(LIKES)?.into_iter().map(|(a, b)| (UserId(a), VideoId(b))).collect())
+        Ok(self
+            .pairs(LIKES)?
+            .into_iter()
+            .map(|(a, b)| (UserId(a), VideoId(b)))
+            .collect())
     }
 
     fn comments(&self) -> Result<Vec<Comment>, StoreError> {
         self.all(COMMENTS, "comments")
     }
 
-    fn import(&self, accounts: &[Account], sounds: &[Sound], videos: &[Video]) -> Result<(), StoreError> {
-        for r in accounts.iter().map(|a| &a.region).chain(sounds.iter().map(|s| &s.region)).chain(videos.iter().map(|v| &v.region)) {
+    fn import(
+        &self,
+        accounts: &[Account],
+        sounds: &[Sound],
+        videos: &[Video],
+    ) -> Result<(), StoreError> {
+        for r in accounts
+            .iter()
+            .map(|a| &a.region)
+            .chain(sounds.iter().map(|s| &s.region))
+            .chain(videos.iter().map(|v| &v.region))
+        {
             self.check_region(r)?;
         }
         self.write(|tx| {
@@ -229,18 +283,27 @@ impl RegionStore for EmbeddedStore {
             let mut acc = tx.open_table(ACCOUNTS).map_err(|e| self.err(e))?;
             for a in accounts {
                 let lower = a.handle.to_ascii_lowercase();
-                if handles.insert(lower.as_str(), a.id.0).map_err(|e| self.err(e))?.is_some() {
-                    return Err(StoreError::HandleTaken { handle: a.handle.clone() });
+                if handles
+                    .insert(lower.as_str(), a.id.0)
+                    .map_err(|e| self.err(e))?
+                    .is_some()
+                {
+                    return Err(StoreError::HandleTaken {
+                        handle: a.handle.clone(),
+                    });
                 }
-                acc.insert(a.id.0, enc(a).as_slice()).map_err(|e| self.err(e))?;
+                acc.insert(a.id.0, enc(a).as_slice())
+                    .map_err(|e| self.err(e))?;
             }
             let mut st = tx.open_table(SOUNDS).map_err(|e| self.err(e))?;
             for s in sounds {
-                st.insert(s.id.0, enc(s).as_slice()).map_err(|e| self.err(e))?;
+                st.insert(s.id.0, enc(s).as_slice())
+                    .map_err(|e| self.err(e))?;
             }
             let mut vt = tx.open_table(VIDEOS).map_err(|e| self.err(e))?;
             for v in videos {
-                vt.insert(v.id.0, enc(v).as_slice()).map_err(|e| self.err(e))?;
+                vt.insert(v.id.0, enc(v).as_slice())
+                    .map_err(|e| self.err(e))?;
             }
             Ok(())
         })
@@ -256,12 +319,23 @@ impl RegionStore for EmbeddedStore {
             let mut likes = tx.open_table(LIKES).map_err(|e| self.err(e))?;
             let mut follows = tx.open_table(FOLLOWS).map_err(|e| self.err(e))?;
             let mut comments = tx.open_table(COMMENTS).map_err(|e| self.err(e))?;
-            let mut seq = events.last().map_err(|e| self.err(e))?.map(|(k, _)| k.value()).unwrap_or(0);
+            let mut seq = events
+                .last()
+                .map_err(|e| self.err(e))?
+                .map(|(k, _)| k.value())
+                .unwrap_or(0);
             let mut out = Vec::with_capacity(batch.len());
             for ne in batch {
                 let r = &ne.record;
-                if let Some(prev) = ids.get((r.user.0, r.id.as_str())).map_err(|e| self.err(e))? {
-                    out.push(Appended { seq: prev.value(), duplicate: true, effect: Effect::None });
+                if let Some(prev) = ids
+                    .get((r.user.0, r.id.as_str()))
+                    .map_err(|e| self.err(e))?
+                {
+                    out.push(Appended {
+                        seq: prev.value(),
+                        duplicate: true,
+                        effect: Effect::None,
+                    });
                     continue;
                 }
                 seq += 1;
@@ -269,20 +343,48 @@ impl RegionStore for EmbeddedStore {
                 rec.seq = seq;
                 let effect = match (rec.kind, rec.video, rec.creator) {
                     (EventKind::Like, Some(v), _) => {
-                        let fresh = likes.insert((rec.user.0, v.0), rec.ts_ms).map_err(|e| self.err(e))?.is_none();
-                        if fresh { Effect::LikeAdded } else { Effect::None }
+                        let fresh = likes
+                            .insert((rec.user.0, v.0), rec.ts_ms)
+                            .map_err(|e| self.err(e))?
+                            .is_none();
+                        if fresh {
+                            Effect::LikeAdded
+                        } else {
+                            Effect::None
+                        }
                     }
                     (EventKind::Unlike, Some(v), _) => {
-                        let had = likes.remove((rec.user.0, v.0)).map_err(|e| self.err(e))?.is_some();
-                        if had { Effect::LikeRemoved } else { Effect::None }
+                        let had = likes
+                            .remove((rec.user.0, v.0))
+                            .map_err(|e| self.err(e))?
+                            .is_some();
+                        if had {
+                            Effect::LikeRemoved
+                        } else {
+                            Effect::None
+                        }
                     }
                     (EventKind::Follow, _, Some(c)) => {
-                        let fresh = follows.insert((rec.user.0, c.0), rec.ts_ms).map_err(|e| self.err(e))?.is_none();
-                        if fresh { Effect::FollowAdded } else { Effect::None }
+                        let fresh = follows
+                            .insert((rec.user.0, c.0), rec.ts_ms)
+                            .map_err(|e| self.err(e))?
+                            .is_none();
+                        if fresh {
+                            Effect::FollowAdded
+                        } else {
+                            Effect::None
+                        }
                     }
                     (EventKind::Unfollow, _, Some(c)) => {
-                        let had = follows.remove((rec.user.0, c.0)).map_err(|e| self.err(e))?.is_some();
-                        if had { Effect::FollowRemoved } else { Effect::None }
+                        let had = follows
+                            .remove((rec.user.0, c.0))
+                            .map_err(|e| self.err(e))?
+                            .is_some();
+                        if had {
+                            Effect::FollowRemoved
+                        } else {
+                            Effect::None
+                        }
                     }
                     (EventKind::Comment, Some(v), _) => {
                         let c = Comment {
@@ -294,14 +396,23 @@ impl RegionStore for EmbeddedStore {
                             created_ms: rec.ts_ms,
                         };
                         rec.comment = Some(c.id);
-                        comments.insert(c.id.0, enc(&c).as_slice()).map_err(|e| self.err(e))?;
+                        comments
+                            .insert(c.id.0, enc(&c).as_slice())
+                            .map_err(|e| self.err(e))?;
                         Effect::CommentAdded(c)
                     }
                     _ => Effect::None,
                 };
-                events.insert(seq, enc(&rec).as_slice()).map_err(|e| self.err(e))?;
-                ids.insert((rec.user.0, rec.id.as_str()), seq).map_err(|e| self.err(e))?;
-                out.push(Appended { seq, duplicate: false, effect });
+                events
+                    .insert(seq, enc(&rec).as_slice())
+                    .map_err(|e| self.err(e))?;
+                ids.insert((rec.user.0, rec.id.as_str()), seq)
+                    .map_err(|e| self.err(e))?;
+                out.push(Appended {
+                    seq,
+                    duplicate: false,
+                    effect,
+                });
             }
             Ok(out)
         })
@@ -321,7 +432,11 @@ impl RegionStore for EmbeddedStore {
     fn last_seq(&self) -> Result<u64, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
-        let last = t.last().map_err(|e| self.err(e))?.map(|(k, _)| k.value()).unwrap_or(0);
+        let last = t
+            .last()
+            .map_err(|e| self.err(e))?
+            .map(|(k, _)| k.value())
+            .unwrap_or(0);
         Ok(last)
     }
 }

@@ -81,7 +81,12 @@ pub trait RegionStore: Send + Sync {
 
     /// Bulk-loads accounts, sounds and videos in one transaction (demo worlds, migrations).
     /// Handles must be new; records must belong to this region.
-    fn import(&self, accounts: &[Account], sounds: &[Sound], videos: &[Video]) -> Result<(), StoreError>;
+    fn import(
+        &self,
+        accounts: &[Account],
+        sounds: &[Sound],
+        videos: &[Video],
+    ) -> Result<(), StoreError>;
 
     /// Appends a batch to the region's event log and applies its effects (likes, follows,
     /// comments) in one durable transaction. An event whose `(user, id)` was seen before is

@@ -46,7 +46,11 @@ impl Date {
         let mp = (5 * doy + 2) / 153;
         let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
         let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        Date { year: (y + i64::from(m <= 2)) as i32, month: m, day: d }
+        Date {
+            year: (y + i64::from(m <= 2)) as i32,
+            month: m,
+            day: d,
+        }
     }
 
     /// The date of a Unix time in milliseconds (UTC).
@@ -63,7 +67,12 @@ impl std::fmt::Display for Date {
 
 /// Parses `YYYY-MM-DD`, checking that the day exists.
 pub fn parse_date(s: &str) -> Result<Date, crate::Invalid> {
-    let bad = || crate::Invalid::new("birthdate", format!("'{s}' is not a date: send YYYY-MM-DD, e.g. \"2004-05-17\""));
+    let bad = || {
+        crate::Invalid::new(
+            "birthdate",
+            format!("'{s}' is not a date: send YYYY-MM-DD, e.g. \"2004-05-17\""),
+        )
+    };
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return Err(bad());
@@ -76,7 +85,11 @@ pub fn parse_date(s: &str) -> Result<Date, crate::Invalid> {
     if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
         return Err(bad());
     }
-    Ok(Date { year: y, month: m, day: d })
+    Ok(Date {
+        year: y,
+        month: m,
+        day: d,
+    })
 }
 
 /// Whole years between `birth` and `today` (negative when born in the future).
@@ -104,9 +117,33 @@ mod tests {
 
     #[test]
     fn ages_count_whole_years() {
-        let b = Date { year: 2010, month: 6, day: 15 };
-        assert_eq!(age_on(b, Date { year: 2026, month: 6, day: 14 }), 15);
-        assert_eq!(age_on(b, Date { year: 2026, month: 6, day: 15 }), 16);
+        let b = Date {
+            year: 2010,
+            month: 6,
+            day: 15,
+        };
+        assert_eq!(
+            age_on(
+                b,
+                Date {
+                    year: 2026,
+                    month: 6,
+                    day: 14
+                }
+            ),
+            15
+        );
+        assert_eq!(
+            age_on(
+                b,
+                Date {
+                    year: 2026,
+                    month: 6,
+                    day: 15
+                }
+            ),
+            16
+        );
     }
 
     proptest! {

@@ -10,7 +10,9 @@ pub use date::{age_on, parse_date, Date};
 pub use event::{EventInput, EventKind, EventRecord, NotInterestedTarget};
 pub use ids::{CommentId, SoundId, UserId, VideoId};
 pub use region::{Region, RegionMap, RegionSpec};
-pub use validate::{hashtags, validate_caption, validate_handle, validate_password, Role, MAX_CAPTION_CHARS};
+pub use validate::{
+    hashtags, validate_caption, validate_handle, validate_password, Role, MAX_CAPTION_CHARS,
+};
 
 /// A user mistake found while validating input; the message says what to change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +27,9 @@ pub struct Invalid {
 impl Invalid {
     /// A new validation error for `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Invalid { field: field.into(), message: message.into() }
+        Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }

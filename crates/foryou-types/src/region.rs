@@ -15,7 +15,10 @@ impl Region {
         if ok {
             Ok(Region(name.to_string()))
         } else {
-            Err(crate::Invalid::new("region", format!("'{name}' is not a region name: use 2-8 lowercase letters")))
+            Err(crate::Invalid::new(
+                "region",
+                format!("'{name}' is not a region name: use 2-8 lowercase letters"),
+            ))
         }
     }
 
@@ -64,8 +67,8 @@ pub struct RegionMap {
 
 /// EU member states plus the EEA (Iceland, Liechtenstein, Norway).
 const EU_EEA: &[&str] = &[
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
-    "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
 ];
 
 impl Default for RegionMap {
@@ -75,7 +78,10 @@ impl Default for RegionMap {
             name: Region(name.to_string()),
             countries: cs.iter().map(|c| c.to_string()).collect(),
         };
-        RegionMap { regions: vec![spec("eu", EU_EEA), spec("us", &["US"]), spec("row", &[])], default: Region("row".into()) }
+        RegionMap {
+            regions: vec![spec("eu", EU_EEA), spec("us", &["US"]), spec("row", &[])],
+            default: Region("row".into()),
+        }
     }
 }
 
@@ -116,12 +122,25 @@ impl RegionMap {
                 default = Some(Region::new(list.trim())?);
                 continue;
             }
-            let countries = list.split(',').map(|c| c.trim().to_ascii_uppercase()).filter(|c| !c.is_empty()).collect();
-            regions.push(RegionSpec { name: Region::new(name.trim())?, countries });
+            let countries = list
+                .split(',')
+                .map(|c| c.trim().to_ascii_uppercase())
+                .filter(|c| !c.is_empty())
+                .collect();
+            regions.push(RegionSpec {
+                name: Region::new(name.trim())?,
+                countries,
+            });
         }
-        let default = match default.or_else(|| regions.last().map(|r: &RegionSpec| r.name.clone())) {
+        let default = match default.or_else(|| regions.last().map(|r: &RegionSpec| r.name.clone()))
+        {
             Some(d) => d,
-            None => return Err(crate::Invalid::new("regions", "name at least one region, e.g. \"eu=DE,FR;us=US;row=\"")),
+            None => {
+                return Err(crate::Invalid::new(
+                    "regions",
+                    "name at least one region, e.g. \"eu=DE,FR;us=US;row=\"",
+                ))
+            }
         };
         Ok(RegionMap { regions, default })
     }
@@ -147,8 +166,14 @@ mod tests {
     fn region_list_parses() {
         let m = RegionMap::parse("eu=DE,FR;us=US;apac=JP,SG;default=apac").expect("valid spec");
         assert_eq!(m.all().len(), 3);
-        assert_eq!(m.home_of("SG").map(|r| r.to_string()).unwrap_or_default(), "apac");
-        assert_eq!(m.home_of("BR").map(|r| r.to_string()).unwrap_or_default(), "apac");
+        assert_eq!(
+            m.home_of("SG").map(|r| r.to_string()).unwrap_or_default(),
+            "apac"
+        );
+        assert_eq!(
+            m.home_of("BR").map(|r| r.to_string()).unwrap_or_default(),
+            "apac"
+        );
         assert!(RegionMap::parse("EU=DE").is_err());
     }
 }

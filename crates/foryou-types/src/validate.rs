@@ -25,13 +25,25 @@ pub enum Role {
 pub fn validate_handle(handle: &str) -> Result<(), Invalid> {
     let n = handle.chars().count();
     if !(3..=24).contains(&n) {
-        return Err(Invalid::new("handle", format!("must be 3 to 24 characters long, got {n}")));
+        return Err(Invalid::new(
+            "handle",
+            format!("must be 3 to 24 characters long, got {n}"),
+        ));
     }
-    if !handle.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
-        return Err(Invalid::new("handle", "use only letters a-z, digits, '_' and '.'"));
+    if !handle
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        return Err(Invalid::new(
+            "handle",
+            "use only letters a-z, digits, '_' and '.'",
+        ));
     }
     if !handle.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(Invalid::new("handle", "must start with a letter or a digit"));
+        return Err(Invalid::new(
+            "handle",
+            "must start with a letter or a digit",
+        ));
     }
     Ok(())
 }
@@ -40,10 +52,16 @@ pub fn validate_handle(handle: &str) -> Result<(), Invalid> {
 pub fn validate_password(password: &str) -> Result<(), Invalid> {
     let n = password.chars().count();
     if n < 8 {
-        return Err(Invalid::new("password", "must be at least 8 characters long"));
+        return Err(Invalid::new(
+            "password",
+            "must be at least 8 characters long",
+        ));
     }
     if n > 256 {
-        return Err(Invalid::new("password", "must be at most 256 characters long"));
+        return Err(Invalid::new(
+            "password",
+            "must be at most 256 characters long",
+        ));
     }
     Ok(())
 }
@@ -105,7 +123,10 @@ mod tests {
 
     #[test]
     fn hashtags_are_found_once_and_lowercased() {
-        assert_eq!(hashtags("Sunset #Beach #beach vibes#not #日本 #a_b!"), vec!["beach", "日本", "a_b"]);
+        assert_eq!(
+            hashtags("Sunset #Beach #beach vibes#not #日本 #a_b!"),
+            vec!["beach", "日本", "a_b"]
+        );
         assert!(hashtags("no tags # here").is_empty());
     }
 

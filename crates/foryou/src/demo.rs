@@ -24,22 +24,115 @@ pub struct DemoOptions {
 pub fn random_password() -> String {
     const A: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY346789";
     let mut rng = rand::rngs::OsRng;
-    (0..16).map(|_| A[(rng.next_u32() as usize) % A.len()] as char).collect()
+    (0..16)
+        .map(|_| A[(rng.next_u32() as usize) % A.len()] as char)
+        .collect()
 }
 
 /// Topic words for KuaiRand's anonymous tag ids (the mapping is arbitrary but fixed).
 const TOPICS: &[&str] = &[
-    "comedy", "food", "dance", "pets", "travel", "fitness", "music", "diy", "beauty", "gaming", "fashion", "cars", "art",
-    "science", "football", "cooking", "nature", "family", "tech", "books", "anime", "skate", "garden", "movies", "history",
-    "magic", "baking", "yoga", "fishing", "camping", "cats", "dogs", "lifehacks", "asmr", "makeup", "street", "guitar",
-    "piano", "vlog", "daily", "memes", "parkour", "surf", "ski", "chess", "coffee", "tea", "bikes", "photo", "drawing",
-    "knitting", "lego", "cosplay", "space", "ocean", "birds", "horses", "rap", "kpop", "jazz", "tennis", "basket",
-    "running", "hiking", "sneakers", "nails", "hair", "skincare", "interior", "cleaning",
+    "comedy",
+    "food",
+    "dance",
+    "pets",
+    "travel",
+    "fitness",
+    "music",
+    "diy",
+    "beauty",
+    "gaming",
+    "fashion",
+    "cars",
+    "art",
+    "science",
+    "football",
+    "cooking",
+    "nature",
+    "family",
+    "tech",
+    "books",
+    "anime",
+    "skate",
+    "garden",
+    "movies",
+    "history",
+    "magic",
+    "baking",
+    "yoga",
+    "fishing",
+    "camping",
+    "cats",
+    "dogs",
+    "lifehacks",
+    "asmr",
+    "makeup",
+    "street",
+    "guitar",
+    "piano",
+    "vlog",
+    "daily",
+    "memes",
+    "parkour",
+    "surf",
+    "ski",
+    "chess",
+    "coffee",
+    "tea",
+    "bikes",
+    "photo",
+    "drawing",
+    "knitting",
+    "lego",
+    "cosplay",
+    "space",
+    "ocean",
+    "birds",
+    "horses",
+    "rap",
+    "kpop",
+    "jazz",
+    "tennis",
+    "basket",
+    "running",
+    "hiking",
+    "sneakers",
+    "nails",
+    "hair",
+    "skincare",
+    "interior",
+    "cleaning",
 ];
-const ADJ: &[&str] = &["sunny", "quiet", "brave", "lucky", "misty", "rapid", "cosy", "wild", "neon", "mellow", "bold", "tiny", "urban", "lunar", "golden", "salty"];
-const NOUN: &[&str] = &["otter", "falcon", "maple", "comet", "tiger", "pixel", "river", "lynx", "cactus", "koala", "raven", "panda", "willow", "fox", "orca", "sparrow"];
-const COUNTRIES: &[(&str, u32)] = &[("DE", 10), ("FR", 8), ("IE", 3), ("ES", 6), ("IT", 6), ("NO", 2), ("US", 25), ("BR", 10), ("JP", 8), ("IN", 12), ("CN", 10)];
-const COMMENTS: &[&str] = &["this is so good", "again!", "how did you do that?", "made my day", "the sound fits perfectly", "need part 2", "love it", "ok this is art"];
+const ADJ: &[&str] = &[
+    "sunny", "quiet", "brave", "lucky", "misty", "rapid", "cosy", "wild", "neon", "mellow", "bold",
+    "tiny", "urban", "lunar", "golden", "salty",
+];
+const NOUN: &[&str] = &[
+    "otter", "falcon", "maple", "comet", "tiger", "pixel", "river", "lynx", "cactus", "koala",
+    "raven", "panda", "willow", "fox", "orca", "sparrow",
+];
+const COUNTRIES: &[(&str, u32)] = &[
+    ("DE", 10),
+    ("FR", 8),
+    ("IE", 3),
+    ("ES", 6),
+    ("IT", 6),
+    ("NO", 2),
+    ("US", 25),
+    ("BR", 10),
+    ("JP", 8),
+    ("IN", 12),
+    ("CN", 10),
+];
+const COMMENTS: &[&str] = &[
+    "this is so good",
+    "again!",
+    "how did you do that?",
+    "made my day",
+    "the sound fits perfectly",
+    "need part 2",
+    "love it",
+    "ok this is art",
+];
 
 struct Row {
     author: u64,
@@ -63,10 +156,16 @@ fn find_catalog(given: &Option<PathBuf>) -> Result<PathBuf> {
 }
 
 fn read_rows(path: &Path, limit: usize) -> Result<Vec<Row>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).with_context(|| format!("column {name} missing in {}", path.display()));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .with_context(|| format!("column {name} missing in {}", path.display()))
+    };
     let (ca, cm, cd) = (col("author_id")?, col("music_id")?, col("video_duration")?);
     col("tag")?;
     let mut rows = Vec::new();
@@ -76,14 +175,27 @@ fn read_rows(path: &Path, limit: usize) -> Result<Vec<Row>> {
             Some(q) => (&line[..q], line[q..].trim_matches('"')),
             None => {
                 let i = line.rfind(',').unwrap_or(line.len());
-                (&line[..=i.min(line.len() - 1)], &line[(i + 1).min(line.len())..])
+                (
+                    &line[..=i.min(line.len() - 1)],
+                    &line[(i + 1).min(line.len())..],
+                )
             }
         };
         let f: Vec<&str> = head.split(',').collect();
         let num = |i: usize| f.get(i).and_then(|s| s.trim().parse::<f64>().ok());
-        let (Some(author), Some(music)) = (num(ca), num(cm)) else { continue };
-        let tags: Vec<usize> = tag.split(',').filter_map(|t| t.trim().parse::<usize>().ok()).collect();
-        rows.push(Row { author: author as u64, music: music as u64, tags, duration_ms: num(cd).unwrap_or(0.0) as u64 });
+        let (Some(author), Some(music)) = (num(ca), num(cm)) else {
+            continue;
+        };
+        let tags: Vec<usize> = tag
+            .split(',')
+            .filter_map(|t| t.trim().parse::<usize>().ok())
+            .collect();
+        rows.push(Row {
+            author: author as u64,
+            music: music as u64,
+            tags,
+            duration_ms: num(cd).unwrap_or(0.0) as u64,
+        });
         if limit > 0 && rows.len() >= limit {
             break;
         }
@@ -126,7 +238,10 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
     }
     let started = std::time::Instant::now();
     let rows = read_rows(&find_catalog(&opts.catalog)?, opts.rows)?;
-    eprintln!("demo: building a world from {} real catalog rows ...", rows.len());
+    eprintln!(
+        "demo: building a world from {} real catalog rows ...",
+        rows.len()
+    );
     let mut rng = StdRng::seed_from_u64(42);
     let now = now_ms();
     let day = 86_400_000u64;
@@ -134,9 +249,14 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
     let birth = parse_date("1995-06-01").map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut accounts: Vec<Account> = Vec::new();
     let mut creator_of: HashMap<u64, (UserId, Region, String)> = HashMap::new();
-    let new_account = |rng: &mut StdRng, handle: String, accounts: &mut Vec<Account>| -> Result<(UserId, Region)> {
+    let new_account = |rng: &mut StdRng,
+                       handle: String,
+                       accounts: &mut Vec<Account>|
+     -> Result<(UserId, Region)> {
         let country = pick_country(rng);
-        let region = regions.home_of(country).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let region = regions
+            .home_of(country)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let id = UserId(rng.gen_range(1..(1u64 << 53)));
         accounts.push(Account {
             id,
@@ -151,10 +271,15 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
         Ok((id, region))
     };
     for r in &rows {
-        if !creator_of.contains_key(&r.author) {
-            let h = format!("{}_{}_{}", ADJ[(r.author % 16) as usize], NOUN[((r.author / 16) % 16) as usize], r.author);
+        if let std::collections::hash_map::Entry::Vacant(slot) = creator_of.entry(r.author) {
+            let h = format!(
+                "{}_{}_{}",
+                ADJ[(r.author % 16) as usize],
+                NOUN[((r.author / 16) % 16) as usize],
+                r.author
+            );
             let (id, region) = new_account(&mut rng, h.clone(), &mut accounts)?;
-            creator_of.insert(r.author, (id, region, h));
+            slot.insert((id, region, h));
         }
     }
     // Real rows first, then grown rows: active creators post many videos and popular sounds spread.
@@ -171,14 +296,24 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
         m.shuffle(&mut rng);
         m
     };
-    let tags_of_author: HashMap<u64, Vec<usize>> = rows.iter().map(|r| (r.author, r.tags.clone())).collect();
+    let tags_of_author: HashMap<u64, Vec<usize>> =
+        rows.iter().map(|r| (r.author, r.tags.clone())).collect();
     let mut plan: Vec<Row> = rows;
     let active = authors.len().min(400);
     for _ in 0..opts.extra_videos {
         let author = authors[zipf(&mut rng, active, 0.8)];
-        let music = if rng.gen_bool(0.6) { musics[zipf(&mut rng, musics.len().min(300), 0.8)] } else { musics[rng.gen_range(0..musics.len())] };
+        let music = if rng.gen_bool(0.6) {
+            musics[zipf(&mut rng, musics.len().min(300), 0.8)]
+        } else {
+            musics[rng.gen_range(0..musics.len())]
+        };
         let tags = tags_of_author.get(&author).cloned().unwrap_or_default();
-        plan.push(Row { author, music, tags, duration_ms: rng.gen_range(8_000..75_000) });
+        plan.push(Row {
+            author,
+            music,
+            tags,
+            duration_ms: rng.gen_range(8_000..75_000),
+        });
     }
     let max_ms = p.config().max_video_ms;
     let mut sounds: HashMap<u64, Sound> = HashMap::new();
@@ -197,11 +332,27 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
                 created_ms: now - 20 * day,
             })
             .id;
-        let tags: Vec<String> = r.tags.iter().map(|t| TOPICS[t % TOPICS.len()].to_string()).collect();
+        let tags: Vec<String> = r
+            .tags
+            .iter()
+            .map(|t| TOPICS[t % TOPICS.len()].to_string())
+            .collect();
         let caption = format!(
             "{} {}",
-            ["watch till the end", "new one", "part 2", "had to try this", "pov:", "just vibes", "can't stop", "day in the life"][rng.gen_range(0..8)],
-            tags.iter().map(|t| format!("#{t}")).collect::<Vec<_>>().join(" ")
+            [
+                "watch till the end",
+                "new one",
+                "part 2",
+                "had to try this",
+                "pov:",
+                "just vibes",
+                "can't stop",
+                "day in the life"
+            ][rng.gen_range(0..8)],
+            tags.iter()
+                .map(|t| format!("#{t}"))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         let duration_ms = match r.duration_ms {
             0 => 15_000,
@@ -227,9 +378,17 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
             created_ms: now - rng.gen_range(0..14 * day),
         });
     }
-    eprintln!("demo: {} videos by {} creators with {} sounds; encoding clips ...", videos.len(), creator_of.len(), sounds.len());
+    eprintln!(
+        "demo: {} videos by {} creators with {} sounds; encoding clips ...",
+        videos.len(),
+        creator_of.len(),
+        sounds.len()
+    );
     let encoded: Vec<(Video, Vec<u8>, Vec<u8>)> = {
-        let chunks: Vec<Vec<Video>> = videos.chunks(videos.len().div_ceil(2)).map(|c| c.to_vec()).collect();
+        let chunks: Vec<Vec<Video>> = videos
+            .chunks(videos.len().div_ceil(2))
+            .map(|c| c.to_vec())
+            .collect();
         std::thread::scope(|s| {
             let handles: Vec<_> = chunks
                 .into_iter()
@@ -238,8 +397,20 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
                         chunk
                             .into_iter()
                             .map(|mut v| {
-                                let tag_hue = v.hashtags.first().map(|t| t.bytes().fold(0u64, |a, b| a * 31 + u64::from(b)) % 360).unwrap_or(200);
-                                let spec = ClipSpec { seconds: v.duration_ms as f64 / 1000.0, seed: v.id.0, hue: tag_hue as f64, band_hue: (v.sound.0 % 360) as f64, fps: 12 };
+                                let tag_hue = v
+                                    .hashtags
+                                    .first()
+                                    .map(|t| {
+                                        t.bytes().fold(0u64, |a, b| a * 31 + u64::from(b)) % 360
+                                    })
+                                    .unwrap_or(200);
+                                let spec = ClipSpec {
+                                    seconds: v.duration_ms as f64 / 1000.0,
+                                    seed: v.id.0,
+                                    hue: tag_hue as f64,
+                                    band_hue: (v.sound.0 % 360) as f64,
+                                    fps: 12,
+                                };
                                 let mp4 = clip_mp4(&spec);
                                 v.size_bytes = mp4.len() as u64;
                                 let poster = poster_png(&spec);
@@ -249,7 +420,10 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
                     })
                 })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
         })
     };
     let sounds: Vec<Sound> = sounds.into_values().collect();
@@ -261,9 +435,15 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
         viewers.push(id);
     }
     let password = random_password();
-    p.import(accounts, sounds, encoded).map_err(|e| anyhow::anyhow!("importing the demo catalog: {}", e.message))?;
-    p.create_account("demo", &password, "2000-01-01", "DE", Role::User).map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    eprintln!("demo: catalog stored in {:.1}s; simulating {} viewers ...", started.elapsed().as_secs_f64(), viewers.len());
+    p.import(accounts, sounds, encoded)
+        .map_err(|e| anyhow::anyhow!("importing the demo catalog: {}", e.message))?;
+    p.create_account("demo", &password, "2000-01-01", "DE", Role::User)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    eprintln!(
+        "demo: catalog stored in {:.1}s; simulating {} viewers ...",
+        started.elapsed().as_secs_f64(),
+        viewers.len()
+    );
     simulate(p, &viewers, &videos, &mut rng)?;
     std::fs::write(&login_file, format!("demo {password}\n")).context("writing the demo login")?;
     #[cfg(unix)]
@@ -295,29 +475,77 @@ fn simulate(p: &Platform, viewers: &[UserId], videos: &[Video], rng: &mut StdRng
         for k in 0..40 {
             let pool = &by_tag[loves[k % 2]];
             let fit = rng.gen_bool(0.7);
-            let i = if fit { pool[rng.gen_range(0..pool.len())] } else { rng.gen_range(0..videos.len()) };
+            let i = if fit {
+                pool[rng.gen_range(0..pool.len())]
+            } else {
+                rng.gen_range(0..videos.len())
+            };
             let v = &videos[i];
             let fan = fit || v.hashtags.iter().any(|t| loves.contains(&t.as_str()));
-            let ratio: f64 = if fan { rng.gen_range(0.85..2.6) } else { rng.gen_range(0.02..0.5) };
+            let ratio: f64 = if fan {
+                rng.gen_range(0.85..2.6)
+            } else {
+                rng.gen_range(0.02..0.5)
+            };
             let watch = (v.duration_ms as f64 * ratio) as i64;
             let id = |kind: &str| format!("sim-{n}-{k}-{kind}");
-            events.push(EventInput { id: id("v"), kind: if ratio < 0.1 { EventKind::Skip } else { EventKind::View }, video_id: Some(v.id), watch_ms: Some(watch), target: None, text: None });
+            events.push(EventInput {
+                id: id("v"),
+                kind: if ratio < 0.1 {
+                    EventKind::Skip
+                } else {
+                    EventKind::View
+                },
+                video_id: Some(v.id),
+                watch_ms: Some(watch),
+                target: None,
+                text: None,
+            });
             if fan && rng.gen_bool(0.4) {
-                events.push(EventInput { id: id("l"), kind: EventKind::Like, video_id: Some(v.id), watch_ms: None, target: None, text: None });
+                events.push(EventInput {
+                    id: id("l"),
+                    kind: EventKind::Like,
+                    video_id: Some(v.id),
+                    watch_ms: None,
+                    target: None,
+                    text: None,
+                });
             }
             if fan && rng.gen_bool(0.06) {
-                events.push(EventInput { id: id("f"), kind: EventKind::Follow, video_id: Some(v.id), watch_ms: None, target: None, text: None });
+                events.push(EventInput {
+                    id: id("f"),
+                    kind: EventKind::Follow,
+                    video_id: Some(v.id),
+                    watch_ms: None,
+                    target: None,
+                    text: None,
+                });
             }
             if fan && rng.gen_bool(0.05) {
                 let text = COMMENTS[rng.gen_range(0..COMMENTS.len())].to_string();
-                events.push(EventInput { id: id("c"), kind: EventKind::Comment, video_id: Some(v.id), watch_ms: None, target: None, text: Some(text) });
+                events.push(EventInput {
+                    id: id("c"),
+                    kind: EventKind::Comment,
+                    video_id: Some(v.id),
+                    watch_ms: None,
+                    target: None,
+                    text: Some(text),
+                });
             }
             if fan && rng.gen_bool(0.04) {
-                events.push(EventInput { id: id("s"), kind: EventKind::Share, video_id: Some(v.id), watch_ms: None, target: None, text: None });
+                events.push(EventInput {
+                    id: id("s"),
+                    kind: EventKind::Share,
+                    video_id: Some(v.id),
+                    watch_ms: None,
+                    target: None,
+                    text: None,
+                });
             }
         }
         for chunk in events.chunks(100) {
-            p.record_events_as(user, chunk).map_err(|e| anyhow::anyhow!("simulating viewer events: {}", e.message))?;
+            p.record_events_as(user, chunk)
+                .map_err(|e| anyhow::anyhow!("simulating viewer events: {}", e.message))?;
         }
     }
     Ok(())

@@ -114,7 +114,11 @@ impl ServeArgs {
     fn config(&self) -> Result<Config> {
         let mut c = Config::new(&self.data);
         c.regions = regions(&self.regions)?;
-        c.max_video_ms = if self.classic_15s { 15_000 } else { self.max_video_seconds * 1000 };
+        c.max_video_ms = if self.classic_15s {
+            15_000
+        } else {
+            self.max_video_seconds * 1000
+        };
         c.max_upload_bytes = self.max_upload_mib << 20;
         if c.max_video_ms == 0 || c.max_upload_bytes == 0 {
             bail!("--max-video-seconds and --max-upload-mib must be above zero");
@@ -124,8 +128,11 @@ impl ServeArgs {
 }
 
 fn init_logs(format: &str) -> Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         "json" => b.json().init(),
         "text" => b.init(),
@@ -155,12 +162,17 @@ async fn shutdown_signal() {
 
 fn open(config: Config) -> Result<Arc<Platform>> {
     let data = config.data_dir.display().to_string();
-    Platform::open(config).map(Arc::new).map_err(|e| anyhow::anyhow!("opening the data dir {data}: {}", e.message))
+    Platform::open(config)
+        .map(Arc::new)
+        .map_err(|e| anyhow::anyhow!("opening the data dir {data}: {}", e.message))
 }
 
 fn run_server(platform: Arc<Platform>, addr: SocketAddr) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(foryou_server::serve(platform, addr, shutdown_signal())).with_context(|| format!("serving on {addr}"))
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(foryou_server::serve(platform, addr, shutdown_signal()))
+        .with_context(|| format!("serving on {addr}"))
 }
 
 fn main() -> Result<()> {
@@ -172,15 +184,41 @@ fn main() -> Result<()> {
             println!("Foryou is serving on http://{}", args.addr);
             run_server(platform, args.addr)
         }
-        Command::Demo { serve, catalog, users, extra_videos, rows } => {
+        Command::Demo {
+            serve,
+            catalog,
+            users,
+            extra_videos,
+            rows,
+        } => {
             init_logs(&serve.log_format)?;
             let platform = open(serve.config()?)?;
-            let login = demo::ensure(&platform, &serve.data, demo::DemoOptions { catalog, users, extra_videos, rows })?;
+            let login = demo::ensure(
+                &platform,
+                &serve.data,
+                demo::DemoOptions {
+                    catalog,
+                    users,
+                    extra_videos,
+                    rows,
+                },
+            )?;
             println!("\nForyou demo is ready: open http://{}", serve.addr);
-            println!("Log in as '{}' with password '{}' (or sign up).\n", login.0, login.1);
+            println!(
+                "Log in as '{}' with password '{}' (or sign up).\n",
+                login.0, login.1
+            );
             run_server(platform, serve.addr)
         }
-        Command::Admin { command: AdminCommand::Create { handle, country, data, regions: spec } } => {
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    handle,
+                    country,
+                    data,
+                    regions: spec,
+                },
+        } => {
             let mut config = Config::new(&data);
             config.regions = regions(&spec)?;
             let platform = open(config)?;
@@ -196,9 +234,21 @@ fn main() -> Result<()> {
             if !(0.1..=600.0).contains(&seconds) {
                 bail!("--seconds must be between 0.1 and 600");
             }
-            let spec = foryou_media::synth::ClipSpec { seconds, seed, hue: (seed * 47 % 360) as f64, band_hue: (seed * 91 % 360) as f64, ..Default::default() };
-            std::fs::write(&out, foryou_media::synth::clip_mp4(&spec)).with_context(|| format!("writing {}", out.display()))?;
-            println!("wrote {} ({seconds} s, {}x{})", out.display(), foryou_media::synth::WIDTH, foryou_media::synth::HEIGHT);
+            let spec = foryou_media::synth::ClipSpec {
+                seconds,
+                seed,
+                hue: (seed * 47 % 360) as f64,
+                band_hue: (seed * 91 % 360) as f64,
+                ..Default::default()
+            };
+            std::fs::write(&out, foryou_media::synth::clip_mp4(&spec))
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "wrote {} ({seconds} s, {}x{})",
+                out.display(),
+                foryou_media::synth::WIDTH,
+                foryou_media::synth::HEIGHT
+            );
             Ok(())
         }
     }

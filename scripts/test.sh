@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test command: installs what a fresh machine lacks, then runs formatting, lints, the Rust
+# tests (unit, property, API, crash-safety) and the headless-Chromium end-to-end test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing Debian's chromium for the browser test"
+  need_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive need_root apt-get install -y -qq chromium >/dev/null
+fi
+if [ ! -d e2e/node_modules/playwright-core ]; then
+  echo "== installing playwright-core (no browser download)"
+  (cd e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace
+fi
+echo "== browser end-to-end test"
+cargo build --quiet -p foryou
+(cd e2e && node run.mjs ../target/debug/foryou)
