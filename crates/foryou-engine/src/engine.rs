@@ -324,7 +324,8 @@ impl Engine {
     }
 }
 
-/// Takes the best items in order, never placing two from the same creator or sound in a row.
+/// Takes the best items in order, never placing two from the same creator or sound in a row
+/// while any other item is left.
 fn diversify(scored: Vec<(f64, &ItemMeta, Vec<Reason>)>, limit: usize) -> Vec<Recommendation> {
     let mut out: Vec<Recommendation> = Vec::with_capacity(limit);
     let mut pending: Vec<(f64, &ItemMeta, Vec<Reason>)> = Vec::new();
@@ -344,6 +345,8 @@ fn diversify(scored: Vec<(f64, &ItemMeta, Vec<Reason>)>, limit: usize) -> Vec<Re
                 }
             },
         };
+        // When only clashing items are left, the rule gives way rather than end the feed.
+        let next = next.or_else(|| (!pending.is_empty()).then(|| pending.remove(0)));
         let Some((score, m, reasons)) = next else {
             break;
         };
