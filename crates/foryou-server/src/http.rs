@@ -338,9 +338,11 @@ async fn upload(
                         .to_vec(),
                 )
             }
-            other => return Err(ApiError::bad_request(format!(
+            other => {
+                return Err(ApiError::bad_request(format!(
                 "unknown form field '{other}'; send file, caption, sound_id, sound_title, poster"
-            ))),
+            )))
+            }
         }
     }
     let path = file.0.clone().ok_or_else(|| {

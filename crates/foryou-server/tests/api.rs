@@ -19,13 +19,20 @@ struct Env {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("foryou-api-{name}-{}-{}", std::process::id(), rand_suffix()));
+    let d = std::env::temp_dir().join(format!(
+        "foryou-api-{name}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
     let _ = std::fs::remove_dir_all(&d);
     d
 }
 
 fn rand_suffix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0)
 }
 
 fn open(dir: &Path, tweak: impl Fn(&mut Config)) -> Router {
@@ -42,29 +49,48 @@ impl Env {
     fn with(name: &str, tweak: impl Fn(&mut Config)) -> Env {
         let dir = temp_dir(name);
         let app = open(&dir, tweak);
-        Env { dir, app, keep_dir: false }
+        Env {
+            dir,
+            app,
+            keep_dir: false,
+        }
     }
 
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut b = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             b = b.header("authorization", format!("Bearer {t}"));
         }
         let req = match body {
-            Some(v) => b.header("content-type", "application/json").body(Body::from(v.to_string())),
+            Some(v) => b
+                .header("content-type", "application/json")
+                .body(Body::from(v.to_string())),
             None => b.body(Body::empty()),
         }
         .expect("request");
         let res = self.app.clone().oneshot(req).await.expect("response");
         let status = res.status();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     async fn raw(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
         let res = self.app.clone().oneshot(req).await.expect("response");
         let (parts, body) = res.into_parts();
-        (parts.status, parts.headers, body.collect().await.expect("body").to_bytes().to_vec())
+        (
+            parts.status,
+            parts.headers,
+            body.collect().await.expect("body").to_bytes().to_vec(),
+        )
     }
 
     async fn user(&self, handle: &str, country: &str) -> String {
@@ -72,12 +98,25 @@ impl Env {
             .call("POST", "/v1/accounts", None, Some(json!({"handle": handle, "password": "long enough pw", "birthdate": "1999-04-05", "country": country})))
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
-        let (s, v) = self.call("POST", "/v1/sessions", None, Some(json!({"handle": handle, "password": "long enough pw"}))).await;
+        let (s, v) = self
+            .call(
+                "POST",
+                "/v1/sessions",
+                None,
+                Some(json!({"handle": handle, "password": "long enough pw"})),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["token"].as_str().expect("token").to_string()
     }
 
-    async fn upload(&self, token: &str, file: &[u8], caption: &str, sound: Option<&str>) -> (StatusCode, Value) {
+    async fn upload(
+        &self,
+        token: &str,
+        file: &[u8],
+        caption: &str,
+        sound: Option<&str>,
+    ) -> (StatusCode, Value) {
         let boundary = "XfOrYoUbOuNdArY";
         let mut body = Vec::new();
         let mut text = |name: &str, value: &str| {
@@ -92,7 +131,10 @@ impl Env {
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let req = Request::post("/v1/videos")
             .header("authorization", format!("Bearer {token}"))
-            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
             .body(Body::from(body))
             .expect("request");
         let (s, _, b) = self.raw(req).await;
@@ -101,9 +143,25 @@ impl Env {
 
     fn media_files(&self) -> usize {
         fn count(p: &Path) -> usize {
-            std::fs::read_dir(p).map(|rd| rd.flatten().map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 }).sum()).unwrap_or(0)
+            std::fs::read_dir(p)
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| {
+                            if e.path().is_dir() {
+                                count(&e.path())
+                            } else {
+                                1
+                            }
+                        })
+                        .sum()
+                })
+                .unwrap_or(0)
         }
-        ["eu", "us", "row"].iter().map(|r| count(&self.dir.join("regions").join(r).join("media"))).sum::<usize>() + count(&self.dir.join("tmp"))
+        ["eu", "us", "row"]
+            .iter()
+            .map(|r| count(&self.dir.join("regions").join(r).join("media")))
+            .sum::<usize>()
+            + count(&self.dir.join("tmp"))
     }
 }
 
@@ -116,7 +174,11 @@ impl Drop for Env {
 }
 
 fn clip(seconds: f64) -> Vec<u8> {
-    clip_mp4(&ClipSpec { seconds, seed: 5, ..ClipSpec::default() })
+    clip_mp4(&ClipSpec {
+        seconds,
+        seed: 5,
+        ..ClipSpec::default()
+    })
 }
 
 fn error_code(v: &Value) -> &str {
@@ -127,27 +189,95 @@ fn error_code(v: &Value) -> &str {
 async fn sign_up_validates_and_fixes_the_home_region() {
     let env = Env::new("signup");
     let mk = |handle: &str, pw: &str, birth: &str, country: &str| json!({"handle": handle, "password": pw, "birthdate": birth, "country": country});
-    let (s, v) = env.call("POST", "/v1/accounts", None, Some(mk("Lena_B", "long enough pw", "2000-01-31", "de"))).await;
+    let (s, v) = env
+        .call(
+            "POST",
+            "/v1/accounts",
+            None,
+            Some(mk("Lena_B", "long enough pw", "2000-01-31", "de")),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(v["region"], "eu");
-    let (s, v) = env.call("POST", "/v1/accounts", None, Some(mk("lena_b", "long enough pw", "2000-01-31", "US"))).await;
-    assert_eq!((s, error_code(&v)), (StatusCode::CONFLICT, "handle_taken"), "handles are unique case-insensitively across regions");
+    let (s, v) = env
+        .call(
+            "POST",
+            "/v1/accounts",
+            None,
+            Some(mk("lena_b", "long enough pw", "2000-01-31", "US")),
+        )
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::CONFLICT, "handle_taken"),
+        "handles are unique case-insensitively across regions"
+    );
     for (body, status, needle) in [
-        (mk("ab", "long enough pw", "2000-01-01", "US"), StatusCode::UNPROCESSABLE_ENTITY, "handle"),
-        (mk("has space", "long enough pw", "2000-01-01", "US"), StatusCode::UNPROCESSABLE_ENTITY, "handle"),
-        (mk("okname", "short", "2000-01-01", "US"), StatusCode::UNPROCESSABLE_ENTITY, "password"),
-        (mk("okname", "long enough pw", "2000-02-30", "US"), StatusCode::UNPROCESSABLE_ENTITY, "birthdate"),
-        (mk("okname", "long enough pw", "2000-01-01", "USA"), StatusCode::UNPROCESSABLE_ENTITY, "country"),
-        (mk("okname", "long enough pw", "2020-01-01", "US"), StatusCode::FORBIDDEN, "13"),
-        (json!({"handle": "okname"}), StatusCode::BAD_REQUEST, "password"),
+        (
+            mk("ab", "long enough pw", "2000-01-01", "US"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "handle",
+        ),
+        (
+            mk("has space", "long enough pw", "2000-01-01", "US"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "handle",
+        ),
+        (
+            mk("okname", "short", "2000-01-01", "US"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "password",
+        ),
+        (
+            mk("okname", "long enough pw", "2000-02-30", "US"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "birthdate",
+        ),
+        (
+            mk("okname", "long enough pw", "2000-01-01", "USA"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "country",
+        ),
+        (
+            mk("okname", "long enough pw", "2020-01-01", "US"),
+            StatusCode::FORBIDDEN,
+            "13",
+        ),
+        (
+            json!({"handle": "okname"}),
+            StatusCode::BAD_REQUEST,
+            "password",
+        ),
     ] {
-        let (s, v) = env.call("POST", "/v1/accounts", None, Some(body.clone())).await;
+        let (s, v) = env
+            .call("POST", "/v1/accounts", None, Some(body.clone()))
+            .await;
         assert_eq!(s, status, "{body} -> {v}");
-        assert!(v["error"]["message"].as_str().unwrap_or("").contains(needle), "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(needle),
+            "{v}"
+        );
     }
-    let (s, v) = env.call("POST", "/v1/accounts", None, Some(mk("us_user", "long enough pw", "1990-05-05", "US"))).await;
+    let (s, v) = env
+        .call(
+            "POST",
+            "/v1/accounts",
+            None,
+            Some(mk("us_user", "long enough pw", "1990-05-05", "US")),
+        )
+        .await;
     assert_eq!((s, v["region"].as_str()), (StatusCode::CREATED, Some("us")));
-    let (_, v) = env.call("POST", "/v1/accounts", None, Some(mk("jp_user", "long enough pw", "1990-05-05", "JP"))).await;
+    let (_, v) = env
+        .call(
+            "POST",
+            "/v1/accounts",
+            None,
+            Some(mk("jp_user", "long enough pw", "1990-05-05", "JP")),
+        )
+        .await;
     assert_eq!(v["region"], "row");
 }
 
@@ -158,17 +288,45 @@ async fn sessions_open_and_revoke() {
     assert!(token.starts_with("fy_eu_"));
     let (s, v) = env.call("GET", "/v1/me", Some(&token), None).await;
     assert_eq!((s, v["handle"].as_str()), (StatusCode::OK, Some("sam")));
-    let (s, v) = env.call("POST", "/v1/sessions", None, Some(json!({"handle": "sam", "password": "wrong password"}))).await;
-    assert_eq!((s, error_code(&v)), (StatusCode::UNAUTHORIZED, "unauthorized"));
-    let (s, _) = env.call("POST", "/v1/sessions", None, Some(json!({"handle": "nobody", "password": "whatever12"}))).await;
+    let (s, v) = env
+        .call(
+            "POST",
+            "/v1/sessions",
+            None,
+            Some(json!({"handle": "sam", "password": "wrong password"})),
+        )
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let (s, _) = env
+        .call(
+            "POST",
+            "/v1/sessions",
+            None,
+            Some(json!({"handle": "nobody", "password": "whatever12"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = env.call("DELETE", "/v1/sessions", Some(&token), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = env.call("GET", "/v1/me", Some(&token), None).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED, "a revoked token no longer works");
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "a revoked token no longer works"
+    );
     let (s, _) = env.call("GET", "/v1/feed", None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, _) = env.call("GET", "/v1/admin/users", Some(&env.user("eve", "US").await), None).await;
+    let (s, _) = env
+        .call(
+            "GET",
+            "/v1/admin/users",
+            Some(&env.user("eve", "US").await),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "users cannot reach admin routes");
 }
 
@@ -180,32 +338,68 @@ async fn uploads_are_checked_and_refusals_leave_nothing() {
     });
     let token = env.user("maker", "US").await;
     let good = clip(3.0);
-    let (s, v) = env.upload(&token, &good, "hello #Sunset #sunset world", None).await;
+    let (s, v) = env
+        .upload(&token, &good, "hello #Sunset #sunset world", None)
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert_eq!((v["duration_ms"].as_u64(), v["width"].as_u64(), v["height"].as_u64()), (Some(3000), Some(144), Some(256)));
+    assert_eq!(
+        (
+            v["duration_ms"].as_u64(),
+            v["width"].as_u64(),
+            v["height"].as_u64()
+        ),
+        (Some(3000), Some(144), Some(256))
+    );
     assert_eq!(v["hashtags"], json!(["sunset"]));
-    assert!(v["media_url"].as_str().is_some() && v["poster_url"].as_str().is_some() && v["sound_id"].as_str().is_some());
+    assert!(
+        v["media_url"].as_str().is_some()
+            && v["poster_url"].as_str().is_some()
+            && v["sound_id"].as_str().is_some()
+    );
     let files_after_good = env.media_files();
     assert_eq!(files_after_good, 2, "one media file and one poster");
 
     let mut big = clip(3.0);
     big.resize(260_000, 0);
     let cases: Vec<(Vec<u8>, StatusCode, &str)> = vec![
-        (good[..good.len() / 2].to_vec(), StatusCode::BAD_REQUEST, "corrupt_video"),
-        (b"just some text, not a video at all".to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_video"),
-        (clip(6.0), StatusCode::UNPROCESSABLE_ENTITY, "video_too_long"),
+        (
+            good[..good.len() / 2].to_vec(),
+            StatusCode::BAD_REQUEST,
+            "corrupt_video",
+        ),
+        (
+            b"just some text, not a video at all".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_video",
+        ),
+        (
+            clip(6.0),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "video_too_long",
+        ),
         (big, StatusCode::PAYLOAD_TOO_LARGE, "video_too_large"),
     ];
     for (bytes, status, code) in cases {
         let (s, v) = env.upload(&token, &bytes, "x", None).await;
         assert_eq!((s, error_code(&v)), (status, code), "{v}");
         assert!(!v["error"]["message"].as_str().unwrap_or("").is_empty());
-        assert_eq!(env.media_files(), files_after_good, "a refused upload left a file behind ({code})");
+        assert_eq!(
+            env.media_files(),
+            files_after_good,
+            "a refused upload left a file behind ({code})"
+        );
     }
     let (s, v) = env.upload(&token, &good, &"a".repeat(2201), None).await;
-    assert_eq!((s, error_code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"));
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+    );
     let (_, v) = env.call("GET", "/v1/users/maker/videos", None, None).await;
-    assert_eq!(v["videos"].as_array().map(Vec::len), Some(1), "no refused upload became a video");
+    assert_eq!(
+        v["videos"].as_array().map(Vec::len),
+        Some(1),
+        "no refused upload became a video"
+    );
 }
 
 #[tokio::test]
@@ -215,19 +409,50 @@ async fn media_is_served_with_ranges() {
     let bytes = clip(2.0);
     let (_, v) = env.upload(&token, &bytes, "r", None).await;
     let url = v["media_url"].as_str().expect("media url").to_string();
-    let (s, h, body) = env.raw(Request::get(&url).header("range", "bytes=10-19").body(Body::empty()).expect("req")).await;
+    let (s, h, body) = env
+        .raw(
+            Request::get(&url)
+                .header("range", "bytes=10-19")
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
     assert_eq!(s, StatusCode::PARTIAL_CONTENT);
     assert_eq!(body, bytes[10..20].to_vec());
-    assert_eq!(h["content-range"], format!("bytes 10-19/{}", bytes.len()).as_str());
+    assert_eq!(
+        h["content-range"],
+        format!("bytes 10-19/{}", bytes.len()).as_str()
+    );
     assert_eq!(h["accept-ranges"], "bytes");
     assert_eq!(h["content-type"], "video/mp4");
-    let (s, _, body) = env.raw(Request::get(&url).body(Body::empty()).expect("req")).await;
+    let (s, _, body) = env
+        .raw(Request::get(&url).body(Body::empty()).expect("req"))
+        .await;
     assert_eq!((s, body.len()), (StatusCode::OK, bytes.len()));
-    let (s, h, _) = env.raw(Request::get(&url).header("range", format!("bytes={}-", bytes.len() + 5)).body(Body::empty()).expect("req")).await;
+    let (s, h, _) = env
+        .raw(
+            Request::get(&url)
+                .header("range", format!("bytes={}-", bytes.len() + 5))
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
     assert_eq!(s, StatusCode::RANGE_NOT_SATISFIABLE);
-    assert_eq!(h["content-range"], format!("bytes */{}", bytes.len()).as_str());
-    let (s, h, body) = env.raw(Request::get(v["poster_url"].as_str().expect("poster")).body(Body::empty()).expect("req")).await;
-    assert_eq!((s, h["content-type"].to_str().unwrap_or("")), (StatusCode::OK, "image/png"));
+    assert_eq!(
+        h["content-range"],
+        format!("bytes */{}", bytes.len()).as_str()
+    );
+    let (s, h, body) = env
+        .raw(
+            Request::get(v["poster_url"].as_str().expect("poster"))
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(
+        (s, h["content-type"].to_str().unwrap_or("")),
+        (StatusCode::OK, "image/png")
+    );
     assert!(body.starts_with(b"\x89PNG"));
 }
 
@@ -247,22 +472,67 @@ async fn events_are_validated_whole_idempotent_and_counted() {
     ]});
     let (s, v) = env.call("POST", "/v1/events", Some(&fan), Some(bad)).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(v["error"]["message"].as_str().unwrap_or("").contains("events[1].watch_ms"), "{v}");
-    let (_, v) = env.call("GET", &format!("/v1/videos/{vid}"), None, None).await;
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("events[1].watch_ms"),
+        "{v}"
+    );
+    let (_, v) = env
+        .call("GET", &format!("/v1/videos/{vid}"), None, None)
+        .await;
     assert_eq!(v["counts"]["likes"], 0, "a refused batch applied nothing");
     for (body, status, needle) in [
-        (json!({"events": [{"id": "x", "kind": "view", "video_id": "123", "watch_ms": 5}]}), StatusCode::UNPROCESSABLE_ENTITY, "events[0].video_id"),
-        (json!({"events": [{"id": "x", "kind": "view", "video_id": vid, "watch_ms": 999_999_999}]}), StatusCode::UNPROCESSABLE_ENTITY, "events[0].watch_ms"),
-        (json!({"events": [{"id": "x", "kind": "dance", "video_id": vid}]}), StatusCode::BAD_REQUEST, "dance"),
-        (json!({"events": [{"id": "x", "kind": "comment", "video_id": vid, "text": "  "}]}), StatusCode::UNPROCESSABLE_ENTITY, "events[0].text"),
-        (json!({"events": []}), StatusCode::BAD_REQUEST, "at least one"),
+        (
+            json!({"events": [{"id": "x", "kind": "view", "video_id": "123", "watch_ms": 5}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events[0].video_id",
+        ),
+        (
+            json!({"events": [{"id": "x", "kind": "view", "video_id": vid, "watch_ms": 999_999_999}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events[0].watch_ms",
+        ),
+        (
+            json!({"events": [{"id": "x", "kind": "dance", "video_id": vid}]}),
+            StatusCode::BAD_REQUEST,
+            "dance",
+        ),
+        (
+            json!({"events": [{"id": "x", "kind": "comment", "video_id": vid, "text": "  "}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events[0].text",
+        ),
+        (
+            json!({"events": []}),
+            StatusCode::BAD_REQUEST,
+            "at least one",
+        ),
     ] {
-        let (s, v) = env.call("POST", "/v1/events", Some(&fan), Some(body.clone())).await;
+        let (s, v) = env
+            .call("POST", "/v1/events", Some(&fan), Some(body.clone()))
+            .await;
         assert_eq!(s, status, "{body} -> {v}");
-        assert!(v["error"]["message"].as_str().unwrap_or("").contains(needle), "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(needle),
+            "{v}"
+        );
     }
-    let many: Vec<Value> = (0..101).map(|i| json!({"id": format!("m{i}"), "kind": "share", "video_id": vid})).collect();
-    let (s, _) = env.call("POST", "/v1/events", Some(&fan), Some(json!({"events": many}))).await;
+    let many: Vec<Value> = (0..101)
+        .map(|i| json!({"id": format!("m{i}"), "kind": "share", "video_id": vid}))
+        .collect();
+    let (s, _) = env
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&fan),
+            Some(json!({"events": many})),
+        )
+        .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 
     let good = json!({"events": [
@@ -271,22 +541,51 @@ async fn events_are_validated_whole_idempotent_and_counted() {
         {"id": "g3", "kind": "comment", "video_id": vid, "text": "nice one"},
         {"id": "g4", "kind": "follow", "target": creator_id}
     ]});
-    let (s, v) = env.call("POST", "/v1/events", Some(&fan), Some(good.clone())).await;
-    assert_eq!((s, v["accepted"].as_u64()), (StatusCode::OK, Some(4)), "{v}");
+    let (s, v) = env
+        .call("POST", "/v1/events", Some(&fan), Some(good.clone()))
+        .await;
+    assert_eq!(
+        (s, v["accepted"].as_u64()),
+        (StatusCode::OK, Some(4)),
+        "{v}"
+    );
     let (_, again) = env.call("POST", "/v1/events", Some(&fan), Some(good)).await;
-    assert_eq!((again["accepted"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(4)), "resent ids are no-ops");
-    let (_, v) = env.call("GET", &format!("/v1/videos/{vid}"), Some(&fan), None).await;
-    assert_eq!(v["counts"], json!({"likes": 1, "comments": 1, "shares": 0, "views": 1}));
-    assert_eq!((v["liked"].as_bool(), v["following"].as_bool()), (Some(true), Some(true)));
-    let (_, v) = env.call("GET", &format!("/v1/videos/{vid}/comments"), None, None).await;
+    assert_eq!(
+        (again["accepted"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(4)),
+        "resent ids are no-ops"
+    );
+    let (_, v) = env
+        .call("GET", &format!("/v1/videos/{vid}"), Some(&fan), None)
+        .await;
+    assert_eq!(
+        v["counts"],
+        json!({"likes": 1, "comments": 1, "shares": 0, "views": 1})
+    );
+    assert_eq!(
+        (v["liked"].as_bool(), v["following"].as_bool()),
+        (Some(true), Some(true))
+    );
+    let (_, v) = env
+        .call("GET", &format!("/v1/videos/{vid}/comments"), None, None)
+        .await;
     assert_eq!(v["comments"][0]["text"], "nice one");
     assert_eq!(v["comments"][0]["author"]["handle"], "fan");
     let (_, v) = env.call("GET", "/v1/users/creator", None, None).await;
     assert_eq!(v["followers"], 1);
-    let (_, v) = env.call("GET", "/v1/feed?mode=following", Some(&fan), None).await;
+    let (_, v) = env
+        .call("GET", "/v1/feed?mode=following", Some(&fan), None)
+        .await;
     assert_eq!(v["items"][0]["id"].as_str(), Some(vid.as_str()));
-    let (_, v) = env.call("GET", "/v1/feed?mode=foryou", Some(&fan), None).await;
-    assert!(v["items"].as_array().is_some_and(|a| a.iter().all(|i| i["id"].as_str() != Some(vid.as_str()))), "a watched video is not served again");
+    let (_, v) = env
+        .call("GET", "/v1/feed?mode=foryou", Some(&fan), None)
+        .await;
+    assert!(
+        v["items"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(|i| i["id"].as_str() != Some(vid.as_str()))),
+        "a watched video is not served again"
+    );
 }
 
 #[tokio::test]
@@ -297,21 +596,40 @@ async fn sounds_are_shared_and_the_feed_explains_itself() {
     let (_, v1) = env.upload(&a, &clip(2.0), "original", None).await;
     let sound = v1["sound_id"].as_str().expect("sound").to_string();
     let (s, v2) = env.upload(&b, &clip(2.5), "same sound", Some(&sound)).await;
-    assert_eq!((s, v2["sound_id"].as_str()), (StatusCode::CREATED, Some(sound.as_str())));
+    assert_eq!(
+        (s, v2["sound_id"].as_str()),
+        (StatusCode::CREATED, Some(sound.as_str()))
+    );
     let (s, v) = env.upload(&b, &clip(2.5), "x", Some("424242")).await;
-    assert_eq!((s, error_code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_sound"));
-    let (_, v) = env.call("GET", &format!("/v1/sounds/{sound}"), None, None).await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown_sound")
+    );
+    let (_, v) = env
+        .call("GET", &format!("/v1/sounds/{sound}"), None, None)
+        .await;
     assert_eq!(v["video_count"], 2);
     assert_eq!(v["title"], "original sound - first");
     let viewer = env.user("viewer", "US").await;
-    let (s, v) = env.call("GET", "/v1/feed?mode=foryou&limit=5", Some(&viewer), None).await;
+    let (s, v) = env
+        .call("GET", "/v1/feed?mode=foryou&limit=5", Some(&viewer), None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     let items = v["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(items.len(), 2);
-    assert!(items.iter().all(|i| i["reasons"].as_array().is_some_and(|r| !r.is_empty() && r[0]["text"].as_str().is_some())));
-    let (s, v) = env.call("GET", "/v1/feed?mode=sideways", Some(&viewer), None).await;
-    assert_eq!((s, error_code(&v)), (StatusCode::BAD_REQUEST, "bad_request"));
-    let (s, _) = env.call("GET", "/v1/feed?limit=500", Some(&viewer), None).await;
+    assert!(items.iter().all(|i| i["reasons"]
+        .as_array()
+        .is_some_and(|r| !r.is_empty() && r[0]["text"].as_str().is_some())));
+    let (s, v) = env
+        .call("GET", "/v1/feed?mode=sideways", Some(&viewer), None)
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+    let (s, _) = env
+        .call("GET", "/v1/feed?limit=500", Some(&viewer), None)
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
@@ -319,7 +637,11 @@ async fn sounds_are_shared_and_the_feed_explains_itself() {
 async fn everything_survives_a_restart() {
     let dir = temp_dir("restart");
     let (vid, token) = {
-        let env = Env { dir: dir.clone(), app: open(&dir, |_| {}), keep_dir: true };
+        let env = Env {
+            dir: dir.clone(),
+            app: open(&dir, |_| {}),
+            keep_dir: true,
+        };
         let t = env.user("keeper", "NO").await;
         let (_, v) = env.upload(&t, &clip(2.0), "keep #me", None).await;
         let vid = v["id"].as_str().expect("id").to_string();
@@ -330,12 +652,34 @@ async fn everything_survives_a_restart() {
         drop(env);
         (vid, t)
     };
-    let env = Env { dir: dir.clone(), app: open(&dir, |_| {}), keep_dir: false };
-    let (s, v) = env.call("GET", &format!("/v1/videos/{vid}"), Some(&token), None).await;
+    let env = Env {
+        dir: dir.clone(),
+        app: open(&dir, |_| {}),
+        keep_dir: false,
+    };
+    let (s, v) = env
+        .call("GET", &format!("/v1/videos/{vid}"), Some(&token), None)
+        .await;
     assert_eq!(s, StatusCode::OK, "the session and video survive");
-    assert_eq!((v["counts"]["likes"].as_u64(), v["counts"]["comments"].as_u64(), v["liked"].as_bool()), (Some(1), Some(1), Some(true)));
-    let (s, h, _) = env.raw(Request::get(format!("/v1/videos/{vid}/media")).body(Body::empty()).expect("req")).await;
-    assert_eq!((s, h["content-type"].to_str().unwrap_or("")), (StatusCode::OK, "video/mp4"));
+    assert_eq!(
+        (
+            v["counts"]["likes"].as_u64(),
+            v["counts"]["comments"].as_u64(),
+            v["liked"].as_bool()
+        ),
+        (Some(1), Some(1), Some(true))
+    );
+    let (s, h, _) = env
+        .raw(
+            Request::get(format!("/v1/videos/{vid}/media"))
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(
+        (s, h["content-type"].to_str().unwrap_or("")),
+        (StatusCode::OK, "video/mp4")
+    );
 }
 
 #[tokio::test]
@@ -345,14 +689,28 @@ async fn ops_endpoints_answer() {
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")));
     let (s, v) = env.call("GET", "/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
-    for path in ["/v1/accounts", "/v1/sessions", "/v1/videos", "/v1/videos/{id}", "/v1/events", "/v1/feed"] {
+    for path in [
+        "/v1/accounts",
+        "/v1/sessions",
+        "/v1/videos",
+        "/v1/videos/{id}",
+        "/v1/events",
+        "/v1/feed",
+    ] {
         assert!(v["paths"][path].is_object(), "openapi misses {path}");
     }
     let _ = env.call("GET", "/v1/nowhere", None, None).await;
-    let (s, _, body) = env.raw(Request::get("/metrics").body(Body::empty()).expect("req")).await;
+    let (s, _, body) = env
+        .raw(Request::get("/metrics").body(Body::empty()).expect("req"))
+        .await;
     let text = String::from_utf8_lossy(&body);
     assert_eq!(s, StatusCode::OK);
-    assert!(text.contains("foryou_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"), "{text}");
+    assert!(
+        text.contains(
+            "foryou_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
     assert!(text.contains("foryou_http_request_duration_seconds_bucket{route=\"/openapi.json\""));
     assert!(text.contains("foryou_events_total{kind=\"view\"} 0"));
 }
