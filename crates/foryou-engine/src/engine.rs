@@ -148,6 +148,11 @@ impl Engine {
         st.meta = Some(meta);
     }
 
+    /// Takes an item out of the catalog (removed by its creator or a moderator).
+    pub fn remove_item(&mut self, id: VideoId) {
+        self.items.remove(&id);
+    }
+
     /// Number of catalog items.
     pub fn item_count(&self) -> usize {
         self.items.values().filter(|i| i.meta.is_some()).count()

@@ -131,7 +131,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
             "/v1/videos",
             post(upload).layer(DefaultBodyLimit::max(upload_limit)),
         )
-        .route("/v1/videos/{id}", get(video))
+        .route("/v1/videos/{id}", get(video).delete(delete_video))
         .route("/v1/videos/{id}/media", get(media))
         .route("/v1/videos/{id}/poster", get(poster))
         .route("/v1/videos/{id}/comments", get(comments))
@@ -372,6 +372,16 @@ async fn video(
 ) -> Result<Json<views::VideoView>, ApiError> {
     let id: VideoId = parse_id("video", &id)?;
     Ok(Json(p.video_view(id, c.map(|c| c.user))?))
+}
+
+async fn delete_video(
+    State(p): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: VideoId = parse_id("video", &id)?;
+    blocking(&p, move |p| p.delete_video(&caller, id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Parses a single `bytes=` range against `size`: `Ok(None)` for no header, `Err` for 416.

@@ -32,6 +32,7 @@ fn ops() -> Vec<Op> {
              body: Some(json!({"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}, "caption": {"type": "string"}, "sound_id": {"type": "string"}, "sound_title": {"type": "string"}, "poster": {"type": "string", "format": "binary"}}, "required": ["file"]}}}})),
              ok: ("201", "{id, duration_ms, width, height, sound_id, media_url, poster_url, ...}"), errors: &["400", "401", "413", "415", "422"] },
         Op { method: "get", path: "/v1/videos/{id}", summary: "A video's metadata and counts.", auth: false, body: None, ok: ("200", "video"), errors: &["404"] },
+        Op { method: "delete", path: "/v1/videos/{id}", summary: "Remove a video (its creator, a moderator or an admin).", auth: true, body: None, ok: ("204", "removed"), errors: &["401", "403", "404"] },
         Op { method: "get", path: "/v1/videos/{id}/media", summary: "The video bytes; supports Range requests (206, Accept-Ranges).", auth: false, body: None, ok: ("200", "bytes (206 for a range)"), errors: &["404", "416"] },
         Op { method: "get", path: "/v1/videos/{id}/poster", summary: "The poster image.", auth: false, body: None, ok: ("200", "image"), errors: &["404"] },
         Op { method: "get", path: "/v1/videos/{id}/comments", summary: "Comments on a video, oldest first.", auth: false, body: None, ok: ("200", "{comments: [...]}"), errors: &["404"] },

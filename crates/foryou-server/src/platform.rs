@@ -777,6 +777,39 @@ impl Platform {
         Ok(())
     }
 
+    /// Removes a video: its creator, a moderator or an admin may. Media and poster go too.
+    pub fn delete_video(&self, caller: &Caller, id: VideoId) -> Result<(), ApiError> {
+        let video = {
+            let w = self.world.read().map_err(lock_err)?;
+            w.videos
+                .get(&id)
+                .map(|e| e.video.clone())
+                .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?
+        };
+        if video.creator != caller.user && !matches!(caller.role, Role::Moderator | Role::Admin) {
+            return Err(ApiError::forbidden(
+                "only the creator, a moderator or an admin may remove this video",
+            ));
+        }
+        self.store(&video.region)?.delete_video(id)?;
+        let media = self.media_store(&video.region)?;
+        media.delete(&video.media_key)?;
+        media.delete(&video.poster_key)?;
+        for e in self.engines.values() {
+            e.lock().map_err(lock_err)?.remove_item(id);
+        }
+        let mut w = self.world.write().map_err(lock_err)?;
+        w.videos.remove(&id);
+        if let Some(l) = w.by_creator.get_mut(&video.creator) {
+            l.retain(|v| *v != id);
+        }
+        if let Some(l) = w.by_sound.get_mut(&video.sound) {
+            l.retain(|v| *v != id);
+        }
+        tracing::info!(video = %id, by = %caller.user, role = ?caller.role, "video removed");
+        Ok(())
+    }
+
     /// A video's public view, with the viewer's own like and follow flags.
     pub fn video_view(&self, id: VideoId, viewer: Option<UserId>) -> Result<VideoView, ApiError> {
         let w = self.world.read().map_err(lock_err)?;

@@ -714,3 +714,39 @@ async fn ops_endpoints_answer() {
     assert!(text.contains("foryou_http_request_duration_seconds_bucket{route=\"/openapi.json\""));
     assert!(text.contains("foryou_events_total{kind=\"view\"} 0"));
 }
+
+#[tokio::test]
+async fn only_creators_and_moderators_remove_videos() {
+    let env = Env::new("moderation");
+    let owner = env.user("owner", "US").await;
+    let other = env.user("other", "US").await;
+    let (_, v) = env.upload(&owner, &clip(2.0), "mine", None).await;
+    let vid = v["id"].as_str().expect("id").to_string();
+    let (s, _) = env
+        .call("DELETE", &format!("/v1/videos/{vid}"), Some(&other), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, v) = env.upload(&owner, &clip(2.0), "second", None).await;
+    let vid2 = v["id"].as_str().expect("id").to_string();
+    let (s, _) = env
+        .call("DELETE", &format!("/v1/videos/{vid}"), Some(&owner), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = env
+        .call("GET", &format!("/v1/videos/{vid}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        env.media_files(),
+        2,
+        "the removed video's files are gone, the other's stay"
+    );
+    let (_, v) = env.call("GET", "/v1/feed", Some(&other), None).await;
+    assert_eq!(
+        v["items"].as_array().map(|a| a
+            .iter()
+            .map(|i| i["id"].as_str().unwrap_or("").to_string())
+            .collect::<Vec<_>>()),
+        Some(vec![vid2])
+    );
+}

@@ -236,6 +236,14 @@ impl RegionStore for EmbeddedStore {
         })
     }
 
+    fn delete_video(&self, id: VideoId) -> Result<Option<Video>, StoreError> {
+        self.write(|tx| {
+            let mut t = tx.open_table(VIDEOS).map_err(|e| self.err(e))?;
+            let old = t.remove(id.0).map_err(|e| self.err(e))?;
+            old.map(|v| dec("videos", v.value())).transpose()
+        })
+    }
+
     fn videos(&self) -> Result<Vec<Video>, StoreError> {
         self.all(VIDEOS, "videos")
     }
