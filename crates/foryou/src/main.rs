@@ -1,6 +1,7 @@
 //! `foryou`: the command line — serve the platform, run the demo, create admins, make clips.
 
 mod demo;
+mod eval;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -44,6 +45,27 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Offline top-K evaluation (../shared/EVAL.md): train on TRAIN, score on TEST, print JSON.
+    Eval {
+        /// Training interactions (user, item, ts, weight TSV with header).
+        #[arg(long)]
+        train: PathBuf,
+        /// Held-out interactions, same format.
+        #[arg(long)]
+        test: PathBuf,
+        /// Cut-off K.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Write the top-K per test user here (user, item, rank).
+        #[arg(long)]
+        recs_out: Option<PathBuf>,
+        /// Popularity damping β of the co-engagement model.
+        #[arg(long, default_value_t = 0.3)]
+        beta: f32,
+        /// Neighbours kept per item.
+        #[arg(long, default_value_t = 200)]
+        neighbours: usize,
     },
     /// Write a playable synthetic MP4 clip (H.264, made without ffmpeg), e.g. to try an upload.
     SynthClip {
@@ -228,6 +250,32 @@ fn main() -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!("created admin '{handle}'; one-time password: {password}");
             println!("log in with it and keep it safe: it is stored only as an argon2id hash");
+            Ok(())
+        }
+        Command::Eval {
+            train,
+            test,
+            k,
+            recs_out,
+            beta,
+            neighbours,
+        } => {
+            if k == 0 || neighbours == 0 {
+                bail!("--k and --neighbours must be at least 1");
+            }
+            let config = foryou_engine::CoocConfig { beta, neighbours };
+            let r = eval::run(
+                &eval::read_tsv(&train)?,
+                &eval::read_tsv(&test)?,
+                k,
+                &config,
+                recs_out.as_deref(),
+            )?;
+            let obj = serde_json::json!({
+                format!("recall@{k}"): r.recall, format!("ndcg@{k}"): r.ndcg, format!("coverage@{k}"): r.coverage,
+                "users": r.users, "train_seconds": r.train_seconds, "model": "cooc-rp3beta"
+            });
+            println!("{obj}");
             Ok(())
         }
         Command::SynthClip { seconds, seed, out } => {

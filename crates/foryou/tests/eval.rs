@@ -1,0 +1,65 @@
+//! `foryou eval` on a small file of the EVAL.md format: JSON figures and a well-formed dump.
+
+use std::process::Command;
+
+#[test]
+fn eval_scores_a_tiny_split_and_dumps_recommendations() {
+    let dir = std::env::temp_dir().join(format!("foryou-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    // Two taste groups: a,b,c go together and x,y,z go together.
+    let mut train = String::from("user\titem\tts\tweight\n");
+    for u in 0..6 {
+        let group: &[&str] = if u % 2 == 0 {
+            &["a", "b", "c"]
+        } else {
+            &["x", "y", "z"]
+        };
+        for it in group {
+            train.push_str(&format!("u{u}\t{it}\t0\t1\n"));
+        }
+    }
+    train.push_str("t0\ta\t0\t1\nt0\tb\t0\t1\nt1\tx\t0\t1\nt1\ty\t0\t1\n");
+    let test = "user\titem\tts\tweight\nt0\tc\t0\t1\nt1\tz\t0\t1\n";
+    std::fs::write(dir.join("train.tsv"), train).expect("write");
+    std::fs::write(dir.join("test.tsv"), test).expect("write");
+    let recs = dir.join("recs.tsv");
+    let out = Command::new(env!("CARGO_BIN_EXE_foryou"))
+        .args(["eval", "--k", "2", "--train"])
+        .arg(dir.join("train.tsv"))
+        .arg("--test")
+        .arg(dir.join("test.tsv"))
+        .arg("--recs-out")
+        .arg(&recs)
+        .output()
+        .expect("run eval");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["recall@2"], 1.0, "{v}");
+    assert_eq!(v["ndcg@2"], 1.0, "{v}");
+    assert_eq!(v["users"], 2);
+    let dump = std::fs::read_to_string(&recs).expect("dump");
+    let lines: Vec<&str> = dump.lines().collect();
+    assert_eq!(lines[0], "user\titem\trank");
+    assert_eq!(lines.len(), 1 + 2 * 2, "K rows per user");
+    assert!(lines.contains(&"t0\tc\t1"), "{dump}");
+    assert!(
+        !dump.contains("t0\ta\t"),
+        "a user's own train items are excluded"
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_foryou"))
+        .args([
+            "eval",
+            "--train",
+            "/nonexistent.tsv",
+            "--test",
+            "/nonexistent.tsv",
+        ])
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
