@@ -116,6 +116,17 @@ pub(crate) struct World {
 }
 
 impl World {
+    fn add_account(&mut self, a: Account) {
+        self.handles.insert(a.handle.to_ascii_lowercase(), a.id);
+        let entry = UserEntry {
+            handle: a.handle,
+            region: a.region,
+            role: a.role,
+            created_ms: a.created_ms,
+        };
+        self.users.insert(a.id, entry);
+    }
+
     fn add_video(&mut self, v: Video) {
         self.by_creator.entry(v.creator).or_default().push(v.id);
         self.by_sound.entry(v.sound).or_default().push(v.id);
@@ -270,16 +281,7 @@ impl Platform {
         let mut referenced: HashMap<Region, HashSet<String>> = HashMap::new();
         for (r, s) in &self.stores {
             for a in s.accounts()? {
-                w.handles.insert(a.handle.to_ascii_lowercase(), a.id);
-                w.users.insert(
-                    a.id,
-                    UserEntry {
-                        handle: a.handle,
-                        region: a.region,
-                        role: a.role,
-                        created_ms: a.created_ms,
-                    },
-                );
+                w.add_account(a);
             }
             for snd in s.sounds()? {
                 w.sounds.insert(snd.id, snd);
@@ -437,17 +439,10 @@ impl Platform {
             created_ms: now_ms(),
         };
         self.store(&region)?.insert_account(&account)?;
-        let mut w = self.world.write().map_err(lock_err)?;
-        w.handles.insert(lower, account.id);
-        w.users.insert(
-            account.id,
-            UserEntry {
-                handle: account.handle.clone(),
-                region,
-                role,
-                created_ms: account.created_ms,
-            },
-        );
+        self.world
+            .write()
+            .map_err(lock_err)?
+            .add_account(account.clone());
         Ok(account)
     }
 
@@ -494,16 +489,7 @@ impl Platform {
         {
             let mut w = self.world.write().map_err(lock_err)?;
             for a in accounts {
-                w.handles.insert(a.handle.to_ascii_lowercase(), a.id);
-                w.users.insert(
-                    a.id,
-                    UserEntry {
-                        handle: a.handle,
-                        region: a.region,
-                        role: a.role,
-                        created_ms: a.created_ms,
-                    },
-                );
+                w.add_account(a);
             }
             for s in sounds {
                 w.sounds.insert(s.id, s);
