@@ -1,99 +1,123 @@
-//! Item-to-item co-engagement: a random-walk model over the user–item graph (RP3β).
+//! Item-to-item co-engagement, learned one event at a time.
 //!
-//! `W[i][j] = Σ_v 1/deg(v)` over users `v` who engaged both `i` and `j`, normalised by `deg(i)`
-//! (the walk item → user → item) and damped by `deg(j)^β` so that popular items do not win every
-//! walk. A user's score for `j` is `Σ_{i in history} W[i][j]`. Rows keep their `k` strongest
-//! neighbours, so memory is `items × k`.
+//! When a user engages item `i`, every item `j` among their last `window` engagements gains
+//! `sqrt(s_i·s_j)·2^(-d/h)` in both `C[i][j]` and `C[j][i]`, where `d` is how many engagements
+//! apart the two were: things watched in one sitting say more about each other than things watched
+//! months apart. Similarity is the cosine `C[i][j] / sqrt(m_i·m_j)` over each item's engagement
+//! mass `m`. Rows are pruned to their strongest `max_neighbours` when they grow past twice that, so
+//! memory stays bounded however long the stream runs.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
-/// Settings, with defaults from the RP3β literature rather than tuned on one data set.
-#[derive(Clone, Debug)]
+/// Settings of the co-engagement model (defaults are the published ones, not tuned per data set).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CoocConfig {
-    /// Popularity damping exponent β.
-    pub beta: f32,
-    /// Neighbours kept per item.
-    pub neighbours: usize,
+    /// How many of a user's previous engagements a new one is paired with.
+    pub window: usize,
+    /// Distance, in engagements, at which a pair counts half.
+    pub pair_half_life: f32,
+    /// Neighbours kept per item after pruning.
+    pub max_neighbours: usize,
 }
 
 impl Default for CoocConfig {
     fn default() -> Self {
         CoocConfig {
-            beta: 0.3,
-            neighbours: 200,
+            window: 50,
+            pair_half_life: 50.0,
+            max_neighbours: 1000,
         }
     }
 }
 
-/// A trained co-engagement model over dense item indices `0..n_items`.
-pub struct CoocModel {
-    rows: Vec<Vec<(u32, f32)>>,
+/// The co-engagement matrix, one sparse row per item.
+#[derive(Default, Serialize, Deserialize)]
+pub struct CoEngagement {
+    rows: Vec<FxHashMap<u32, f32>>,
+    mass: Vec<f32>,
 }
 
-impl CoocModel {
-    /// Trains from each user's distinct items (dense indices below `n_items`).
-    pub fn train(users: &[Vec<u32>], n_items: usize, config: &CoocConfig) -> CoocModel {
-        let mut item_users: Vec<Vec<u32>> = vec![Vec::new(); n_items];
-        for (u, items) in users.iter().enumerate() {
-            for &i in items {
-                item_users[i as usize].push(u as u32);
-            }
+impl CoEngagement {
+    /// Makes room for items `0..n`.
+    pub fn ensure(&mut self, n: usize) {
+        if self.rows.len() < n {
+            self.rows.resize_with(n, FxHashMap::default);
+            self.mass.resize(n, 0.0);
         }
-        let deg: Vec<f32> = item_users.iter().map(|v| v.len() as f32).collect();
-        let damp: Vec<f32> = deg
-            .iter()
-            .map(|d| if *d > 0.0 { d.powf(-config.beta) } else { 0.0 })
-            .collect();
-        let mut acc = vec![0f32; n_items];
-        let mut touched: Vec<u32> = Vec::new();
-        let mut rows = Vec::with_capacity(n_items);
-        for i in 0..n_items {
-            for &v in &item_users[i] {
-                let items = &users[v as usize];
-                let w = 1.0 / items.len() as f32;
-                for &j in items {
-                    if j as usize == i {
-                        continue;
-                    }
-                    if acc[j as usize] == 0.0 {
-                        touched.push(j);
-                    }
-                    acc[j as usize] += w;
-                }
-            }
-            let norm = if deg[i] > 0.0 { 1.0 / deg[i] } else { 0.0 };
-            let mut row: Vec<(u32, f32)> = touched
-                .iter()
-                .map(|&j| (j, acc[j as usize] * norm * damp[j as usize]))
-                .collect();
-            for &j in &touched {
-                acc[j as usize] = 0.0;
-            }
-            touched.clear();
-            if row.len() > config.neighbours {
-                row.select_nth_unstable_by(config.neighbours, |a, b| b.1.total_cmp(&a.1));
-                row.truncate(config.neighbours);
-            }
-            rows.push(row);
-        }
-        CoocModel { rows }
     }
 
-    /// The `k` best items for a history, excluding the history itself.
-    pub fn recommend(&self, history: &[u32], k: usize) -> Vec<(u32, f32)> {
-        let mut scores: HashMap<u32, f32> = HashMap::new();
-        for &i in history {
-            for &(j, w) in self.rows.get(i as usize).map(Vec::as_slice).unwrap_or(&[]) {
-                *scores.entry(j).or_default() += w;
+    /// Learns that `item` was engaged with `strength` after `recent` (oldest first).
+    pub fn learn(&mut self, item: u32, strength: f32, recent: &[(u32, f32)], cfg: &CoocConfig) {
+        self.ensure(item as usize + 1);
+        self.mass[item as usize] += strength;
+        let decay = 0.5f32.powf(1.0 / cfg.pair_half_life.max(1e-3));
+        let mut w_pos = 1.0f32;
+        for &(j, sj) in recent.iter().rev().take(cfg.window) {
+            if j != item && (j as usize) < self.rows.len() {
+                let w = (strength * sj).sqrt() * w_pos;
+                *self.rows[item as usize].entry(j).or_default() += w;
+                *self.rows[j as usize].entry(item).or_default() += w;
+                self.prune(j, cfg.max_neighbours);
+            }
+            w_pos *= decay;
+        }
+        self.prune(item, cfg.max_neighbours);
+    }
+
+    fn prune(&mut self, i: u32, max: usize) {
+        let row = &mut self.rows[i as usize];
+        if row.len() <= 2 * max.max(1) {
+            return;
+        }
+        let mut all: Vec<(u32, f32)> = row.drain().collect();
+        all.select_nth_unstable_by(max, |a, b| b.1.total_cmp(&a.1));
+        all.truncate(max);
+        row.extend(all);
+    }
+
+    /// Cosine similarity of two items' engagement.
+    pub fn similarity(&self, a: u32, b: u32) -> f32 {
+        let Some(row) = self.rows.get(a as usize) else {
+            return 0.0;
+        };
+        match row.get(&b) {
+            Some(c) => {
+                c / (self.mass[a as usize] * self.mass[b as usize])
+                    .sqrt()
+                    .max(1e-6)
+            }
+            None => 0.0,
+        }
+    }
+
+    /// Adds `weight · similarity(h, j)` to `scores[j]` for every neighbour `j` of `h`.
+    pub fn spread(&self, h: u32, weight: f32, scores: &mut FxHashMap<u32, (f32, u32, f32)>) {
+        let Some(row) = self.rows.get(h as usize) else {
+            return;
+        };
+        let mh = self.mass[h as usize];
+        for (&j, &c) in row {
+            let s = weight * c / (mh * self.mass[j as usize]).sqrt().max(1e-6);
+            let e = scores.entry(j).or_insert((0.0, h, 0.0));
+            e.0 += s;
+            if s > e.2 {
+                e.1 = h;
+                e.2 = s;
             }
         }
-        for i in history {
-            scores.remove(i);
+    }
+
+    /// Drops an item's row (the item left the catalog).
+    pub fn clear(&mut self, item: u32) {
+        if let Some(r) = self.rows.get_mut(item as usize) {
+            *r = FxHashMap::default();
         }
-        let mut out: Vec<(u32, f32)> = scores.into_iter().collect();
-        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        out.truncate(k);
-        out
+    }
+
+    /// Total stored pairs (for memory reports).
+    pub fn pairs(&self) -> usize {
+        self.rows.iter().map(|r| r.len()).sum()
     }
 }
 
@@ -102,20 +126,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn co_engaged_items_are_recommended() {
-        // Users 0-2 like items 0 and 1; users 3-4 like 2 and 3; item 4 is liked by everyone.
-        let users = vec![
-            vec![0, 1, 4],
-            vec![0, 1, 4],
-            vec![0, 1, 4],
-            vec![2, 3, 4],
-            vec![2, 3, 4],
-        ];
-        let m = CoocModel::train(&users, 5, &CoocConfig::default());
-        let recs = m.recommend(&[0], 2);
-        assert_eq!(recs[0].0, 1, "{recs:?}");
-        let recs = m.recommend(&[2], 3);
-        assert_eq!(recs[0].0, 3, "{recs:?}");
-        assert!(recs.iter().all(|r| r.0 != 2));
+    fn items_engaged_together_are_similar_and_near_pairs_count_more() {
+        let cfg = CoocConfig::default();
+        let mut c = CoEngagement::default();
+        // Users engage 0 then 1 then 2; the pair (0, 1) is adjacent, (0, 2) two apart.
+        for _ in 0..5 {
+            c.learn(0, 1.0, &[], &cfg);
+            c.learn(1, 1.0, &[(0, 1.0)], &cfg);
+            c.learn(2, 1.0, &[(0, 1.0), (1, 1.0)], &cfg);
+        }
+        c.learn(3, 1.0, &[], &cfg);
+        assert!(c.similarity(0, 1) > c.similarity(0, 2));
+        assert!(c.similarity(0, 2) > 0.0);
+        assert_eq!(c.similarity(0, 3), 0.0);
+        assert!((c.similarity(0, 1) - c.similarity(1, 0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rows_stay_bounded() {
+        let cfg = CoocConfig {
+            max_neighbours: 10,
+            ..CoocConfig::default()
+        };
+        let mut c = CoEngagement::default();
+        c.ensure(500);
+        for i in 1..500u32 {
+            c.learn(i, 1.0, &[(0, 1.0)], &cfg);
+        }
+        assert!(c.rows[0].len() <= 20, "{}", c.rows[0].len());
     }
 }

@@ -1,43 +1,170 @@
-//! Engine state and ranking.
+//! The engine: learns from a region's events one at a time and serves feed requests through the
+//! pipeline (sources → hydration → filters → ranker → page).
 
-use crate::Reason;
+use crate::ann::{Hnsw, HnswConfig, VectorIndex};
+use crate::cooc::CoocConfig;
+use crate::embed::{EmbedConfig, Group};
+use crate::pipeline::{CandidateSource, Candidates, Query};
+use crate::rerank::{page, PagePlan};
+use crate::state::{Item, State, Stats, UserState};
+use crate::{explore, rank, source, Reason};
 use foryou_types::{EventKind, EventRecord, NotInterestedTarget, SoundId, UserId, VideoId};
-use std::collections::{HashMap, HashSet};
+use rand::SeedableRng;
+use rustc_hash::FxHashSet;
+use serde::{Deserialize, Serialize};
 
 /// What the engine knows of a catalog item (a video, or a shop's product).
 #[derive(Clone, Debug)]
 pub struct ItemMeta {
     /// The item.
     pub id: VideoId,
-    /// Its creator.
-    pub creator: UserId,
-    /// Its sound.
-    pub sound: SoundId,
-    /// Its hashtags.
+    /// Its creator (a shop: the brand), if any.
+    pub creator: Option<UserId>,
+    /// Its sound, if any.
+    pub sound: Option<SoundId>,
+    /// Its hashtags (a shop: categories).
     pub hashtags: Vec<String>,
-    /// Duration in ms.
+    /// Duration in ms (0 when it has none).
     pub duration_ms: u64,
     /// Upload time, Unix ms.
     pub created_ms: u64,
 }
 
+/// Weights of the objectives in the final score (published; see ARCHITECTURE.md).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ObjectiveWeights {
+    /// Expected watch ratio.
+    pub watch: f32,
+    /// Probability of a like.
+    pub like: f32,
+    /// Probability of a share.
+    pub share: f32,
+    /// Probability of following the creator.
+    pub follow: f32,
+    /// Probability of negative feedback (skip, quick exit, not interested), subtracted.
+    pub negative: f32,
+}
+
+/// Weights of the personal signals in the lift `z` (published; see `rank.rs`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LiftWeights {
+    /// Co-engagement with recent items (`ĉ`: the recency-weighted mean cosine with them).
+    pub coengaged: f32,
+    /// Cosine with the user's taste vector.
+    pub embedding: f32,
+    /// Creator affinity.
+    pub creator: f32,
+    /// Sound affinity.
+    pub sound: f32,
+    /// Hashtag affinity.
+    pub hashtag: f32,
+    /// Following the creator.
+    pub following: f32,
+    /// How much co-engagement with skipped videos counts against (`s`, relative to `coengaged`).
+    pub skipped_share: f32,
+}
+
 /// Tunables, with published defaults.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EngineConfig {
-    /// Half-life of popularity, in hours.
+    /// Seed of the learner's own draws (negative sampling, index levels).
+    pub seed: u64,
+    /// Half-life of trending popularity, in hours.
     pub popularity_half_life_h: f64,
-    /// Videos younger than this count as new, in hours.
+    /// Videos younger than this may enter the exploration pool, in hours.
     pub new_video_window_h: f64,
-    /// Weight of personal affinity against popularity.
-    pub affinity_weight: f64,
+    /// Exposures of a new video's first audience.
+    pub first_pool: f32,
+    /// How much each later stage widens the audience.
+    pub widen: f32,
+    /// Stages before a new video graduates.
+    pub stages: u8,
+    /// Step size of the per-user affinity learner (creators, sounds, hashtags).
+    pub affinity_rate: f32,
+    /// Recent engagements kept per user.
+    pub history_len: usize,
+    /// Recency half-life over the user's history, in engagements.
+    pub history_half_life: f32,
+    /// Co-engagement settings.
+    pub cooc: CoocConfig,
+    /// Embedding settings.
+    pub embed: EmbedConfig,
+    /// Objective weights.
+    pub objectives: ObjectiveWeights,
+    /// Personal lift weights.
+    pub lift: LiftWeights,
+    /// Weight of regional (and worldwide) popularity.
+    pub popularity_weight: f32,
+    /// Pseudo-exposures that smooth an item's rates towards the region's mean.
+    pub prior_strength: f32,
+    /// Share of feed slots for exploration once the user is known (0 turns exploration off).
+    pub explore_share: f64,
+    /// Share of slots for exploration for a brand-new user, falling to `explore_share`.
+    pub cold_start_share: f64,
+    /// Views over which the cold-start share falls.
+    pub cold_start_views: u32,
+    /// Candidates per source.
+    pub per_source: usize,
+    /// Whether the diversity rules apply.
+    pub diversify: bool,
+    /// Cosine above which two neighbouring items count as near-duplicates.
+    pub max_neighbour_cosine: f32,
+    /// Trending set size.
+    pub trending_size: usize,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
+            seed: 1,
             popularity_half_life_h: 24.0,
             new_video_window_h: 48.0,
-            affinity_weight: 1.0,
+            first_pool: 20.0,
+            widen: 5.0,
+            stages: 3,
+            affinity_rate: 0.5,
+            history_len: 50,
+            history_half_life: 10.0,
+            cooc: CoocConfig::default(),
+            embed: EmbedConfig::default(),
+            objectives: ObjectiveWeights {
+                watch: 1.0,
+                like: 2.0,
+                share: 3.0,
+                follow: 4.0,
+                negative: 3.0,
+            },
+            lift: LiftWeights {
+                coengaged: 1.5,
+                embedding: 0.5,
+                creator: 3.0,
+                sound: 2.5,
+                hashtag: 1.0,
+                following: 1.5,
+                skipped_share: 0.5,
+            },
+            popularity_weight: 0.1,
+            prior_strength: 20.0,
+            explore_share: 0.15,
+            cold_start_share: 0.5,
+            cold_start_views: 20,
+            per_source: 200,
+            diversify: true,
+            max_neighbour_cosine: 0.95,
+            trending_size: 500,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The configuration of the offline tools (`eval`, `replay`): the same learner and ranker with
+    /// exploration and diversity off, so the figures measure relevance alone.
+    pub fn offline() -> Self {
+        EngineConfig {
+            explore_share: 0.0,
+            cold_start_share: 0.0,
+            diversify: false,
+            ..EngineConfig::default()
         }
     }
 }
@@ -66,6 +193,26 @@ pub struct FeedRequest {
     pub following: Vec<UserId>,
     /// Items to pass over first (paging through the non-personalised feed, which keeps no history).
     pub skip: usize,
+    /// Popularity in all regions (aggregate counts), for the worldwide source; may be empty.
+    pub worldwide: Vec<(VideoId, f64)>,
+    /// Seed of this request's random draws (exploration).
+    pub seed: u64,
+}
+
+impl FeedRequest {
+    /// A personalised request with no follows, no worldwide list and seed 0.
+    pub fn new(user: UserId, limit: usize, now_ms: u64) -> Self {
+        FeedRequest {
+            user,
+            limit,
+            mode: FeedMode::Personalised,
+            now_ms,
+            following: Vec::new(),
+            skip: 0,
+            worldwide: Vec::new(),
+            seed: 0,
+        }
+    }
 }
 
 /// One ranked item.
@@ -73,46 +220,32 @@ pub struct FeedRequest {
 pub struct Recommendation {
     /// The item.
     pub video: VideoId,
-    /// Its score (higher first).
+    /// Its score (higher first, except exploration slots).
     pub score: f64,
+    /// Per-objective predictions: watch, like, share, follow, negative.
+    pub predictions: [f32; 5],
     /// Why it was chosen.
     pub reasons: Vec<Reason>,
 }
 
-#[derive(Default)]
-struct ItemState {
-    meta: Option<ItemMeta>,
-    /// Engagement, decayed to `pop_at_ms`.
-    pop: f64,
-    pop_at_ms: u64,
-}
-
-#[derive(Default)]
-struct UserState {
-    seen: HashSet<VideoId>,
-    blocked_videos: HashSet<VideoId>,
-    blocked_creators: HashSet<UserId>,
-    blocked_sounds: HashSet<SoundId>,
-    creators: HashMap<UserId, f64>,
-    sounds: HashMap<SoundId, f64>,
-    tags: HashMap<String, f64>,
-}
-
-/// One region's engine.
-pub struct Engine {
-    config: EngineConfig,
-    items: HashMap<VideoId, ItemState>,
-    users: HashMap<UserId, UserState>,
-    last_seq: u64,
+/// What can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A snapshot could not be read or written.
+    #[error("engine snapshot: {reason}")]
+    Snapshot {
+        /// What failed.
+        reason: String,
+    },
 }
 
 /// How much an event says the user liked the video (negative: disliked).
-fn signal(e: &EventRecord) -> f64 {
+pub fn signal(e: &EventRecord) -> f32 {
     match e.kind {
         EventKind::View => {
-            let r = e.watch_ratio().unwrap_or(0.0);
+            let r = e.watch_ratio().unwrap_or(0.0) as f32;
             if e.completed() {
-                1.0 + 0.5 * e.replays().min(4) as f64
+                1.0 + 0.5 * e.replays().min(4) as f32
             } else if r < 0.2 {
                 -0.3
             } else {
@@ -127,336 +260,703 @@ fn signal(e: &EventRecord) -> f64 {
         EventKind::Follow => 3.0,
         EventKind::Unfollow => -3.0,
         EventKind::NotInterested => -5.0,
+        EventKind::Refresh => 0.0,
     }
 }
+
+/// One region's engine.
+pub struct Engine {
+    config: EngineConfig,
+    state: State,
+    sources: Vec<Box<dyn CandidateSource>>,
+    index: Option<Box<dyn VectorIndex>>,
+    indexed_items: usize,
+    indexed_at_learned: u64,
+    rng: rand::rngs::StdRng,
+}
+
+const SNAPSHOT_VERSION: u32 = 1;
 
 impl Engine {
     /// An empty engine.
     pub fn new(config: EngineConfig) -> Self {
+        let state = State::new(config.embed.dim);
+        Engine::with_state(config, state)
+    }
+
+    fn with_state(config: EngineConfig, state: State) -> Self {
+        let rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ state.learned);
         Engine {
             config,
-            items: HashMap::new(),
-            users: HashMap::new(),
-            last_seq: 0,
+            state,
+            sources: source::default_sources(),
+            index: None,
+            indexed_items: 0,
+            indexed_at_learned: 0,
+            rng,
         }
     }
 
-    /// Adds or updates a catalog item.
+    /// The settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    fn intern_item(&mut self, id: VideoId) -> u32 {
+        let i = self.state.item_ids.intern(&id);
+        if i as usize == self.state.items.len() {
+            self.state.items.push(Item {
+                id,
+                creator: None,
+                sound: None,
+                tags: Vec::new(),
+                duration_ms: 0,
+                created_ms: 0,
+                live: false,
+                stats: Stats::default(),
+                pop: 0.0,
+                stage: None,
+                trending: false,
+            });
+            self.state.cooc.ensure(i as usize + 1);
+            self.state.embed.add(i, &[], &mut self.rng);
+        }
+        i
+    }
+
+    fn groups(&self, i: u32) -> Vec<Group> {
+        let it = &self.state.items[i as usize];
+        let mut g: Vec<Group> = it.tags.iter().map(|&t| Group::Tag(t)).collect();
+        g.extend(it.creator.map(Group::Creator));
+        g.extend(it.sound.map(Group::Sound));
+        g
+    }
+
+    /// Adds or updates a catalog item. A new item is placed by its creator, sound and hashtags
+    /// and, when recent, enters the exploration pool.
     pub fn upsert_item(&mut self, meta: ItemMeta) {
-        let st = self.items.entry(meta.id).or_default();
-        st.pop_at_ms = st.pop_at_ms.max(meta.created_ms);
-        st.meta = Some(meta);
+        let known = self.state.item_ids.get(&meta.id).is_some();
+        let i = self.intern_item(meta.id);
+        let creator = meta.creator.map(|c| self.state.creator_ids.intern(&c));
+        let sound = meta.sound.map(|s| self.state.sound_ids.intern(&s));
+        let tags: Vec<u32> = meta
+            .hashtags
+            .iter()
+            .map(|t| self.state.tag_ids.intern(t))
+            .collect();
+        let was_live = self.state.items[i as usize].live;
+        {
+            let it = &mut self.state.items[i as usize];
+            it.creator = creator;
+            it.sound = sound;
+            it.tags = tags.clone();
+            it.duration_ms = meta.duration_ms;
+            it.created_ms = meta.created_ms;
+            it.live = true;
+        }
+        if !was_live {
+            let push = |lists: &mut Vec<Vec<u32>>, k: u32| {
+                if lists.len() <= k as usize {
+                    lists.resize_with(k as usize + 1, Vec::new);
+                }
+                lists[k as usize].push(i);
+            };
+            if let Some(c) = creator {
+                push(&mut self.state.by_creator, c);
+            }
+            if let Some(s) = sound {
+                push(&mut self.state.by_sound, s);
+            }
+            for &t in &tags {
+                push(&mut self.state.by_tag, t);
+            }
+            if !known {
+                let groups = self.groups(i);
+                self.state.embed.add(i, &groups, &mut self.rng);
+            }
+            let now = meta.created_ms.max(self.state.clock_ms);
+            explore::admit(&mut self.state, i, now, &self.config);
+        }
+    }
+
+    /// Tells the engine the current time so the exploration pool can drop videos that aged out.
+    pub fn tick(&mut self, now_ms: u64) {
+        self.state.clock_ms = self.state.clock_ms.max(now_ms);
+        explore::expire(&mut self.state, now_ms, &self.config);
     }
 
     /// Takes an item out of the catalog (removed by its creator or a moderator).
     pub fn remove_item(&mut self, id: VideoId) {
-        self.items.remove(&id);
+        if let Some(i) = self.state.item_ids.get(&id) {
+            let it = &mut self.state.items[i as usize];
+            it.live = false;
+            it.stage = None;
+            let (c, s, tags) = (it.creator, it.sound, it.tags.clone());
+            let drop = |lists: &mut Vec<Vec<u32>>, k: Option<u32>| {
+                if let Some(l) = k.and_then(|k| lists.get_mut(k as usize)) {
+                    l.retain(|&x| x != i);
+                }
+            };
+            drop(&mut self.state.by_creator, c);
+            drop(&mut self.state.by_sound, s);
+            for t in tags {
+                drop(&mut self.state.by_tag, Some(t));
+            }
+            self.state.fresh.retain(|&x| x != i);
+            self.state.cooc.clear(i);
+        }
     }
 
-    /// Number of catalog items.
+    /// Ids of the live catalog items.
+    pub fn live_items(&self) -> Vec<VideoId> {
+        self.state
+            .items
+            .iter()
+            .filter(|i| i.live)
+            .map(|i| i.id)
+            .collect()
+    }
+
+    /// Number of live catalog items.
     pub fn item_count(&self) -> usize {
-        self.items.values().filter(|i| i.meta.is_some()).count()
+        self.state.items.iter().filter(|i| i.live).count()
+    }
+
+    /// Number of users with learned state.
+    pub fn user_count(&self) -> usize {
+        self.state.users.len()
     }
 
     /// The last event sequence number learned from.
     pub fn last_seq(&self) -> u64 {
-        self.last_seq
+        self.state.last_seq
     }
 
-    fn decay(&self, value: f64, from_ms: u64, to_ms: u64) -> f64 {
-        let h = to_ms.saturating_sub(from_ms) as f64 / 3.6e6;
-        value * 0.5f64.powf(h / self.config.popularity_half_life_h)
+    /// Whether `user` has watched or skipped `video`.
+    pub fn has_seen(&self, user: UserId, video: VideoId) -> bool {
+        match (self.state.users.get(&user), self.state.item_ids.get(&video)) {
+            (Some(u), Some(i)) => u.seen.contains(&i),
+            _ => false,
+        }
+    }
+
+    /// The region's trending items, best first, with their current popularity.
+    pub fn trending(&self, n: usize, now_ms: u64) -> Vec<(VideoId, f64)> {
+        let f = self
+            .state
+            .pop_scale(now_ms, self.config.popularity_half_life_h);
+        self.state
+            .top_trending(n)
+            .into_iter()
+            .map(|i| {
+                let it = &self.state.items[i as usize];
+                (it.id, it.pop * f)
+            })
+            .collect()
     }
 
     /// Learns one event of this region's log. Events are applied once, in `seq` order.
     pub fn observe(&mut self, e: &EventRecord) {
-        if e.seq != 0 && e.seq <= self.last_seq {
+        if e.seq != 0 && e.seq <= self.state.last_seq {
             return;
         }
-        self.last_seq = self.last_seq.max(e.seq);
+        self.state.last_seq = self.state.last_seq.max(e.seq);
+        self.state.clock_ms = self.state.clock_ms.max(e.ts_ms);
+        if self.state.clock_ms > self.state.swept_ms + 60_000 {
+            let now = self.state.clock_ms;
+            self.state.swept_ms = now;
+            explore::expire(&mut self.state, now, &self.config);
+        }
+        if e.kind == EventKind::Refresh {
+            self.forget_user(e.user);
+            return;
+        }
         let s = signal(e);
-        let (creator, sound, tags) = match e
-            .video
-            .and_then(|v| self.items.get(&v))
-            .and_then(|i| i.meta.as_ref())
-        {
-            Some(m) => (Some(m.creator), Some(m.sound), m.hashtags.clone()),
-            None => (e.creator, e.sound, Vec::new()),
+        let item = e.video.and_then(|v| self.state.item_ids.get(&v));
+        let (creator, sound, tags) = match item {
+            Some(i) => {
+                let it = &self.state.items[i as usize];
+                (it.creator, it.sound, it.tags.clone())
+            }
+            None => (
+                e.creator.and_then(|c| self.state.creator_ids.get(&c)),
+                e.sound.and_then(|c| self.state.sound_ids.get(&c)),
+                Vec::new(),
+            ),
         };
-        if let Some(v) = e.video {
-            let decayed = self
-                .items
-                .get(&v)
-                .map(|st| self.decay(st.pop, st.pop_at_ms, e.ts_ms));
-            if let (Some(d), Some(st)) = (decayed, self.items.get_mut(&v)) {
-                st.pop = d + s.max(-1.0);
-                st.pop_at_ms = st.pop_at_ms.max(e.ts_ms);
+        if let Some(i) = item {
+            let st = &mut self.state.items[i as usize].stats;
+            let mut d = Stats::default();
+            match e.kind {
+                EventKind::View | EventKind::Skip => {
+                    d.exposures = 1.0;
+                    let r = if e.kind == EventKind::Skip {
+                        0.0
+                    } else {
+                        e.watch_ratio().unwrap_or(0.0).min(1.0) as f32
+                    };
+                    d.watch = r;
+                    d.completions = f32::from(e.completed());
+                    d.negatives = f32::from(e.kind == EventKind::Skip || r < 0.2);
+                }
+                EventKind::Like => d.likes = 1.0,
+                EventKind::Unlike => d.likes = -1.0f32.max(-st.likes),
+                EventKind::Share => d.shares = 1.0,
+                EventKind::Comment => d.comments = 1.0,
+                EventKind::Follow => d.follows = 1.0,
+                EventKind::NotInterested => d.negatives = 1.0,
+                EventKind::Unfollow | EventKind::Refresh => {}
+            }
+            add_stats(st, &d);
+            add_stats(&mut self.state.totals.sum, &d);
+            if d.exposures > 0.0 {
+                explore::on_exposure(&mut self.state, i, &self.config);
             }
         }
-        let u = self.users.entry(e.user).or_default();
-        if let Some(v) = e.video {
+        let u = self.state.users.entry(e.user).or_default();
+        u.last_ms = u.last_ms.max(e.ts_ms);
+        if let Some(i) = item {
             if matches!(e.kind, EventKind::View | EventKind::Skip) {
-                u.seen.insert(v);
+                u.seen.insert(i);
+                u.views += 1;
+            }
+            if s < 0.0 && !u.negative.contains(&i) {
+                u.negative.push_back(i);
+                while u.negative.len() > self.config.history_len {
+                    u.negative.pop_front();
+                }
             }
         }
         if e.kind == EventKind::NotInterested {
             match e.not_interested.unwrap_or(NotInterestedTarget::Video) {
                 NotInterestedTarget::Video => {
-                    if let Some(v) = e.video {
-                        u.blocked_videos.insert(v);
-                    }
+                    u.blocked_items.extend(item);
                 }
                 NotInterestedTarget::Creator => {
-                    if let Some(c) = creator {
-                        u.blocked_creators.insert(c);
-                    }
+                    u.blocked_creators.extend(creator);
                 }
                 NotInterestedTarget::Sound => {
-                    if let Some(x) = sound {
-                        u.blocked_sounds.insert(x);
-                    }
+                    u.blocked_sounds.extend(sound);
                 }
             }
         }
-        if let Some(c) = creator {
-            *u.creators.entry(c).or_default() += s;
+        if item.is_some() {
+            learn_affinity(u, creator, sound, &tags, s, self.config.affinity_rate);
+        } else if let Some(c) = creator {
+            // A follow or unfollow from a profile: evidence about the creator alone.
+            let a = u.creators.entry(c).or_default();
+            *a = (*a + 0.5 * s).clamp(-AFFINITY_CAP, AFFINITY_CAP);
         }
-        if let Some(x) = sound {
-            *u.sounds.entry(x).or_default() += s * 0.7;
+        if let Some(i) = item {
+            if s >= 0.5 {
+                self.learn_positive(e.user, i, s.min(3.0), e.ts_ms);
+            }
         }
-        for t in tags {
-            *u.tags.entry(t).or_default() += s * 0.4;
+    }
+
+    /// Learns a positive interaction of `strength` from a plain interaction file (the offline
+    /// tools): the same learner as `observe`, without the platform's event kinds.
+    pub fn observe_interaction(&mut self, user: UserId, item: VideoId, ts_ms: u64, strength: f32) {
+        let i = self.intern_item(item);
+        if !self.state.items[i as usize].live {
+            self.state.items[i as usize].live = true;
+            self.state.items[i as usize].created_ms = ts_ms;
+        }
+        let d = Stats {
+            exposures: 1.0,
+            likes: 1.0,
+            ..Stats::default()
+        };
+        add_stats(&mut self.state.items[i as usize].stats, &d);
+        add_stats(&mut self.state.totals.sum, &d);
+        let u = self.state.users.entry(user).or_default();
+        u.last_ms = u.last_ms.max(ts_ms);
+        u.seen.insert(i);
+        u.views += 1;
+        self.learn_positive(user, i, strength.max(0.1), ts_ms);
+    }
+
+    fn learn_positive(&mut self, user: UserId, i: u32, strength: f32, ts_ms: u64) {
+        self.state.learned += 1;
+        self.state.add_pop(i, strength as f64, ts_ms, &self.config);
+        let groups = self.groups(i);
+        let State {
+            users, cooc, embed, ..
+        } = &mut self.state;
+        let Some(u) = users.get_mut(&user) else {
+            return;
+        };
+        if let Some(p) = u.recent.iter().position(|r| r.0 == i) {
+            // A second engagement with the same item strengthens it; it pairs only once.
+            u.recent[p].1 = (u.recent[p].1 + strength).min(3.0);
+            return;
+        }
+        let recent = u.recent.make_contiguous();
+        cooc.learn(i, strength, recent, &self.config.cooc);
+        embed.learn(i, recent, &groups, &self.config.embed, &mut self.rng);
+        u.recent.push_back((i, strength));
+        let cap = self.config.history_len.max(self.config.cooc.window);
+        while u.recent.len() > cap {
+            u.recent.pop_front();
         }
     }
 
     /// Forgets what was learned about `user` (the "refresh" of the feed), keeping nothing.
     pub fn forget_user(&mut self, user: UserId) {
-        self.users.remove(&user);
+        self.state.users.remove(&user);
     }
 
-    /// Whether `user` has watched `video`.
-    pub fn has_seen(&self, user: UserId, video: VideoId) -> bool {
-        self.users
-            .get(&user)
-            .is_some_and(|u| u.seen.contains(&video))
+    /// Drops the state of users idle since before `before_ms`, so memory stays bounded.
+    /// Returns how many were dropped.
+    pub fn expire_idle(&mut self, before_ms: u64) -> usize {
+        let n = self.state.users.len();
+        self.state.users.retain(|_, u| u.last_ms >= before_ms);
+        n - self.state.users.len()
+    }
+
+    /// Whether the ANN index lags the embeddings enough to be rebuilt.
+    pub fn index_stale(&self) -> bool {
+        let engaged = self.state.engaged;
+        let learned = self.state.learned - self.indexed_at_learned;
+        (self.index.is_none() && engaged > 0)
+            || engaged > self.indexed_items + self.indexed_items / 10 + 16
+            || learned as usize > 4 * engaged.max(1000)
+    }
+
+    /// What a new index is built from: the unit vector of every live item that someone engaged
+    /// with (a vector learned from nothing is only its content centroid; such items reach feeds
+    /// through the fresh, affinity and trending sources instead).
+    pub fn index_input(&self) -> (usize, Vec<(u32, Vec<f32>)>, u64) {
+        let items = self
+            .state
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.live && it.pop > 0.0)
+            .map(|(i, _)| {
+                let mut v = self.state.embed.get(i as u32).to_vec();
+                crate::embed::normalise(&mut v);
+                (i as u32, v)
+            })
+            .collect();
+        (self.state.embed.dim(), items, self.state.learned)
+    }
+
+    /// Installs an index built (perhaps on another thread) from `index_input`.
+    pub fn install_index(&mut self, index: Box<dyn VectorIndex>, learned_at: u64) {
+        self.indexed_items = index.len();
+        self.indexed_at_learned = learned_at;
+        self.index = Some(index);
+    }
+
+    /// Builds the HNSW index from the current embeddings, in place.
+    pub fn rebuild_index(&mut self) {
+        let (dim, items, at) = self.index_input();
+        let index = Hnsw::build(
+            dim,
+            HnswConfig {
+                seed: self.config.seed,
+                ..HnswConfig::default()
+            },
+            items,
+        );
+        self.install_index(Box::new(index), at);
+    }
+
+    fn user_query<'a>(&'a self, req: &'a FeedRequest) -> Query<'a> {
+        let personal = req.mode == FeedMode::Personalised;
+        let user = if personal {
+            self.state.users.get(&req.user)
+        } else {
+            None
+        };
+        let empty: &UserState = &EMPTY_USER;
+        let user = if personal {
+            Some(user.unwrap_or(empty))
+        } else {
+            None
+        };
+        let decay = 0.5f32.powf(1.0 / self.config.history_half_life.max(1e-3));
+        let history: Vec<(u32, f32)> = user
+            .map(|u| {
+                let mut w = 1.0;
+                u.recent
+                    .iter()
+                    .rev()
+                    .take(self.config.history_len)
+                    .map(|&(i, s)| {
+                        let r = (i, w * s);
+                        w *= decay;
+                        r
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let negative: Vec<(u32, f32)> = user
+            .map(|u| {
+                let mut w = 1.0;
+                u.negative
+                    .iter()
+                    .rev()
+                    .take(self.config.history_len)
+                    .map(|&i| {
+                        let r = (i, w);
+                        w *= decay;
+                        r
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let vector = if history.is_empty() {
+            None
+        } else {
+            self.state.embed.mean(&history)
+        };
+        let following: FxHashSet<u32> = if personal {
+            req.following
+                .iter()
+                .filter_map(|c| self.state.creator_ids.get(c))
+                .collect()
+        } else {
+            FxHashSet::default()
+        };
+        Query {
+            req,
+            config: &self.config,
+            state: &self.state,
+            index: self.index.as_deref(),
+            user,
+            history,
+            negative,
+            vector,
+            following,
+            seed: req.seed ^ req.user.0.rotate_left(29) ^ req.now_ms,
+        }
     }
 
     /// Ranks the catalog for a request.
     pub fn recommend(&self, req: &FeedRequest) -> Vec<Recommendation> {
-        let empty = UserState::default();
-        let personal = req.mode == FeedMode::Personalised;
-        let u = if personal {
-            self.users.get(&req.user).unwrap_or(&empty)
-        } else {
-            &empty
-        };
-        let following: HashSet<UserId> = if personal {
-            req.following.iter().copied().collect()
-        } else {
-            HashSet::new()
-        };
-        let new_window_ms = (self.config.new_video_window_h * 3.6e6) as u64;
-        let mut scored: Vec<(f64, &ItemMeta, Vec<Reason>)> = Vec::new();
-        for st in self.items.values() {
-            let Some(m) = st.meta.as_ref() else { continue };
-            if u.seen.contains(&m.id)
-                || u.blocked_videos.contains(&m.id)
-                || u.blocked_creators.contains(&m.creator)
-                || u.blocked_sounds.contains(&m.sound)
-            {
-                continue;
+        let q = self.user_query(req);
+        let mut cands = Candidates::default();
+        for s in &self.sources {
+            if s.enabled(&q) {
+                s.fetch(&q, &mut cands);
             }
-            let pop = self.decay(st.pop, st.pop_at_ms, req.now_ms).max(0.0);
-            let mut score = (1.0 + pop).ln();
-            let mut reasons = Vec::new();
-            if personal {
-                let c = u.creators.get(&m.creator).copied().unwrap_or(0.0);
-                let s = u.sounds.get(&m.sound).copied().unwrap_or(0.0);
-                let (tag, t) = m
-                    .hashtags
-                    .iter()
-                    .map(|x| (x, u.tags.get(x).copied().unwrap_or(0.0)))
-                    .fold(
-                        (None, 0.0),
-                        |best, (x, v)| if v > best.1 { (Some(x), v) } else { best },
-                    );
-                let aff = c.clamp(-5.0, 8.0) + s.clamp(-5.0, 6.0) + t.clamp(-3.0, 4.0);
-                score += self.config.affinity_weight * aff;
-                if following.contains(&m.creator) {
-                    score += 1.5;
-                    reasons.push(Reason::FollowedCreator { creator: m.creator });
-                }
-                if c > 0.8 && !following.contains(&m.creator) {
-                    reasons.push(Reason::EngagedCreator { creator: m.creator });
-                }
-                if s > 0.6 {
-                    reasons.push(Reason::LikedSound { sound: m.sound });
-                }
-                if let (Some(tag), true) = (tag, t > 0.4) {
-                    reasons.push(Reason::Hashtag { tag: tag.clone() });
-                }
-            }
-            let age = req.now_ms.saturating_sub(m.created_ms);
-            if age < new_window_ms && pop < 3.0 {
-                score += 0.5;
-                reasons.push(Reason::NewVideo);
-            }
-            if pop >= 1.0 && reasons.is_empty() {
-                reasons.push(Reason::PopularInRegion);
-            }
-            if !personal {
-                reasons.insert(0, Reason::NotPersonalised);
-            }
-            if reasons.is_empty() {
-                reasons.push(Reason::PopularInRegion);
-            }
-            // A deterministic tie-break so equal scores do not depend on hash order.
-            let salt = if personal {
-                req.user.0.rotate_left(17)
-            } else {
-                0
-            };
-            let tie =
-                ((m.id.0 ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f64 / 16_777_216.0;
-            scored.push((score + tie * if personal { 0.3 } else { 1e-6 }, m, reasons));
         }
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
+        let mut list: Vec<_> = cands
+            .map
+            .into_values()
+            .filter(|c| keep(&q, c.item))
+            .collect();
+        for c in &mut list {
+            rank::hydrate(&q, c);
+        }
+        rank::score(&q, &mut list);
+        let personal = q.user.is_some();
+        let share = match q.user {
+            Some(u) if self.config.explore_share > 0.0 => {
+                let cold =
+                    (1.0 - u.views as f64 / self.config.cold_start_views.max(1) as f64).max(0.0);
+                self.config.explore_share
+                    + (self.config.cold_start_share - self.config.explore_share).max(0.0) * cold
+            }
+            _ => 0.0,
+        };
         let skip = if personal { 0 } else { req.skip };
-        diversify(scored, req.limit + skip)
+        let plan = PagePlan {
+            limit: req.limit + skip,
+            explore_share: share,
+            max_neighbour_cosine: self.config.max_neighbour_cosine,
+            diversify: self.config.diversify,
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(q.seed);
+        page(&self.state, list, &plan, &mut rng)
             .into_iter()
             .skip(skip)
+            .map(|c| Recommendation {
+                video: self.state.items[c.item as usize].id,
+                score: c.score as f64,
+                predictions: c.predictions,
+                reasons: crate::explain::reasons(&q, &c),
+            })
             .collect()
     }
+
+    /// Serialises the learned state (not the index, which is rebuilt from it).
+    pub fn snapshot(&self) -> Result<Vec<u8>, EngineError> {
+        bincode::serialize(&(SNAPSHOT_VERSION, &self.state)).map_err(|e| EngineError::Snapshot {
+            reason: e.to_string(),
+        })
+    }
+
+    /// An engine from a snapshot; the ANN index is rebuilt.
+    pub fn restore(config: EngineConfig, bytes: &[u8]) -> Result<Engine, EngineError> {
+        let (version, mut state): (u32, State) =
+            bincode::deserialize(bytes).map_err(|e| EngineError::Snapshot {
+                reason: e.to_string(),
+            })?;
+        if version != SNAPSHOT_VERSION {
+            return Err(EngineError::Snapshot {
+                reason: format!("version {version}, expected {SNAPSHOT_VERSION}"),
+            });
+        }
+        if state.embed.dim() != config.embed.dim {
+            return Err(EngineError::Snapshot {
+                reason: "embedding dimensions differ from the configuration".into(),
+            });
+        }
+        state.reindex();
+        let mut e = Engine::with_state(config, state);
+        e.rebuild_index();
+        Ok(e)
+    }
+
+    /// Read access to the state, for the offline tools and tests.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
 }
 
-/// Takes the best items in order, never placing two from the same creator or sound in a row
-/// while any other item is left.
-fn diversify(scored: Vec<(f64, &ItemMeta, Vec<Reason>)>, limit: usize) -> Vec<Recommendation> {
-    let mut out: Vec<Recommendation> = Vec::with_capacity(limit);
-    let mut pending: Vec<(f64, &ItemMeta, Vec<Reason>)> = Vec::new();
-    let mut last: Option<(UserId, SoundId)> = None;
-    let mut iter = scored.into_iter();
-    while out.len() < limit {
-        let clash = |m: &ItemMeta, last: Option<(UserId, SoundId)>| {
-            last.is_some_and(|(c, s)| c == m.creator || s == m.sound)
-        };
-        let pos = pending.iter().position(|(_, m, _)| !clash(m, last));
-        let next = match pos {
-            Some(p) => Some(pending.remove(p)),
-            None => loop {
-                match iter.next() {
-                    Some(x) if clash(x.1, last) => pending.push(x),
-                    other => break other,
+static EMPTY_USER: std::sync::LazyLock<UserState> = std::sync::LazyLock::new(UserState::default);
+
+fn keep(q: &Query, i: u32) -> bool {
+    let it = &q.state.items[i as usize];
+    if !it.live {
+        return false;
+    }
+    let Some(u) = q.user else { return true };
+    !(u.seen.contains(&i)
+        || u.blocked_items.contains(&i)
+        || it.creator.is_some_and(|c| u.blocked_creators.contains(&c))
+        || it.sound.is_some_and(|s| u.blocked_sounds.contains(&s))
+        || u.recent.iter().any(|r| r.0 == i))
+}
+
+/// Affinities stay within ±this (logit scale).
+const AFFINITY_CAP: f32 = 6.0;
+
+/// One step of online logistic regression on the user's affinities: the user engaged (`s ≥ 0.5`)
+/// or turned away (`s < 0`) from a video of `creator`, with `sound` and `tags`. The step is the
+/// surprise `y − p` where `p = σ(bias + a_creator + a_sound + mean a_tag)`, so evidence already
+/// explained by one feature barely moves the others: finishing the tenth video of a loved creator
+/// says little about its sound, while finishing a video of a skipped creator credits its sound.
+fn learn_affinity(
+    u: &mut UserState,
+    creator: Option<u32>,
+    sound: Option<u32>,
+    tags: &[u32],
+    s: f32,
+    rate: f32,
+) {
+    let y = if s >= 0.5 {
+        1.0
+    } else if s < 0.0 {
+        0.0
+    } else {
+        return;
+    };
+    let get = |m: &rustc_hash::FxHashMap<u32, f32>, k: Option<u32>| {
+        k.and_then(|k| m.get(&k).copied()).unwrap_or(0.0)
+    };
+    let tag_mean = if tags.is_empty() {
+        0.0
+    } else {
+        tags.iter().map(|t| get(&u.tags, Some(*t))).sum::<f32>() / tags.len() as f32
+    };
+    let x = u.bias + get(&u.creators, creator) + get(&u.sounds, sound) + tag_mean;
+    let p = 1.0 / (1.0 + (-x).exp());
+    let g = rate * (y - p) * s.abs().clamp(0.5, 3.0);
+    let step = |m: &mut rustc_hash::FxHashMap<u32, f32>, k: u32, f: f32| {
+        let a = m.entry(k).or_default();
+        *a = (*a + g * f).clamp(-AFFINITY_CAP, AFFINITY_CAP);
+    };
+    if let Some(c) = creator {
+        step(&mut u.creators, c, 1.0);
+    }
+    if let Some(x) = sound {
+        step(&mut u.sounds, x, 1.0);
+    }
+    for &t in tags {
+        step(&mut u.tags, t, 0.5);
+    }
+    u.bias = (u.bias + 0.2 * g).clamp(-AFFINITY_CAP, AFFINITY_CAP);
+}
+
+fn add_stats(a: &mut Stats, d: &Stats) {
+    a.exposures += d.exposures;
+    a.watch += d.watch;
+    a.completions += d.completions;
+    a.likes += d.likes;
+    a.shares += d.shares;
+    a.comments += d.comments;
+    a.follows += d.follows;
+    a.negatives += d.negatives;
+}
+
+impl State {
+    /// Multiplier that turns stored forward-decayed popularity into popularity at `now_ms`.
+    pub fn pop_scale(&self, now_ms: u64, half_life_h: f64) -> f64 {
+        let h = (now_ms as f64 - self.pop_origin_ms as f64) / 3.6e6;
+        0.5f64.powf(h / half_life_h)
+    }
+
+    /// Adds engagement `w` at `ts_ms` to item `i`'s popularity and keeps the trending set.
+    pub fn add_pop(&mut self, i: u32, w: f64, ts_ms: u64, cfg: &EngineConfig) {
+        let half = cfg.popularity_half_life_h;
+        if self.pop_origin_ms == 0 {
+            self.pop_origin_ms = ts_ms;
+        }
+        let exp = (ts_ms as f64 - self.pop_origin_ms as f64) / 3.6e6 / half;
+        if exp > 200.0 {
+            // Rebase the forward decay before the numbers overflow.
+            let f = 0.5f64.powf(exp);
+            for it in &mut self.items {
+                it.pop *= f;
+            }
+            self.trending_floor *= f;
+            self.pop_origin_ms = ts_ms;
+        }
+        let exp = (ts_ms as f64 - self.pop_origin_ms as f64) / 3.6e6 / half;
+        if self.items[i as usize].pop == 0.0 {
+            self.engaged += 1;
+        }
+        self.items[i as usize].pop += w * 2f64.powf(exp);
+        let n = cfg.trending_size.max(10);
+        let pop = self.items[i as usize].pop;
+        if (self.trending.len() < 2 * n || pop >= self.trending_floor)
+            && !self.items[i as usize].trending
+        {
+            self.trending.push(i);
+            self.items[i as usize].trending = true;
+            if self.trending.len() > 4 * n {
+                let items = &mut self.items;
+                self.trending
+                    .sort_by(|a, b| items[*b as usize].pop.total_cmp(&items[*a as usize].pop));
+                for &gone in &self.trending[2 * n..] {
+                    items[gone as usize].trending = false;
                 }
-            },
-        };
-        // When only clashing items are left, the rule gives way rather than end the feed.
-        let next = next.or_else(|| (!pending.is_empty()).then(|| pending.remove(0)));
-        let Some((score, m, reasons)) = next else {
-            break;
-        };
-        last = Some((m.creator, m.sound));
-        out.push(Recommendation {
-            video: m.id,
-            score,
-            reasons,
+                self.trending.truncate(2 * n);
+                self.trending_floor =
+                    self.items[*self.trending.last().expect("non-empty") as usize].pop;
+            }
+        }
+    }
+
+    /// The `n` most popular live items of the trending set, best first.
+    pub fn top_trending(&self, n: usize) -> Vec<u32> {
+        let mut v: Vec<u32> = self
+            .trending
+            .iter()
+            .copied()
+            .filter(|&i| self.items[i as usize].live)
+            .collect();
+        v.sort_by(|a, b| {
+            self.items[*b as usize]
+                .pop
+                .total_cmp(&self.items[*a as usize].pop)
+                .then(a.cmp(b))
         });
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use foryou_types::Region;
-
-    fn item(id: u64, creator: u64, sound: u64) -> ItemMeta {
-        ItemMeta {
-            id: VideoId(id),
-            creator: UserId(creator),
-            sound: SoundId(sound),
-            hashtags: vec![],
-            duration_ms: 10_000,
-            created_ms: 0,
-        }
-    }
-
-    fn view(seq: u64, user: u64, video: u64, watch_ms: u64) -> EventRecord {
-        EventRecord {
-            seq,
-            id: format!("e{seq}"),
-            user: UserId(user),
-            region: Region::new("eu").expect("region"),
-            kind: EventKind::View,
-            ts_ms: 1_000 * seq,
-            video: Some(VideoId(video)),
-            creator: None,
-            sound: None,
-            duration_ms: Some(10_000),
-            watch_ms: Some(watch_ms),
-            not_interested: None,
-            text: None,
-            comment: None,
-        }
-    }
-
-    fn req(user: u64, mode: FeedMode) -> FeedRequest {
-        FeedRequest {
-            user: UserId(user),
-            limit: 10,
-            mode,
-            now_ms: 1_000_000,
-            following: vec![],
-            skip: 0,
-        }
-    }
-
-    #[test]
-    fn seen_videos_leave_the_feed_and_taste_moves_it() {
-        let mut e = Engine::new(EngineConfig::default());
-        for i in 0..40 {
-            e.upsert_item(item(i, i % 8, 100 + i % 5));
-        }
-        e.observe(&view(1, 1, 3, 10_000));
-        e.observe(&view(2, 1, 11, 10_000));
-        let feed = e.recommend(&req(1, FeedMode::Personalised));
-        assert!(feed
-            .iter()
-            .all(|r| r.video != VideoId(3) && r.video != VideoId(11)));
-        assert_eq!(feed.len(), 10);
-        let from_creator_3 = feed.iter().filter(|r| r.video.0 % 8 == 3).count();
-        assert!(from_creator_3 >= 2, "{feed:?}");
-        for w in feed.windows(2) {
-            assert_ne!(
-                w[0].video.0 % 8,
-                w[1].video.0 % 8,
-                "same creator twice in a row"
-            );
-        }
-    }
-
-    #[test]
-    fn non_personalised_feed_ignores_history() {
-        let mut e = Engine::new(EngineConfig::default());
-        for i in 0..30 {
-            e.upsert_item(item(i, i % 6, i % 4));
-        }
-        for (s, v) in [(1, 1), (2, 2), (3, 7)] {
-            e.observe(&view(s, 1, v, 10_000));
-        }
-        for (s, v) in [(4, 13), (5, 14)] {
-            e.observe(&view(s, 2, v, 500));
-        }
-        let a: Vec<VideoId> = e
-            .recommend(&req(1, FeedMode::NonPersonalised))
-            .iter()
-            .map(|r| r.video)
-            .collect();
-        let b: Vec<VideoId> = e
-            .recommend(&req(2, FeedMode::NonPersonalised))
-            .iter()
-            .map(|r| r.video)
-            .collect();
-        assert_eq!(a, b);
+        v.truncate(n);
+        v
     }
 }

@@ -1,10 +1,26 @@
-//! The For You engine: learns from a region's event log and ranks a catalog for one user.
-//! It knows nothing of HTTP or storage; time comes in through requests and events.
+//! The For You engine: learns from a region's event log, one event at a time, and ranks a catalog
+//! for one user through a pipeline of replaceable stages. It knows nothing of HTTP or storage;
+//! time and randomness come in through requests, events and the config's seed.
 
-mod cooc;
+pub mod ann;
+pub mod cooc;
+pub mod embed;
 mod engine;
+mod explain;
+pub mod explore;
+mod intern;
+pub mod pipeline;
+pub mod rank;
 mod reason;
+pub mod rerank;
+pub mod source;
+pub mod state;
 
-pub use cooc::{CoocConfig, CoocModel};
-pub use engine::{Engine, EngineConfig, FeedMode, FeedRequest, ItemMeta, Recommendation};
+pub use cooc::CoocConfig;
+pub use embed::EmbedConfig;
+pub use engine::{
+    signal, Engine, EngineConfig, EngineError, FeedMode, FeedRequest, ItemMeta, LiftWeights,
+    ObjectiveWeights, Recommendation,
+};
+pub use intern::Interner;
 pub use reason::Reason;

@@ -1,9 +1,10 @@
-//! Why a video is shown: structured reasons that the server renders as sentences.
+//! Why a video is shown: structured reasons, taken from the stages that found and ranked it,
+//! which the server renders as sentences.
 
-use foryou_types::{SoundId, UserId};
+use foryou_types::{SoundId, UserId, VideoId};
 use serde::Serialize;
 
-/// One reason a video was chosen, from the stage that produced or ranked it.
+/// One reason a video was chosen.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Reason {
@@ -27,10 +28,21 @@ pub enum Reason {
         /// The hashtag, without `#`.
         tag: String,
     },
-    /// Popular with people in the user's region.
+    /// People who engaged with a video the user engaged with also engaged with this one.
+    WatchedTogether {
+        /// The user's video it is linked to.
+        video: VideoId,
+    },
+    /// Close to the user's learned taste (embedding retrieval).
+    SimilarTaste,
+    /// Popular with people in the user's region right now.
     PopularInRegion,
+    /// Popular across all regions (aggregated counts only).
+    PopularWorldwide,
     /// A new video being tried with a small audience.
     NewVideo,
+    /// Shown to learn the user's taste (exploration while the engine knows little).
+    Exploring,
     /// Shown without personalisation (the user chose the non-personalised feed).
     NotPersonalised,
 }

@@ -18,7 +18,7 @@ use foryou_types::{
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Server configuration.
@@ -231,7 +231,13 @@ pub struct Platform {
     config: Config,
     stores: BTreeMap<Region, Box<dyn RegionStore>>,
     media: BTreeMap<Region, Box<dyn ObjectStore>>,
-    engines: BTreeMap<Region, Mutex<Engine>>,
+    engines: BTreeMap<Region, Arc<Mutex<Engine>>>,
+    /// Regions whose ANN index is being rebuilt in the background.
+    reindexing: Mutex<HashSet<Region>>,
+    /// Log position of each region's last engine snapshot.
+    snapshot_seq: Mutex<HashMap<Region, u64>>,
+    /// Regions whose background index build has finished.
+    reindex_done: Arc<Mutex<Vec<Region>>>,
     pub(crate) world: RwLock<World>,
     signup: Mutex<()>,
     tmp: PathBuf,
@@ -260,13 +266,16 @@ impl Platform {
                 r.clone(),
                 Box::new(LocalObjectStore::open(dir.join("media"))?),
             );
-            engines.insert(r.clone(), Mutex::new(Engine::new(EngineConfig::default())));
+            engines.insert(r.clone(), Arc::new(Mutex::new(load_engine(&dir))));
         }
         let p = Platform {
             config,
             stores,
             media,
             engines,
+            reindexing: Mutex::new(HashSet::new()),
+            snapshot_seq: Mutex::new(HashMap::new()),
+            reindex_done: Arc::new(Mutex::new(Vec::new())),
             world: RwLock::new(World::default()),
             signup: Mutex::new(()),
             tmp,
@@ -320,6 +329,11 @@ impl Platform {
                 e.upsert_item(item_meta(&v.video));
             }
             let store = &self.stores[r];
+            self.snapshot_seq
+                .lock()
+                .map_err(lock_err)?
+                .insert(r.clone(), e.last_seq());
+            e.tick(now_ms());
             let mut from = 1;
             loop {
                 let batch = store.events_from(from, 10_000)?;
@@ -336,6 +350,14 @@ impl Platform {
                     e.observe(rec);
                 }
             }
+            // Videos removed after the snapshot was taken leave the engine too.
+            for id in e.live_items() {
+                if !w.videos.contains_key(&id) {
+                    e.remove_item(id);
+                }
+            }
+            e.tick(now_ms());
+            e.rebuild_index();
         }
         // Media written by an upload that never committed its record is removed.
         for (r, m) in &self.media {
@@ -919,7 +941,89 @@ impl Platform {
         for rec in &fresh {
             engine.observe(rec);
         }
+        engine.tick(now);
+        drop(engine);
+        self.maintain_engine(&caller.region)?;
         Ok(results)
+    }
+
+    /// Background upkeep of a region's engine after it learned: rebuilds the ANN index off the
+    /// lock when the embeddings have moved on, and snapshots the learned state every
+    /// `SNAPSHOT_EVERY` events so a restart replays only the log after it.
+    fn maintain_engine(&self, region: &Region) -> Result<(), ApiError> {
+        let Some(engine) = self.engines.get(region) else {
+            return Ok(());
+        };
+        let e = engine.lock().map_err(lock_err)?;
+        if e.index_stale()
+            && self
+                .reindexing
+                .lock()
+                .map_err(lock_err)?
+                .insert(region.clone())
+        {
+            let (dim, items, at) = e.index_input();
+            let engine = Arc::clone(engine);
+            let region = region.clone();
+            let seed = e.config().seed;
+            let done = Arc::clone(&self.reindex_done);
+            std::thread::spawn(move || {
+                let cfg = foryou_engine::ann::HnswConfig {
+                    seed,
+                    ..Default::default()
+                };
+                let index = foryou_engine::ann::Hnsw::build(dim, cfg, items);
+                if let Ok(mut e) = engine.lock() {
+                    e.install_index(Box::new(index), at);
+                }
+                if let Ok(mut d) = done.lock() {
+                    d.push(region);
+                }
+            });
+        }
+        {
+            let mut done = self.reindex_done.lock().map_err(lock_err)?;
+            let mut busy = self.reindexing.lock().map_err(lock_err)?;
+            for r in done.drain(..) {
+                busy.remove(&r);
+            }
+        }
+        let mut seqs = self.snapshot_seq.lock().map_err(lock_err)?;
+        let last = seqs.get(region).copied().unwrap_or(0);
+        if e.last_seq() >= last + SNAPSHOT_EVERY {
+            let bytes = e.snapshot().map_err(ApiError::internal)?;
+            seqs.insert(region.clone(), e.last_seq());
+            drop(e);
+            let path = self.engine_snapshot_path(region);
+            std::thread::spawn(move || {
+                if let Err(err) = write_atomically(&path, &bytes) {
+                    tracing::warn!(path = %path.display(), error = %err, "engine snapshot not written");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    fn engine_snapshot_path(&self, region: &Region) -> PathBuf {
+        self.config
+            .data_dir
+            .join("regions")
+            .join(region.as_str())
+            .join(ENGINE_SNAPSHOT)
+    }
+
+    /// Writes every region's engine snapshot (at graceful shutdown), so the next start replays
+    /// nothing it already learned.
+    pub fn snapshot_engines(&self) -> Result<(), ApiError> {
+        for (r, engine) in &self.engines {
+            let bytes = engine
+                .lock()
+                .map_err(lock_err)?
+                .snapshot()
+                .map_err(ApiError::internal)?;
+            write_atomically(&self.engine_snapshot_path(r), &bytes).map_err(ApiError::internal)?;
+        }
+        Ok(())
     }
 
     fn check_event(
@@ -939,6 +1043,12 @@ impl Platform {
             return Err(bad(
                 "id",
                 "must be 1 to 64 printable ASCII characters, unique per event".into(),
+            ));
+        }
+        if ev.kind == EventKind::Refresh {
+            return Err(bad(
+                "kind",
+                "refresh is not sent as an event; call POST /v1/feed/refresh".into(),
             ));
         }
         let video = match ev.video_id {
@@ -1117,6 +1227,8 @@ impl Platform {
                     now_ms: now_ms(),
                     following,
                     skip: cursor,
+                    worldwide: self.worldwide_popular(now_ms())?,
+                    seed: rand::thread_rng().gen(),
                 };
                 let engine = self
                     .engines
@@ -1135,14 +1247,55 @@ impl Platform {
             .collect())
     }
 
-    /// Forgets the engine's learned interests for the caller ("refresh"); follows stay.
+    /// Forgets the engine's learned interests for the caller ("refresh"); follows stay. The
+    /// refresh is a record in the caller's home-region log, so a restart does not relearn what
+    /// came before it.
     pub fn refresh_interests(&self, caller: &Caller) -> Result<(), ApiError> {
+        let record = EventRecord {
+            seq: 0,
+            id: format!("refresh-{}", new_id()),
+            user: caller.user,
+            region: caller.region.clone(),
+            kind: EventKind::Refresh,
+            ts_ms: now_ms(),
+            video: None,
+            creator: None,
+            sound: None,
+            duration_ms: None,
+            watch_ms: None,
+            not_interested: None,
+            text: None,
+            comment: None,
+        };
+        let appended = self.store(&caller.region)?.append_events(&[NewEvent {
+            record: record.clone(),
+        }])?;
         let engine = self
             .engines
             .get(&caller.region)
             .ok_or_else(|| ApiError::internal("no engine for region"))?;
-        engine.lock().map_err(lock_err)?.forget_user(caller.user);
+        let mut e = engine.lock().map_err(lock_err)?;
+        for a in appended {
+            let mut rec = record.clone();
+            rec.seq = a.seq;
+            e.observe(&rec);
+        }
         Ok(())
+    }
+
+    /// Popularity in every region, summed: aggregate counts from each engine's trending set,
+    /// no personal record crosses regions.
+    fn worldwide_popular(&self, now: u64) -> Result<Vec<(VideoId, f64)>, ApiError> {
+        let mut sum: HashMap<VideoId, f64> = HashMap::new();
+        for engine in self.engines.values() {
+            for (v, p) in engine.lock().map_err(lock_err)?.trending(100, now) {
+                *sum.entry(v).or_default() += p;
+            }
+        }
+        let mut v: Vec<(VideoId, f64)> = sum.into_iter().collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(100);
+        Ok(v)
     }
 
     /// Runs `f` over the projection.
@@ -1175,11 +1328,51 @@ pub fn upload_too_large(max: u64) -> ApiError {
     )
 }
 
+/// Events between two engine snapshots.
+const SNAPSHOT_EVERY: u64 = 5_000;
+/// File name of a region's engine snapshot, beside its store.
+const ENGINE_SNAPSHOT: &str = "engine.snapshot";
+
+/// A region's engine: restored from its snapshot when one is readable, else empty (the event log
+/// then rebuilds it all).
+fn load_engine(dir: &Path) -> Engine {
+    let path = dir.join(ENGINE_SNAPSHOT);
+    match std::fs::read(&path) {
+        Ok(bytes) => match Engine::restore(EngineConfig::default(), &bytes) {
+            Ok(e) => {
+                tracing::info!(path = %path.display(), last_seq = e.last_seq(), "engine restored from snapshot");
+                e
+            }
+            Err(err) => {
+                tracing::warn!(path = %path.display(), error = %err, "engine snapshot unreadable; relearning from the log");
+                Engine::new(EngineConfig::default())
+            }
+        },
+        Err(_) => Engine::new(EngineConfig::default()),
+    }
+}
+
+/// Writes `bytes` to a temporary name, fsyncs and renames it over `path`.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
 fn item_meta(v: &Video) -> ItemMeta {
     ItemMeta {
         id: v.id,
-        creator: v.creator,
-        sound: v.sound,
+        creator: Some(v.creator),
+        sound: Some(v.sound),
         hashtags: v.hashtags.clone(),
         duration_ms: v.duration_ms,
         created_ms: v.created_ms,

@@ -159,6 +159,24 @@ fn reason_view(w: &World, r: &Reason, region: &Region) -> ReasonView {
             format!("uses a sound you finished or replayed: \u{201c}{t}\u{201d}")
         }
         Reason::Hashtag { tag } => format!("tagged #{tag}, which you watch"),
+        Reason::WatchedTogether { video } => {
+            let what = w
+                .videos
+                .get(video)
+                .map(|e| {
+                    let c = e.video.caption.chars().take(40).collect::<String>();
+                    if c.trim().is_empty() {
+                        format!("@{}'s video", handle_of(w, e.video.creator))
+                    } else {
+                        format!("\u{201c}{}\u{201d}", c.trim())
+                    }
+                })
+                .unwrap_or_else(|| "a video you watched".into());
+            format!("people who watched {what} to the end also watched this")
+        }
+        Reason::SimilarTaste => "close to what you have been watching".into(),
+        Reason::PopularWorldwide => "popular on Foryou in every region".into(),
+        Reason::Exploring => "something different, to learn what you like".into(),
         Reason::PopularInRegion => format!("popular in your region ({region})"),
         Reason::NewVideo => "a new video being tried with a small audience".into(),
         Reason::NotPersonalised => {

@@ -750,3 +750,126 @@ async fn only_creators_and_moderators_remove_videos() {
         Some(vec![vid2])
     );
 }
+
+/// The For You feed learns from events at once, "refresh" forgets it, and both the learned
+/// state and the refresh survive a restart (the engine snapshot and the log).
+#[tokio::test]
+async fn the_feed_learns_forgets_and_remembers_across_restarts() {
+    let dir = temp_dir("learn");
+    let platform = Arc::new(Platform::open(Config::new(&dir)).expect("open"));
+    let env = Env {
+        dir: dir.clone(),
+        app: router(Arc::clone(&platform)),
+        keep_dir: true,
+    };
+    let cats = env.user("catperson", "FR").await;
+    let cars = env.user("carperson", "FR").await;
+    let mut cat_videos = Vec::new();
+    for k in 0..4 {
+        let (_, v) = env
+            .upload(&cats, &clip(2.0), &format!("cat {k} #cats"), None)
+            .await;
+        cat_videos.push(v["id"].as_str().expect("id").to_string());
+        env.upload(&cars, &clip(2.0), &format!("car {k} #cars"), None)
+            .await;
+    }
+    let viewer = env.user("watcher", "DE").await;
+    let codes = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|i| i["reasons"].as_array().cloned().unwrap_or_default())
+            .filter_map(|r| r["code"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (_, before) = env
+        .call("GET", "/v1/feed?limit=6", Some(&viewer), None)
+        .await;
+    assert!(!codes(&before).contains(&"engaged_creator".to_string()));
+    // Watch a cat video to the end, twice over, and like it.
+    let (s, v) = env
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&viewer),
+            Some(json!({"events": [
+            {"id": "w1", "kind": "view", "video_id": cat_videos[0], "watch_ms": 4000},
+            {"id": "w2", "kind": "like", "video_id": cat_videos[0]}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, after) = env
+        .call("GET", "/v1/feed?limit=6", Some(&viewer), None)
+        .await;
+    let first = &after["items"][0];
+    assert_eq!(first["creator"]["handle"], "catperson", "{after}");
+    assert!(
+        codes(&after).contains(&"engaged_creator".to_string()),
+        "{after}"
+    );
+    assert!(
+        after["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|i| i["id"] != cat_videos[0].as_str()),
+        "a watched video is not shown again"
+    );
+    // A refresh cannot be smuggled in as an event.
+    let (s, v) = env
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&viewer),
+            Some(json!({"events": [{"id": "r", "kind": "refresh"}]})),
+        )
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::BAD_REQUEST, "bad_request"),
+        "{v}"
+    );
+    // Restart with a snapshot: what was learned is still there.
+    platform.snapshot_engines().expect("snapshot");
+    assert!(dir.join("regions/eu/engine.snapshot").exists());
+    drop(env);
+    drop(platform);
+    let env = Env {
+        dir: dir.clone(),
+        app: open(&dir, |_| {}),
+        keep_dir: true,
+    };
+    let (_, again) = env
+        .call("GET", "/v1/feed?limit=6", Some(&viewer), None)
+        .await;
+    assert!(
+        codes(&again).contains(&"engaged_creator".to_string()),
+        "{again}"
+    );
+    // Refresh forgets; a restart (replaying the log after the snapshot) does not bring it back.
+    let (s, _) = env
+        .call("POST", "/v1/feed/refresh", Some(&viewer), None)
+        .await;
+    assert!(s.is_success());
+    let (_, fresh) = env
+        .call("GET", "/v1/feed?limit=6", Some(&viewer), None)
+        .await;
+    assert!(
+        !codes(&fresh).contains(&"engaged_creator".to_string()),
+        "{fresh}"
+    );
+    drop(env);
+    let env = Env {
+        dir: dir.clone(),
+        app: open(&dir, |_| {}),
+        keep_dir: false,
+    };
+    let (_, restarted) = env
+        .call("GET", "/v1/feed?limit=6", Some(&viewer), None)
+        .await;
+    assert!(
+        !codes(&restarted).contains(&"engaged_creator".to_string()),
+        "{restarted}"
+    );
+}

@@ -25,6 +25,9 @@ pub enum EventKind {
     Unfollow,
     /// Asked to see less of a video, its creator or its sound (`target`).
     NotInterested,
+    /// The user asked the For You feed to start afresh: learned interests are forgotten, follows
+    /// stay. Written by the platform (`POST /v1/feed/refresh`), never accepted in an event batch.
+    Refresh,
 }
 
 impl EventKind {
@@ -40,11 +43,12 @@ impl EventKind {
             EventKind::Follow => "follow",
             EventKind::Unfollow => "unfollow",
             EventKind::NotInterested => "not_interested",
+            EventKind::Refresh => "refresh",
         }
     }
 
     /// Every kind, for metrics and documentation.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::View,
         EventKind::Skip,
         EventKind::Like,
@@ -54,6 +58,7 @@ impl EventKind {
         EventKind::Follow,
         EventKind::Unfollow,
         EventKind::NotInterested,
+        EventKind::Refresh,
     ];
 }
 

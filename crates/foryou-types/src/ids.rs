@@ -26,7 +26,12 @@ macro_rules! id_type {
 
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(&self.0)
+                // A string in JSON (JavaScript keeps it exact); a plain number in binary formats.
+                if s.is_human_readable() {
+                    s.collect_str(&self.0)
+                } else {
+                    s.serialize_u64(self.0)
+                }
             }
         }
 
@@ -37,6 +42,9 @@ macro_rules! id_type {
                 enum Raw {
                     S(String),
                     N(u64),
+                }
+                if !d.is_human_readable() {
+                    return u64::deserialize(d).map($name);
                 }
                 match Raw::deserialize(d)? {
                     Raw::N(n) => Ok($name(n)),

@@ -1,8 +1,10 @@
-//! `foryou eval`: the offline top-K protocol of EVAL.md (train on TRAIN, rank every train item
-//! for each test user, score recall, NDCG and coverage), on the engine's co-engagement model.
+//! The offline protocols of EVAL.md, run through the same engine that serves the feed:
+//! `eval` (train on TRAIN, rank every train item for each test user, score recall, NDCG and
+//! coverage) and `replay` (prequential test-then-learn over a time-ordered event stream).
 
 use anyhow::{bail, Context, Result};
-use foryou_engine::{CoocConfig, CoocModel};
+use foryou_engine::{Engine, EngineConfig, FeedRequest, Interner};
+use foryou_types::{UserId, VideoId};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
@@ -11,9 +13,11 @@ use std::path::Path;
 pub struct Row {
     pub user: String,
     pub item: String,
+    pub ts: u64,
+    pub weight: f32,
 }
 
-/// Reads `user<TAB>item<TAB>ts<TAB>weight` with a header.
+/// Reads `user<TAB>item<TAB>ts<TAB>weight` with a header (ts and weight may be missing).
 pub fn read_tsv(path: &Path) -> Result<Vec<Row>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -31,23 +35,69 @@ pub fn read_tsv(path: &Path) -> Result<Vec<Row>> {
         if line.trim().is_empty() {
             continue;
         }
-        let mut f = line.split('\t');
-        match (f.next(), f.next()) {
-            (Some(u), Some(i)) if !u.is_empty() && !i.is_empty() => rows.push(Row {
-                user: u.to_string(),
-                item: i.to_string(),
-            }),
-            _ => bail!(
+        let bad = || {
+            anyhow::anyhow!(
                 "{}: line {} is not user<TAB>item<TAB>ts<TAB>weight",
                 path.display(),
                 n + 2
-            ),
+            )
+        };
+        let mut f = line.split('\t');
+        let (u, i) = match (f.next(), f.next()) {
+            (Some(u), Some(i)) if !u.is_empty() && !i.is_empty() => (u, i),
+            _ => return Err(bad()),
+        };
+        let ts = match f.next() {
+            Some(t) if !t.is_empty() => t.trim().parse::<f64>().map_err(|_| bad())?.max(0.0) as u64,
+            _ => 0,
+        };
+        let weight = match f.next() {
+            Some(w) if !w.is_empty() => w.trim().parse::<f32>().map_err(|_| bad())?,
+            _ => 1.0,
+        };
+        if !weight.is_finite() || weight <= 0.0 {
+            return Err(bad());
         }
+        rows.push(Row {
+            user: u.to_string(),
+            item: i.to_string(),
+            ts,
+            weight,
+        });
     }
     Ok(rows)
 }
 
-/// The figures printed as JSON.
+/// Strength of an interaction of `weight` (a play count for music): 1 for a plain positive,
+/// growing slowly with repeats.
+fn strength(weight: f32) -> f32 {
+    (1.0 + weight.max(1.0).ln()).min(3.0)
+}
+
+/// String ids of a file mapped to the engine's exact numeric ids.
+#[derive(Default)]
+struct Ids {
+    users: Interner<String>,
+    items: Interner<String>,
+}
+
+impl Ids {
+    fn user(&mut self, s: &str) -> UserId {
+        UserId(self.users.intern(&s.to_string()) as u64)
+    }
+    fn item(&mut self, s: &str) -> VideoId {
+        VideoId(self.items.intern(&s.to_string()) as u64)
+    }
+}
+
+/// Rows in time order, file order on ties.
+fn in_time_order(rows: &[Row]) -> Vec<&Row> {
+    let mut v: Vec<&Row> = rows.iter().collect();
+    v.sort_by_key(|r| r.ts);
+    v
+}
+
+/// The figures printed as JSON by `eval`.
 pub struct Report {
     pub recall: f64,
     pub ndcg: f64,
@@ -61,53 +111,36 @@ pub fn run(
     train: &[Row],
     test: &[Row],
     k: usize,
-    config: &CoocConfig,
+    config: EngineConfig,
     recs_out: Option<&Path>,
 ) -> Result<Report> {
     let started = std::time::Instant::now();
-    let mut item_ix: HashMap<&str, u32> = HashMap::new();
-    let mut items: Vec<&str> = Vec::new();
-    let mut user_ix: HashMap<&str, usize> = HashMap::new();
-    let mut histories: Vec<Vec<u32>> = Vec::new();
-    let mut user_names: Vec<&str> = Vec::new();
-    for r in train {
-        let i = *item_ix.entry(r.item.as_str()).or_insert_with(|| {
-            items.push(r.item.as_str());
-            (items.len() - 1) as u32
-        });
-        let u = *user_ix.entry(r.user.as_str()).or_insert_with(|| {
-            histories.push(Vec::new());
-            user_names.push(r.user.as_str());
-            histories.len() - 1
-        });
-        histories[u].push(i);
+    let mut ids = Ids::default();
+    let mut engine = Engine::new(config);
+    let mut history: HashMap<UserId, HashSet<VideoId>> = HashMap::new();
+    let mut now = 0;
+    for r in in_time_order(train) {
+        let (u, i) = (ids.user(&r.user), ids.item(&r.item));
+        now = now.max(r.ts * 1000);
+        engine.observe_interaction(u, i, r.ts * 1000, strength(r.weight));
+        history.entry(u).or_default().insert(i);
     }
-    for h in &mut histories {
-        h.sort_unstable();
-        h.dedup();
-    }
-    let model = CoocModel::train(&histories, items.len(), config);
+    engine.rebuild_index();
     let train_seconds = started.elapsed().as_secs_f64();
-    let mut popularity: Vec<(u32, usize)> = vec![(0, 0); items.len()];
-    for (i, p) in popularity.iter_mut().enumerate() {
-        p.0 = i as u32;
-    }
-    for h in &histories {
-        for &i in h {
-            popularity[i as usize].1 += 1;
-        }
-    }
-    popularity.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let n_items = ids.items.len();
 
-    let mut truth: HashMap<usize, HashSet<u32>> = HashMap::new();
+    let mut truth: HashMap<UserId, HashSet<VideoId>> = HashMap::new();
     for r in test {
-        if let (Some(&u), Some(&i)) = (user_ix.get(r.user.as_str()), item_ix.get(r.item.as_str())) {
-            if !histories[u].contains(&i) {
+        if let (Some(u), Some(i)) = (
+            ids.users.get(&r.user).map(|x| UserId(x as u64)),
+            ids.items.get(&r.item).map(|x| VideoId(x as u64)),
+        ) {
+            if history.get(&u).is_some_and(|h| !h.contains(&i)) {
                 truth.entry(u).or_default().insert(i);
             }
         }
     }
-    let mut users: Vec<usize> = truth.keys().copied().collect();
+    let mut users: Vec<UserId> = truth.keys().copied().collect();
     users.sort_unstable();
     let mut out = match recs_out {
         Some(p) => {
@@ -120,29 +153,22 @@ pub fn run(
         None => None,
     };
     let (mut recall, mut ndcg) = (0.0, 0.0);
-    let mut shown: HashSet<u32> = HashSet::new();
+    let mut shown: HashSet<VideoId> = HashSet::new();
     for &u in &users {
-        let hist = &histories[u];
-        let mut recs: Vec<u32> = model.recommend(hist, k).into_iter().map(|r| r.0).collect();
-        for &(i, _) in &popularity {
-            if recs.len() >= k {
-                break;
-            }
-            if hist.binary_search(&i).is_err() && !recs.contains(&i) {
-                recs.push(i);
-            }
-        }
+        let recs = engine.recommend(&FeedRequest::new(u, k, now));
         let t = &truth[&u];
         let mut dcg = 0.0;
         let mut hits = 0usize;
-        for (rank, i) in recs.iter().enumerate() {
-            if t.contains(i) {
+        for (rank, r) in recs.iter().enumerate() {
+            if t.contains(&r.video) {
                 hits += 1;
                 dcg += 1.0 / ((rank + 2) as f64).log2();
             }
-            shown.insert(*i);
+            shown.insert(r.video);
             if let Some(f) = out.as_mut() {
-                writeln!(f, "{}\t{}\t{}", user_names[u], items[*i as usize], rank + 1)?;
+                let user = ids.users.key(u.0 as u32);
+                let item = ids.items.key(r.video.0 as u32);
+                writeln!(f, "{user}\t{item}\t{}", rank + 1)?;
             }
         }
         let idcg: f64 = (0..t.len().min(k))
@@ -151,12 +177,74 @@ pub fn run(
         recall += hits as f64 / t.len() as f64;
         ndcg += dcg / idcg;
     }
+    if let Some(f) = out.as_mut() {
+        f.flush()?;
+    }
     let n = users.len().max(1) as f64;
     Ok(Report {
         recall: recall / n,
         ndcg: ndcg / n,
-        coverage: shown.len() as f64 / items.len().max(1) as f64,
+        coverage: shown.len() as f64 / n_items.max(1) as f64,
         users: users.len(),
         train_seconds,
+    })
+}
+
+/// The figures printed as JSON by `replay`.
+pub struct ReplayReport {
+    pub hr: f64,
+    pub mrr: f64,
+    pub hr_by_tenth: Vec<f64>,
+    pub scored: usize,
+    pub events: usize,
+    pub seconds: f64,
+    pub events_per_second: f64,
+}
+
+/// Prequential replay: before each event of a known user, ask for the top `k`; then learn it.
+pub fn replay(events: &[Row], k: usize, config: EngineConfig) -> Result<ReplayReport> {
+    let started = std::time::Instant::now();
+    let mut ids = Ids::default();
+    let mut engine = Engine::new(config);
+    let ordered = in_time_order(events);
+    let n = ordered.len();
+    let mut known: HashSet<UserId> = HashSet::new();
+    let (mut hits, mut rr, mut scored) = (0usize, 0.0f64, 0usize);
+    let mut tenth_hits = [0usize; 10];
+    let mut tenth_scored = [0usize; 10];
+    for (pos, r) in ordered.into_iter().enumerate() {
+        let (u, i) = (ids.user(&r.user), ids.item(&r.item));
+        let ts = r.ts * 1000;
+        if known.contains(&u) {
+            if engine.index_stale() {
+                engine.rebuild_index();
+            }
+            let recs = engine.recommend(&FeedRequest::new(u, k, ts));
+            let tenth = (pos * 10 / n.max(1)).min(9);
+            scored += 1;
+            tenth_scored[tenth] += 1;
+            if let Some(rank) = recs.iter().position(|x| x.video == i) {
+                hits += 1;
+                tenth_hits[tenth] += 1;
+                rr += 1.0 / (rank + 1) as f64;
+            }
+        }
+        engine.observe_interaction(u, i, ts, strength(r.weight));
+        known.insert(u);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let s = scored.max(1) as f64;
+    Ok(ReplayReport {
+        hr: hits as f64 / s,
+        mrr: rr / s,
+        hr_by_tenth: tenth_hits
+            .iter()
+            .zip(&tenth_scored)
+            .map(|(h, s)| *h as f64 / (*s).max(1) as f64)
+            .collect(),
+        scored,
+        events: n,
+        seconds,
+        events_per_second: n as f64 / seconds.max(1e-9),
     })
 }

@@ -1,5 +1,6 @@
 //! `foryou`: the command line — serve the platform, run the demo, create admins, make clips.
 
+mod bench;
 mod demo;
 mod eval;
 
@@ -60,12 +61,33 @@ enum Command {
         /// Write the top-K per test user here (user, item, rank).
         #[arg(long)]
         recs_out: Option<PathBuf>,
-        /// Popularity damping β of the co-engagement model.
-        #[arg(long, default_value_t = 0.3)]
-        beta: f32,
-        /// Neighbours kept per item.
-        #[arg(long, default_value_t = 200)]
-        neighbours: usize,
+    },
+    /// Streaming replay (../shared/EVAL.md): test-then-learn over EVENTS in time order, print JSON.
+    Replay {
+        /// Interactions in the EVAL.md format (user, item, ts, weight TSV with header).
+        #[arg(long)]
+        events: PathBuf,
+        /// Cut-off K.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+    },
+    /// Benchmarks of the engine on seeded synthetic data: feed latency, learner throughput, ANN.
+    Bench {
+        /// Catalog size.
+        #[arg(long, default_value_t = 1_000_000)]
+        videos: usize,
+        /// Users.
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        /// Events learned before the feed is measured.
+        #[arg(long, default_value_t = 2_000_000)]
+        events: usize,
+        /// Feed requests measured.
+        #[arg(long, default_value_t = 2_000)]
+        requests: usize,
+        /// Vectors in the ANN recall measurement.
+        #[arg(long, default_value_t = 100_000)]
+        ann_vectors: usize,
     },
     /// Write a playable synthetic MP4 clip (H.264, made without ffmpeg), e.g. to try an upload.
     SynthClip {
@@ -193,8 +215,18 @@ fn run_server(platform: Arc<Platform>, addr: SocketAddr) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(foryou_server::serve(platform, addr, shutdown_signal()))
-        .with_context(|| format!("serving on {addr}"))
+    rt.block_on(foryou_server::serve(
+        Arc::clone(&platform),
+        addr,
+        shutdown_signal(),
+    ))
+    .with_context(|| format!("serving on {addr}"))?;
+    // Everything acknowledged is already in the logs; the snapshot only shortens the next start.
+    platform
+        .snapshot_engines()
+        .map_err(|e| anyhow::anyhow!("writing engine snapshots: {}", e.message))?;
+    tracing::info!("engine snapshots written; bye");
+    Ok(())
 }
 
 fn main() -> Result<()> {
@@ -257,25 +289,56 @@ fn main() -> Result<()> {
             test,
             k,
             recs_out,
-            beta,
-            neighbours,
         } => {
-            if k == 0 || neighbours == 0 {
-                bail!("--k and --neighbours must be at least 1");
+            if k == 0 {
+                bail!("--k must be at least 1");
             }
-            let config = foryou_engine::CoocConfig { beta, neighbours };
             let r = eval::run(
                 &eval::read_tsv(&train)?,
                 &eval::read_tsv(&test)?,
                 k,
-                &config,
+                foryou_engine::EngineConfig::offline(),
                 recs_out.as_deref(),
             )?;
             let obj = serde_json::json!({
                 format!("recall@{k}"): r.recall, format!("ndcg@{k}"): r.ndcg, format!("coverage@{k}"): r.coverage,
-                "users": r.users, "train_seconds": r.train_seconds, "model": "cooc-rp3beta"
+                "users": r.users, "train_seconds": r.train_seconds, "model": "foryou-engine"
             });
             println!("{obj}");
+            Ok(())
+        }
+        Command::Replay { events, k } => {
+            if k == 0 {
+                bail!("--k must be at least 1");
+            }
+            let r = eval::replay(
+                &eval::read_tsv(&events)?,
+                k,
+                foryou_engine::EngineConfig::offline(),
+            )?;
+            let obj = serde_json::json!({
+                format!("hr@{k}"): r.hr, format!("mrr@{k}"): r.mrr, format!("hr@{k}_by_tenth"): r.hr_by_tenth,
+                "scored_events": r.scored, "events": r.events, "seconds": r.seconds,
+                "events_per_second": r.events_per_second, "model": "foryou-engine"
+            });
+            println!("{obj}");
+            Ok(())
+        }
+        Command::Bench {
+            videos,
+            users,
+            events,
+            requests,
+            ann_vectors,
+        } => {
+            let report = bench::run(bench::BenchOptions {
+                videos,
+                users,
+                events,
+                requests,
+                ann_vectors,
+            })?;
+            println!("{report}");
             Ok(())
         }
         Command::SynthClip { seconds, seed, out } => {

@@ -1,0 +1,171 @@
+//! The stages of a feed request and the types they share. A request flows
+//! sources → hydration → filters → ranker → re-ranker; each stage is a small trait or function
+//! so that a new candidate source is a new file in `source/`, not an edit across the engine.
+
+use crate::ann::VectorIndex;
+use crate::state::{State, UserState};
+use crate::{EngineConfig, FeedRequest};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// Which source first found a candidate (reasons and exploration read it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// Item-to-item co-engagement with the user's recent items.
+    CoEngaged,
+    /// Embedding retrieval (ANN).
+    Embedding,
+    /// A followed creator's videos.
+    Following,
+    /// Videos of creators, sounds and hashtags the user engages with.
+    Affinity,
+    /// Trending in the region.
+    Trending,
+    /// Popular in all regions (aggregates handed in by the caller).
+    Worldwide,
+    /// New videos being tried (exploration pool).
+    Fresh,
+    /// A random sample of the catalog (cold-start exploration).
+    Explore,
+}
+
+/// One candidate and what the stages learned about it.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// Item slot.
+    pub item: u32,
+    /// Sources that found it.
+    pub origins: Vec<Origin>,
+    /// Co-engagement score with the user's recent items.
+    pub coengaged: f32,
+    /// Co-engagement with what the user recently skipped or rejected.
+    pub disengaged: f32,
+    /// The user's item that contributed most to `coengaged`.
+    pub because: Option<u32>,
+    /// Cosine of the item with the user's vector.
+    pub embedding: f32,
+    /// Affinity with the creator, the sound and the best hashtag (slot, affinity).
+    pub creator_aff: f32,
+    /// Sound affinity.
+    pub sound_aff: f32,
+    /// Best hashtag and its affinity.
+    pub tag_aff: (Option<u32>, f32),
+    /// The user follows the creator.
+    pub following: bool,
+    /// Popularity elsewhere (worldwide list), when handed in.
+    pub worldwide: f32,
+    /// A Thompson sample of its engagement rate (fresh videos).
+    pub explore_draw: f32,
+    /// Final score.
+    pub score: f32,
+    /// Per-objective predictions: watch, like, share, follow, negative.
+    pub predictions: [f32; 5],
+    /// What each personal signal added to the lift `z` (see `Lift`), for "why this video".
+    pub lifts: [f32; Lift::COUNT],
+}
+
+/// The personal signals of the ranker's lift, in `Candidate::lifts` order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lift {
+    /// Co-engagement with recent videos (less that with skipped ones).
+    CoEngaged = 0,
+    /// Cosine with the taste vector.
+    Embedding = 1,
+    /// Creator affinity.
+    Creator = 2,
+    /// Sound affinity.
+    Sound = 3,
+    /// Hashtag affinity.
+    Hashtag = 4,
+    /// Following the creator.
+    Following = 5,
+}
+
+impl Lift {
+    /// Number of signals.
+    pub const COUNT: usize = 6;
+}
+
+impl Candidate {
+    /// A candidate with nothing known yet.
+    pub fn new(item: u32, origin: Origin) -> Self {
+        Candidate {
+            item,
+            origins: vec![origin],
+            coengaged: 0.0,
+            disengaged: 0.0,
+            because: None,
+            embedding: 0.0,
+            creator_aff: 0.0,
+            sound_aff: 0.0,
+            tag_aff: (None, 0.0),
+            following: false,
+            worldwide: 0.0,
+            explore_draw: 0.0,
+            score: 0.0,
+            predictions: [0.0; 5],
+            lifts: [0.0; Lift::COUNT],
+        }
+    }
+
+    /// Whether only exploration sources found it.
+    pub fn is_exploration(&self) -> bool {
+        self.origins
+            .iter()
+            .all(|o| matches!(o, Origin::Fresh | Origin::Explore))
+    }
+}
+
+/// The candidate set of one request, keyed by item slot.
+#[derive(Default)]
+pub struct Candidates {
+    /// Candidates by item.
+    pub map: FxHashMap<u32, Candidate>,
+}
+
+impl Candidates {
+    /// Adds `item` from `origin` (or notes the extra origin) and returns it for the source to fill.
+    pub fn add(&mut self, item: u32, origin: Origin) -> &mut Candidate {
+        let c = self
+            .map
+            .entry(item)
+            .or_insert_with(|| Candidate::new(item, origin));
+        if !c.origins.contains(&origin) {
+            c.origins.push(origin);
+        }
+        c
+    }
+}
+
+/// Everything a stage may read for one request.
+pub struct Query<'a> {
+    /// The request.
+    pub req: &'a FeedRequest,
+    /// The engine's settings.
+    pub config: &'a EngineConfig,
+    /// The learned state.
+    pub state: &'a State,
+    /// The ANN index, once built.
+    pub index: Option<&'a dyn VectorIndex>,
+    /// The user's state; `None` in the non-personalised mode, which reads no history.
+    pub user: Option<&'a UserState>,
+    /// Recent engagements with recency weights, newest first.
+    pub history: Vec<(u32, f32)>,
+    /// Recent negative feedback with recency weights, newest first.
+    pub negative: Vec<(u32, f32)>,
+    /// The user's taste vector.
+    pub vector: Option<Vec<f32>>,
+    /// Followed creators (slots).
+    pub following: FxHashSet<u32>,
+    /// Seed for this request's random draws.
+    pub seed: u64,
+}
+
+/// A stage that proposes candidates.
+pub trait CandidateSource: Send + Sync {
+    /// The source's name (for metrics and docs).
+    fn name(&self) -> &'static str;
+    /// Whether it applies to this request (e.g. personal sources skip the non-personalised mode).
+    fn enabled(&self, q: &Query) -> bool;
+    /// Adds up to `q.config.per_source` candidates.
+    fn fetch(&self, q: &Query, out: &mut Candidates);
+}

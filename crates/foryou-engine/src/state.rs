@@ -1,0 +1,186 @@
+//! The engine's learned state: catalog items with their engagement statistics, users with their
+//! recent engagement and affinities, and the trending counter. Everything here is serialisable,
+//! so a snapshot plus the log after it rebuilds the engine exactly.
+
+use crate::cooc::CoEngagement;
+use crate::embed::Embeddings;
+use crate::intern::Interner;
+use foryou_types::{SoundId, UserId, VideoId};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// Engagement counts of one item in this region.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct Stats {
+    /// Times it was shown and watched or skipped.
+    pub exposures: f32,
+    /// Watch ratio summed over exposures, each capped at 1.
+    pub watch: f32,
+    /// Watched to the end.
+    pub completions: f32,
+    /// Likes (less unlikes).
+    pub likes: f32,
+    /// Shares.
+    pub shares: f32,
+    /// Comments.
+    pub comments: f32,
+    /// Follows of its creator from it.
+    pub follows: f32,
+    /// Skips, quick exits and "not interested".
+    pub negatives: f32,
+}
+
+impl Stats {
+    /// Engagements that count as "it worked" for exploration.
+    pub fn good(&self) -> f32 {
+        self.completions + self.likes + self.shares
+    }
+}
+
+/// One catalog item.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Item {
+    /// Its id.
+    pub id: VideoId,
+    /// Creator (interned), if the catalog has creators.
+    pub creator: Option<u32>,
+    /// Sound (interned), if any.
+    pub sound: Option<u32>,
+    /// Hashtags (interned).
+    pub tags: Vec<u32>,
+    /// Duration in ms (0 when unknown).
+    pub duration_ms: u64,
+    /// Upload time, Unix ms.
+    pub created_ms: u64,
+    /// False once removed from the catalog (or never described, for ids only seen in events).
+    pub live: bool,
+    /// Engagement counts.
+    pub stats: Stats,
+    /// Forward-decayed popularity: `Σ w·2^((t − t0)/half-life)`; comparable across items.
+    pub pop: f64,
+    /// Exploration stage of a new item; `None` once it left the pool.
+    pub stage: Option<u8>,
+    /// Whether it is in the trending set.
+    pub trending: bool,
+}
+
+/// What the engine knows of one user.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct UserState {
+    /// Recent positive engagements (item, strength), oldest first.
+    pub recent: VecDeque<(u32, f32)>,
+    /// Recent negative feedback (skips, quick exits, "not interested"), oldest first.
+    pub negative: VecDeque<u32>,
+    /// Items watched or skipped (never shown again).
+    pub seen: FxHashSet<u32>,
+    /// "Not interested" items.
+    pub blocked_items: FxHashSet<u32>,
+    /// "Not interested" creators.
+    pub blocked_creators: FxHashSet<u32>,
+    /// "Not interested" sounds.
+    pub blocked_sounds: FxHashSet<u32>,
+    /// Baseline engagement (logit), so a user who finishes everything does not credit everything.
+    pub bias: f32,
+    /// Affinity per creator (logit scale, learned by `learn_affinity`).
+    pub creators: FxHashMap<u32, f32>,
+    /// Affinity per sound.
+    pub sounds: FxHashMap<u32, f32>,
+    /// Affinity per hashtag.
+    pub tags: FxHashMap<u32, f32>,
+    /// Views and skips so far (drives the cold-start mix).
+    pub views: u32,
+    /// Last event time, Unix ms (for expiry).
+    pub last_ms: u64,
+}
+
+/// Region-wide means that smooth per-item rates.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct Totals {
+    /// Sum of every item's stats.
+    pub sum: Stats,
+}
+
+/// The whole learned state of one region's engine.
+#[derive(Serialize, Deserialize)]
+pub struct State {
+    /// Item ids → slots.
+    pub item_ids: Interner<VideoId>,
+    /// Items by slot.
+    pub items: Vec<Item>,
+    /// Creator ids → slots.
+    pub creator_ids: Interner<UserId>,
+    /// Sound ids → slots.
+    pub sound_ids: Interner<SoundId>,
+    /// Hashtags → slots.
+    pub tag_ids: Interner<String>,
+    /// Items per creator slot, in upload order.
+    pub by_creator: Vec<Vec<u32>>,
+    /// Items per sound slot.
+    pub by_sound: Vec<Vec<u32>>,
+    /// Items per hashtag slot.
+    pub by_tag: Vec<Vec<u32>>,
+    /// Users.
+    pub users: FxHashMap<UserId, UserState>,
+    /// Co-engagement.
+    pub cooc: CoEngagement,
+    /// Embeddings.
+    pub embed: Embeddings,
+    /// Items in the trending set (superset of the top, by `pop`).
+    pub trending: Vec<u32>,
+    /// Smallest `pop` that may enter the trending set.
+    pub trending_floor: f64,
+    /// New items being tried.
+    pub fresh: Vec<u32>,
+    /// Region-wide sums.
+    pub totals: Totals,
+    /// Time origin of the forward decay, Unix ms.
+    pub pop_origin_ms: u64,
+    /// Last log sequence number learned.
+    pub last_seq: u64,
+    /// Events learned since start (drives the index refresh).
+    pub learned: u64,
+    /// Items with at least one positive engagement (those the ANN index holds).
+    pub engaged: usize,
+    /// When the exploration pool was last swept of aged-out videos, Unix ms.
+    pub swept_ms: u64,
+    /// Latest time the engine has heard of (events, ticks), Unix ms.
+    pub clock_ms: u64,
+}
+
+impl State {
+    /// An empty state with embeddings of `dim` dimensions.
+    pub fn new(dim: usize) -> Self {
+        State {
+            item_ids: Interner::default(),
+            items: Vec::new(),
+            creator_ids: Interner::default(),
+            sound_ids: Interner::default(),
+            tag_ids: Interner::default(),
+            by_creator: Vec::new(),
+            by_sound: Vec::new(),
+            by_tag: Vec::new(),
+            users: FxHashMap::default(),
+            cooc: CoEngagement::default(),
+            embed: Embeddings::new(dim),
+            trending: Vec::new(),
+            trending_floor: 0.0,
+            fresh: Vec::new(),
+            totals: Totals::default(),
+            pop_origin_ms: 0,
+            last_seq: 0,
+            learned: 0,
+            clock_ms: 0,
+            engaged: 0,
+            swept_ms: 0,
+        }
+    }
+
+    /// Rebuilds lookup tables after deserialising.
+    pub fn reindex(&mut self) {
+        self.item_ids.reindex();
+        self.creator_ids.reindex();
+        self.sound_ids.reindex();
+        self.tag_ids.reindex();
+    }
+}
