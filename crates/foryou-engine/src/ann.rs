@@ -87,7 +87,7 @@ impl Default for HnswConfig {
         HnswConfig {
             m: 16,
             ef_construction: 100,
-            ef_search: 200,
+            ef_search: 256,
             seed: 42,
         }
     }

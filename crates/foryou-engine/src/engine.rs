@@ -317,6 +317,7 @@ impl Engine {
                 pop: 0.0,
                 stage: None,
                 trending: false,
+                engaged: false,
             });
             self.state.cooc.ensure(i as usize + 1);
             self.state.embed.add(i, &[], &mut self.rng);
@@ -389,6 +390,9 @@ impl Engine {
     pub fn remove_item(&mut self, id: VideoId) {
         if let Some(i) = self.state.item_ids.get(&id) {
             let it = &mut self.state.items[i as usize];
+            if it.live && it.engaged {
+                self.state.engaged -= 1;
+            }
             it.live = false;
             it.stage = None;
             let (c, s, tags) = (it.creator, it.sound, it.tags.clone());
@@ -461,12 +465,7 @@ impl Engine {
             return;
         }
         self.state.last_seq = self.state.last_seq.max(e.seq);
-        self.state.clock_ms = self.state.clock_ms.max(e.ts_ms);
-        if self.state.clock_ms > self.state.swept_ms + 60_000 {
-            let now = self.state.clock_ms;
-            self.state.swept_ms = now;
-            explore::expire(&mut self.state, now, &self.config);
-        }
+        self.advance_clock(e.ts_ms);
         if e.kind == EventKind::Refresh {
             self.forget_user(e.user);
             return;
@@ -554,9 +553,20 @@ impl Engine {
         }
     }
 
+    /// Moves the engine's clock forward; once a minute, new videos that aged out leave the pool.
+    fn advance_clock(&mut self, ts_ms: u64) {
+        self.state.clock_ms = self.state.clock_ms.max(ts_ms);
+        if self.state.clock_ms > self.state.swept_ms + 60_000 {
+            let now = self.state.clock_ms;
+            self.state.swept_ms = now;
+            explore::expire(&mut self.state, now, &self.config);
+        }
+    }
+
     /// Learns a positive interaction of `strength` from a plain interaction file (the offline
     /// tools): the same learner as `observe`, without the platform's event kinds.
     pub fn observe_interaction(&mut self, user: UserId, item: VideoId, ts_ms: u64, strength: f32) {
+        self.advance_clock(ts_ms);
         let i = self.intern_item(item);
         if !self.state.items[i as usize].live {
             self.state.items[i as usize].live = true;
@@ -569,11 +579,15 @@ impl Engine {
         };
         add_stats(&mut self.state.items[i as usize].stats, &d);
         add_stats(&mut self.state.totals.sum, &d);
+        let it = &self.state.items[i as usize];
+        let (creator, sound, tags) = (it.creator, it.sound, it.tags.clone());
         let u = self.state.users.entry(user).or_default();
         u.last_ms = u.last_ms.max(ts_ms);
         u.seen.insert(i);
         u.views += 1;
-        self.learn_positive(user, i, strength.max(0.1), ts_ms);
+        let s = strength.max(0.5);
+        learn_affinity(u, creator, sound, &tags, s, self.config.affinity_rate);
+        self.learn_positive(user, i, s, ts_ms);
     }
 
     fn learn_positive(&mut self, user: UserId, i: u32, strength: f32, ts_ms: u64) {
@@ -632,7 +646,7 @@ impl Engine {
             .items
             .iter()
             .enumerate()
-            .filter(|(_, it)| it.live && it.pop > 0.0)
+            .filter(|(_, it)| it.live && it.engaged)
             .map(|(i, _)| {
                 let mut v = self.state.embed.get(i as u32).to_vec();
                 crate::embed::normalise(&mut v);
@@ -663,7 +677,7 @@ impl Engine {
         self.install_index(Box::new(index), at);
     }
 
-    fn user_query<'a>(&'a self, req: &'a FeedRequest) -> Query<'a> {
+    pub(crate) fn user_query<'a>(&'a self, req: &'a FeedRequest) -> Query<'a> {
         let personal = req.mode == FeedMode::Personalised;
         let user = if personal {
             self.state.users.get(&req.user)
@@ -917,7 +931,8 @@ impl State {
             self.pop_origin_ms = ts_ms;
         }
         let exp = (ts_ms as f64 - self.pop_origin_ms as f64) / 3.6e6 / half;
-        if self.items[i as usize].pop == 0.0 {
+        if !self.items[i as usize].engaged {
+            self.items[i as usize].engaged = true;
             self.engaged += 1;
         }
         self.items[i as usize].pop += w * 2f64.powf(exp);

@@ -63,6 +63,8 @@ pub struct Item {
     pub stage: Option<u8>,
     /// Whether it is in the trending set.
     pub trending: bool,
+    /// Whether anyone engaged with it (its embedding is learned, so the ANN index holds it).
+    pub engaged: bool,
 }
 
 /// What the engine knows of one user.

@@ -255,3 +255,22 @@ fn removed_videos_leave_every_feed() {
         .iter()
         .all(|r| r.video != top));
 }
+
+/// The ANN index is fresh after a rebuild, also over a stream spanning years (popularity's
+/// forward decay rebases) and after removals, so the platform never rebuilds in a loop.
+#[test]
+fn a_rebuilt_index_is_fresh() {
+    let mut e = world(200, EngineConfig::default());
+    for k in 0..400u64 {
+        e.observe_interaction(UserId(k % 7), VideoId(k % 200), NOW + k * 3 * DAY, 1.0);
+    }
+    assert!(e.index_stale());
+    e.rebuild_index();
+    assert!(!e.index_stale());
+    for v in 0..50 {
+        e.remove_item(VideoId(v));
+    }
+    e.rebuild_index();
+    assert!(!e.index_stale());
+    assert!(!e.recommend(&request(3, 10, NOW + 1300 * DAY, 1)).is_empty());
+}

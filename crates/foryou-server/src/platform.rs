@@ -233,11 +233,9 @@ pub struct Platform {
     media: BTreeMap<Region, Box<dyn ObjectStore>>,
     engines: BTreeMap<Region, Arc<Mutex<Engine>>>,
     /// Regions whose ANN index is being rebuilt in the background.
-    reindexing: Mutex<HashSet<Region>>,
+    reindexing: Arc<Mutex<HashSet<Region>>>,
     /// Log position of each region's last engine snapshot.
     snapshot_seq: Mutex<HashMap<Region, u64>>,
-    /// Regions whose background index build has finished.
-    reindex_done: Arc<Mutex<Vec<Region>>>,
     pub(crate) world: RwLock<World>,
     signup: Mutex<()>,
     tmp: PathBuf,
@@ -273,9 +271,8 @@ impl Platform {
             stores,
             media,
             engines,
-            reindexing: Mutex::new(HashSet::new()),
+            reindexing: Arc::new(Mutex::new(HashSet::new())),
             snapshot_seq: Mutex::new(HashMap::new()),
-            reindex_done: Arc::new(Mutex::new(Vec::new())),
             world: RwLock::new(World::default()),
             signup: Mutex::new(()),
             tmp,
@@ -954,7 +951,8 @@ impl Platform {
         let Some(engine) = self.engines.get(region) else {
             return Ok(());
         };
-        let e = engine.lock().map_err(lock_err)?;
+        // Lock order everywhere: engine, then the bookkeeping maps.
+        let mut e = engine.lock().map_err(lock_err)?;
         if e.index_stale()
             && self
                 .reindexing
@@ -966,7 +964,7 @@ impl Platform {
             let engine = Arc::clone(engine);
             let region = region.clone();
             let seed = e.config().seed;
-            let done = Arc::clone(&self.reindex_done);
+            let busy = Arc::clone(&self.reindexing);
             std::thread::spawn(move || {
                 let cfg = foryou_engine::ann::HnswConfig {
                     seed,
@@ -976,25 +974,23 @@ impl Platform {
                 if let Ok(mut e) = engine.lock() {
                     e.install_index(Box::new(index), at);
                 }
-                if let Ok(mut d) = done.lock() {
-                    d.push(region);
+                if let Ok(mut b) = busy.lock() {
+                    b.remove(&region);
                 }
             });
-        }
-        {
-            let mut done = self.reindex_done.lock().map_err(lock_err)?;
-            let mut busy = self.reindexing.lock().map_err(lock_err)?;
-            for r in done.drain(..) {
-                busy.remove(&r);
-            }
         }
         let mut seqs = self.snapshot_seq.lock().map_err(lock_err)?;
         let last = seqs.get(region).copied().unwrap_or(0);
         if e.last_seq() >= last + SNAPSHOT_EVERY {
+            // Learned state of users idle for half a year goes, so memory stays bounded; their
+            // events stay in the log.
+            e.expire_idle(now_ms().saturating_sub(IDLE_USER_EXPIRY_MS));
             let bytes = e.snapshot().map_err(ApiError::internal)?;
             seqs.insert(region.clone(), e.last_seq());
             drop(e);
             let path = self.engine_snapshot_path(region);
+            // Any snapshot, even one overtaken by a newer write, is correct: a start replays the
+            // log after the snapshot's own sequence number.
             std::thread::spawn(move || {
                 if let Err(err) = write_atomically(&path, &bytes) {
                     tracing::warn!(path = %path.display(), error = %err, "engine snapshot not written");
@@ -1328,6 +1324,8 @@ pub fn upload_too_large(max: u64) -> ApiError {
     )
 }
 
+/// Users idle this long lose their learned engine state (at the next snapshot).
+const IDLE_USER_EXPIRY_MS: u64 = 183 * 86_400_000;
 /// Events between two engine snapshots.
 const SNAPSHOT_EVERY: u64 = 5_000;
 /// File name of a region's engine snapshot, beside its store.

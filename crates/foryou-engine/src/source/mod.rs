@@ -34,3 +34,159 @@ pub fn default_sources() -> Vec<Box<dyn CandidateSource>> {
         Box::new(Backfill),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each source on its own, over one small world.
+
+    use super::*;
+    use crate::pipeline::{Candidates, Origin};
+    use crate::{Engine, EngineConfig, FeedRequest, ItemMeta};
+    use foryou_types::{SoundId, UserId, VideoId};
+
+    const NOW: u64 = 1_780_000_000_000;
+
+    /// 60 videos: creator `v % 6`, sound `v % 5`, tag `t{v % 4}`; videos 50.. are new.
+    /// Users 100..120 finish videos 0, 6, 12 (creator 0) in sequence, then 1; user 1 finished 0.
+    fn world() -> Engine {
+        let mut e = Engine::new(EngineConfig::default());
+        for v in 0..60u64 {
+            let old = if v >= 50 { 0 } else { 7 * 86_400_000 };
+            e.upsert_item(ItemMeta {
+                id: VideoId(v),
+                creator: Some(UserId(1000 + v % 6)),
+                sound: Some(SoundId(v % 5)),
+                hashtags: vec![format!("t{}", v % 4)],
+                duration_ms: 10_000,
+                created_ms: NOW - old,
+            });
+        }
+        let mut t = NOW;
+        for u in 100..120u64 {
+            for v in [0u64, 6, 12, 1] {
+                t += 1000;
+                e.observe_interaction(UserId(u), VideoId(v), t, 1.0);
+            }
+        }
+        e.observe_interaction(UserId(1), VideoId(0), t + 1000, 2.0);
+        e.rebuild_index();
+        e
+    }
+
+    fn fetch(e: &Engine, req: &FeedRequest, source: &dyn CandidateSource) -> Vec<(u64, Origin)> {
+        let q = e.user_query(req);
+        let mut out = Candidates::default();
+        if source.enabled(&q) {
+            source.fetch(&q, &mut out);
+        }
+        let mut v: Vec<(u64, Origin)> = out
+            .map
+            .values()
+            .map(|c| (e.state().items[c.item as usize].id.0, c.origins[0]))
+            .collect();
+        v.sort_by_key(|x| x.0);
+        v
+    }
+
+    fn ids(v: &[(u64, Origin)]) -> Vec<u64> {
+        v.iter().map(|x| x.0).collect()
+    }
+
+    #[test]
+    fn coengaged_finds_what_others_watched_next() {
+        let e = world();
+        let got = ids(&fetch(
+            &e,
+            &FeedRequest::new(UserId(1), 10, NOW),
+            &CoEngaged,
+        ));
+        assert_eq!(got, vec![1, 6, 12]);
+        // A user with no history gets nothing from it.
+        assert!(fetch(&e, &FeedRequest::new(UserId(9), 10, NOW), &CoEngaged).is_empty());
+    }
+
+    #[test]
+    fn following_brings_the_newest_of_followed_creators() {
+        let e = world();
+        let mut req = FeedRequest::new(UserId(1), 10, NOW);
+        req.following = vec![UserId(1003)];
+        let got = ids(&fetch(&e, &req, &Following));
+        assert!(!got.is_empty() && got.iter().all(|v| v % 6 == 3), "{got:?}");
+        assert!(got.contains(&57), "the newest first: {got:?}");
+    }
+
+    #[test]
+    fn affinity_brings_the_users_creators_sounds_and_tags() {
+        let e = world();
+        let got = ids(&fetch(
+            &e,
+            &FeedRequest::new(UserId(100), 10, NOW),
+            &Affinity,
+        ));
+        assert!(
+            got.iter().any(|v| v % 6 == 0 && *v != 0),
+            "creator 0's other videos: {got:?}"
+        );
+    }
+
+    #[test]
+    fn trending_lists_the_most_engaged_first() {
+        let e = world();
+        let top = e.state().top_trending(2);
+        let top: Vec<u64> = top
+            .iter()
+            .map(|&i| e.state().items[i as usize].id.0)
+            .collect();
+        assert_eq!(top[0], 0, "video 0 has the most engagement");
+        let got = ids(&fetch(&e, &FeedRequest::new(UserId(7), 10, NOW), &Trending));
+        assert_eq!(got, vec![0, 1, 6, 12]);
+    }
+
+    #[test]
+    fn worldwide_takes_the_handed_in_list_of_known_videos() {
+        let e = world();
+        let mut req = FeedRequest::new(UserId(7), 10, NOW);
+        req.worldwide = vec![(VideoId(33), 5.0), (VideoId(9999), 9.0)];
+        assert_eq!(fetch(&e, &req, &Worldwide), vec![(33, Origin::Worldwide)]);
+    }
+
+    #[test]
+    fn the_fresh_pool_holds_only_new_videos() {
+        let e = world();
+        let got = ids(&fetch(
+            &e,
+            &FeedRequest::new(UserId(7), 10, NOW),
+            &FreshPool,
+        ));
+        assert!(!got.is_empty() && got.iter().all(|&v| v >= 50), "{got:?}");
+    }
+
+    #[test]
+    fn embedding_retrieval_finds_the_users_neighbourhood() {
+        let e = world();
+        let got = fetch(
+            &e,
+            &FeedRequest::new(UserId(100), 10, NOW),
+            &EmbeddingRetrieval,
+        );
+        assert!(got.len() >= 4, "{got:?}");
+        assert!(got.iter().all(|x| x.1 == Origin::Embedding));
+        // No history, no vector, no retrieval.
+        assert!(fetch(
+            &e,
+            &FeedRequest::new(UserId(9), 10, NOW),
+            &EmbeddingRetrieval
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn the_catalog_sample_and_backfill_fill_a_thin_candidate_set() {
+        let e = world();
+        let sample = fetch(&e, &FeedRequest::new(UserId(9), 10, NOW), &CatalogSample);
+        assert!(!sample.is_empty());
+        let all = ids(&fetch(&e, &FeedRequest::new(UserId(1), 10, NOW), &Backfill));
+        assert_eq!(all.len(), 59, "every video but the one watched");
+        assert!(!all.contains(&0));
+    }
+}
