@@ -4,10 +4,10 @@
 use crate::ann::{Hnsw, HnswConfig, VectorIndex};
 use crate::cooc::CoocConfig;
 use crate::embed::{EmbedConfig, Group};
-use crate::pipeline::{CandidateSource, Candidates, Query};
-use crate::rerank::{page, PagePlan};
+use crate::pipeline::{Pipeline, Query};
+use crate::rerank::PagePlan;
 use crate::state::{Item, State, Stats, UserState};
-use crate::{explore, rank, source, Reason};
+use crate::{explore, Reason};
 use foryou_types::{EventKind, EventRecord, NotInterestedTarget, SoundId, UserId, VideoId};
 use rand::SeedableRng;
 use rustc_hash::FxHashSet;
@@ -268,7 +268,7 @@ pub fn signal(e: &EventRecord) -> f32 {
 pub struct Engine {
     config: EngineConfig,
     state: State,
-    sources: Vec<Box<dyn CandidateSource>>,
+    pipeline: Pipeline,
     index: Option<Box<dyn VectorIndex>>,
     indexed_items: usize,
     indexed_at_learned: u64,
@@ -289,7 +289,7 @@ impl Engine {
         Engine {
             config,
             state,
-            sources: source::default_sources(),
+            pipeline: Pipeline::default(),
             index: None,
             indexed_items: 0,
             indexed_at_learned: 0,
@@ -751,21 +751,6 @@ impl Engine {
     /// Ranks the catalog for a request.
     pub fn recommend(&self, req: &FeedRequest) -> Vec<Recommendation> {
         let q = self.user_query(req);
-        let mut cands = Candidates::default();
-        for s in &self.sources {
-            if s.enabled(&q) {
-                s.fetch(&q, &mut cands);
-            }
-        }
-        let mut list: Vec<_> = cands
-            .map
-            .into_values()
-            .filter(|c| keep(&q, c.item))
-            .collect();
-        for c in &mut list {
-            rank::hydrate(&q, c);
-        }
-        rank::score(&q, &mut list);
         let personal = q.user.is_some();
         let share = match q.user {
             Some(u) if self.config.explore_share > 0.0 => {
@@ -784,7 +769,8 @@ impl Engine {
             diversify: self.config.diversify,
         };
         let mut rng = rand::rngs::StdRng::seed_from_u64(q.seed);
-        page(&self.state, list, &plan, &mut rng)
+        self.pipeline
+            .run(&q, &plan, &mut rng)
             .into_iter()
             .skip(skip)
             .map(|c| Recommendation {
@@ -832,19 +818,6 @@ impl Engine {
 }
 
 static EMPTY_USER: std::sync::LazyLock<UserState> = std::sync::LazyLock::new(UserState::default);
-
-fn keep(q: &Query, i: u32) -> bool {
-    let it = &q.state.items[i as usize];
-    if !it.live {
-        return false;
-    }
-    let Some(u) = q.user else { return true };
-    !(u.seen.contains(&i)
-        || u.blocked_items.contains(&i)
-        || it.creator.is_some_and(|c| u.blocked_creators.contains(&c))
-        || it.sound.is_some_and(|s| u.blocked_sounds.contains(&s))
-        || u.recent.iter().any(|r| r.0 == i))
-}
 
 /// Affinities stay within ±this (logit scale).
 const AFFINITY_CAP: f32 = 6.0;

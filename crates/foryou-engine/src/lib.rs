@@ -8,6 +8,8 @@ pub mod embed;
 mod engine;
 mod explain;
 pub mod explore;
+pub mod filter;
+pub mod hydrate;
 mod intern;
 pub mod pipeline;
 pub mod rank;

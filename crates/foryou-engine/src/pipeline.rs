@@ -1,8 +1,10 @@
 //! The stages of a feed request and the types they share. A request flows
-//! sources → hydration → filters → ranker → re-ranker; each stage is a small trait or function
-//! so that a new candidate source is a new file in `source/`, not an edit across the engine.
+//! sources → filters → hydrators → scorer → selector; each stage is a small trait
+//! (`CandidateSource`, `Filter`, `Hydrator`, `Scorer`, `Selector`) and `Pipeline` holds one list
+//! of each, so a new candidate source is a new file in `source/`, not an edit across the engine.
 
 use crate::ann::VectorIndex;
+use crate::rerank::PagePlan;
 use crate::state::{State, UserState};
 use crate::{EngineConfig, FeedRequest};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -168,4 +170,103 @@ pub trait CandidateSource: Send + Sync {
     fn enabled(&self, q: &Query) -> bool;
     /// Adds up to `q.config.per_source` candidates.
     fn fetch(&self, q: &Query, out: &mut Candidates);
+}
+
+/// A stage that fills features of a candidate.
+pub trait Hydrator: Send + Sync {
+    /// The hydrator's name.
+    fn name(&self) -> &'static str;
+    /// Fills what it knows about `c`.
+    fn hydrate(&self, q: &Query, c: &mut Candidate);
+}
+
+/// A stage that removes candidates that must not be shown.
+pub trait Filter: Send + Sync {
+    /// The filter's name.
+    fn name(&self) -> &'static str;
+    /// Whether `c` may be shown.
+    fn keep(&self, q: &Query, c: &Candidate) -> bool;
+}
+
+/// The stage that scores hydrated candidates.
+pub trait Scorer: Send + Sync {
+    /// The scorer's name.
+    fn name(&self) -> &'static str;
+    /// Sets `score` (and `predictions`, `lifts`) of every candidate.
+    fn score(&self, q: &Query, cands: &mut [Candidate]);
+}
+
+/// The stage that turns scored candidates into the page.
+pub trait Selector: Send + Sync {
+    /// The selector's name.
+    fn name(&self) -> &'static str;
+    /// Orders and cuts the page.
+    fn select(
+        &self,
+        s: &State,
+        cands: Vec<Candidate>,
+        plan: &PagePlan,
+        rng: &mut rand::rngs::StdRng,
+    ) -> Vec<Candidate>;
+}
+
+/// The stages of a feed request, in order.
+pub struct Pipeline {
+    /// Candidate sources.
+    pub sources: Vec<Box<dyn CandidateSource>>,
+    /// Filters, applied before hydration (cheap first).
+    pub filters: Vec<Box<dyn Filter>>,
+    /// Hydrators.
+    pub hydrators: Vec<Box<dyn Hydrator>>,
+    /// The scorer.
+    pub scorer: Box<dyn Scorer>,
+    /// The selector.
+    pub selector: Box<dyn Selector>,
+}
+
+impl Default for Pipeline {
+    /// Foryou's pipeline: every source, the three filters, the three hydrators, the
+    /// multi-objective ranker and the diverse page.
+    fn default() -> Self {
+        use crate::{filter, hydrate, rank, rerank, source};
+        Pipeline {
+            sources: source::default_sources(),
+            filters: vec![
+                Box::new(filter::LiveOnly),
+                Box::new(filter::NotSeen),
+                Box::new(filter::NotRejected),
+            ],
+            hydrators: vec![
+                Box::new(hydrate::CoEngagementFeatures),
+                Box::new(hydrate::EmbeddingFeatures),
+                Box::new(hydrate::AffinityFeatures),
+            ],
+            scorer: Box::new(rank::MultiObjective),
+            selector: Box::new(rerank::DiversePage),
+        }
+    }
+}
+
+impl Pipeline {
+    /// Runs every stage for one request.
+    pub fn run(&self, q: &Query, plan: &PagePlan, rng: &mut rand::rngs::StdRng) -> Vec<Candidate> {
+        let mut found = Candidates::default();
+        for s in &self.sources {
+            if s.enabled(q) {
+                s.fetch(q, &mut found);
+            }
+        }
+        let mut list: Vec<Candidate> = found
+            .map
+            .into_values()
+            .filter(|c| self.filters.iter().all(|f| f.keep(q, c)))
+            .collect();
+        for c in &mut list {
+            for h in &self.hydrators {
+                h.hydrate(q, c);
+            }
+        }
+        self.scorer.score(q, &mut list);
+        self.selector.select(q.state, list, plan, rng)
+    }
 }

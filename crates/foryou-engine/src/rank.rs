@@ -1,4 +1,4 @@
-//! Feature hydration and the multi-objective ranker.
+//! The multi-objective ranker.
 //!
 //! Each objective's prediction starts from the item's own rate in this region, smoothed towards
 //! the region's mean (`prior_strength` pseudo-exposures), and is shifted on the logit scale by the
@@ -18,7 +18,7 @@
 //! user's recent engagements: popularity is the prior that personal evidence replaces. The weights
 //! are `ObjectiveWeights` and `LiftWeights`, published in the config and in ARCHITECTURE.md.
 
-use crate::pipeline::{Candidate, Query};
+use crate::pipeline::{Candidate, Query, Scorer};
 use crate::state::Stats;
 
 /// Scale of the co-engagement feature: `ln(1 + 10·ĉ)` grows without saturating, slowly.
@@ -31,47 +31,6 @@ fn logit(p: f32) -> f32 {
 
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
-}
-
-/// Fills the personal features of a candidate that its source did not already know.
-pub fn hydrate(q: &Query, c: &mut Candidate) {
-    let it = &q.state.items[c.item as usize];
-    if c.coengaged == 0.0 && !q.history.is_empty() {
-        let mut best = 0.0;
-        for &(h, w) in &q.history {
-            let s = w * q.state.cooc.similarity(h, c.item);
-            c.coengaged += s;
-            if s > best {
-                best = s;
-                c.because = Some(h);
-            }
-        }
-    }
-    for &(n, w) in &q.negative {
-        c.disengaged += w * q.state.cooc.similarity(n, c.item);
-    }
-    if let Some(v) = q.vector.as_ref() {
-        if (c.item as usize) < q.state.embed.len() {
-            let iv = q.state.embed.get(c.item);
-            let n = crate::embed::dot(iv, iv).sqrt().max(1e-6);
-            c.embedding = crate::embed::dot(v, iv) / n;
-        }
-    }
-    if let Some(u) = q.user {
-        if let Some(cr) = it.creator {
-            c.creator_aff = u.creators.get(&cr).copied().unwrap_or(0.0);
-            c.following = c.following || q.following.contains(&cr);
-        }
-        if let Some(s) = it.sound {
-            c.sound_aff = u.sounds.get(&s).copied().unwrap_or(0.0);
-        }
-        for &t in &it.tags {
-            let a = u.tags.get(&t).copied().unwrap_or(0.0);
-            if a > c.tag_aff.1 {
-                c.tag_aff = (Some(t), a);
-            }
-        }
-    }
 }
 
 /// Smoothed rates of one item: watch, like, share, follow, negative.
@@ -91,6 +50,18 @@ pub fn rates(st: &Stats, totals: &Stats, prior_strength: f32) -> [f32; 5] {
         out[k] = (own[k].max(0.0) + prior_strength * mean) / (st.exposures + prior_strength);
     }
     out
+}
+
+/// The published multi-objective score (see the module documentation).
+pub struct MultiObjective;
+
+impl Scorer for MultiObjective {
+    fn name(&self) -> &'static str {
+        "multi_objective"
+    }
+    fn score(&self, q: &Query, cands: &mut [Candidate]) {
+        score(q, cands)
+    }
 }
 
 /// Scores every candidate (hydrated) for the request.
@@ -148,5 +119,43 @@ pub fn score(q: &Query, cands: &mut [Candidate]) {
             - w.negative * p[4]
             + pop_weight * (pop / max_pop)
             + pop_weight * c.worldwide;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_smoothed_towards_the_region() {
+        let region = Stats {
+            exposures: 1000.0,
+            likes: 100.0,
+            ..Stats::default()
+        };
+        // An unseen item gets the region's rate; one like in one view is not a 100% rate.
+        assert!((rates(&Stats::default(), &region, 20.0)[1] - 0.1).abs() < 1e-6);
+        let lucky = Stats {
+            exposures: 1.0,
+            likes: 1.0,
+            ..Stats::default()
+        };
+        let r = rates(&lucky, &region, 20.0)[1];
+        assert!(r > 0.1 && r < 0.2, "{r}");
+        // Evidence wins in the end.
+        let proven = Stats {
+            exposures: 2000.0,
+            likes: 1000.0,
+            ..Stats::default()
+        };
+        assert!(rates(&proven, &region, 20.0)[1] > 0.49);
+    }
+
+    #[test]
+    fn predictions_move_with_the_lift() {
+        let (low, high) = (sigmoid(logit(0.1) + 0.0), sigmoid(logit(0.1) + 2.0));
+        assert!((low - 0.1).abs() < 1e-5);
+        assert!(high > 0.4);
+        assert!(logit(0.0).is_finite() && logit(1.0).is_finite());
     }
 }

@@ -2,7 +2,7 @@
 //! same creator or with the same sound next to each other while any other candidate is left, and
 //! passes over an item too close (embedding cosine) to the two before it when another is at hand.
 
-use crate::pipeline::Candidate;
+use crate::pipeline::{Candidate, Selector};
 use crate::state::State;
 use rand::Rng;
 
@@ -32,6 +32,24 @@ fn cosine(s: &State, a: u32, b: u32) -> f32 {
         / (crate::embed::dot(x, x) * crate::embed::dot(y, y))
             .sqrt()
             .max(1e-6)
+}
+
+/// Exploration slots, then the diversity rules.
+pub struct DiversePage;
+
+impl Selector for DiversePage {
+    fn name(&self) -> &'static str {
+        "diverse_page"
+    }
+    fn select(
+        &self,
+        s: &State,
+        cands: Vec<Candidate>,
+        plan: &PagePlan,
+        rng: &mut rand::rngs::StdRng,
+    ) -> Vec<Candidate> {
+        page(s, cands, plan, rng)
+    }
 }
 
 /// Orders `cands` (already filtered and scored) into a page of at most `plan.limit` items.
