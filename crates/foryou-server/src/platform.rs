@@ -231,7 +231,7 @@ pub struct Platform {
     config: Config,
     stores: BTreeMap<Region, Box<dyn RegionStore>>,
     media: BTreeMap<Region, Box<dyn ObjectStore>>,
-    engines: BTreeMap<Region, Arc<Mutex<Engine>>>,
+    engines: BTreeMap<Region, Arc<RwLock<Engine>>>,
     /// Regions whose ANN index is being rebuilt in the background.
     reindexing: Arc<Mutex<HashSet<Region>>>,
     /// Log position of each region's last engine snapshot.
@@ -264,7 +264,7 @@ impl Platform {
                 r.clone(),
                 Box::new(LocalObjectStore::open(dir.join("media"))?),
             );
-            engines.insert(r.clone(), Arc::new(Mutex::new(load_engine(&dir))));
+            engines.insert(r.clone(), Arc::new(RwLock::new(load_engine(&dir))));
         }
         let p = Platform {
             config,
@@ -321,7 +321,7 @@ impl Platform {
             list.sort_by_key(|c| (c.created_ms, c.id));
         }
         for (r, engine) in &self.engines {
-            let mut e = engine.lock().map_err(lock_err)?;
+            let mut e = engine.write().map_err(lock_err)?;
             for v in w.videos.values() {
                 e.upsert_item(item_meta(&v.video));
             }
@@ -772,7 +772,7 @@ impl Platform {
         new_sound: Option<Sound>,
     ) -> Result<(), ApiError> {
         for e in self.engines.values() {
-            e.lock().map_err(lock_err)?.upsert_item(item_meta(&video));
+            e.write().map_err(lock_err)?.upsert_item(item_meta(&video));
         }
         let mut w = self.world.write().map_err(lock_err)?;
         if let Some(s) = new_sound {
@@ -801,7 +801,7 @@ impl Platform {
         media.delete(&video.media_key)?;
         media.delete(&video.poster_key)?;
         for e in self.engines.values() {
-            e.lock().map_err(lock_err)?.remove_item(id);
+            e.write().map_err(lock_err)?.remove_item(id);
         }
         let mut w = self.world.write().map_err(lock_err)?;
         w.videos.remove(&id);
@@ -933,7 +933,7 @@ impl Platform {
             .engines
             .get(&caller.region)
             .ok_or_else(|| ApiError::internal("no engine for region"))?
-            .lock()
+            .write()
             .map_err(lock_err)?;
         for rec in &fresh {
             engine.observe(rec);
@@ -952,7 +952,7 @@ impl Platform {
             return Ok(());
         };
         // Lock order everywhere: engine, then the bookkeeping maps.
-        let mut e = engine.lock().map_err(lock_err)?;
+        let mut e = engine.write().map_err(lock_err)?;
         if e.index_stale()
             && self
                 .reindexing
@@ -971,7 +971,7 @@ impl Platform {
                     ..Default::default()
                 };
                 let index = foryou_engine::ann::Hnsw::build(dim, cfg, items);
-                if let Ok(mut e) = engine.lock() {
+                if let Ok(mut e) = engine.write() {
                     e.install_index(Box::new(index), at);
                 }
                 if let Ok(mut b) = busy.lock() {
@@ -1013,7 +1013,7 @@ impl Platform {
     pub fn snapshot_engines(&self) -> Result<(), ApiError> {
         for (r, engine) in &self.engines {
             let bytes = engine
-                .lock()
+                .read()
                 .map_err(lock_err)?
                 .snapshot()
                 .map_err(ApiError::internal)?;
@@ -1230,7 +1230,7 @@ impl Platform {
                     .engines
                     .get(&caller.region)
                     .ok_or_else(|| ApiError::internal("no engine for region"))?;
-                let recs = engine.lock().map_err(lock_err)?.recommend(&req);
+                let recs = engine.read().map_err(lock_err)?.recommend(&req);
                 recs.into_iter().map(|r| (r.video, r.reasons)).collect()
             }
         };
@@ -1270,7 +1270,7 @@ impl Platform {
             .engines
             .get(&caller.region)
             .ok_or_else(|| ApiError::internal("no engine for region"))?;
-        let mut e = engine.lock().map_err(lock_err)?;
+        let mut e = engine.write().map_err(lock_err)?;
         for a in appended {
             let mut rec = record.clone();
             rec.seq = a.seq;
@@ -1284,7 +1284,7 @@ impl Platform {
     fn worldwide_popular(&self, now: u64) -> Result<Vec<(VideoId, f64)>, ApiError> {
         let mut sum: HashMap<VideoId, f64> = HashMap::new();
         for engine in self.engines.values() {
-            for (v, p) in engine.lock().map_err(lock_err)?.trending(100, now) {
+            for (v, p) in engine.read().map_err(lock_err)?.trending(100, now) {
                 *sum.entry(v).or_default() += p;
             }
         }
