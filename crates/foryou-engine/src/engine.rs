@@ -372,6 +372,7 @@ impl Engine {
                 push(&mut self.state.by_tag, t);
             }
             if !known {
+                // Placed by its content until engagement teaches it better.
                 let groups = self.groups(i);
                 self.state.embed.add(i, &groups, &mut self.rng);
             }
@@ -541,7 +542,7 @@ impl Engine {
         }
         if item.is_some() {
             learn_affinity(u, creator, sound, &tags, s, self.config.affinity_rate);
-        } else if let Some(c) = creator {
+        } else if let (Some(c), EventKind::Follow | EventKind::Unfollow) = (creator, e.kind) {
             // A follow or unfollow from a profile: evidence about the creator alone.
             let a = u.creators.entry(c).or_default();
             *a = (*a + 0.5 * s).clamp(-AFFINITY_CAP, AFFINITY_CAP);
