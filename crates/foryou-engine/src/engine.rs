@@ -680,47 +680,27 @@ impl Engine {
 
     pub(crate) fn user_query<'a>(&'a self, req: &'a FeedRequest) -> Query<'a> {
         let personal = req.mode == FeedMode::Personalised;
-        let user = if personal {
-            self.state.users.get(&req.user)
-        } else {
-            None
-        };
-        let empty: &UserState = &EMPTY_USER;
-        let user = if personal {
-            Some(user.unwrap_or(empty))
-        } else {
-            None
-        };
+        // The non-personalised mode reads no user state at all; an unknown user is an empty one.
+        let user: Option<&UserState> =
+            personal.then(|| self.state.users.get(&req.user).unwrap_or(&EMPTY_USER));
         let decay = 0.5f32.powf(1.0 / self.config.history_half_life.max(1e-3));
-        let history: Vec<(u32, f32)> = user
-            .map(|u| {
-                let mut w = 1.0;
-                u.recent
-                    .iter()
-                    .rev()
-                    .take(self.config.history_len)
-                    .map(|&(i, s)| {
-                        let r = (i, w * s);
-                        w *= decay;
-                        r
-                    })
-                    .collect()
-            })
+        // Newest first, each weighted `strength · decay^k` for the k-th most recent.
+        let weighted = |items: &mut dyn Iterator<Item = (u32, f32)>| -> Vec<(u32, f32)> {
+            let mut w = 1.0;
+            items
+                .take(self.config.history_len)
+                .map(|(i, s)| {
+                    let r = (i, w * s);
+                    w *= decay;
+                    r
+                })
+                .collect()
+        };
+        let history = user
+            .map(|u| weighted(&mut u.recent.iter().rev().copied()))
             .unwrap_or_default();
-        let negative: Vec<(u32, f32)> = user
-            .map(|u| {
-                let mut w = 1.0;
-                u.negative
-                    .iter()
-                    .rev()
-                    .take(self.config.history_len)
-                    .map(|&i| {
-                        let r = (i, w);
-                        w *= decay;
-                        r
-                    })
-                    .collect()
-            })
+        let negative = user
+            .map(|u| weighted(&mut u.negative.iter().rev().map(|&i| (i, 1.0))))
             .unwrap_or_default();
         let vector = if history.is_empty() {
             None
