@@ -11,11 +11,10 @@ const N: u64 = 600;
 
 /// A new user who finishes only one creator's and one sound's videos and skips everything
 /// else: after 20 views at least 5 of 10 come from them, after 30 at least 6, and exploration
-/// goes on. The user's
-/// taste is a creator and a sound from the first page they are shown (a taste the feed can
-/// observe: what they discover there).
+/// goes on. The user's taste is a creator and a sound from the first page they are shown (a
+/// taste the feed can observe: what they discover there).
 #[test]
-fn a_new_user_converges_on_their_taste_within_thirty_views() {
+fn a_new_user_converges_on_their_taste_within_twenty_to_thirty_views() {
     let mut e = world(N, EngineConfig::default());
     let mut clock = Clock::new();
     background(&mut e, &mut clock, 60, N);
