@@ -141,7 +141,7 @@ impl Default for EngineConfig {
                 sound: 2.5,
                 hashtag: 1.0,
                 following: 1.5,
-                skipped_share: 0.5,
+                skipped_share: 1.0,
             },
             popularity_weight: 0.1,
             prior_strength: 20.0,
@@ -275,7 +275,7 @@ pub struct Engine {
     rng: rand::rngs::StdRng,
 }
 
-const SNAPSHOT_VERSION: u32 = 1;
+const SNAPSHOT_VERSION: u32 = 2;
 
 impl Engine {
     /// An empty engine.
@@ -540,8 +540,10 @@ impl Engine {
                 }
             }
         }
-        if item.is_some() {
-            learn_affinity(u, creator, sound, &tags, s, self.config.affinity_rate);
+        if let Some(i) = item {
+            let co = coengagement_feature(&self.state.cooc, u, i);
+            let u = self.state.users.get_mut(&e.user).expect("entered above");
+            learn_affinity(u, creator, sound, &tags, co, s, self.config.affinity_rate);
         } else if let (Some(c), EventKind::Follow | EventKind::Unfollow) = (creator, e.kind) {
             // A follow or unfollow from a profile: evidence about the creator alone.
             let a = u.creators.entry(c).or_default();
@@ -587,7 +589,8 @@ impl Engine {
         u.seen.insert(i);
         u.views += 1;
         let s = strength.max(0.5);
-        learn_affinity(u, creator, sound, &tags, s, self.config.affinity_rate);
+        // Positives only carry no contrast for the user's trust in co-engagement: feature 0.
+        learn_affinity(u, creator, sound, &tags, 0.0, s, self.config.affinity_rate);
         self.learn_positive(user, i, s, ts_ms);
     }
 
@@ -804,15 +807,19 @@ static EMPTY_USER: std::sync::LazyLock<UserState> = std::sync::LazyLock::new(Use
 const AFFINITY_CAP: f32 = 6.0;
 
 /// One step of online logistic regression on the user's affinities: the user engaged (`s ≥ 0.5`)
-/// or turned away (`s < 0`) from a video of `creator`, with `sound` and `tags`. The step is the
-/// surprise `y − p` where `p = σ(bias + a_creator + a_sound + mean a_tag)`, so evidence already
+/// or turned away (`s < 0`) from a video of `creator`, with `sound` and `tags`, co-engaged `co`
+/// with their recent videos. The step is the surprise `y − p` where
+/// `p = σ(bias + a_creator + a_sound + mean a_tag + trust·co)`, so evidence already
 /// explained by one feature barely moves the others: finishing the tenth video of a loved creator
-/// says little about its sound, while finishing a video of a skipped creator credits its sound.
+/// says little about its sound, while finishing a video of a skipped creator credits its sound;
+/// and a user who keeps skipping what others watched alongside their videos learns a low `trust`
+/// in co-engagement, which the ranker multiplies in.
 fn learn_affinity(
     u: &mut UserState,
     creator: Option<u32>,
     sound: Option<u32>,
     tags: &[u32],
+    co: f32,
     s: f32,
     rate: f32,
 ) {
@@ -831,7 +838,11 @@ fn learn_affinity(
     } else {
         tags.iter().map(|t| get(&u.tags, Some(*t))).sum::<f32>() / tags.len() as f32
     };
-    let x = u.bias + get(&u.creators, creator) + get(&u.sounds, sound) + tag_mean;
+    let x = u.bias
+        + get(&u.creators, creator)
+        + get(&u.sounds, sound)
+        + tag_mean
+        + u.trust_coengaged * co;
     let p = 1.0 / (1.0 + (-x).exp());
     let g = rate * (y - p) * s.abs().clamp(0.5, 3.0);
     let step = |m: &mut rustc_hash::FxHashMap<u32, f32>, k: u32, f: f32| {
@@ -848,6 +859,23 @@ fn learn_affinity(
         step(&mut u.tags, t, 0.5);
     }
     u.bias = (u.bias + 0.2 * g).clamp(-AFFINITY_CAP, AFFINITY_CAP);
+    u.trust_coengaged = (u.trust_coengaged + g * co).clamp(0.0, 3.0);
+}
+
+/// How strongly item `i` is co-engaged with the user's last 20 engagements: `ln(1 + 10·ĉ)` of
+/// the recency-weighted mean cosine, the feature the ranker reads.
+fn coengagement_feature(cooc: &crate::cooc::CoEngagement, u: &UserState, i: u32) -> f32 {
+    let (mut num, mut den, mut w) = (0.0, 0.0, 1.0);
+    for &(h, s) in u.recent.iter().rev().take(20) {
+        num += w * s * cooc.similarity(h, i);
+        den += w * s;
+        w *= 0.933;
+    }
+    if den > 0.0 {
+        (10.0 * num / den).ln_1p()
+    } else {
+        0.0
+    }
 }
 
 fn add_stats(a: &mut Stats, d: &Stats) {

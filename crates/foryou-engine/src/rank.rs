@@ -6,12 +6,12 @@
 //!
 //! `p_k = σ(logit(rate_k) + z)` for watch ratio, like, share and follow; `p_neg = σ(logit(rate_neg) − z)`;
 //!
-//! `z = coengaged·(ln(1 + 10·ĉ) − s·ln(1 + 10·ŝ)) + embedding·max(e, 0) + creator·tanh(a_c/2)
+//! `z = coengaged·t·(ln(1 + 10·ĉ) − s·ln(1 + 10·ŝ)) + embedding·max(e, 0) + creator·tanh(a_c/2)
 //!      + sound·tanh(a_s/2) + hashtag·tanh(a_t/2) + following·f`,
 //!
 //! where `ĉ` is the recency-weighted mean co-engagement cosine with the user's recent videos,
 //! `ŝ` the same with what they recently skipped or rejected (the neighbours of a skipped video sink
-//! with it), `e` the cosine with the user's taste vector and `a_*` the learned affinities.
+//! with it), `t` the user's learned trust in co-engagement (see `learn_affinity`), `e` the cosine with the user's taste vector and `a_*` the learned affinities.
 //!
 //! The score is `Σ weight_k·p_k − negative·p_neg + popularity·(1 − n/5)⁺·π`, where `π` is the
 //! item's current regional popularity relative to the best candidate's and `n` the number of the
@@ -93,8 +93,9 @@ pub fn score(q: &Query, cands: &mut [Candidate]) {
         if personal {
             let co = (COENGAGED_SCALE * c.coengaged / history_mass).ln_1p();
             let anti = (COENGAGED_SCALE * c.disengaged / negative_mass).ln_1p();
+            let trust = q.user.map_or(1.0, |u| u.trust_coengaged);
             c.lifts = [
-                l.coengaged * (co - l.skipped_share * anti),
+                l.coengaged * trust * (co - l.skipped_share * anti),
                 l.embedding * c.embedding.max(0.0),
                 l.creator * (c.creator_aff / 2.0).tanh(),
                 l.sound * (c.sound_aff / 2.0).tanh(),

@@ -71,9 +71,9 @@ pub fn page(
     let mut n_explore =
         want.floor() as usize + usize::from(rng.gen_bool(want.fract().clamp(0.0, 1.0)));
     n_explore = n_explore.min(explore.len());
-    // Exploration slots are spread evenly, the first one after the top item.
+    // Exploration slots are spread evenly over the page (a page of one may be one).
     let slots: Vec<usize> = (0..n_explore)
-        .map(|k| 1 + k * plan.limit / n_explore.max(1))
+        .map(|k| ((k as f64 + 0.5) * plan.limit as f64 / n_explore as f64) as usize)
         .collect();
     let mut queues = [
         exploit.into_iter().peekable(),

@@ -68,7 +68,7 @@ pub struct Item {
 }
 
 /// What the engine knows of one user.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct UserState {
     /// Recent positive engagements (item, strength), oldest first.
     pub recent: VecDeque<(u32, f32)>,
@@ -84,6 +84,8 @@ pub struct UserState {
     pub blocked_sounds: FxHashSet<u32>,
     /// Baseline engagement (logit), so a user who finishes everything does not credit everything.
     pub bias: f32,
+    /// How much this user's engagement follows co-engagement (learned; 1 to start).
+    pub trust_coengaged: f32,
     /// Affinity per creator (logit scale, learned by `learn_affinity`).
     pub creators: FxHashMap<u32, f32>,
     /// Affinity per sound.
@@ -94,6 +96,26 @@ pub struct UserState {
     pub views: u32,
     /// Last event time, Unix ms (for expiry).
     pub last_ms: u64,
+}
+
+impl Default for UserState {
+    fn default() -> Self {
+        UserState {
+            recent: VecDeque::new(),
+            negative: VecDeque::new(),
+            seen: FxHashSet::default(),
+            blocked_items: FxHashSet::default(),
+            blocked_creators: FxHashSet::default(),
+            blocked_sounds: FxHashSet::default(),
+            bias: 0.0,
+            trust_coengaged: 1.0,
+            creators: FxHashMap::default(),
+            sounds: FxHashMap::default(),
+            tags: FxHashMap::default(),
+            views: 0,
+            last_ms: 0,
+        }
+    }
 }
 
 /// Region-wide means that smooth per-item rates.

@@ -22,7 +22,13 @@ fn render(page: &[Recommendation]) -> String {
 
 #[test]
 fn reasons_name_the_stage_that_chose_each_video() {
-    let mut e = world(120, EngineConfig::offline());
+    // No exploration slots, so the page is deterministic; diversity stays on.
+    let config = EngineConfig {
+        explore_share: 0.0,
+        cold_start_share: 0.0,
+        ..EngineConfig::default()
+    };
+    let mut e = world(120, config);
     let mut clock = Clock::new();
     background(&mut e, &mut clock, 40, 120);
     // The user finishes and likes creator 1003's videos (3, 33) and follows creator 1005.
@@ -33,12 +39,12 @@ fn reasons_name_the_stage_that_chose_each_video() {
     let mut req = request(1, 6, clock.now(), 1);
     req.following = vec![UserId(1005)];
     expect![[r#"
-        65 [{"code":"followed_creator","creator":"1005"},{"code":"liked_sound","sound":"7"}]
         35 [{"code":"followed_creator","creator":"1005"},{"code":"liked_sound","sound":"6"}]
-        95 [{"code":"followed_creator","creator":"1005"}]
         63 [{"code":"engaged_creator","creator":"1003"}]
-        5 [{"code":"followed_creator","creator":"1005"}]
-        114 [{"code":"liked_sound","sound":"6"}]"#]]
+        65 [{"code":"followed_creator","creator":"1005"}]
+        114 [{"code":"liked_sound","sound":"6"}]
+        95 [{"code":"followed_creator","creator":"1005"}]
+        18 [{"code":"liked_sound","sound":"6"}]"#]]
     .assert_eq(&render(&e.recommend(&req)));
     expect![[r#"
         3 [{"code":"not_personalised"},{"code":"popular_in_region"}]
