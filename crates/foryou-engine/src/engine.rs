@@ -264,6 +264,34 @@ pub fn signal(e: &EventRecord) -> f32 {
     }
 }
 
+/// The input of an ANN index build, taken from the engine so the build can run off its lock.
+pub struct IndexJob {
+    dim: usize,
+    items: Vec<(u32, Vec<f32>)>,
+    seed: u64,
+    learned_at: u64,
+}
+
+impl IndexJob {
+    /// Builds the HNSW graph (seconds for a large catalog: run it where it blocks nobody).
+    pub fn build(self) -> BuiltIndex {
+        let cfg = HnswConfig {
+            seed: self.seed,
+            ..HnswConfig::default()
+        };
+        BuiltIndex {
+            index: Box::new(Hnsw::build(self.dim, cfg, self.items)),
+            learned_at: self.learned_at,
+        }
+    }
+}
+
+/// A built index, ready for `Engine::install_index`.
+pub struct BuiltIndex {
+    index: Box<dyn VectorIndex>,
+    learned_at: u64,
+}
+
 /// One region's engine.
 pub struct Engine {
     config: EngineConfig,
@@ -641,10 +669,11 @@ impl Engine {
             || learned as usize > 4 * engaged.max(1000)
     }
 
-    /// What a new index is built from: the unit vector of every live item that someone engaged
-    /// with (a vector learned from nothing is only its content centroid; such items reach feeds
-    /// through the fresh, affinity and trending sources instead).
-    pub fn index_input(&self) -> (usize, Vec<(u32, Vec<f32>)>, u64) {
+    /// A snapshot of what a new index is built from: the unit vector of every live item that
+    /// someone engaged with (a vector learned from nothing is only its content centroid; such
+    /// items reach feeds through the fresh, affinity and trending sources instead). Build it
+    /// anywhere, e.g. on another thread, and hand the result to `install_index`.
+    pub fn index_job(&self) -> IndexJob {
         let items = self
             .state
             .items
@@ -657,28 +686,25 @@ impl Engine {
                 (i as u32, v)
             })
             .collect();
-        (self.state.embed.dim(), items, self.state.learned)
+        IndexJob {
+            dim: self.state.embed.dim(),
+            items,
+            seed: self.config.seed,
+            learned_at: self.state.learned,
+        }
     }
 
-    /// Installs an index built (perhaps on another thread) from `index_input`.
-    pub fn install_index(&mut self, index: Box<dyn VectorIndex>, learned_at: u64) {
-        self.indexed_items = index.len();
-        self.indexed_at_learned = learned_at;
-        self.index = Some(index);
+    /// Installs an index built from an `index_job`.
+    pub fn install_index(&mut self, built: BuiltIndex) {
+        self.indexed_items = built.index.len();
+        self.indexed_at_learned = built.learned_at;
+        self.index = Some(built.index);
     }
 
     /// Builds the HNSW index from the current embeddings, in place.
     pub fn rebuild_index(&mut self) {
-        let (dim, items, at) = self.index_input();
-        let index = Hnsw::build(
-            dim,
-            HnswConfig {
-                seed: self.config.seed,
-                ..HnswConfig::default()
-            },
-            items,
-        );
-        self.install_index(Box::new(index), at);
+        let built = self.index_job().build();
+        self.install_index(built);
     }
 
     pub(crate) fn user_query<'a>(&'a self, req: &'a FeedRequest) -> Query<'a> {

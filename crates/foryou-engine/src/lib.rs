@@ -21,8 +21,8 @@ pub mod state;
 pub use cooc::CoocConfig;
 pub use embed::EmbedConfig;
 pub use engine::{
-    signal, Engine, EngineConfig, EngineError, FeedMode, FeedRequest, ItemMeta, LiftWeights,
-    ObjectiveWeights, Recommendation,
+    signal, BuiltIndex, Engine, EngineConfig, EngineError, FeedMode, FeedRequest, IndexJob,
+    ItemMeta, LiftWeights, ObjectiveWeights, Recommendation,
 };
 pub use intern::Interner;
 pub use reason::Reason;

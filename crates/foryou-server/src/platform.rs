@@ -330,7 +330,6 @@ impl Platform {
                 .lock()
                 .map_err(lock_err)?
                 .insert(r.clone(), e.last_seq());
-            e.tick(now_ms());
             let mut from = 1;
             loop {
                 let batch = store.events_from(from, 10_000)?;
@@ -960,19 +959,14 @@ impl Platform {
                 .map_err(lock_err)?
                 .insert(region.clone())
         {
-            let (dim, items, at) = e.index_input();
+            let job = e.index_job();
             let engine = Arc::clone(engine);
             let region = region.clone();
-            let seed = e.config().seed;
             let busy = Arc::clone(&self.reindexing);
             std::thread::spawn(move || {
-                let cfg = foryou_engine::ann::HnswConfig {
-                    seed,
-                    ..Default::default()
-                };
-                let index = foryou_engine::ann::Hnsw::build(dim, cfg, items);
+                let built = job.build();
                 if let Ok(mut e) = engine.write() {
-                    e.install_index(Box::new(index), at);
+                    e.install_index(built);
                 }
                 if let Ok(mut b) = busy.lock() {
                     b.remove(&region);

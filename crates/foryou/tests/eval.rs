@@ -1,6 +1,26 @@
 //! `foryou eval` on a small file of the EVAL.md format: JSON figures and a well-formed dump.
 
-use std::process::Command;
+use std::ffi::OsStr;
+use std::process::{Command, Output};
+
+/// Runs `foryou` with `args`.
+fn foryou<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_foryou"))
+        .args(args)
+        .output()
+        .expect("run foryou")
+}
+
+/// Runs `foryou` with `args`, requires success and parses the one JSON object it prints.
+fn foryou_json<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> serde_json::Value {
+    let out = foryou(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
 
 #[test]
 fn eval_scores_a_tiny_split_and_dumps_recommendations() {
@@ -23,21 +43,18 @@ fn eval_scores_a_tiny_split_and_dumps_recommendations() {
     std::fs::write(dir.join("train.tsv"), train).expect("write");
     std::fs::write(dir.join("test.tsv"), test).expect("write");
     let recs = dir.join("recs.tsv");
-    let out = Command::new(env!("CARGO_BIN_EXE_foryou"))
-        .args(["eval", "--k", "2", "--train"])
-        .arg(dir.join("train.tsv"))
-        .arg("--test")
-        .arg(dir.join("test.tsv"))
-        .arg("--recs-out")
-        .arg(&recs)
-        .output()
-        .expect("run eval");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let (train, test) = (dir.join("train.tsv"), dir.join("test.tsv"));
+    let v = foryou_json([
+        OsStr::new("eval"),
+        OsStr::new("--k"),
+        OsStr::new("2"),
+        OsStr::new("--train"),
+        train.as_os_str(),
+        OsStr::new("--test"),
+        test.as_os_str(),
+        OsStr::new("--recs-out"),
+        recs.as_os_str(),
+    ]);
     assert_eq!(v["recall@2"], 1.0, "{v}");
     assert_eq!(v["ndcg@2"], 1.0, "{v}");
     assert_eq!(v["users"], 2);
@@ -50,16 +67,13 @@ fn eval_scores_a_tiny_split_and_dumps_recommendations() {
         !dump.contains("t0\ta\t"),
         "a user's own train items are excluded"
     );
-    let bad = Command::new(env!("CARGO_BIN_EXE_foryou"))
-        .args([
-            "eval",
-            "--train",
-            "/nonexistent.tsv",
-            "--test",
-            "/nonexistent.tsv",
-        ])
-        .output()
-        .expect("run");
+    let bad = foryou([
+        "eval",
+        "--train",
+        "/nonexistent.tsv",
+        "--test",
+        "/nonexistent.tsv",
+    ]);
     assert!(!bad.status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -80,17 +94,14 @@ fn replay_learns_as_it_goes() {
     }
     // A file of the same format without ts and weight columns also reads.
     std::fs::write(dir.join("events.tsv"), &events).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_foryou"))
-        .args(["replay", "--k", "1", "--events"])
-        .arg(dir.join("events.tsv"))
-        .output()
-        .expect("run replay");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let events_path = dir.join("events.tsv");
+    let v = foryou_json([
+        OsStr::new("replay"),
+        OsStr::new("--k"),
+        OsStr::new("1"),
+        OsStr::new("--events"),
+        events_path.as_os_str(),
+    ]);
     assert_eq!(v["scored_events"], 90, "{v}");
     // Chance is at most one in three (three unseen items); learning the path does far better.
     assert!(v["hr@1"].as_f64().expect("hr") > 0.6, "{v}");
@@ -102,20 +113,13 @@ fn replay_learns_as_it_goes() {
         .collect::<Vec<_>>()
         .join("\n");
     std::fs::write(dir.join("bare.tsv"), bare).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_foryou"))
-        .args(["replay", "--events"])
-        .arg(dir.join("bare.tsv"))
-        .output()
-        .expect("run replay");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bad = Command::new(env!("CARGO_BIN_EXE_foryou"))
-        .args(["replay", "--events", "/nonexistent.tsv"])
-        .output()
-        .expect("run");
+    let bare_path = dir.join("bare.tsv");
+    foryou_json([
+        OsStr::new("replay"),
+        OsStr::new("--events"),
+        bare_path.as_os_str(),
+    ]);
+    let bad = foryou(["replay", "--events", "/nonexistent.tsv"]);
     assert!(!bad.status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
