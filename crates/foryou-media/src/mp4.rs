@@ -53,7 +53,7 @@ fn atoms(data: &[u8]) -> Result<Vec<Atom<'_>>, ProbeError> {
                 String::from_utf8_lossy(&kind)
             )));
         }
-        let end = at as u64 + size;
+        let end = (at as u64).checked_add(size).unwrap_or(u64::MAX);
         if end > data.len() as u64 {
             return Err(truncated(format!(
                 "box '{}' needs {} bytes but only {} remain",
@@ -108,7 +108,7 @@ struct Track {
     sample_end: u64,
 }
 
-fn track(trak: &[u8]) -> Result<Track, ProbeError> {
+fn track(trak: &[u8], file_len: usize) -> Result<Track, ProbeError> {
     let mdia = need(trak, b"mdia")?;
     let (ts, dur) = time_box(need(mdia, b"mdhd")?)?;
     let hdlr = need(mdia, b"hdlr")?;
@@ -135,70 +135,82 @@ fn track(trak: &[u8]) -> Result<Track, ProbeError> {
         width,
         height,
         duration_ms,
-        sample_end: sample_end(stbl)?,
+        sample_end: sample_end(stbl, file_len)?,
     })
 }
 
 /// The largest byte offset any sample of this table reaches.
-fn sample_end(stbl: &[u8]) -> Result<u64, ProbeError> {
+///
+/// The work is linear in the table bytes actually present: counts are checked against what the
+/// boxes hold, the sample-to-chunk runs are walked once alongside the chunks, and samples of a
+/// fixed size are summed by multiplication rather than one by one.
+fn sample_end(stbl: &[u8], file_len: usize) -> Result<u64, ProbeError> {
     let stsz = match child(stbl, b"stsz")? {
         Some(b) => b,
         None => return Ok(0),
     };
     let fixed = be(stsz, 4, 4).ok_or_else(|| corrupt("short 'stsz'"))?;
-    let count = be(stsz, 8, 4).ok_or_else(|| corrupt("short 'stsz'"))? as usize;
-    if fixed == 0 && stsz.len() < 12 + count.saturating_mul(4) {
+    let count = be(stsz, 8, 4).ok_or_else(|| corrupt("short 'stsz'"))?;
+    if fixed == 0 && (stsz.len() as u64 - 12) / 4 < count {
         return Err(corrupt("'stsz' lists more samples than it holds"));
     }
-    let size_of = |i: usize| {
-        if fixed != 0 {
-            fixed
-        } else {
-            be(stsz, 12 + 4 * i, 4).unwrap_or(0)
-        }
-    };
-    let offsets: Vec<u64> = if let Some(stco) = child(stbl, b"stco")? {
-        let n = be(stco, 4, 4).ok_or_else(|| corrupt("short 'stco'"))? as usize;
-        (0..n)
-            .map(|i| be(stco, 8 + 4 * i, 4).ok_or_else(|| corrupt("short 'stco'")))
-            .collect::<Result<_, _>>()?
+    if fixed != 0 && count > file_len as u64 {
+        // Every sample takes at least one byte of the file.
+        return Err(corrupt(format!(
+            "'stsz' declares {count} samples but the file has only {file_len} bytes"
+        )));
+    }
+    let (table, width) = if let Some(stco) = child(stbl, b"stco")? {
+        (stco, 4)
     } else if let Some(co64) = child(stbl, b"co64")? {
-        let n = be(co64, 4, 4).ok_or_else(|| corrupt("short 'co64'"))? as usize;
-        (0..n)
-            .map(|i| be(co64, 8 + 8 * i, 8).ok_or_else(|| corrupt("short 'co64'")))
-            .collect::<Result<_, _>>()?
+        (co64, 8)
     } else {
         return Ok(0);
     };
+    let n_chunks = be(table, 4, 4).ok_or_else(|| corrupt("short chunk offset table"))?;
+    if (table.len().saturating_sub(8) / width) < n_chunks as usize {
+        return Err(corrupt("the chunk offset table lists more chunks than it holds"));
+    }
     let stsc = need(stbl, b"stsc")?;
-    let n_runs = be(stsc, 4, 4).ok_or_else(|| corrupt("short 'stsc'"))? as usize;
-    let runs: Vec<(u64, u64)> = (0..n_runs)
-        .map(|i| {
-            Ok((
-                be(stsc, 8 + 12 * i, 4).ok_or_else(|| corrupt("short 'stsc'"))?,
-                be(stsc, 12 + 12 * i, 4).unwrap_or(0),
-            ))
-        })
-        .collect::<Result<_, ProbeError>>()?;
-    let mut sample = 0usize;
+    let n_runs = be(stsc, 4, 4).ok_or_else(|| corrupt("short 'stsc'"))?;
+    if (stsc.len().saturating_sub(8) / 12) < n_runs as usize {
+        return Err(corrupt("'stsc' lists more runs than it holds"));
+    }
+    // (first chunk, samples per chunk) of run i; both present, checked above.
+    let run = |i: usize| {
+        (
+            be(stsc, 8 + 12 * i, 4).unwrap_or(0),
+            be(stsc, 12 + 12 * i, 4).unwrap_or(0),
+        )
+    };
+    let mut next_run = 0usize;
+    let mut per = 0u64;
+    let mut sample = 0u64;
     let mut end = 0u64;
-    for (ci, &off) in offsets.iter().enumerate() {
-        let chunk_no = ci as u64 + 1;
-        let per = runs
-            .iter()
-            .rev()
-            .find(|(first, _)| *first <= chunk_no)
-            .map(|r| r.1)
-            .unwrap_or(0);
-        let mut pos = off;
-        for _ in 0..per {
-            if sample >= count {
-                break;
-            }
-            pos = pos.saturating_add(size_of(sample));
-            sample += 1;
+    for ci in 0..n_chunks as usize {
+        if sample >= count {
+            break;
         }
+        let chunk_no = ci as u64 + 1;
+        while next_run < n_runs as usize && run(next_run).0 <= chunk_no {
+            per = run(next_run).1;
+            next_run += 1;
+        }
+        let off = be(table, 8 + width * ci, width).unwrap_or(0);
+        let n = per.min(count - sample);
+        let pos = if fixed != 0 {
+            off.saturating_add(fixed.saturating_mul(n))
+        } else {
+            // `n` entries of the size table, all present (checked against `count`).
+            (sample..sample + n).fold(off, |pos, i| {
+                pos.saturating_add(be(stsz, 12 + 4 * i as usize, 4).unwrap_or(0))
+            })
+        };
+        sample += n;
         end = end.max(pos);
+        if end > file_len as u64 {
+            break;
+        }
     }
     Ok(end)
 }
@@ -220,7 +232,7 @@ pub(crate) fn probe(data: &[u8]) -> Result<MediaInfo, ProbeError> {
     let tracks: Vec<Track> = atoms(moov.body)?
         .into_iter()
         .filter(|a| &a.kind == b"trak")
-        .map(|a| track(a.body))
+        .map(|a| track(a.body, data.len()))
         .collect::<Result<_, _>>()?;
     let video = tracks
         .iter()

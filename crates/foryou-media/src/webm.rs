@@ -38,8 +38,9 @@ fn vint(d: &[u8], at: usize, keep_marker: bool) -> Result<(u64, usize, bool), Pr
         });
     }
     let len = first.leading_zeros() as usize + 1;
-    let bytes = d
-        .get(at..at + len)
+    let bytes = at
+        .checked_add(len)
+        .and_then(|end| d.get(at..end))
         .ok_or_else(|| truncated("an element header is cut off"))?;
     let mut v = if keep_marker {
         u64::from(first)
@@ -60,9 +61,13 @@ struct Element {
     end: Option<usize>,
 }
 
+/// Reads the element header at `at`, whose parent ends at `limit` (at most `d.len()`). Every
+/// position it returns lies inside `d[..=limit]`.
 fn element(d: &[u8], at: usize, limit: usize) -> Result<Element, ProbeError> {
-    let (id, il, _) = vint(d, at, true)?;
-    let (size, sl, unknown) = vint(d, at + il, false)?;
+    let limit = limit.min(d.len());
+    let (id, il, _) = vint(&d[..limit], at, true)?;
+    let (size, sl, unknown) = vint(&d[..limit], at + il, false)?;
+    // Both headers were read inside `d[..limit]`, so `start <= limit`.
     let start = at + il + sl;
     if unknown {
         return Ok(Element {
@@ -116,44 +121,86 @@ struct Scan {
     last_block_tc: Option<u64>,
 }
 
-/// Walks `d[from..to]`, descending into the masters we care about.
-fn walk(
-    d: &[u8],
-    from: usize,
+/// The deepest nesting of masters the walk follows; real WebM files nest five deep.
+const MAX_DEPTH: usize = 16;
+
+/// The largest picture side accepted, in pixels (8K is 7680).
+const MAX_SIDE: u64 = 16_384;
+
+/// Most track entries read; browsers write one or two.
+const MAX_TRACKS: usize = 64;
+
+/// One master being walked: where its next child starts, where it ends, and whether it sits
+/// inside a track entry.
+struct Frame {
+    at: usize,
     to: usize,
-    scan: &mut Scan,
     in_track: bool,
-) -> Result<(), ProbeError> {
-    let mut at = from;
-    while at < to {
-        let e = element(d, at, to)?;
+}
+
+/// Walks `d[from..to]`, descending into the masters we care about. Iterative with an explicit,
+/// depth-limited stack, so no input can exhaust the call stack; every element consumes at least
+/// two bytes, so the work is linear in the input.
+fn walk(d: &[u8], from: usize, to: usize, scan: &mut Scan) -> Result<(), ProbeError> {
+    let mut stack = vec![Frame {
+        at: from,
+        to,
+        in_track: false,
+    }];
+    while let Some(frame) = stack.last_mut() {
+        if frame.at >= frame.to {
+            stack.pop();
+            continue;
+        }
+        let (to, in_track) = (frame.to, frame.in_track);
+        let e = element(d, frame.at, to)?;
         let end = e.end.unwrap_or(to);
+        // An unknown-size element runs to its parent's end: nothing follows it at this level.
+        frame.at = end;
         let body = &d[e.start..end];
-        match e.id {
-            SEGMENT | CLUSTER | INFO | TRACKS | BLOCK_GROUP => walk(d, e.start, end, scan, false)?,
+        let descend = match e.id {
+            SEGMENT | CLUSTER | INFO | TRACKS | BLOCK_GROUP => Some(false),
             TRACK_ENTRY => {
+                if scan.tracks.len() >= MAX_TRACKS {
+                    return Err(ProbeError::Corrupt {
+                        what: format!("more than {MAX_TRACKS} tracks"),
+                    });
+                }
                 scan.tracks.push(Track::default());
-                walk(d, e.start, end, scan, true)?;
+                Some(true)
             }
-            VIDEO if in_track => walk(d, e.start, end, scan, true)?,
-            TIMECODE_SCALE => scan.scale = uint(body),
-            DURATION => scan.duration = float(body),
-            CLUSTER_TIMECODE => scan.cluster_tc = uint(body),
+            VIDEO if in_track => Some(true),
+            TIMECODE_SCALE => {
+                scan.scale = uint(body);
+                None
+            }
+            DURATION => {
+                scan.duration = float(body);
+                None
+            }
+            CLUSTER_TIMECODE => {
+                scan.cluster_tc = uint(body);
+                None
+            }
             SIMPLE_BLOCK | BLOCK => {
                 let (_, tl, _) = vint(body, 0, false)?;
                 let rel = body
                     .get(tl..tl + 2)
                     .map(|b| i16::from_be_bytes([b[0], b[1]]))
                     .unwrap_or(0);
-                let tc = (scan.cluster_tc as i64 + i64::from(rel)).max(0) as u64;
+                let tc = i64::try_from(scan.cluster_tc)
+                    .unwrap_or(i64::MAX)
+                    .saturating_add(i64::from(rel))
+                    .max(0) as u64;
                 scan.last_block_tc = Some(scan.last_block_tc.map_or(tc, |t| t.max(tc)));
+                None
             }
             TRACK_TYPE | CODEC_ID | PIXEL_WIDTH | PIXEL_HEIGHT | DEFAULT_DURATION if in_track => {
                 if let Some(t) = scan.tracks.last_mut() {
                     match e.id {
                         TRACK_TYPE => t.kind = uint(body),
                         CODEC_ID => {
-                            t.codec = String::from_utf8_lossy(body)
+                            t.codec = String::from_utf8_lossy(&body[..body.len().min(64)])
                                 .trim_end_matches('\0')
                                 .to_string()
                         }
@@ -162,14 +209,21 @@ fn walk(
                         _ => t.frame_ns = uint(body),
                     }
                 }
+                None
             }
-            _ => {}
-        }
-        match e.end {
-            Some(x) => at = x,
-            // An unknown-size element other than a master we entered: nothing more to learn.
-            None if matches!(e.id, SEGMENT | CLUSTER) => return Ok(()),
-            None => return Ok(()),
+            _ => None,
+        };
+        if let Some(in_track) = descend {
+            if stack.len() >= MAX_DEPTH {
+                return Err(ProbeError::Corrupt {
+                    what: format!("elements nested deeper than {MAX_DEPTH} levels"),
+                });
+            }
+            stack.push(Frame {
+                at: e.start,
+                to: end,
+                in_track,
+            });
         }
     }
     Ok(())
@@ -206,7 +260,7 @@ pub(crate) fn probe(d: &[u8]) -> Result<MediaInfo, ProbeError> {
         scale: 1_000_000,
         ..Scan::default()
     };
-    walk(d, head_end, d.len(), &mut scan, false)?;
+    walk(d, head_end, d.len(), &mut scan)?;
     let video =
         scan.tracks
             .iter()
@@ -257,6 +311,14 @@ pub(crate) fn probe(d: &[u8]) -> Result<MediaInfo, ProbeError> {
     if video.width == 0 || video.height == 0 {
         return Err(ProbeError::Corrupt {
             what: "the video track has no picture size".into(),
+        });
+    }
+    if video.width > MAX_SIDE || video.height > MAX_SIDE {
+        return Err(ProbeError::Corrupt {
+            what: format!(
+                "a picture of {}x{} pixels; the largest side accepted is {MAX_SIDE}",
+                video.width, video.height
+            ),
         });
     }
     Ok(MediaInfo {
