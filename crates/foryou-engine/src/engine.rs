@@ -771,9 +771,12 @@ impl Engine {
             }
             _ => 0.0,
         };
-        let skip = if personal { 0 } else { req.skip };
+        // A page past the catalog's end is empty: the skip never grows the work or the page
+        // beyond the catalog, whatever the caller asked.
+        let catalog = self.state.items.len();
+        let skip = if personal { 0 } else { req.skip.min(catalog) };
         let plan = PagePlan {
-            limit: req.limit + skip,
+            limit: req.limit.min(catalog).saturating_add(skip),
             explore_share: share,
             max_neighbour_cosine: self.config.max_neighbour_cosine,
             diversify: self.config.diversify,

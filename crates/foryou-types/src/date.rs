@@ -74,7 +74,14 @@ pub fn parse_date(s: &str) -> Result<Date, crate::Invalid> {
         )
     };
     let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    let digits_at = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !digits_at(0..4)
+        || !digits_at(5..7)
+        || !digits_at(8..10)
+    {
         return Err(bad());
     }
     let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u32>().ok());

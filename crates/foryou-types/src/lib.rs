@@ -9,9 +9,10 @@ mod validate;
 pub use date::{age_on, parse_date, Date};
 pub use event::{EventInput, EventKind, EventRecord, NotInterestedTarget};
 pub use ids::{CommentId, SoundId, UserId, VideoId};
-pub use region::{Region, RegionMap, RegionSpec};
+pub use region::{is_iso_country, Region, RegionMap, RegionSpec};
 pub use validate::{
     hashtags, validate_caption, validate_handle, validate_password, Role, MAX_CAPTION_CHARS,
+    MIN_PASSWORD_CHARS, RESERVED_HANDLES,
 };
 
 /// A user mistake found while validating input; the message says what to change.

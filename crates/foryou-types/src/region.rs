@@ -98,10 +98,10 @@ impl RegionMap {
     /// The home region of a resident of `country` (alpha-2, any case).
     pub fn home_of(&self, country: &str) -> Result<Region, crate::Invalid> {
         let c = country.trim().to_ascii_uppercase();
-        if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+        if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) || !is_iso_country(&c) {
             return Err(crate::Invalid::new(
                 "country",
-                format!("'{country}' is not an ISO 3166-1 alpha-2 code: send two letters such as \"DE\" or \"US\""),
+                format!("'{country}' is not an ISO 3166-1 country code: send the two letters of your country, such as \"DE\" or \"US\""),
             ));
         }
         Ok(self
@@ -176,4 +176,12 @@ mod tests {
         );
         assert!(RegionMap::parse("EU=DE").is_err());
     }
+}
+
+/// The officially assigned ISO 3166-1 alpha-2 codes, one per line (`data/README.md`).
+const ISO_COUNTRIES: &str = include_str!("../data/iso3166-alpha2.txt");
+
+/// Whether `code` (two upper-case letters) is an assigned ISO 3166-1 alpha-2 country code.
+pub fn is_iso_country(code: &str) -> bool {
+    ISO_COUNTRIES.lines().any(|l| l == code)
 }

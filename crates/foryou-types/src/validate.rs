@@ -20,8 +20,20 @@ pub enum Role {
     Admin,
 }
 
-/// Checks a handle: 3–24 characters of `a-z`, `0-9`, `_` and `.`, starting with a letter or digit.
-/// Uniqueness is case-insensitive, so callers compare `handle.to_ascii_lowercase()`.
+/// Handles nobody may register: they would pass for staff, the platform or a route.
+pub const RESERVED_HANDLES: &[&str] = &[
+    "admin", "administrator", "root", "system", "sysadmin", "superuser", "staff", "support",
+    "help", "helpdesk", "security", "abuse", "moderator", "moderators", "mod", "mods", "auditor",
+    "monitor", "official", "foryou", "foryou.app", "foryou_official", "team", "trust", "safety",
+    "privacy", "legal", "api", "www", "web", "app", "login", "logout", "signup", "register",
+    "account", "accounts", "settings", "me", "you", "user", "users", "null", "undefined", "anonymous",
+    "guest", "everyone", "here", "all", "by-id", "id", "video", "videos", "sound", "sounds", "feed",
+    "upload", "uploads", "metrics", "healthz", "openapi", "static", "assets", "demo",
+];
+
+/// Checks a handle: 3–24 characters of `a-z`, `0-9`, `_` and `.`, starting with a letter, not a
+/// reserved name. A handle never looks like an id (it starts with a letter), so the two are never
+/// confused. Uniqueness is case-insensitive, so callers compare `handle.to_ascii_lowercase()`.
 pub fn validate_handle(handle: &str) -> Result<(), Invalid> {
     let n = handle.chars().count();
     if !(3..=24).contains(&n) {
@@ -39,28 +51,62 @@ pub fn validate_handle(handle: &str) -> Result<(), Invalid> {
             "use only letters a-z, digits, '_' and '.'",
         ));
     }
-    if !handle.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+    if !handle.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err(Invalid::new("handle", "must start with a letter"));
+    }
+    let lower = handle.to_ascii_lowercase();
+    if RESERVED_HANDLES.contains(&lower.as_str()) {
         return Err(Invalid::new(
             "handle",
-            "must start with a letter or a digit",
+            format!("'{handle}' is reserved; choose another handle"),
         ));
     }
     Ok(())
 }
 
-/// Checks a password: 8–256 characters.
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// Common and breached passwords of at least [`MIN_PASSWORD_CHARS`] characters, lower-case, one
+/// per line (`data/README.md` says where they come from).
+const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
+
+fn is_common_password(password: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| COMMON_PASSWORDS.lines().map(str::trim).collect());
+    set.contains(password.to_lowercase().as_str())
+}
+
+/// Checks a password: 10–256 characters, at least 5 different ones, not all spaces, and not one
+/// of the common or breached passwords bundled with Foryou.
 pub fn validate_password(password: &str) -> Result<(), Invalid> {
     let n = password.chars().count();
-    if n < 8 {
+    if n < MIN_PASSWORD_CHARS {
         return Err(Invalid::new(
             "password",
-            "must be at least 8 characters long",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters long; a short phrase works well"),
         ));
     }
     if n > 256 {
         return Err(Invalid::new(
             "password",
             "must be at most 256 characters long",
+        ));
+    }
+    let mut distinct: Vec<char> = password.chars().filter(|c| !c.is_whitespace()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 5 {
+        return Err(Invalid::new(
+            "password",
+            "uses too few different characters; mix in more letters, digits or words",
+        ));
+    }
+    if is_common_password(password) {
+        return Err(Invalid::new(
+            "password",
+            "is one of the most common passwords, which attackers try first; choose another",
         ));
     }
     Ok(())
