@@ -169,7 +169,9 @@ fn sample_end(stbl: &[u8], file_len: usize) -> Result<u64, ProbeError> {
     };
     let n_chunks = be(table, 4, 4).ok_or_else(|| corrupt("short chunk offset table"))?;
     if (table.len().saturating_sub(8) / width) < n_chunks as usize {
-        return Err(corrupt("the chunk offset table lists more chunks than it holds"));
+        return Err(corrupt(
+            "the chunk offset table lists more chunks than it holds",
+        ));
     }
     let stsc = need(stbl, b"stsc")?;
     let n_runs = be(stsc, 4, 4).ok_or_else(|| corrupt("short 'stsc'"))?;

@@ -26,7 +26,10 @@ fn mp4_claiming(samples: u32, tracks: usize) -> Vec<u8> {
     let mut avc1 = vec![0u8; 78];
     avc1[24..26].copy_from_slice(&144u16.to_be_bytes());
     avc1[26..28].copy_from_slice(&256u16.to_be_bytes());
-    let stsd = full(b"stsd", &[&1u32.to_be_bytes()[..], &boxed(b"avc1", &avc1)].concat());
+    let stsd = full(
+        b"stsd",
+        &[&1u32.to_be_bytes()[..], &boxed(b"avc1", &avc1)].concat(),
+    );
     let stsz = full(
         b"stsz",
         &[&1u32.to_be_bytes()[..], &samples.to_be_bytes()].concat(),
@@ -66,7 +69,11 @@ fn mp4_claiming(samples: u32, tracks: usize) -> Vec<u8> {
 #[test]
 fn billions_of_declared_samples_are_refused_without_walking_them() {
     let data = mp4_claiming(u32::MAX, 4);
-    assert!(data.len() < 2048, "the attack file is small: {}", data.len());
+    assert!(
+        data.len() < 2048,
+        "the attack file is small: {}",
+        data.len()
+    );
     let r = probe(&data);
     assert!(matches!(r, Err(ProbeError::Corrupt { .. })), "{r:?}");
 }
@@ -75,7 +82,10 @@ fn billions_of_declared_samples_are_refused_without_walking_them() {
 fn the_same_shape_with_a_plausible_table_probes() {
     // So the refusal above is about the sample count, not about the file's shape.
     let info = probe(&mp4_claiming(100, 4)).expect("a valid file");
-    assert_eq!((info.duration_ms, info.width, info.height), (5000, 144, 256));
+    assert_eq!(
+        (info.duration_ms, info.width, info.height),
+        (5000, 144, 256)
+    );
     // Samples running past the end of the file are a truncation.
     let data = mp4_claiming(100, 1);
     let r = probe(&mp4_claiming(data.len() as u32 + 1, 1));

@@ -14,6 +14,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// What happened and what to change.
     pub message: String,
+    /// Seconds to wait before trying again (`Retry-After`), for 429 and 503.
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -23,6 +25,28 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after_s: None,
+        }
+    }
+    /// 429: a rate limit was reached; try again after `retry_after_s`.
+    pub fn too_many(what: &str, retry_after_s: u64) -> Self {
+        ApiError {
+            retry_after_s: Some(retry_after_s),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "too many {what} for now; try again in {}",
+                    human_wait(retry_after_s)
+                ),
+            )
+        }
+    }
+    /// 503: the server is busy; try again after `retry_after_s`.
+    pub fn busy(message: impl Into<String>, retry_after_s: u64) -> Self {
+        ApiError {
+            retry_after_s: Some(retry_after_s),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
         }
     }
     /// 400 for malformed input.
@@ -106,6 +130,21 @@ impl From<foryou_media::ProbeError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, Json(body)).into_response()
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after_s {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        res
     }
+}
+
+/// "40 seconds", "3 minutes", "2 hours".
+fn human_wait(secs: u64) -> String {
+    let (n, unit) = match secs {
+        0..=90 => (secs.max(1), "second"),
+        91..=5_399 => (secs.div_ceil(60), "minute"),
+        _ => (secs.div_ceil(3600), "hour"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }

@@ -2,15 +2,20 @@
 //! over them. Only this crate knows HTTP and JSON.
 
 mod auth;
+mod conn;
 mod error;
 mod http;
+mod limits;
 mod metrics;
 mod openapi;
 mod platform;
+pub mod query;
 mod views;
 mod web;
 
+pub use conn::ConnLimits;
 pub use error::ApiError;
 pub use http::{router, serve};
+pub use limits::{Limits, Rate};
 pub use platform::{now_ms, Caller, Config, EventResult, FeedKind, Platform, UploadInput};
 pub use views::{FeedItem, VideoView};

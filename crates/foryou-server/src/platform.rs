@@ -38,6 +38,20 @@ pub struct Config {
     pub min_age: i32,
     /// Most events in one batch.
     pub max_batch: usize,
+    /// Abuse limits (`--limits`).
+    pub limits: crate::limits::Limits,
+    /// Most uploads one user may make in 24 hours.
+    pub max_uploads_per_day: usize,
+    /// Most bytes of media one user may keep stored.
+    pub max_user_storage_bytes: u64,
+    /// Page cache of each region's store, bytes.
+    pub store_cache_bytes: usize,
+    /// Password hashes computed at once (each argon2id check takes ~19 MiB).
+    pub max_concurrent_hashes: usize,
+    /// Log-ins and sign-ups waiting for a hash slot before more are told to come back.
+    pub max_queued_hashes: usize,
+    /// Mark the web UI's cookies `Secure` (when served over HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl Config {
@@ -51,6 +65,15 @@ impl Config {
             token_ttl_ms: 30 * 86_400_000,
             min_age: 13,
             max_batch: 100,
+            limits: crate::limits::Limits::default(),
+            max_uploads_per_day: 50,
+            max_user_storage_bytes: 2 << 30,
+            store_cache_bytes: 64 << 20,
+            max_concurrent_hashes: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            max_queued_hashes: 64,
+            secure_cookies: false,
         }
     }
 }
@@ -241,6 +264,10 @@ pub struct Platform {
     tmp: PathBuf,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// Rate limits of log-ins, sign-ups, comments, events and uploads.
+    pub(crate) limiters: crate::limits::Limiters,
+    /// The cap on concurrent password hashes.
+    pub(crate) hash_gate: crate::limits::HashGate,
 }
 
 fn lock_err<T>(_: T) -> ApiError {
@@ -259,7 +286,14 @@ impl Platform {
         let mut engines = BTreeMap::new();
         for r in config.regions.all() {
             let dir = config.data_dir.join("regions").join(r.as_str());
-            stores.insert(r.clone(), Box::new(EmbeddedStore::open(r.clone(), &dir)?));
+            stores.insert(
+                r.clone(),
+                Box::new(EmbeddedStore::open(
+                    r.clone(),
+                    &dir,
+                    config.store_cache_bytes,
+                )?),
+            );
             media.insert(
                 r.clone(),
                 Box::new(LocalObjectStore::open(dir.join("media"))?),
@@ -267,7 +301,6 @@ impl Platform {
             engines.insert(r.clone(), Arc::new(RwLock::new(load_engine(&dir))));
         }
         let p = Platform {
-            config,
             stores,
             media,
             engines,
@@ -277,6 +310,12 @@ impl Platform {
             signup: Mutex::new(()),
             tmp,
             metrics: Metrics::default(),
+            limiters: crate::limits::Limiters::new(config.limits.clone()),
+            hash_gate: crate::limits::HashGate::new(
+                config.max_concurrent_hashes,
+                config.max_queued_hashes,
+            ),
+            config,
         };
         p.rebuild()?;
         Ok(p)
@@ -660,6 +699,7 @@ impl Platform {
         if size > self.config.max_upload_bytes {
             return Err(too_large(size, self.config.max_upload_bytes));
         }
+        self.check_upload_quota(caller, size)?;
         let data = std::fs::read(&input.file).map_err(ApiError::internal)?;
         let info = foryou_media::probe(&data)?;
         drop(data);
@@ -856,20 +896,78 @@ impl Platform {
         Ok((mime, size, store.read_range(&key, start, len)?))
     }
 
-    /// The size of a video's media file.
-    pub fn media_size(&self, id: VideoId) -> Result<u64, ApiError> {
-        let (region, key) = {
+    /// The MIME type and size of a video's media file, or of its poster.
+    pub fn media_meta(&self, id: VideoId, poster: bool) -> Result<(String, u64), ApiError> {
+        let (region, key, mime) = {
             let w = self.world.read().map_err(lock_err)?;
             let v = &w
                 .videos
                 .get(&id)
                 .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?
                 .video;
-            (v.region.clone(), v.media_key.clone())
+            if poster {
+                (
+                    v.region.clone(),
+                    v.poster_key.clone(),
+                    v.poster_mime.clone(),
+                )
+            } else {
+                (v.region.clone(), v.media_key.clone(), v.mime.clone())
+            }
         };
-        self.media_store(&region)?
+        let size = self
+            .media_store(&region)?
             .size(&key)?
-            .ok_or_else(|| ApiError::not_found("the media file is missing"))
+            .ok_or_else(|| ApiError::not_found("the media file is missing"))?;
+        Ok((mime, size))
+    }
+
+    /// Refuses an upload of `size` more bytes when the caller has made
+    /// `config.max_uploads_per_day` uploads in the last 24 hours or would keep more than
+    /// `config.max_user_storage_bytes`.
+    pub fn check_upload_quota(&self, caller: &Caller, size: u64) -> Result<(), ApiError> {
+        let since = now_ms().saturating_sub(86_400_000);
+        let (today, stored) = {
+            let w = self.world.read().map_err(lock_err)?;
+            let mine = w
+                .by_creator
+                .get(&caller.user)
+                .map(|v| v.as_slice())
+                .unwrap_or(&[]);
+            mine.iter()
+                .filter_map(|id| w.videos.get(id))
+                .fold((0usize, 0u64), |(n, bytes), e| {
+                    (
+                        n + usize::from(e.video.created_ms >= since),
+                        bytes.saturating_add(e.video.size_bytes),
+                    )
+                })
+        };
+        let quota = |msg: String| ApiError {
+            retry_after_s: Some(3600),
+            ..ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "upload_quota",
+                msg,
+            )
+        };
+        if today >= self.config.max_uploads_per_day {
+            return Err(quota(format!(
+                "you have posted {today} videos in the last 24 hours, the most allowed; post again tomorrow"
+            )));
+        }
+        if stored.saturating_add(size) > self.config.max_user_storage_bytes {
+            return Err(ApiError::new(
+                axum::http::StatusCode::INSUFFICIENT_STORAGE,
+                "storage_quota",
+                format!(
+                    "your videos take {} MiB of your {} MiB; remove some to post more",
+                    stored >> 20,
+                    self.config.max_user_storage_bytes >> 20
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Validates a batch, appends it durably to the caller's home-region log, applies its effects
@@ -1162,17 +1260,23 @@ impl Platform {
         Ok(rec)
     }
 
-    /// One page of a feed.
+    /// One page of a feed for a signed-in caller, or for an anonymous visitor (`None`): the
+    /// non-personalised For You of the default region, reading and storing nothing about them.
     pub fn feed(
         &self,
-        caller: &Caller,
+        caller: Option<&Caller>,
         kind: FeedKind,
         limit: usize,
         cursor: usize,
     ) -> Result<Vec<FeedItem>, ApiError> {
         let limit = limit.clamp(1, 50);
-        let recs: Vec<(VideoId, Vec<foryou_engine::Reason>)> = match kind {
-            FeedKind::Following => {
+        let recs: Vec<(VideoId, Vec<foryou_engine::Reason>)> = match (kind, caller) {
+            (FeedKind::Following, None) => {
+                return Err(ApiError::unauthorized(
+                    "sign in to see the creators you follow",
+                ))
+            }
+            (FeedKind::Following, Some(caller)) => {
                 let w = self.world.read().map_err(lock_err)?;
                 let mut ids: Vec<&Video> = w
                     .following
@@ -1194,20 +1298,24 @@ impl Platform {
                     })
                     .collect()
             }
-            FeedKind::ForYou { personalised } => {
-                let following = {
-                    let w = self.world.read().map_err(lock_err)?;
-                    if personalised {
-                        w.following
-                            .get(&caller.user)
-                            .map(|s| s.iter().copied().collect())
-                            .unwrap_or_default()
-                    } else {
-                        Vec::new()
-                    }
+            (FeedKind::ForYou { personalised }, caller) => {
+                let personalised = personalised && caller.is_some();
+                let following = match caller {
+                    Some(c) if personalised => self
+                        .world
+                        .read()
+                        .map_err(lock_err)?
+                        .following
+                        .get(&c.user)
+                        .map(|s| s.iter().copied().collect())
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
                 };
+                let region = caller
+                    .map(|c| c.region.clone())
+                    .unwrap_or_else(|| self.config.regions.default.clone());
                 let req = FeedRequest {
-                    user: caller.user,
+                    user: caller.map(|c| c.user).unwrap_or(UserId(0)),
                     limit,
                     mode: if personalised {
                         FeedMode::Personalised
@@ -1222,7 +1330,7 @@ impl Platform {
                 };
                 let engine = self
                     .engines
-                    .get(&caller.region)
+                    .get(&region)
                     .ok_or_else(|| ApiError::internal("no engine for region"))?;
                 let recs = engine.read().map_err(lock_err)?.recommend(&req);
                 recs.into_iter().map(|r| (r.video, r.reasons)).collect()
@@ -1232,7 +1340,13 @@ impl Platform {
         Ok(recs
             .into_iter()
             .filter_map(|(id, reasons)| {
-                views::feed_item(&w, id, caller.user, &caller.region, &reasons)
+                views::feed_item(
+                    &w,
+                    id,
+                    caller.map(|c| c.user),
+                    caller.map(|c| &c.region),
+                    &reasons,
+                )
             })
             .collect())
     }

@@ -139,7 +139,7 @@ pub(crate) fn video(w: &World, id: VideoId, viewer: Option<UserId>) -> Option<Vi
     })
 }
 
-fn reason_view(w: &World, r: &Reason, region: &Region) -> ReasonView {
+fn reason_view(w: &World, r: &Reason, region: Option<&Region>) -> ReasonView {
     let code = serde_json::to_value(r)
         .ok()
         .and_then(|v| v.get("code").and_then(|c| c.as_str().map(str::to_string)))
@@ -177,7 +177,10 @@ fn reason_view(w: &World, r: &Reason, region: &Region) -> ReasonView {
         Reason::SimilarTaste => "close to what you have been watching".into(),
         Reason::PopularWorldwide => "popular on Foryou in every region".into(),
         Reason::Exploring => "something different, to learn what you like".into(),
-        Reason::PopularInRegion => format!("popular in your region ({region})"),
+        Reason::PopularInRegion => match region {
+            Some(region) => format!("popular in your region ({region})"),
+            None => "popular on Foryou right now".into(),
+        },
         Reason::NewVideo => "a new video being tried with a small audience".into(),
         Reason::NotPersonalised => {
             "non-personalised feed: ranked by popularity, not by your activity".into()
@@ -189,12 +192,12 @@ fn reason_view(w: &World, r: &Reason, region: &Region) -> ReasonView {
 pub(crate) fn feed_item(
     w: &World,
     id: VideoId,
-    viewer: UserId,
-    region: &Region,
+    viewer: Option<UserId>,
+    region: Option<&Region>,
     reasons: &[Reason],
 ) -> Option<FeedItem> {
     Some(FeedItem {
-        video: video(w, id, Some(viewer))?,
+        video: video(w, id, viewer)?,
         reasons: reasons.iter().map(|r| reason_view(w, r, region)).collect(),
     })
 }

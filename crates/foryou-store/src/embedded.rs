@@ -39,14 +39,18 @@ fn dec<T: DeserializeOwned>(table: &'static str, b: &[u8]) -> Result<T, StoreErr
 }
 
 impl EmbeddedStore {
-    /// Opens or creates the store of `region` in directory `dir`.
-    pub fn open(region: Region, dir: &Path) -> Result<Self, StoreError> {
+    /// Opens or creates the store of `region` in directory `dir`, with a page cache of at most
+    /// `cache_bytes`.
+    pub fn open(region: Region, dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
         let backend = |e: &dyn std::fmt::Display| StoreError::Backend {
             region: region.clone(),
             message: e.to_string(),
         };
         std::fs::create_dir_all(dir).map_err(|e| backend(&e))?;
-        let db = Database::create(dir.join("store.redb")).map_err(|e| backend(&e))?;
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(dir.join("store.redb"))
+            .map_err(|e| backend(&e))?;
         let tx = db.begin_write().map_err(|e| backend(&e))?;
         {
             tx.open_table(ACCOUNTS).map_err(|e| backend(&e))?;

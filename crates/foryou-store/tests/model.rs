@@ -54,7 +54,7 @@ proptest! {
     fn store_matches_model(ops in prop::collection::vec(op(), 1..25)) {
         let dir = std::env::temp_dir().join(format!("foryou-model-{}-{:x}", std::process::id(), rand_id()));
         let region = Region::new("eu").expect("region");
-        let mut store = EmbeddedStore::open(region.clone(), &dir).expect("open");
+        let mut store = EmbeddedStore::open(region.clone(), &dir, 16 << 20).expect("open");
         let mut likes: BTreeSet<(u64, u64)> = BTreeSet::new();
         let mut follows: BTreeSet<(u64, u64)> = BTreeSet::new();
         let mut seen: BTreeMap<(u64, String), u64> = BTreeMap::new();
@@ -63,7 +63,7 @@ proptest! {
             match op {
                 Op::Restart => {
                     drop(store);
-                    store = EmbeddedStore::open(region.clone(), &dir).expect("reopen");
+                    store = EmbeddedStore::open(region.clone(), &dir, 16 << 20).expect("reopen");
                 }
                 Op::Batch(items) => {
                     let batch: Vec<NewEvent> = items.iter().map(|&(k, u, t, id)| NewEvent { record: record(&region, k, u, t, id) }).collect();
@@ -116,7 +116,8 @@ fn rand_id() -> u64 {
 #[test]
 fn a_store_refuses_records_of_another_region() {
     let dir = std::env::temp_dir().join(format!("foryou-region-{}", std::process::id()));
-    let store = EmbeddedStore::open(Region::new("eu").expect("region"), &dir).expect("open");
+    let store =
+        EmbeddedStore::open(Region::new("eu").expect("region"), &dir, 16 << 20).expect("open");
     let us = Region::new("us").expect("region");
     let err = store.append_events(&[NewEvent {
         record: record(&us, 0, 1, 1, 1),

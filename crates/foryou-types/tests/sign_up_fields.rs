@@ -23,18 +23,23 @@ fn weak_passwords_are_refused_with_a_reason() {
         assert_eq!(e.field, "password");
         assert!(!e.message.is_empty());
     }
-    for p in [
-        "a long password",
-        "correct horse battery",
-        "Tr0ub4dor&3x",
-    ] {
+    for p in ["a long password", "correct horse battery", "Tr0ub4dor&3x"] {
         assert!(password_ok(p), "{p}");
     }
 }
 
 #[test]
 fn reserved_and_id_like_handles_are_refused() {
-    for h in ["admin", "Admin", "ROOT", "support", "foryou", "moderator", "1234567", "9lena"] {
+    for h in [
+        "admin",
+        "Admin",
+        "ROOT",
+        "support",
+        "foryou",
+        "moderator",
+        "1234567",
+        "9lena",
+    ] {
         assert!(validate_handle(h).is_err(), "{h}");
     }
     for h in ["lena", "lena.k", "dj_9000"] {
@@ -50,12 +55,24 @@ fn only_assigned_country_codes_are_accepted() {
     }
     assert_eq!(m.home_of("de").map(|r| r.to_string()), Ok("eu".to_string()));
     assert_eq!(m.home_of("US").map(|r| r.to_string()), Ok("us".to_string()));
-    assert_eq!(m.home_of("JP").map(|r| r.to_string()), Ok("row".to_string()));
+    assert_eq!(
+        m.home_of("JP").map(|r| r.to_string()),
+        Ok("row".to_string())
+    );
 }
 
 #[test]
 fn dates_are_strict() {
-    for d in ["2000-+1-+1", "+200-01-01", "2000-1-01", "2000-01-1 ", " 2000-01-01", "2000/01/01", "2000-02-30", "2001-02-29"] {
+    for d in [
+        "2000-+1-+1",
+        "+200-01-01",
+        "2000-1-01",
+        "2000-01-1 ",
+        " 2000-01-01",
+        "2000/01/01",
+        "2000-02-30",
+        "2001-02-29",
+    ] {
         assert!(parse_date(d).is_err(), "{d}");
     }
     assert!(parse_date("2000-02-29").is_ok());

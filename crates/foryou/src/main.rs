@@ -6,7 +6,7 @@ mod eval;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use foryou_server::{Config, Platform};
+use foryou_server::{Config, ConnLimits, Limits, Platform};
 use foryou_types::{RegionMap, Role};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -145,6 +145,32 @@ struct ServeArgs {
     /// Log format: text or json.
     #[arg(long, default_value = "text")]
     log_format: String,
+    /// Abuse limits over the defaults, e.g. "login_per_handle=5/15m,signup_per_client=off"
+    /// (names: login_per_handle, login_per_client, signup_per_client, comments_per_user,
+    /// events_per_user, uploads_per_user; rates N/30s, N/10m, N/1h or off).
+    #[arg(long)]
+    limits: Option<String>,
+    /// Most uploads per user in 24 hours.
+    #[arg(long, default_value_t = 50)]
+    max_uploads_per_day: usize,
+    /// Most media one user may keep stored, in MiB.
+    #[arg(long, default_value_t = 2048)]
+    max_user_storage_mib: u64,
+    /// Page cache of each region's store, in MiB.
+    #[arg(long, default_value_t = 64)]
+    store_cache_mib: usize,
+    /// Most open connections; past it new ones are closed at once.
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
+    /// Most open connections from one client address.
+    #[arg(long, default_value_t = 256)]
+    max_connections_per_client: usize,
+    /// Seconds a client has to send request headers (also how long an idle connection stays).
+    #[arg(long, default_value_t = 10)]
+    header_timeout_seconds: u64,
+    /// Mark the web session cookies Secure (serve behind HTTPS).
+    #[arg(long)]
+    secure_cookies: bool,
 }
 
 fn regions(spec: &Option<String>) -> Result<RegionMap> {
@@ -167,7 +193,29 @@ impl ServeArgs {
         if c.max_video_ms == 0 || c.max_upload_bytes == 0 {
             bail!("--max-video-seconds and --max-upload-mib must be above zero");
         }
+        if let Some(spec) = &self.limits {
+            c.limits = Limits::parse(spec).map_err(|e| anyhow::anyhow!("--limits: {e}"))?;
+        }
+        c.max_uploads_per_day = self.max_uploads_per_day;
+        c.max_user_storage_bytes = self.max_user_storage_mib << 20;
+        c.store_cache_bytes = self.store_cache_mib << 20;
+        c.secure_cookies = self.secure_cookies;
         Ok(c)
+    }
+
+    fn conn_limits(&self) -> Result<ConnLimits> {
+        if self.max_connections == 0
+            || self.max_connections_per_client == 0
+            || self.header_timeout_seconds == 0
+        {
+            bail!("--max-connections, --max-connections-per-client and --header-timeout-seconds must be above zero");
+        }
+        Ok(ConnLimits {
+            max_connections: self.max_connections,
+            max_per_client: self.max_connections_per_client,
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds),
+            ..ConnLimits::default()
+        })
     }
 }
 
@@ -211,13 +259,14 @@ fn open(config: Config) -> Result<Arc<Platform>> {
         .map_err(|e| anyhow::anyhow!("opening the data dir {data}: {}", e.message))
 }
 
-fn run_server(platform: Arc<Platform>, addr: SocketAddr) -> Result<()> {
+fn run_server(platform: Arc<Platform>, addr: SocketAddr, limits: ConnLimits) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(foryou_server::serve(
         Arc::clone(&platform),
         addr,
+        limits,
         shutdown_signal(),
     ))
     .with_context(|| format!("serving on {addr}"))?;
@@ -236,7 +285,7 @@ fn main() -> Result<()> {
             init_logs(&args.log_format)?;
             let platform = open(args.config()?)?;
             println!("Foryou is serving on http://{}", args.addr);
-            run_server(platform, args.addr)
+            run_server(platform, args.addr, args.conn_limits()?)
         }
         Command::Demo {
             serve,
@@ -262,7 +311,7 @@ fn main() -> Result<()> {
                 "Log in as '{}' with password '{}' (or sign up).\n",
                 login.0, login.1
             );
-            run_server(platform, serve.addr)
+            run_server(platform, serve.addr, serve.conn_limits()?)
         }
         Command::Admin {
             command:

@@ -1,0 +1,139 @@
+//! Sign-up, log-in (a bearer token for API clients, an HttpOnly cookie for the web UI), log-out
+//! and the signed-in account. Every password hash waits for a place at the hash gate and every
+//! attempt counts against the rate limits first.
+
+use super::extract::{csrf_for, ApiJson, ClientIp, CSRF_COOKIE, SESSION_COOKIE};
+use super::{blocking, AppState};
+use crate::error::ApiError;
+use crate::limits::Guarded;
+use crate::platform::Caller;
+use crate::views;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use foryou_types::Role;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// How long a log-in or sign-up waits for a place to hash before it is told to come back.
+const HASH_WAIT: Duration = Duration::from_secs(10);
+
+fn busy() -> ApiError {
+    ApiError::busy(
+        "the server is handling many sign-ins right now; try again in a few seconds",
+        2,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewAccount {
+    handle: String,
+    password: String,
+    birthdate: String,
+    country: String,
+}
+
+pub(crate) async fn create_account(
+    State(p): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(b): ApiJson<NewAccount>,
+) -> Result<impl IntoResponse, ApiError> {
+    p.limiters.check(Guarded::SignupClient, &ip, 1)?;
+    let _place = p.hash_gate.enter(HASH_WAIT).await.ok_or_else(busy)?;
+    let a = blocking(&p, move |p| {
+        p.create_account(&b.handle, &b.password, &b.birthdate, &b.country, Role::User)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": a.id, "handle": a.handle, "region": a.region})),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Credentials {
+    handle: String,
+    password: String,
+    /// `true` from the web UI: the session goes into an HttpOnly cookie, not the body.
+    #[serde(default)]
+    cookie: bool,
+}
+
+fn set_cookie(res: &mut Response, value: String) {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+pub(crate) async fn create_session(
+    State(p): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(b): ApiJson<Credentials>,
+) -> Result<Response, ApiError> {
+    if b.handle.len() > 64 || b.password.len() > 1024 {
+        return Err(ApiError::unauthorized("wrong handle or password"));
+    }
+    p.limiters.check(Guarded::LoginClient, &ip, 1)?;
+    p.limiters
+        .check(Guarded::LoginHandle, &b.handle.to_ascii_lowercase(), 1)?;
+    let _place = p.hash_gate.enter(HASH_WAIT).await.ok_or_else(busy)?;
+    let cookie = b.cookie;
+    let (token, user) = blocking(&p, move |p| p.login(&b.handle, &b.password)).await?;
+    if !cookie {
+        return Ok((
+            StatusCode::CREATED,
+            Json(json!({"token": token, "user_id": user})),
+        )
+            .into_response());
+    }
+    let csrf = csrf_for(&token);
+    let max_age = p.config().token_ttl_ms / 1000;
+    let secure = if p.config().secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let mut res = (
+        StatusCode::CREATED,
+        Json(json!({"user_id": user, "csrf": csrf})),
+    )
+        .into_response();
+    set_cookie(
+        &mut res,
+        format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"),
+    );
+    set_cookie(
+        &mut res,
+        format!("{CSRF_COOKIE}={csrf}; Path=/; Max-Age={max_age}; SameSite=Strict{secure}"),
+    );
+    Ok(res)
+}
+
+pub(crate) async fn delete_session(
+    State(p): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    blocking(&p, move |p| p.logout(&caller)).await?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    if headers.contains_key(header::COOKIE) {
+        for name in [SESSION_COOKIE, CSRF_COOKIE] {
+            set_cookie(
+                &mut res,
+                format!("{name}=; Path=/; Max-Age=0; SameSite=Strict"),
+            );
+        }
+    }
+    Ok(res)
+}
+
+pub(crate) async fn me(State(p): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let profile = p.read_world(|w| views::profile(w, caller.user, Some(caller.user)))?;
+    Ok(Json(
+        json!({"id": caller.user, "handle": caller.handle, "region": caller.region, "role": caller.role, "profile": profile}),
+    ))
+}

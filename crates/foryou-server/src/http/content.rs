@@ -1,0 +1,207 @@
+//! Public content: videos, comments, profiles, sounds (lists paged), and the admin's user list.
+
+use super::extract::{ApiJson, MaybeCaller};
+use super::{blocking, parse_id, AppState};
+use crate::error::ApiError;
+use crate::platform::Caller;
+use crate::query::{page_query, PageQuery};
+use crate::views;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+use foryou_types::{Role, SoundId, UserId, VideoId};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
+    if roles.contains(&caller.role) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "this needs the role {}",
+            roles
+                .iter()
+                .map(|r| format!("{r:?}").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )))
+    }
+}
+
+/// One page of `items` and the cursor of the next, if any.
+fn page<T>(items: impl Iterator<Item = T>, q: PageQuery) -> (Vec<T>, Option<String>) {
+    let mut out: Vec<T> = items.skip(q.cursor).take(q.limit + 1).collect();
+    let more = out.len() > q.limit;
+    out.truncate(q.limit);
+    let next = more.then(|| (q.cursor + q.limit).to_string());
+    (out, next)
+}
+
+pub(crate) async fn video(
+    State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
+    Path(id): Path<String>,
+) -> Result<Json<views::VideoView>, ApiError> {
+    let id: VideoId = parse_id("video", &id)?;
+    Ok(Json(p.video_view(id, c.map(|c| c.user))?))
+}
+
+pub(crate) async fn delete_video(
+    State(p): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: VideoId = parse_id("video", &id)?;
+    blocking(&p, move |p| p.delete_video(&caller, id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/videos/{id}/comments?limit=20&cursor=C`: oldest first, a page at a time.
+pub(crate) async fn comments(
+    State(p): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let id: VideoId = parse_id("video", &id)?;
+    let q = page_query(raw.as_deref().unwrap_or(""), 20)?;
+    let out = p.read_world(|w| {
+        w.videos.contains_key(&id).then(|| {
+            let all = w.comments.get(&id).map(|v| v.as_slice()).unwrap_or(&[]);
+            let (list, next) = page(
+                all.iter().map(|c| json!({"id": c.id, "author": {"id": c.author, "handle": views::handle_of(w, c.author)}, "text": c.text, "created_ms": c.created_ms})),
+                q,
+            );
+            json!({"comments": list, "total": all.len(), "next_cursor": next})
+        })
+    })?;
+    out.map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))
+}
+
+fn by_handle(p: &AppState, handle: &str) -> Result<UserId, ApiError> {
+    p.user_by_handle(handle)?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no user '@{}'",
+            handle.chars().take(40).collect::<String>()
+        ))
+    })
+}
+
+fn profile_of(p: &AppState, id: UserId, viewer: Option<UserId>) -> Result<Json<Value>, ApiError> {
+    let exists = p.read_world(|w| w.users.contains_key(&id))?;
+    if !exists {
+        return Err(ApiError::not_found(format!("no user with id {id}")));
+    }
+    Ok(Json(p.read_world(|w| views::profile(w, id, viewer))?))
+}
+
+/// `GET /v1/users/{handle}`: handles only (ids have their own route, so neither passes for the other).
+pub(crate) async fn profile(
+    State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
+    Path(h): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = by_handle(&p, &h)?;
+    profile_of(&p, id, c.map(|c| c.user))
+}
+
+/// `GET /v1/users/by-id/{id}`.
+pub(crate) async fn profile_by_id(
+    State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: UserId = parse_id("user", &id)?;
+    profile_of(&p, id, c.map(|c| c.user))
+}
+
+fn newest_first(ids: Option<&Vec<VideoId>>) -> Vec<VideoId> {
+    let mut ids = ids.cloned().unwrap_or_default();
+    ids.reverse();
+    ids
+}
+
+pub(crate) async fn user_videos(
+    State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
+    Path(h): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let q = page_query(raw.as_deref().unwrap_or(""), 60)?;
+    let id = by_handle(&p, &h)?;
+    let viewer = c.map(|c| c.user);
+    let (list, next) = p.read_world(|w| {
+        let ids = newest_first(w.by_creator.get(&id));
+        page(
+            ids.into_iter().filter_map(|v| views::video(w, v, viewer)),
+            q,
+        )
+    })?;
+    Ok(Json(json!({"videos": list, "next_cursor": next})))
+}
+
+pub(crate) async fn sound(
+    State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let q = page_query(raw.as_deref().unwrap_or(""), 60)?;
+    let id: SoundId = parse_id("sound", &id)?;
+    let viewer = c.map(|c| c.user);
+    let out = p.read_world(|w| {
+        let s = w.sounds.get(&id)?;
+        let ids = newest_first(w.by_sound.get(&id));
+        let count = ids.len();
+        let (videos, next) = page(
+            ids.into_iter().filter_map(|v| views::video(w, v, viewer)),
+            q,
+        );
+        Some(json!({
+            "id": s.id, "title": s.title, "origin_video": s.origin,
+            "creator": {"id": s.creator, "handle": views::handle_of(w, s.creator)},
+            "video_count": count, "videos": videos, "next_cursor": next
+        }))
+    })?;
+    out.map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no sound with id {id}")))
+}
+
+pub(crate) async fn admin_users(
+    State(p): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, &[Role::Admin])?;
+    let q = page_query(raw.as_deref().unwrap_or(""), 100)?;
+    let (users, next) = p.read_world(|w| {
+        let mut v: Vec<(&String, Value)> = w.users.iter().map(|(id, u)| (&u.handle, json!({"id": id, "handle": u.handle, "region": u.region, "role": u.role, "created_ms": u.created_ms}))).collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        page(v.into_iter().map(|x| x.1), q)
+    })?;
+    Ok(Json(json!({"users": users, "next_cursor": next})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RoleBody {
+    role: Role,
+}
+
+pub(crate) async fn admin_set_role(
+    State(p): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<RoleBody>,
+) -> Result<StatusCode, ApiError> {
+    require(&caller, &[Role::Admin])?;
+    let id: UserId = parse_id("user", &id)?;
+    if id == caller.user && b.role != Role::Admin {
+        return Err(ApiError::unprocessable(
+            "invalid",
+            "you cannot take your own admin role; ask another admin",
+        ));
+    }
+    blocking(&p, move |p| p.set_role(id, b.role)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,137 @@
+//! Video bytes and posters, streamed from the object store in chunks (never read whole), with
+//! single byte ranges.
+
+use super::{blocking, parse_id, AppState};
+use crate::error::ApiError;
+use crate::query::byte_range;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use foryou_types::VideoId;
+use http_body::{Frame, SizeHint};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Bytes read from the store at a time; a download holds at most two of them.
+const CHUNK: u64 = 256 * 1024;
+
+/// A response body fed chunk by chunk by a reader task.
+struct Chunks {
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    len: u64,
+}
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        self.rx.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data)))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.len)
+    }
+}
+
+/// Streams `[start, end]` of a video's media (or its poster) from the store.
+fn stream(p: &AppState, id: VideoId, poster: bool, start: u64, end: u64) -> Chunks {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let p = p.clone();
+    tokio::spawn(async move {
+        let mut at = start;
+        while at <= end {
+            let len = CHUNK.min(end - at + 1);
+            let read = blocking(&p, move |p| {
+                p.read_media(id, poster, Some((at, at + len - 1)))
+            })
+            .await;
+            let chunk = match read {
+                Ok((_, _, bytes)) if bytes.len() as u64 == len => Ok(Bytes::from(bytes)),
+                Ok(_) => Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the media file shrank while it was being sent",
+                )),
+                Err(e) => Err(std::io::Error::other(e.message)),
+            };
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                return;
+            }
+            at += len;
+        }
+    });
+    Chunks {
+        rx,
+        len: end + 1 - start,
+    }
+}
+
+pub(crate) async fn media(
+    State(p): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    serve(p, id, false, headers).await
+}
+
+pub(crate) async fn poster(
+    State(p): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    serve(p, id, true, headers).await
+}
+
+async fn serve(
+    p: AppState,
+    id: String,
+    poster: bool,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id: VideoId = parse_id("video", &id)?;
+    let (mime, size) = blocking(&p, move |p| p.media_meta(id, poster)).await?;
+    let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let range = match byte_range(range_header, size) {
+        Ok(r) => r,
+        Err(()) => {
+            let mut r = ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "bad_range",
+                format!("the range is outside the file of {size} bytes"),
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(r);
+        }
+    };
+    let (start, end) = range.unwrap_or((0, size.saturating_sub(1)));
+    let body = if size == 0 {
+        axum::body::Body::empty()
+    } else {
+        axum::body::Body::new(stream(&p, id, poster, start, end))
+    };
+    let mut res = Response::new(body);
+    let h = res.headers_mut();
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400, immutable"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&mime) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if range.is_some() {
+        *res.status_mut() = StatusCode::PARTIAL_CONTENT;
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}")) {
+            res.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+    }
+    Ok(res)
+}

@@ -1,0 +1,199 @@
+//! The HTTP API and web UI: routing, the request middleware (security headers, metrics,
+//! structured request logs) and the server loop. Handlers live by area in the files beside.
+
+mod accounts;
+mod content;
+mod extract;
+mod feed;
+mod media;
+mod upload;
+
+use crate::conn::{serve_with, ConnLimits};
+use crate::error::ApiError;
+use crate::platform::Platform;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub(crate) type AppState = Arc<Platform>;
+
+/// Runs blocking platform work (fsync, argon2, ranking) off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    p: &AppState,
+    f: impl FnOnce(&Platform) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let p = p.clone();
+    tokio::task::spawn_blocking(move || f(&p))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+pub(crate) fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, ApiError> {
+    s.parse().map_err(|_| {
+        ApiError::not_found(format!(
+            "no {what} with id '{}'",
+            s.chars().take(40).collect::<String>()
+        ))
+    })
+}
+
+/// The API router with every route, the web UI, and the middleware.
+pub fn router(platform: Arc<Platform>) -> Router {
+    let upload_limit = platform.config().max_upload_bytes as usize + (4 << 20);
+    Router::new()
+        .route("/", get(crate::web::index))
+        .route("/app.js", get(crate::web::script))
+        .route("/app.css", get(crate::web::style))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
+        .route("/v1/accounts", post(accounts::create_account))
+        .route(
+            "/v1/sessions",
+            post(accounts::create_session).delete(accounts::delete_session),
+        )
+        .route("/v1/me", get(accounts::me))
+        .route(
+            "/v1/videos",
+            post(upload::upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/v1/videos/{id}",
+            get(content::video).delete(content::delete_video),
+        )
+        .route("/v1/videos/{id}/media", get(media::media))
+        .route("/v1/videos/{id}/poster", get(media::poster))
+        .route("/v1/videos/{id}/comments", get(content::comments))
+        .route("/v1/events", post(feed::events))
+        .route("/v1/feed", get(feed::feed))
+        .route("/v1/feed/refresh", post(feed::refresh))
+        .route("/v1/users/by-id/{id}", get(content::profile_by_id))
+        .route("/v1/users/{handle}", get(content::profile))
+        .route("/v1/users/{handle}/videos", get(content::user_videos))
+        .route("/v1/sounds/{id}", get(content::sound))
+        .route("/v1/admin/users", get(content::admin_users))
+        .route("/v1/admin/users/{id}/role", put(content::admin_set_role))
+        .fallback(|| async { ApiError::not_found("no such route; see /openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method; see /openapi.json",
+            )
+        })
+        .layer(middleware::from_fn_with_state(platform.clone(), observe))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(platform)
+}
+
+/// The Content-Security-Policy of every response: scripts, styles and connections from this
+/// origin only, no inline script, no framing.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
+media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+frame-ancestors 'none'";
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(self), microphone=(self), geolocation=()"),
+    );
+    res
+}
+
+/// A method as a metrics label, from a closed set: anything else is `other`.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method as M;
+    match *m {
+        M::GET => "GET",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::DELETE => "DELETE",
+        M::HEAD => "HEAD",
+        M::OPTIONS => "OPTIONS",
+        M::PATCH => "PATCH",
+        _ => "other",
+    }
+}
+
+async fn observe(State(p): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    // Matched routes are the router's own patterns, a closed set; everything else is one label.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = method_label(req.method());
+    let res = next.run(req).await;
+    let secs = started.elapsed().as_secs_f64();
+    p.metrics
+        .request(&route, method, res.status().as_u16(), secs);
+    tracing::info!(target: "foryou::http", method = %method, route = %route, status = res.status().as_u16(), ms = secs * 1000.0, "request");
+    res
+}
+
+/// Serves until `shutdown` resolves, then stops taking connections and finishes those in flight
+/// (for at most `limits.shutdown_grace`).
+pub async fn serve(
+    platform: Arc<Platform>,
+    addr: SocketAddr,
+    limits: ConnLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    serve_with(listener, router(platform), limits, shutdown).await
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn metrics(State(p): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        p.metrics.render(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_label;
+    use axum::http::Method;
+
+    #[test]
+    fn method_labels_are_a_closed_set() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        let junk = Method::from_bytes(b"XJUNK123").expect("a token");
+        assert_eq!(method_label(&junk), "other");
+    }
+}

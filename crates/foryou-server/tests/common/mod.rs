@@ -1,0 +1,196 @@
+//! The in-process client the API tests share: a platform in a temporary directory, requests
+//! through the router, uploads as multipart.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use foryou_media::synth::{clip_mp4, ClipSpec};
+use foryou_server::{router, Config, Platform};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub struct Env {
+    pub dir: PathBuf,
+    pub app: Router,
+    pub keep_dir: bool,
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "foryou-api-{name}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0)
+}
+
+pub fn open(dir: &Path, tweak: impl Fn(&mut Config)) -> Router {
+    let mut c = Config::new(dir);
+    tweak(&mut c);
+    router(Arc::new(Platform::open(c).expect("platform opens")))
+}
+
+impl Env {
+    /// A platform over an existing directory (a restart), kept or removed when dropped.
+    pub fn at(dir: &Path, keep_dir: bool) -> Env {
+        Env {
+            dir: dir.to_path_buf(),
+            app: open(dir, |_| {}),
+            keep_dir,
+        }
+    }
+
+    pub fn new(name: &str) -> Env {
+        Env::with(name, |_| {})
+    }
+
+    pub fn with(name: &str, tweak: impl Fn(&mut Config)) -> Env {
+        let dir = temp_dir(name);
+        let app = open(&dir, tweak);
+        Env {
+            dir,
+            app,
+            keep_dir: false,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(v) => b
+                .header("content-type", "application/json")
+                .body(Body::from(v.to_string())),
+            None => b.body(Body::empty()),
+        }
+        .expect("request");
+        let res = self.app.clone().oneshot(req).await.expect("response");
+        let status = res.status();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn raw(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let res = self.app.clone().oneshot(req).await.expect("response");
+        let (parts, body) = res.into_parts();
+        (
+            parts.status,
+            parts.headers,
+            body.collect().await.expect("body").to_bytes().to_vec(),
+        )
+    }
+
+    pub async fn user(&self, handle: &str, country: &str) -> String {
+        let (s, v) = self
+            .call("POST", "/v1/accounts", None, Some(json!({"handle": handle, "password": "long enough pw", "birthdate": "1999-04-05", "country": country})))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, v) = self
+            .call(
+                "POST",
+                "/v1/sessions",
+                None,
+                Some(json!({"handle": handle, "password": "long enough pw"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn upload(
+        &self,
+        token: &str,
+        file: &[u8],
+        caption: &str,
+        sound: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let boundary = "XfOrYoUbOuNdArY";
+        let mut body = Vec::new();
+        let mut text = |name: &str, value: &str| {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+        };
+        text("caption", caption);
+        if let Some(s) = sound {
+            text("sound_id", s);
+        }
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"clip.mp4\"\r\nContent-Type: video/mp4\r\n\r\n").as_bytes());
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let req = Request::post("/v1/videos")
+            .header("authorization", format!("Bearer {token}"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .expect("request");
+        let (s, _, b) = self.raw(req).await;
+        (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+    }
+
+    pub fn media_files(&self) -> usize {
+        fn count(p: &Path) -> usize {
+            std::fs::read_dir(p)
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| {
+                            if e.path().is_dir() {
+                                count(&e.path())
+                            } else {
+                                1
+                            }
+                        })
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+        ["eu", "us", "row"]
+            .iter()
+            .map(|r| count(&self.dir.join("regions").join(r).join("media")))
+            .sum::<usize>()
+            + count(&self.dir.join("tmp"))
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if !self.keep_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+pub fn clip(seconds: f64) -> Vec<u8> {
+    clip_mp4(&ClipSpec {
+        seconds,
+        seed: 5,
+        ..ClipSpec::default()
+    })
+}
+
+pub fn error_code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
