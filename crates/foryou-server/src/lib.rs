@@ -13,7 +13,7 @@ pub mod query;
 mod views;
 mod web;
 
-pub use conn::ConnLimits;
+pub use conn::{serve_with, ConnLimits};
 pub use error::ApiError;
 pub use http::{router, serve};
 pub use limits::{Limits, Rate};

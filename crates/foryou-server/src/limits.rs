@@ -113,10 +113,12 @@ impl Limits {
                 "comments_per_user" => &mut l.comments_per_user,
                 "events_per_user" => &mut l.events_per_user,
                 "uploads_per_user" => &mut l.uploads_per_user,
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "unknown limit '{other}'; the limits are login_per_handle, login_per_client, \
                          signup_per_client, comments_per_user, events_per_user, uploads_per_user"
-                )),
+                ))
+                }
             };
             *slot = rate;
         }
