@@ -1,9 +1,10 @@
-// End-to-end: sign up, upload a real MP4, find it on the profile and in the feed, play it,
-// like it and see the count change — in headless Chromium against a real `foryou serve`.
+// End-to-end in headless Chromium against a real `foryou serve`: watching signed out, sign-up
+// with a cookie session, an upload with a real thumbnail, playback, likes, reasons, Back from a
+// profile, the header on a phone, and a shared link that survives sign-up.
 // usage: node run.mjs [path/to/foryou]
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import net from 'node:net';
@@ -49,7 +50,48 @@ async function main() {
   page.setDefaultTimeout(15000);
   const handle = 'e2e_' + Math.random().toString(36).slice(2, 8);
 
-  await step('sign up and land on the feed', async () => {
+  // Another creator's clips, posted through the API with a bearer token, so the feeds have more
+  // than one video.
+  const other = 'maker_' + Math.random().toString(36).slice(2, 8);
+  const otherVideos = [];
+  {
+    const j = (method, path, body, token) => fetch(base + path, { method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) }, body: body && JSON.stringify(body) });
+    check((await j('POST', '/v1/accounts', { handle: other, password: 'another long password', birthdate: '1995-05-05', country: 'US' })).status === 201, 'API sign-up failed');
+    const { token } = await (await j('POST', '/v1/sessions', { handle: other, password: 'another long password' })).json();
+    for (const seed of [11, 12, 13]) {
+      const c = join(dir, `other-${seed}.mp4`);
+      execFileSync(bin, ['synth-clip', '--seconds', '5', '--seed', String(seed), '--out', c]);
+      const fd = new FormData();
+      fd.append('caption', `clip ${seed} #other`);
+      fd.append('file', new Blob([readFileSync(c)], { type: 'video/mp4' }), 'c.mp4');
+      const r = await fetch(base + '/v1/videos', { method: 'POST', headers: { Authorization: 'Bearer ' + token }, body: fd });
+      check(r.status === 201, 'API upload failed: ' + r.status);
+      otherVideos.push((await r.json()).id);
+    }
+  }
+
+  await step('signed out, the For You feed plays without an account', async () => {
+    await page.goto(`${base}/#/`);
+    await page.waitForSelector('section.item video');
+    await page.waitForFunction(() => { const v = document.querySelector('section.item video'); return v && v.currentTime > 0.5; }, null, { timeout: 15000 });
+    check(await page.$('#nav-logout') === null, 'a visitor sees a log-out button');
+  });
+
+  await step('people read errors, not API messages', async () => {
+    await page.goto(`${base}/#/signup`);
+    await page.fill('input[name=handle]', 'shortpw_' + Math.random().toString(36).slice(2, 6));
+    await page.$eval('input[name=password]', el => el.removeAttribute('minlength'));
+    await page.fill('input[name=password]', 'abc12345');
+    await page.fill('input[name=birthdate]', '2001-02-03');
+    await page.fill('input[name=country]', 'DE');
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('.error').textContent.length > 0);
+    const text = await page.textContent('.error');
+    check(text.startsWith('The password must be at least 10 characters'), 'error shown as: ' + text);
+    check(!/^[a-z_]+(\[\d+\])?(\.[a-z_]+)?:/.test(text), 'a raw field prefix reached the screen: ' + text);
+  });
+
+  await step('sign up and land on the feed, the session in an HttpOnly cookie', async () => {
     await page.goto(`${base}/#/signup`);
     await page.fill('input[name=handle]', handle);
     await page.fill('input[name=password]', 'correct horse battery');
@@ -58,31 +100,56 @@ async function main() {
     await page.click('button[type=submit]');
     await page.waitForSelector('#nav-upload');
     check((await page.textContent('#nav-profile')).includes(handle), 'the menu does not show the new handle');
+    const visible = await page.evaluate(() => document.cookie + ' ' + JSON.stringify(localStorage));
+    check(!visible.includes('fy_session') && !visible.includes('fy_' + 'eu_'), 'the session token is readable by scripts: ' + visible);
+    const cookies = await page.context().cookies();
+    const s = cookies.find(c => c.name === 'fy_session');
+    check(s && s.httpOnly && s.sameSite === 'Strict', 'no HttpOnly SameSite session cookie: ' + JSON.stringify(cookies));
   });
 
   let videoId;
-  await step('upload a real MP4 and find it on the profile', async () => {
+  await step('a double-clicked Post uploads once, with a real frame as its thumbnail', async () => {
     await page.click('#nav-upload');
     await page.setInputFiles('input[type=file]', clip);
     await page.fill('textarea[name=caption]', 'first clip #e2e #testing');
-    await page.click('button[type=submit]');
+    await page.dblclick('button[type=submit]');
     await page.waitForURL(u => u.hash.startsWith('#/u/'));
     const tile = await page.waitForSelector('.grid a[data-id]');
     videoId = await tile.getAttribute('data-id');
     check(videoId, 'no video tile on the profile');
+    await sleep(1500);
+    const mine = await (await fetch(`${base}/v1/users/${handle}/videos`)).json();
+    check(mine.videos.length === 1, `Post made ${mine.videos.length} uploads`);
     const meta = await (await fetch(`${base}/v1/videos/${videoId}`)).json();
     check(meta.duration_ms === 6000 && meta.width === 144 && meta.height === 256, 'server metadata is wrong: ' + JSON.stringify(meta));
     check(meta.hashtags.includes('e2e'), 'hashtags were not parsed');
+    const spread = await page.evaluate(async url => {
+      const img = new Image();
+      img.src = url;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth; c.height = img.naturalHeight;
+      const g = c.getContext('2d');
+      g.drawImage(img, 0, 0);
+      const d = g.getImageData(0, 0, c.width, c.height).data;
+      let lo = 765, hi = 0;
+      for (let i = 0; i < d.length; i += 4) { const v = d[i] + d[i + 1] + d[i + 2]; lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      return { w: c.width, h: c.height, lo, hi };
+    }, meta.poster_url);
+    check(spread.w === 144 && spread.h === 256, 'the poster is not a frame of the video: ' + JSON.stringify(spread));
+    check(spread.hi - spread.lo > 60 && spread.hi > 100, 'the poster is blank: ' + JSON.stringify(spread));
   });
 
-  await step('the video is in the For You feed and plays', async () => {
+  await step('the video is in the For You feed and plays; no follow button on your own video', async () => {
     await page.goto(`${base}/#/`);
     await page.waitForSelector(`section.item[data-id="${videoId}"] video`);
+    await page.$eval(`section.item[data-id="${videoId}"]`, el => el.scrollIntoView());
     await page.waitForFunction(id => { const v = document.querySelector(`section.item[data-id="${id}"] video`); return v && v.currentTime > 0.8; }, videoId, { timeout: 15000 });
     const t1 = await page.$eval(`section.item[data-id="${videoId}"] video`, v => v.currentTime);
     await sleep(700);
     const t2 = await page.$eval(`section.item[data-id="${videoId}"] video`, v => v.currentTime);
     check(t2 !== t1, `currentTime did not advance (${t1} -> ${t2})`);
+    check(await page.$(`section.item[data-id="${videoId}"] .follow`) === null, 'you are offered to follow yourself');
     await page.screenshot({ path: join(shots, 'feed.png') });
   });
 
@@ -99,10 +166,75 @@ async function main() {
     throw new Error('the server did not count the like');
   });
 
-  await step('why this video shows reasons', async () => {
+  await step('why this video shows reasons on an opaque sheet', async () => {
     await page.click(`section.item[data-id="${videoId}"] .why`);
     const items = await page.$$eval('[data-panel=why] li', lis => lis.map(l => l.textContent));
     check(items.length > 0, 'no reasons shown');
+    const bg = await page.$eval('[data-panel=why]', el => getComputedStyle(el).backgroundColor);
+    check(/^rgb\(/.test(bg), 'the sheet is see-through: ' + bg);
+    await page.click('[data-panel=why] .close');
+  });
+
+  await step('back from a profile returns to the same video', async () => {
+    await page.goto(`${base}/#/`);
+    await page.waitForSelector('section.item');
+    await page.waitForFunction(() => document.querySelectorAll('section.item').length >= 3);
+    await page.keyboard.press('ArrowDown');
+    await sleep(900);
+    await page.keyboard.press('ArrowDown');
+    await sleep(900);
+    const active = () => page.evaluate(() => {
+      const box = document.querySelector('#feed');
+      const items = [...document.querySelectorAll('section.item')];
+      const top = box.getBoundingClientRect().top;
+      const seen = items.find(el => Math.abs(el.getBoundingClientRect().top - top) < 40);
+      return seen ? seen.dataset.id : null;
+    });
+    const before = await active();
+    check(before, 'no video in view');
+    await page.click(`section.item[data-id="${before}"] .who`);
+    await page.waitForSelector('.page h1');
+    await page.goBack();
+    await page.waitForSelector(`section.item[data-id="${before}"]`);
+    await sleep(500);
+    const after = await active();
+    check(after === before, `back showed ${after}, not ${before}`);
+  });
+
+  await step('at 390 px the header fits on the screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${base}/#/`);
+    await page.waitForSelector('#nav-logout');
+    const over = await page.evaluate(() => [...document.querySelectorAll('#top a, #top button')]
+      .filter(el => el.offsetParent !== null)
+      .map(el => ({ t: el.textContent, r: el.getBoundingClientRect().right, l: el.getBoundingClientRect().left }))
+      .filter(x => x.r > window.innerWidth + 0.5 || x.l < -0.5));
+    check(over.length === 0, 'cut off: ' + JSON.stringify(over));
+    const tall = await page.$eval('#top', el => el.getBoundingClientRect().height);
+    check(tall < 56, `the header wraps onto more than one line (${tall} px)`);
+    await page.screenshot({ path: join(shots, 'header-390.png') });
+    await page.click('#nav-logout');
+    await page.waitForSelector('#menu a[href="#/signup"]');
+  });
+
+  await step('a shared link opens its video signed out, and sign-up comes back to it', async () => {
+    const shared = otherVideos[1];
+    await page.goto(`${base}/#/v/${shared}`);
+    await page.waitForSelector('section.item');
+    const first = await page.$eval('section.item', el => el.dataset.id);
+    check(first === shared, `the link opened ${first}, not ${shared}`);
+    await page.click(`section.item[data-id="${shared}"] .like`);
+    await page.waitForURL(u => u.hash.startsWith('#/signup'));
+    const fresh = 'linked_' + Math.random().toString(36).slice(2, 6);
+    await page.fill('input[name=handle]', fresh);
+    await page.fill('input[name=password]', 'a fresh long password');
+    await page.fill('input[name=birthdate]', '1990-10-10');
+    await page.fill('input[name=country]', 'FR');
+    await page.click('button[type=submit]');
+    await page.waitForURL(u => u.hash === `#/v/${shared}`);
+    await page.waitForSelector(`section.item[data-id="${shared}"] .follow`);
+    const again = await page.$eval('section.item', el => el.dataset.id);
+    check(again === shared, `after sign-up the page shows ${again}, not ${shared}`);
   });
 }
 

@@ -53,7 +53,7 @@ fn atoms(data: &[u8]) -> Result<Vec<Atom<'_>>, ProbeError> {
                 String::from_utf8_lossy(&kind)
             )));
         }
-        let end = (at as u64).checked_add(size).unwrap_or(u64::MAX);
+        let end = (at as u64).saturating_add(size);
         if end > data.len() as u64 {
             return Err(truncated(format!(
                 "box '{}' needs {} bytes but only {} remain",

@@ -16,14 +16,14 @@ fn full(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
 
 /// An MP4 whose tracks each declare `samples` samples of one byte in one chunk.
 fn mp4_claiming(samples: u32, tracks: usize) -> Vec<u8> {
-    let mut mvhd = vec![0u8; 96];
+    let mut mvhd = [0u8; 96];
     mvhd[12..16].copy_from_slice(&1000u32.to_be_bytes());
     mvhd[16..20].copy_from_slice(&5000u32.to_be_bytes());
-    let mut mdhd = vec![0u8; 24];
+    let mut mdhd = [0u8; 24];
     mdhd[12..16].copy_from_slice(&1000u32.to_be_bytes());
     mdhd[16..20].copy_from_slice(&5000u32.to_be_bytes());
     let hdlr = [&[0u8; 8][..], b"vide", &[0u8; 12]].concat();
-    let mut avc1 = vec![0u8; 78];
+    let mut avc1 = [0u8; 78];
     avc1[24..26].copy_from_slice(&144u16.to_be_bytes());
     avc1[26..28].copy_from_slice(&256u16.to_be_bytes());
     let stsd = full(

@@ -3,13 +3,16 @@
 
 const $ = (sel, el = document) => el.querySelector(sel);
 const view = $('#view');
-const state = { token: localStorage.getItem('fy_token'), me: null, muted: true, personalized: localStorage.getItem('fy_personalized') !== 'false' };
+// The session lives in an HttpOnly cookie the script never sees; writes echo the CSRF cookie.
+const state = { me: null, muted: true, personalized: localStorage.getItem('fy_personalized') !== 'false' };
+function csrf() { const m = document.cookie.match(/(?:^|;\s*)fy_csrf=([0-9a-f]+)/); return m ? m[1] : ''; }
 
 function h(tag, attrs = {}, ...kids) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else if (k === 'class') el.className = v;
+    else if (k === 'bg') el.style.backgroundImage = `url("${v}")`;
     else if (v !== undefined && v !== null && v !== false) el.setAttribute(k, v === true ? '' : v);
   }
   for (const kid of kids.flat()) if (kid !== null && kid !== undefined) el.append(kid.nodeType ? kid : document.createTextNode(String(kid)));
@@ -24,36 +27,63 @@ function toast(msg) {
   toast.timer = setTimeout(() => t.classList.remove('show'), 2200);
 }
 
+// What the server says, in words for people: "password: must be ..." becomes
+// "The password must be ...", and codes that need no detail get a sentence of their own.
+const FIELD_NAMES = { handle: 'Your handle', password: 'The password', birthdate: 'The date of birth', country: 'The country code', caption: 'The caption', text: 'The comment', sound_id: 'The sound' };
+const CODE_TEXT = {
+  internal: 'Something went wrong on our side. Please try again.',
+  unauthorized: 'Please log in again.',
+  busy: 'Foryou is busy right now. Please try again in a few seconds.',
+};
+function humanError(data, status) {
+  const e = data && data.error;
+  if (!e) return status >= 500 ? CODE_TEXT.internal : 'That did not work. Please try again.';
+  if (CODE_TEXT[e.code] && e.code !== 'unauthorized') return CODE_TEXT[e.code];
+  const m = /^([a-z_]+)(?:\[\d+\])?(?:\.([a-z_]+))?: (.*)$/.exec(e.message || '');
+  let text = e.message || '';
+  if (m) {
+    const field = m[2] || m[1];
+    text = FIELD_NAMES[field] ? `${FIELD_NAMES[field]} ${m[3]}` : m[3].charAt(0).toUpperCase() + m[3].slice(1);
+  } else text = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(text) ? text : text + '.';
+}
+
 async function api(method, path, body) {
   const headers = {};
-  if (state.token) headers.Authorization = 'Bearer ' + state.token;
+  if (method !== 'GET') headers['X-CSRF-Token'] = csrf();
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
   if (!res.ok) {
-    if (res.status === 401 && state.token && path !== '/v1/sessions') { setToken(null); location.hash = '#/login'; }
-    throw new Error((data && data.error && data.error.message) || res.statusText);
+    if (res.status === 401 && state.me && path !== '/v1/sessions') { state.me = null; askToJoin(); }
+    const err = new Error(humanError(data, res.status));
+    err.status = res.status;
+    throw err;
   }
   return data;
 }
 
-function setToken(t) {
-  state.token = t;
-  if (t) localStorage.setItem('fy_token', t); else localStorage.removeItem('fy_token');
+// Signed out, anything that needs an account leads to sign-up, and back here after it.
+function askToJoin() {
+  const here = location.hash.slice(1) || '/';
+  location.hash = `#/signup?next=${encodeURIComponent(here)}`;
 }
+function needsAccount() { if (state.me) return false; askToJoin(); return true; }
 
 function fmt(n) { return n >= 1e6 ? (n / 1e6).toFixed(1) + 'M' : n >= 1e4 ? (n / 1e3).toFixed(1) + 'K' : String(n); }
 function uid() { return Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10); }
 
 // ---- events: batched, sent every few seconds and when the page is hidden --------------------
 const outbox = [];
-function track(ev) { outbox.push({ id: uid(), ...ev }); if (outbox.length >= 20) flush(); }
+// Signed out, nothing is recorded: the visitor's viewing is not stored anywhere.
+function track(ev) { if (!state.me) return; outbox.push({ id: uid(), ...ev }); if (outbox.length >= 20) flush(); }
 async function flush(keepalive = false) {
-  if (!outbox.length || !state.token) return;
+  if (!outbox.length || !state.me) return;
   const events = outbox.splice(0, 100);
   try {
-    await fetch('/v1/events', { method: 'POST', keepalive, headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + state.token }, body: JSON.stringify({ events }) })
+    await fetch('/v1/events', { method: 'POST', keepalive, credentials: 'same-origin', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf() }, body: JSON.stringify({ events }) })
       .then(r => { if (!r.ok && r.status >= 500) throw new Error('retry'); });
   } catch (_) { outbox.unshift(...events); }
 }
@@ -104,6 +134,7 @@ async function commentsPanel(item) {
     h('h3', {}, 'Comments'), list,
     h('form', { onsubmit: async e => {
       e.preventDefault();
+      if (needsAccount()) return;
       const text = input.value.trim();
       if (!text) return;
       try {
@@ -116,8 +147,10 @@ async function commentsPanel(item) {
     } }, input, h('button', { class: 'primary' }, 'Post')));
   async function load() {
     try {
-      const { comments } = await api('GET', `/v1/videos/${item.data.id}/comments`);
-      list.replaceChildren(...(comments.length ? comments.map(c => h('li', {}, h('b', {}, '@' + c.author.handle), ' ', c.text)) : [h('li', {}, 'No comments yet.')]));
+      const page = await api('GET', `/v1/videos/${item.data.id}/comments?limit=50`);
+      const rows = page.comments.map(c => h('li', {}, h('b', {}, '@' + c.author.handle), ' ', c.text));
+      if (page.next_cursor) rows.push(h('li', { class: 'more' }, `and ${page.total - page.comments.length} more`));
+      list.replaceChildren(...(rows.length ? rows : [h('li', {}, 'No comments yet.')]));
     } catch (err) { toast(err.message); }
   }
   load();
@@ -141,12 +174,14 @@ function makeItem(data) {
     mute.textContent = state.muted ? '♪ Tap to unmute' : '♪ on';
   };
   likeBtn.onclick = async () => {
+    if (needsAccount()) return;
     const liked = !data.liked;
     data.liked = liked; data.counts.likes += liked ? 1 : -1; item.update();
     try { await api('POST', '/v1/events', { events: [{ id: uid(), kind: liked ? 'like' : 'unlike', video_id: data.id }] }); }
     catch (err) { data.liked = !liked; data.counts.likes += liked ? -1 : 1; item.update(); toast(err.message); }
   };
   followBtn.onclick = async () => {
+    if (needsAccount()) return;
     const f = !data.following;
     try {
       await api('POST', '/v1/events', { events: [{ id: uid(), kind: f ? 'follow' : 'unfollow', video_id: data.id }] });
@@ -179,7 +214,7 @@ function makeItem(data) {
   const why = h('button', { class: 'why', 'aria-label': 'why this video', onclick: () => { closePanels(item); item.el.append(reasonsPanel(item)); } }, 'ⓘ', h('small', {}, 'Why'));
   video.addEventListener('click', () => { if (video.paused) video.play().catch(() => {}); else video.pause(); });
   item.el = h('section', { class: 'item', 'data-id': data.id }, video, mute,
-    h('div', { class: 'side' }, followBtn, likeBtn, commentBtn, share, why, nope),
+    h('div', { class: 'side' }, state.me && state.me.id === data.creator.id ? null : followBtn, likeBtn, commentBtn, share, why, state.me ? nope : null),
     h('div', { class: 'info' },
       h('a', { class: 'who', href: `#/u/${encodeURIComponent(data.creator.handle)}` }, '@' + data.creator.handle),
       h('div', { class: 'caption' }, data.caption),
@@ -213,11 +248,23 @@ addEventListener('keydown', e => {
   if (e.key === 'm') setMuted(!state.muted);
 });
 
-function renderFeed(source) {
+// Feeds are kept while you look at a profile or a sound, so Back returns to the same video.
+const feeds = new Map();
+function renderFeed(key, source) {
+  const kept = feeds.get(key);
+  if (kept) {
+    feedCtx = kept;
+    view.replaceChildren(kept.box);
+    kept.box.scrollTop = kept.scrollTop;
+    if (kept.active) { kept.active.video.play().catch(() => {}); startWatch(kept.active); }
+    return;
+  }
   const box = h('div', { class: 'feed', id: 'feed' });
   view.replaceChildren(box);
-  const ctx = { box, active: null, loading: false, done: false, seen: new Set(), cursor: null };
+  const ctx = { key, box, active: null, loading: false, done: false, seen: new Set(), cursor: null, scrollTop: 0 };
   feedCtx = ctx;
+  feeds.set(key, ctx);
+  box.addEventListener('scroll', () => { ctx.scrollTop = box.scrollTop; }, { passive: true });
   const io = new IntersectionObserver(entries => {
     for (const en of entries) {
       const item = en.target._item;
@@ -252,69 +299,101 @@ function renderFeed(source) {
   more();
 }
 
+function leaveFeed() {
+  if (feedCtx && feedCtx.active) feedCtx.active.video.pause();
+  feedCtx = null;
+}
+
 function toggleMode() {
   state.personalized = !state.personalized;
+  feeds.clear();
   localStorage.setItem('fy_personalized', String(state.personalized));
   toast(state.personalized ? 'Personalised For You' : 'Non-personalised For You: popular, not based on your activity');
   route();
 }
 
 async function refreshInterests() {
-  try { await api('POST', '/v1/feed/refresh'); toast('Your For You starts fresh; follows are kept'); route(); } catch (err) { toast(err.message); }
+  if (needsAccount()) return;
+  try { await api('POST', '/v1/feed/refresh'); feeds.clear(); toast('Your For You starts fresh; follows are kept'); route(); } catch (err) { toast(err.message); }
 }
 
 // ---- pages ---------------------------------------------------------------------------------------
-function authPage(kind) {
-  feedCtx = null;
+function authPage(kind, params) {
+  leaveFeed();
+  const next = params.get('next') || '/';
+  const nextQ = params.get('next') ? `?next=${encodeURIComponent(next)}` : '';
   const err = h('p', { class: 'error' });
   const fields = kind === 'signup'
     ? [h('input', { name: 'handle', placeholder: 'handle', required: true, autocomplete: 'username' }),
-       h('input', { name: 'password', type: 'password', placeholder: 'password (8+ characters)', required: true, autocomplete: 'new-password' }),
+       h('input', { name: 'password', type: 'password', placeholder: 'password (10+ characters)', minlength: 10, required: true, autocomplete: 'new-password' }),
        h('label', {}, 'Birthdate ', h('input', { name: 'birthdate', type: 'date', required: true })),
        h('input', { name: 'country', placeholder: 'country code, e.g. DE or US', required: true, maxlength: 2 })]
     : [h('input', { name: 'handle', placeholder: 'handle', required: true, autocomplete: 'username' }),
        h('input', { name: 'password', type: 'password', placeholder: 'password', required: true, autocomplete: 'current-password' })];
+  const submit = h('button', { class: 'primary', type: 'submit' }, kind === 'signup' ? 'Sign up' : 'Log in');
   const form = h('form', { class: 'box', onsubmit: async e => {
     e.preventDefault();
+    if (submit.disabled) return;
     const f = Object.fromEntries(new FormData(form));
+    submit.disabled = true;
+    err.textContent = '';
     try {
       if (kind === 'signup') {
         const acc = await api('POST', '/v1/accounts', { handle: f.handle, password: f.password, birthdate: f.birthdate, country: f.country.toUpperCase() });
         toast(`Welcome! Your data lives in region ${acc.region}`);
       }
-      const s = await api('POST', '/v1/sessions', { handle: f.handle, password: f.password });
-      setToken(s.token);
+      await api('POST', '/v1/sessions', { handle: f.handle, password: f.password, cookie: true });
       await loadMe();
-      location.hash = '#/';
-    } catch (ex) { err.textContent = ex.message; }
-  } }, ...fields, h('button', { class: 'primary', type: 'submit' }, kind === 'signup' ? 'Sign up' : 'Log in'), err);
+      feeds.clear();
+      location.hash = '#' + (next.startsWith('/') ? next : '/');
+    } catch (ex) { err.textContent = ex.message; } finally { submit.disabled = false; }
+  } }, ...fields, submit, err);
   view.replaceChildren(h('div', { class: 'page' }, h('h1', {}, kind === 'signup' ? 'Create your account' : 'Log in to Foryou'), form,
-    h('p', {}, kind === 'signup' ? h('a', { href: '#/login' }, 'I have an account') : h('a', { href: '#/signup' }, 'Create an account'))));
+    h('p', {}, kind === 'signup' ? h('a', { href: '#/login' + nextQ }, 'I have an account') : h('a', { href: '#/signup' + nextQ }, 'Create an account'))));
 }
 
+// A poster from a frame that has really been decoded: seek a little way in and wait for the
+// frame, then check the canvas is not blank before using it.
 async function posterFrom(file) {
+  const url = URL.createObjectURL(file);
   try {
-    const v = h('video', { muted: true, playsinline: true });
-    v.src = URL.createObjectURL(file);
-    await new Promise((ok, no) => { v.onloadeddata = ok; v.onerror = no; setTimeout(no, 4000); });
+    const v = h('video', { muted: true, playsinline: true, preload: 'auto' });
+    v.muted = true;
+    const once = (ev, ms) => new Promise((ok, no) => { v.addEventListener(ev, ok, { once: true }); v.addEventListener('error', no, { once: true }); setTimeout(() => no(new Error('timeout')), ms); });
+    v.src = url;
+    await once('loadedmetadata', 5000);
+    const seeked = once('seeked', 5000);
+    v.currentTime = Math.min(1, (v.duration || 1) / 3);
+    await seeked;
+    if (v.readyState < 2) await once('loadeddata', 3000);
+    if (v.requestVideoFrameCallback) await new Promise(ok => { v.requestVideoFrameCallback(() => ok()); setTimeout(ok, 500); });
     const c = h('canvas', { width: v.videoWidth, height: v.videoHeight });
-    c.getContext('2d').drawImage(v, 0, 0);
-    URL.revokeObjectURL(v.src);
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0);
+    const px = g.getImageData(0, 0, c.width, c.height).data;
+    let lit = 0;
+    for (let i = 0; i < px.length; i += 4 * 97) if (px[i] + px[i + 1] + px[i + 2] > 24) lit++;
+    if (!lit) return null;
     return await new Promise(ok => c.toBlob(ok, 'image/png'));
-  } catch (_) { return null; }
+  } catch (_) { return null; } finally { URL.revokeObjectURL(url); }
 }
 
 function uploadPage(params) {
-  feedCtx = null;
+  leaveFeed();
   const err = h('p', { class: 'error' });
   const bar = h('progress', { max: 100, value: 0, hidden: true });
   const file = h('input', { type: 'file', name: 'file', accept: 'video/mp4,video/webm', required: true });
   const caption = h('textarea', { name: 'caption', rows: 3, maxlength: 2200, placeholder: 'Caption with #hashtags' });
   const sound = h('input', { name: 'sound_id', placeholder: 'sound id (optional: use this sound)', value: params.get('sound') || '' });
+  const post = h('button', { class: 'primary', type: 'submit' }, 'Post');
   const form = h('form', { class: 'box', onsubmit: async e => {
     e.preventDefault();
+    if (post.disabled) return;
     err.textContent = '';
-    if (!file.files[0]) { err.textContent = 'choose a video file'; return; }
+    if (!file.files[0]) { err.textContent = 'Choose a video file first.'; return; }
+    post.disabled = true;
+    post.textContent = 'Posting…';
+    const done = () => { post.disabled = false; post.textContent = 'Post'; bar.hidden = true; };
     const fd = new FormData();
     fd.append('file', file.files[0]);
     fd.append('caption', caption.value);
@@ -324,33 +403,34 @@ function uploadPage(params) {
     bar.hidden = false;
     const xhr = new XMLHttpRequest();
     xhr.open('POST', '/v1/videos');
-    xhr.setRequestHeader('Authorization', 'Bearer ' + state.token);
+    xhr.setRequestHeader('X-CSRF-Token', csrf());
     xhr.upload.onprogress = ev => { if (ev.lengthComputable) bar.value = Math.round(100 * ev.loaded / ev.total); };
     xhr.onload = () => {
       let data = null;
       try { data = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
-      if (xhr.status === 201) { toast('Uploaded!'); location.hash = `#/u/${encodeURIComponent(state.me.handle)}`; }
-      else { bar.hidden = true; err.textContent = (data && data.error && data.error.message) || `upload failed (${xhr.status})`; }
+      if (xhr.status === 201) { toast('Posted!'); feeds.clear(); location.hash = `#/u/${encodeURIComponent(state.me.handle)}`; }
+      else { done(); err.textContent = humanError(data, xhr.status); }
     };
-    xhr.onerror = () => { bar.hidden = true; err.textContent = 'the upload was interrupted; try again'; };
+    xhr.onerror = () => { done(); err.textContent = 'The upload was interrupted. Check your connection and try again.'; };
     xhr.send(fd);
-  } }, file, caption, sound, h('button', { class: 'primary', type: 'submit' }, 'Post'), bar, err);
+  } }, file, caption, sound, post, bar, err);
   view.replaceChildren(h('div', { class: 'page' }, h('h1', {}, 'Upload a video'),
     h('p', {}, 'MP4 (H.264/AAC) or WebM (VP8/VP9/AV1), up to 60 seconds.'), form));
 }
 
 function grid(videos) {
-  return h('div', { class: 'grid' }, videos.map(v => h('a', { href: `#/v/${v.id}`, 'data-id': v.id, style: `background-image:url(${v.poster_url})` }, h('span', {}, '▶ ' + fmt(v.counts.views)))));
+  return h('div', { class: 'grid' }, videos.map(v => h('a', { href: `#/v/${v.id}`, 'data-id': v.id, bg: v.poster_url }, h('span', {}, '▶ ' + fmt(v.counts.views)))));
 }
 
 async function profilePage(handle) {
-  feedCtx = null;
+  leaveFeed();
   const page = h('div', { class: 'page' }, 'Loading…');
   view.replaceChildren(page);
   try {
     const [p, { videos }] = await Promise.all([api('GET', `/v1/users/${encodeURIComponent(handle)}`), api('GET', `/v1/users/${encodeURIComponent(handle)}/videos`)]);
     const mine = state.me && state.me.id === p.id;
     const follow = h('button', { class: p.followed_by_me ? 'secondary' : 'primary', onclick: async () => {
+      if (needsAccount()) return;
       try { await api('POST', '/v1/events', { events: [{ id: uid(), kind: p.followed_by_me ? 'unfollow' : 'follow', target: p.id }] }); profilePage(handle); } catch (err) { toast(err.message); }
     } }, p.followed_by_me ? 'Following' : 'Follow');
     page.replaceChildren(h('h1', {}, '@' + p.handle),
@@ -361,7 +441,7 @@ async function profilePage(handle) {
 }
 
 async function soundPage(id) {
-  feedCtx = null;
+  leaveFeed();
   const page = h('div', { class: 'page' }, 'Loading…');
   view.replaceChildren(page);
   try {
@@ -374,40 +454,51 @@ async function soundPage(id) {
 }
 
 async function loadMe() {
-  if (!state.token) { state.me = null; return; }
+  if (!csrf()) { state.me = null; return; }
   try { state.me = await api('GET', '/v1/me'); } catch (_) { state.me = null; }
 }
 
 function renderMenu() {
   const m = $('#menu');
   if (state.me) {
-    m.replaceChildren(h('a', { href: '#/upload', id: 'nav-upload' }, '+ Upload'), h('a', { href: `#/u/${encodeURIComponent(state.me.handle)}`, id: 'nav-profile' }, '@' + state.me.handle),
-      h('button', { id: 'nav-logout', onclick: async () => { try { await flush(); await api('DELETE', '/v1/sessions'); } catch (_) { /* already gone */ } setToken(null); state.me = null; location.hash = '#/login'; } }, 'Log out'));
+    m.replaceChildren(h('a', { href: '#/upload', id: 'nav-upload', 'aria-label': 'Upload' }, '+', h('span', { class: 'label' }, ' Upload')), h('a', { href: `#/u/${encodeURIComponent(state.me.handle)}`, id: 'nav-profile' }, '@' + state.me.handle),
+      h('button', { id: 'nav-logout', onclick: async () => { try { await flush(); await api('DELETE', '/v1/sessions'); } catch (_) { /* already gone */ } state.me = null; feeds.clear(); location.hash = '#/'; route(); } }, 'Log out'));
   } else {
     m.replaceChildren(h('a', { href: '#/login' }, 'Log in'), h('a', { href: '#/signup' }, 'Sign up'));
   }
 }
 
+let meLoaded = false;
 async function route() {
   finishWatch();
   const [path, query] = (location.hash.slice(1) || '/').split('?');
   const params = new URLSearchParams(query || '');
   const parts = path.split('/').filter(Boolean);
-  if (state.token && !state.me) await loadMe();
+  if (!meLoaded) { meLoaded = true; await loadMe(); }
   renderMenu();
   document.querySelectorAll('#tabs a').forEach(a => a.classList.toggle('on', (a.dataset.tab === 'following') === (parts[0] === 'following') && (!parts[0] || parts[0] === 'following')));
-  const needAuth = !['login', 'signup', 'u', 'sound'].includes(parts[0]);
-  if (needAuth && !state.me) { if (parts[0] !== 'login') location.hash = '#/login'; else authPage('login'); return; }
+  // Watching needs no account; following, uploading and your own pages do.
+  if (['following', 'upload'].includes(parts[0]) && !state.me) { askToJoin(); return; }
+  if (['login', 'signup'].includes(parts[0]) && state.me) { location.hash = '#' + (params.get('next') || '/'); return; }
+  const forYou = cursor => api('GET', `/v1/feed?mode=foryou&limit=8&personalized=${state.personalized && !!state.me}` + (cursor ? `&cursor=${cursor}` : ''));
   switch (parts[0]) {
-    case undefined: return renderFeed(cursor => api('GET', `/v1/feed?mode=foryou&limit=8&personalized=${state.personalized}` + (cursor ? `&cursor=${cursor}` : '')));
-    case 'following': return renderFeed(cursor => api('GET', '/v1/feed?mode=following&limit=8' + (cursor ? `&cursor=${cursor}` : '')));
-    case 'v': return renderFeed(async cursor => cursor ? { items: [], next_cursor: null } : { items: [{ ...(await api('GET', `/v1/videos/${parts[1]}`)), reasons: [{ code: 'shared_link', text: 'you opened this video directly' }] }], next_cursor: 'end' });
-    case 'login': return authPage('login');
-    case 'signup': return authPage('signup');
+    case undefined: return renderFeed('foryou', forYou);
+    case 'following': return renderFeed('following', cursor => api('GET', '/v1/feed?mode=following&limit=8' + (cursor ? `&cursor=${cursor}` : '')));
+    // A shared link: that video first, then the For You feed goes on below it.
+    case 'v': return renderFeed('v/' + parts[1], async cursor => {
+      if (cursor === null) {
+        const shared = { ...(await api('GET', `/v1/videos/${encodeURIComponent(parts[1] || '')}`)), reasons: [{ code: 'shared_link', text: 'you opened this video from a link' }] };
+        const rest = await forYou(null);
+        return { items: [shared, ...rest.items], next_cursor: rest.next_cursor === undefined ? null : rest.next_cursor };
+      }
+      return forYou(cursor);
+    });
+    case 'login': return authPage('login', params);
+    case 'signup': return authPage('signup', params);
     case 'upload': return uploadPage(params);
     case 'u': return profilePage(decodeURIComponent(parts[1] || ''));
     case 'sound': return soundPage(parts[1]);
-    default: view.replaceChildren(h('div', { class: 'page' }, h('h1', {}, 'Not found'), h('a', { href: '#/' }, 'Back to For You')));
+    default: leaveFeed(); view.replaceChildren(h('div', { class: 'page' }, h('h1', {}, 'Not found'), h('a', { href: '#/' }, 'Back to For You')));
   }
 }
 

@@ -139,9 +139,14 @@ pub fn page_query(raw: &str, default_limit: usize) -> Result<PageQuery, ApiError
 /// The largest span served for an open-ended range (`bytes=N-`).
 pub const MAX_OPEN_RANGE: u64 = 4 << 20;
 
+/// A `Range` header that no byte of the file satisfies (a 416).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsatisfiable;
+
 /// Parses a single `bytes=` range against `size`: `Ok(None)` for no usable header (serve the
 /// whole file), `Err` for 416. The range returned lies inside the file.
-pub fn byte_range(h: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, ()> {
+pub fn byte_range(h: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, Unsatisfiable> {
+    let bad = |_| Unsatisfiable;
     let Some(v) = h else {
         return Ok(None);
     };
@@ -149,25 +154,25 @@ pub fn byte_range(h: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, ()> 
         return Ok(None);
     };
     let first = spec.split(',').next().unwrap_or("").trim();
-    let (a, b) = first.split_once('-').ok_or(())?;
+    let (a, b) = first.split_once('-').ok_or(Unsatisfiable)?;
     let (a, b) = (a.trim(), b.trim());
     let (start, end) = if a.is_empty() {
-        let n: u64 = b.parse().map_err(|_| ())?;
+        let n: u64 = b.parse().map_err(bad)?;
         if n == 0 {
-            return Err(());
+            return Err(Unsatisfiable);
         }
         (size.saturating_sub(n), size.saturating_sub(1))
     } else {
-        let s: u64 = a.parse().map_err(|_| ())?;
+        let s: u64 = a.parse().map_err(bad)?;
         let e = if b.is_empty() {
             s.saturating_add(MAX_OPEN_RANGE - 1)
         } else {
-            b.parse().map_err(|_| ())?
+            b.parse().map_err(bad)?
         };
         (s, e.min(size.saturating_sub(1)))
     };
     if start >= size || start > end {
-        return Err(());
+        return Err(Unsatisfiable);
     }
     Ok(Some((start, end)))
 }
@@ -207,7 +212,7 @@ pub fn event_batch(body: &[u8]) -> Result<Vec<EventInput>, ApiError> {
 mod tests {
     use super::*;
 
-    fn range(h: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    fn range(h: &str, size: u64) -> Result<Option<(u64, u64)>, Unsatisfiable> {
         byte_range(Some(h), size)
     }
 
@@ -217,10 +222,13 @@ mod tests {
         assert_eq!(range("bytes=900-", 1000), Ok(Some((900, 999))));
         assert_eq!(range("bytes=-100", 1000), Ok(Some((900, 999))));
         assert_eq!(range("bytes=0-5000", 1000), Ok(Some((0, 999))));
-        assert_eq!(range("bytes=1000-", 1000), Err(()));
-        assert_eq!(range("bytes=5-1", 1000), Err(()));
-        assert_eq!(range("bytes=-0", 1000), Err(()));
-        assert_eq!(range("bytes=18446744073709551615-", 1000), Err(()));
+        assert_eq!(range("bytes=1000-", 1000), Err(Unsatisfiable));
+        assert_eq!(range("bytes=5-1", 1000), Err(Unsatisfiable));
+        assert_eq!(range("bytes=-0", 1000), Err(Unsatisfiable));
+        assert_eq!(
+            range("bytes=18446744073709551615-", 1000),
+            Err(Unsatisfiable)
+        );
         assert_eq!(range("items=0-1", 1000), Ok(None));
     }
 

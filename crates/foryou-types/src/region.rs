@@ -146,6 +146,14 @@ impl RegionMap {
     }
 }
 
+/// The officially assigned ISO 3166-1 alpha-2 codes, one per line (`data/README.md`).
+const ISO_COUNTRIES: &str = include_str!("../data/iso3166-alpha2.txt");
+
+/// Whether `code` (two upper-case letters) is an assigned ISO 3166-1 alpha-2 country code.
+pub fn is_iso_country(code: &str) -> bool {
+    ISO_COUNTRIES.lines().any(|l| l == code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,12 +184,4 @@ mod tests {
         );
         assert!(RegionMap::parse("EU=DE").is_err());
     }
-}
-
-/// The officially assigned ISO 3166-1 alpha-2 codes, one per line (`data/README.md`).
-const ISO_COUNTRIES: &str = include_str!("../data/iso3166-alpha2.txt");
-
-/// Whether `code` (two upper-case letters) is an assigned ISO 3166-1 alpha-2 country code.
-pub fn is_iso_country(code: &str) -> bool {
-    ISO_COUNTRIES.lines().any(|l| l == code)
 }

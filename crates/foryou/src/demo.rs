@@ -141,30 +141,31 @@ struct Row {
     duration_ms: u64,
 }
 
-fn find_catalog(given: &Option<PathBuf>) -> Result<PathBuf> {
-    if let Some(p) = given {
-        return Ok(p.clone());
+/// The KuaiRand-Pure rows the demo grows its world around, compiled in (`data/kuairand/`).
+const BUNDLED_CATALOG: &str = include_str!("../data/kuairand/videos.csv");
+
+/// The catalog text: the file given with `--catalog`, or the bundled rows.
+fn catalog_text(given: &Option<PathBuf>) -> Result<(String, String)> {
+    match given {
+        Some(p) => Ok((
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+            p.display().to_string(),
+        )),
+        None => Ok((
+            BUNDLED_CATALOG.to_string(),
+            "the bundled KuaiRand-Pure rows".into(),
+        )),
     }
-    let rel = "shared/datasets/kuairand-pure/video_features_basic_pure.csv";
-    for base in [".", "..", "../..", "/work"] {
-        let p = Path::new(base).join(rel);
-        if p.exists() {
-            return Ok(p);
-        }
-    }
-    bail!("the KuaiRand catalog was not found; pass --catalog PATH/video_features_basic_pure.csv")
 }
 
-fn read_rows(path: &Path, limit: usize) -> Result<Vec<Row>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+fn read_rows(text: &str, source: &str, limit: usize) -> Result<Vec<Row>> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
     let col = |name: &str| {
         header
             .iter()
             .position(|h| *h == name)
-            .with_context(|| format!("column {name} missing in {}", path.display()))
+            .with_context(|| format!("column {name} missing in {source}"))
     };
     let (ca, cm, cd) = (col("author_id")?, col("music_id")?, col("video_duration")?);
     col("tag")?;
@@ -201,7 +202,7 @@ fn read_rows(path: &Path, limit: usize) -> Result<Vec<Row>> {
         }
     }
     if rows.is_empty() {
-        bail!("no usable rows in {}", path.display());
+        bail!("no usable rows in {source}");
     }
     Ok(rows)
 }
@@ -237,7 +238,8 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
         };
     }
     let started = std::time::Instant::now();
-    let rows = read_rows(&find_catalog(&opts.catalog)?, opts.rows)?;
+    let (text, source) = catalog_text(&opts.catalog)?;
+    let rows = read_rows(&text, &source, opts.rows)?;
     eprintln!(
         "demo: building a world from {} real catalog rows ...",
         rows.len()

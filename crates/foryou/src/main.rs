@@ -29,7 +29,7 @@ enum Command {
     Demo {
         #[command(flatten)]
         serve: ServeArgs,
-        /// The KuaiRand catalog CSV (video_features_basic_pure.csv); searched in ../shared/datasets when omitted.
+        /// A KuaiRand-style catalog CSV (author_id, music_id, video_duration, tag columns); the bundled KuaiRand-Pure rows when omitted.
         #[arg(long)]
         catalog: Option<PathBuf>,
         /// How many simulated viewers to create.

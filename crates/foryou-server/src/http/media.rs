@@ -98,7 +98,7 @@ async fn serve(
     let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let range = match byte_range(range_header, size) {
         Ok(r) => r,
-        Err(()) => {
+        Err(_) => {
             let mut r = ApiError::new(
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "bad_range",
