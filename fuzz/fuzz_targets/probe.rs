@@ -1,7 +1,9 @@
-//! Container probing must return `Ok` or `Err` for any bytes, never panic or hang.
-//! Run: `cargo +nightly fuzz run probe` from the repository root.
+//! libFuzzer entry for the `probe` target of `crates/foryou-fuzz`.
+//! Run: `cargo +nightly fuzz run probe crates/foryou-fuzz/corpus/probe` from the repository root.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = foryou_media::probe(data);
+    if let Some(t) = foryou_fuzz::target("probe") {
+        (t.run)(data);
+    }
 });

@@ -23,28 +23,29 @@ fn ops() -> Vec<Op> {
     vec![
         Op { method: "post", path: "/v1/accounts", summary: "Sign up. The country (ISO 3166-1 alpha-2) fixes the home region: EU/EEA -> eu, US -> us, others -> row.", auth: false,
              body: Some(obj(&[("handle", "string"), ("password", "string"), ("birthdate", "string"), ("country", "string")], &["handle", "password", "birthdate", "country"])),
-             ok: ("201", "{id, handle, region}"), errors: &["400", "403", "409", "422"] },
-        Op { method: "post", path: "/v1/sessions", summary: "Log in; returns an opaque bearer token.", auth: false,
-             body: Some(obj(&[("handle", "string"), ("password", "string")], &["handle", "password"])), ok: ("201", "{token, user_id}"), errors: &["400", "401"] },
+             ok: ("201", "{id, handle, region}"), errors: &["400", "403", "409", "422", "429", "503"] },
+        Op { method: "post", path: "/v1/sessions", summary: "Log in; returns an opaque bearer token. With cookie=true (the web UI) the session is set as an HttpOnly SameSite=Strict cookie instead and the body carries the CSRF token to echo in X-CSRF-Token on writes. Attempts are rate-limited per handle and per client (429 with Retry-After).", auth: false,
+             body: Some(obj(&[("handle", "string"), ("password", "string"), ("cookie", "boolean")], &["handle", "password"])), ok: ("201", "{token, user_id} or {user_id, csrf}"), errors: &["400", "401", "429", "503"] },
         Op { method: "delete", path: "/v1/sessions", summary: "Log out: revokes the presented token.", auth: true, body: None, ok: ("204", "revoked"), errors: &["401"] },
         Op { method: "get", path: "/v1/me", summary: "The signed-in account and its profile.", auth: true, body: None, ok: ("200", "{id, handle, region, role, profile}"), errors: &["401"] },
         Op { method: "post", path: "/v1/videos", summary: "Upload a video: multipart/form-data with 'file' (MP4 H.264/AAC or WebM VP8/VP9/AV1 with Opus/Vorbis), 'caption' (<= 2200 characters, #hashtags parsed), optional 'sound_id' (use this sound), 'sound_title' and 'poster' (PNG/JPEG/WebP).", auth: true,
              body: Some(json!({"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}, "caption": {"type": "string"}, "sound_id": {"type": "string"}, "sound_title": {"type": "string"}, "poster": {"type": "string", "format": "binary"}}, "required": ["file"]}}}})),
-             ok: ("201", "{id, duration_ms, width, height, sound_id, media_url, poster_url, ...}"), errors: &["400", "401", "413", "415", "422"] },
+             ok: ("201", "{id, duration_ms, width, height, sound_id, media_url, poster_url, ...}"), errors: &["400", "401", "408", "413", "415", "422", "429", "507"] },
         Op { method: "get", path: "/v1/videos/{id}", summary: "A video's metadata and counts.", auth: false, body: None, ok: ("200", "video"), errors: &["404"] },
         Op { method: "delete", path: "/v1/videos/{id}", summary: "Remove a video (its creator, a moderator or an admin).", auth: true, body: None, ok: ("204", "removed"), errors: &["401", "403", "404"] },
         Op { method: "get", path: "/v1/videos/{id}/media", summary: "The video bytes; supports Range requests (206, Accept-Ranges).", auth: false, body: None, ok: ("200", "bytes (206 for a range)"), errors: &["404", "416"] },
         Op { method: "get", path: "/v1/videos/{id}/poster", summary: "The poster image.", auth: false, body: None, ok: ("200", "image"), errors: &["404"] },
-        Op { method: "get", path: "/v1/videos/{id}/comments", summary: "Comments on a video, oldest first.", auth: false, body: None, ok: ("200", "{comments: [...]}"), errors: &["404"] },
+        Op { method: "get", path: "/v1/videos/{id}/comments", summary: "Comments on a video, oldest first, a page at a time: limit=1..100 (20), cursor.", auth: false, body: None, ok: ("200", "{comments: [...], total, next_cursor}"), errors: &["400", "404"] },
         Op { method: "post", path: "/v1/events", summary: "A batch (<= 100) of interaction events: view (watch_ms), skip, like, unlike, share, comment (text), follow/unfollow (target user id, or the video's creator), not_interested (target video|creator|sound). Idempotent by event id; durable before the 200.", auth: true,
              body: Some(json!({"content": {"application/json": {"schema": {"type": "object", "required": ["events"], "properties": {"events": {"type": "array", "items": {"type": "object", "required": ["id", "kind"], "properties": {"id": {"type": "string"}, "kind": {"type": "string", "enum": ["view", "skip", "like", "unlike", "share", "comment", "follow", "unfollow", "not_interested"]}, "video_id": {"type": "string"}, "watch_ms": {"type": "integer"}, "target": {"type": "string"}, "text": {"type": "string"}}}}}}}}})),
-             ok: ("200", "{accepted, duplicates, results: [{id, seq, duplicate, comment_id?}]}"), errors: &["400", "401", "413", "422"] },
-        Op { method: "get", path: "/v1/feed", summary: "A page of the feed: mode=foryou|following, limit=1..50, personalized=true|false (the non-personalised For You), cursor (paging for following and non-personalised). Items carry reasons.", auth: true, body: None, ok: ("200", "{items: [...], next_cursor}"), errors: &["400", "401"] },
+             ok: ("200", "{accepted, duplicates, results: [{id, seq, duplicate, comment_id?}]}"), errors: &["400", "401", "403", "413", "422", "429"] },
+        Op { method: "get", path: "/v1/feed", summary: "A page of the feed: mode=foryou|following, limit=1..50, personalized=true|false (the non-personalised For You), cursor=0..10000 (paging for following and non-personalised). Items carry reasons. Without a credential: the non-personalised For You, nothing about the visitor read or stored.", auth: false, body: None, ok: ("200", "{items: [...], next_cursor}"), errors: &["400", "401"] },
         Op { method: "post", path: "/v1/feed/refresh", summary: "Forget learned interests and start fresh; follows stay.", auth: true, body: None, ok: ("204", "done"), errors: &["401"] },
-        Op { method: "get", path: "/v1/users/{handle}", summary: "A creator's profile (handle or id).", auth: false, body: None, ok: ("200", "profile"), errors: &["404"] },
-        Op { method: "get", path: "/v1/users/{handle}/videos", summary: "A creator's videos, newest first.", auth: false, body: None, ok: ("200", "{videos: [...]}"), errors: &["404"] },
-        Op { method: "get", path: "/v1/sounds/{id}", summary: "A sound and the videos that use it.", auth: false, body: None, ok: ("200", "sound"), errors: &["404"] },
-        Op { method: "get", path: "/v1/admin/users", summary: "Every account (admin only).", auth: true, body: None, ok: ("200", "{users: [...]}"), errors: &["401", "403"] },
+        Op { method: "get", path: "/v1/users/{handle}", summary: "A creator's profile by handle.", auth: false, body: None, ok: ("200", "profile"), errors: &["404"] },
+        Op { method: "get", path: "/v1/users/by-id/{id}", summary: "A creator's profile by user id.", auth: false, body: None, ok: ("200", "profile"), errors: &["404"] },
+        Op { method: "get", path: "/v1/users/{handle}/videos", summary: "A creator's videos, newest first, paged: limit=1..100 (60), cursor.", auth: false, body: None, ok: ("200", "{videos: [...], next_cursor}"), errors: &["400", "404"] },
+        Op { method: "get", path: "/v1/sounds/{id}", summary: "A sound and the videos that use it, paged: limit=1..100 (60), cursor.", auth: false, body: None, ok: ("200", "sound"), errors: &["400", "404"] },
+        Op { method: "get", path: "/v1/admin/users", summary: "Every account (admin only), paged: limit=1..100, cursor.", auth: true, body: None, ok: ("200", "{users: [...], next_cursor}"), errors: &["400", "401", "403"] },
         Op { method: "put", path: "/v1/admin/users/{id}/role", summary: "Set a role: user, moderator, auditor, admin (admin only).", auth: true, body: Some(obj(&[("role", "string")], &["role"])), ok: ("204", "changed"), errors: &["401", "403", "404", "422"] },
         Op { method: "get", path: "/healthz", summary: "Liveness.", auth: false, body: None, ok: ("200", "{status: ok}"), errors: &[] },
         Op { method: "get", path: "/metrics", summary: "Prometheus metrics: requests and latency by route, uploads, events.", auth: false, body: None, ok: ("200", "text"), errors: &[] },
@@ -65,7 +66,7 @@ pub(crate) fn document() -> Value {
             o["requestBody"] = b;
         }
         if op.auth {
-            o["security"] = json!([{"bearer": []}]);
+            o["security"] = json!([{"bearer": []}, {"cookie": []}]);
         }
         let params: Vec<Value> = op
             .path
@@ -86,7 +87,7 @@ pub(crate) fn document() -> Value {
         "info": {"title": "Foryou API", "version": env!("CARGO_PKG_VERSION"), "description": "Short videos, a For You feed, home-region data."},
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "cookie": {"type": "apiKey", "in": "cookie", "name": "fy_session", "description": "the web UI's session; writes also need the X-CSRF-Token header"}},
             "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}}
         }
     })

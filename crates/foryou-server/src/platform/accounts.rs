@@ -1,0 +1,251 @@
+//! Accounts and sessions: sign-up, bulk import, log-in, bearer tokens, roles.
+
+use super::*;
+
+impl Platform {
+    /// Signs a new user up. The country fixes the home region; the handle is unique across regions.
+    pub fn create_account(
+        &self,
+        handle: &str,
+        password: &str,
+        birthdate: &str,
+        country: &str,
+        role: Role,
+    ) -> Result<Account, ApiError> {
+        validate_handle(handle)?;
+        validate_password(password)?;
+        let birth = parse_date(birthdate)?;
+        let today = Date::from_unix_ms(now_ms());
+        let age = age_on(birth, today);
+        if birth > today {
+            return Err(ApiError::unprocessable(
+                "invalid",
+                "birthdate: is in the future; send your real date of birth",
+            ));
+        }
+        if age < self.config.min_age {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "too_young",
+                format!(
+                    "you must be at least {} years old to use Foryou",
+                    self.config.min_age
+                ),
+            ));
+        }
+        if age > 130 {
+            return Err(ApiError::unprocessable(
+                "invalid",
+                "birthdate: is more than 130 years ago; send your real date of birth",
+            ));
+        }
+        let region = self.config.regions.home_of(country)?;
+        let password_hash = auth::hash_password(password).map_err(ApiError::internal)?;
+        let _guard = self.signup.lock().map_err(lock_err)?;
+        let lower = handle.to_ascii_lowercase();
+        if self
+            .world
+            .read()
+            .map_err(lock_err)?
+            .handles
+            .contains_key(&lower)
+        {
+            return Err(foryou_store::StoreError::HandleTaken {
+                handle: handle.to_string(),
+            }
+            .into());
+        }
+        let account = Account {
+            id: UserId(new_id()),
+            handle: handle.to_string(),
+            password_hash,
+            birthdate: birth,
+            country: country.trim().to_ascii_uppercase(),
+            region: region.clone(),
+            role,
+            created_ms: now_ms(),
+        };
+        self.store(&region)?.insert_account(&account)?;
+        self.world
+            .write()
+            .map_err(lock_err)?
+            .add_account(account.clone());
+        Ok(account)
+    }
+
+    /// Bulk-loads a catalog: accounts (their password hashes as given; `!` locks an account),
+    /// sounds, and videos with their media and poster bytes. Every record goes to its own region.
+    pub fn import(
+        &self,
+        accounts: Vec<Account>,
+        sounds: Vec<Sound>,
+        videos: Vec<(Video, Vec<u8>, Vec<u8>)>,
+    ) -> Result<(), ApiError> {
+        {
+            let w = self.world.read().map_err(lock_err)?;
+            if let Some(a) = accounts
+                .iter()
+                .find(|a| w.handles.contains_key(&a.handle.to_ascii_lowercase()))
+            {
+                return Err(foryou_store::StoreError::HandleTaken {
+                    handle: a.handle.clone(),
+                }
+                .into());
+            }
+        }
+        for (v, media, poster) in &videos {
+            let m = self.media_store(&v.region)?;
+            m.put(&v.media_key, media)?;
+            m.put(&v.poster_key, poster)?;
+        }
+        for (r, store) in &self.stores {
+            let a: Vec<Account> = accounts
+                .iter()
+                .filter(|x| &x.region == r)
+                .cloned()
+                .collect();
+            let s: Vec<Sound> = sounds.iter().filter(|x| &x.region == r).cloned().collect();
+            let v: Vec<Video> = videos
+                .iter()
+                .map(|x| &x.0)
+                .filter(|x| &x.region == r)
+                .cloned()
+                .collect();
+            store.import(&a, &s, &v)?;
+        }
+        {
+            let mut w = self.world.write().map_err(lock_err)?;
+            for a in accounts {
+                w.add_account(a);
+            }
+            for s in sounds {
+                w.sounds.insert(s.id, s);
+            }
+        }
+        let mut sorted: Vec<Video> = videos.into_iter().map(|x| x.0).collect();
+        sorted.sort_by_key(|v| (v.created_ms, v.id));
+        for v in sorted {
+            self.index_video(v, None)?;
+        }
+        Ok(())
+    }
+
+    /// Records events on behalf of a user, as the demo's simulated users do.
+    pub fn record_events_as(
+        &self,
+        user: UserId,
+        inputs: &[EventInput],
+    ) -> Result<Vec<EventResult>, ApiError> {
+        let caller = {
+            let w = self.world.read().map_err(lock_err)?;
+            let u = w
+                .users
+                .get(&user)
+                .ok_or_else(|| ApiError::not_found(format!("no user with id {user}")))?;
+            Caller {
+                user,
+                handle: u.handle.clone(),
+                region: u.region.clone(),
+                role: u.role,
+                token_hash: [0; 32],
+            }
+        };
+        self.record_events(&caller, inputs)
+    }
+
+    /// Whether the platform holds no account yet.
+    pub fn is_empty(&self) -> Result<bool, ApiError> {
+        Ok(self.world.read().map_err(lock_err)?.users.is_empty())
+    }
+
+    /// Changes a user's role.
+    pub fn set_role(&self, user: UserId, role: Role) -> Result<(), ApiError> {
+        let region = self.user_region(user)?;
+        if !self.store(&region)?.set_role(user, role)? {
+            return Err(ApiError::not_found(format!("no user with id {user}")));
+        }
+        if let Some(u) = self.world.write().map_err(lock_err)?.users.get_mut(&user) {
+            u.role = role;
+        }
+        Ok(())
+    }
+
+    pub(super) fn user_region(&self, user: UserId) -> Result<Region, ApiError> {
+        let w = self.world.read().map_err(lock_err)?;
+        w.users
+            .get(&user)
+            .map(|u| u.region.clone())
+            .ok_or_else(|| ApiError::not_found(format!("no user with id {user}")))
+    }
+
+    /// Resolves a handle (any case) to a user id.
+    pub fn user_by_handle(&self, handle: &str) -> Result<Option<UserId>, ApiError> {
+        Ok(self
+            .world
+            .read()
+            .map_err(lock_err)?
+            .handles
+            .get(&handle.to_ascii_lowercase())
+            .copied())
+    }
+
+    /// Checks a password and opens a session; the same error for unknown handles and wrong passwords.
+    pub fn login(&self, handle: &str, password: &str) -> Result<(String, UserId), ApiError> {
+        let denied = || ApiError::unauthorized("wrong handle or password");
+        let id = self.user_by_handle(handle)?;
+        let account = match id {
+            Some(id) => self.store(&self.user_region(id)?)?.account(id)?,
+            None => None,
+        };
+        let Some(account) = account else {
+            let _ = auth::verify_password(password, auth::dummy_hash());
+            return Err(denied());
+        };
+        if !auth::verify_password(password, &account.password_hash) {
+            return Err(denied());
+        }
+        let token = auth::new_token(&account.region);
+        let now = now_ms();
+        let rec = TokenRecord {
+            user: account.id,
+            region: account.region.clone(),
+            created_ms: now,
+            expires_ms: now + self.config.token_ttl_ms,
+        };
+        self.store(&account.region)?
+            .insert_token(&auth::token_hash(&token), &rec)?;
+        Ok((token, account.id))
+    }
+
+    /// Who holds this bearer token, if it is valid.
+    pub fn authenticate(&self, token: &str) -> Result<Option<Caller>, ApiError> {
+        let Some(region) = auth::token_region(token) else {
+            return Ok(None);
+        };
+        let Some(store) = self.stores.get(&region) else {
+            return Ok(None);
+        };
+        let hash = auth::token_hash(token);
+        let Some(rec) = store.token(&hash)? else {
+            return Ok(None);
+        };
+        if rec.expires_ms < now_ms() {
+            return Ok(None);
+        }
+        let w = self.world.read().map_err(lock_err)?;
+        Ok(w.users.get(&rec.user).map(|u| Caller {
+            user: rec.user,
+            handle: u.handle.clone(),
+            region: u.region.clone(),
+            role: u.role,
+            token_hash: hash,
+        }))
+    }
+
+    /// Revokes the caller's token.
+    pub fn logout(&self, caller: &Caller) -> Result<(), ApiError> {
+        self.store(&caller.region)?
+            .delete_token(&caller.token_hash)?;
+        Ok(())
+    }
+}

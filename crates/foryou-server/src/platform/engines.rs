@@ -1,0 +1,185 @@
+//! The engines' side: feeds (personal, non-personalised, signed out, following), worldwide
+//! aggregates, background index rebuilds and snapshots.
+
+use super::*;
+
+impl Platform {
+    /// Background upkeep of a region's engine after it learned: rebuilds the ANN index off the
+    /// lock when the embeddings have moved on, and snapshots the learned state every
+    /// `SNAPSHOT_EVERY` events so a restart replays only the log after it.
+    pub(super) fn maintain_engine(&self, region: &Region) -> Result<(), ApiError> {
+        let Some(engine) = self.engines.get(region) else {
+            return Ok(());
+        };
+        // Lock order everywhere: engine, then the bookkeeping maps.
+        let mut e = engine.write().map_err(lock_err)?;
+        if e.index_stale()
+            && self
+                .reindexing
+                .lock()
+                .map_err(lock_err)?
+                .insert(region.clone())
+        {
+            let job = e.index_job();
+            let engine = Arc::clone(engine);
+            let region = region.clone();
+            let busy = Arc::clone(&self.reindexing);
+            std::thread::spawn(move || {
+                let built = job.build();
+                if let Ok(mut e) = engine.write() {
+                    e.install_index(built);
+                }
+                if let Ok(mut b) = busy.lock() {
+                    b.remove(&region);
+                }
+            });
+        }
+        let mut seqs = self.snapshot_seq.lock().map_err(lock_err)?;
+        let last = seqs.get(region).copied().unwrap_or(0);
+        if e.last_seq() >= last + SNAPSHOT_EVERY {
+            // Learned state of users idle for half a year goes, so memory stays bounded; their
+            // events stay in the log.
+            e.expire_idle(now_ms().saturating_sub(IDLE_USER_EXPIRY_MS));
+            let bytes = e.snapshot().map_err(ApiError::internal)?;
+            seqs.insert(region.clone(), e.last_seq());
+            drop(e);
+            let path = self.engine_snapshot_path(region);
+            // Any snapshot, even one overtaken by a newer write, is correct: a start replays the
+            // log after the snapshot's own sequence number.
+            std::thread::spawn(move || {
+                if let Err(err) = write_atomically(&path, &bytes) {
+                    tracing::warn!(path = %path.display(), error = %err, "engine snapshot not written");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn engine_snapshot_path(&self, region: &Region) -> PathBuf {
+        self.config
+            .data_dir
+            .join("regions")
+            .join(region.as_str())
+            .join(ENGINE_SNAPSHOT)
+    }
+
+    /// Writes every region's engine snapshot (at graceful shutdown), so the next start replays
+    /// nothing it already learned.
+    pub fn snapshot_engines(&self) -> Result<(), ApiError> {
+        for (r, engine) in &self.engines {
+            let bytes = engine
+                .read()
+                .map_err(lock_err)?
+                .snapshot()
+                .map_err(ApiError::internal)?;
+            write_atomically(&self.engine_snapshot_path(r), &bytes).map_err(ApiError::internal)?;
+        }
+        Ok(())
+    }
+
+    /// One page of a feed for a signed-in caller, or for an anonymous visitor (`None`): the
+    /// non-personalised For You of the default region, reading and storing nothing about them.
+    pub fn feed(
+        &self,
+        caller: Option<&Caller>,
+        kind: FeedKind,
+        limit: usize,
+        cursor: usize,
+    ) -> Result<Vec<FeedItem>, ApiError> {
+        let limit = limit.clamp(1, 50);
+        let recs: Vec<(VideoId, Vec<foryou_engine::Reason>)> = match (kind, caller) {
+            (FeedKind::Following, None) => {
+                return Err(ApiError::unauthorized(
+                    "sign in to see the creators you follow",
+                ))
+            }
+            (FeedKind::Following, Some(caller)) => {
+                let w = self.world.read().map_err(lock_err)?;
+                let mut ids: Vec<&Video> = w
+                    .following
+                    .get(&caller.user)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|c| w.by_creator.get(c).into_iter().flatten())
+                    .filter_map(|v| w.videos.get(v).map(|e| &e.video))
+                    .collect();
+                ids.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(b.id.cmp(&a.id)));
+                ids.into_iter()
+                    .skip(cursor)
+                    .take(limit)
+                    .map(|v| {
+                        (
+                            v.id,
+                            vec![foryou_engine::Reason::FollowedCreator { creator: v.creator }],
+                        )
+                    })
+                    .collect()
+            }
+            (FeedKind::ForYou { personalised }, caller) => {
+                let personalised = personalised && caller.is_some();
+                let following = match caller {
+                    Some(c) if personalised => self
+                        .world
+                        .read()
+                        .map_err(lock_err)?
+                        .following
+                        .get(&c.user)
+                        .map(|s| s.iter().copied().collect())
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                let region = caller
+                    .map(|c| c.region.clone())
+                    .unwrap_or_else(|| self.config.regions.default.clone());
+                let req = FeedRequest {
+                    user: caller.map(|c| c.user).unwrap_or(UserId(0)),
+                    limit,
+                    mode: if personalised {
+                        FeedMode::Personalised
+                    } else {
+                        FeedMode::NonPersonalised
+                    },
+                    now_ms: now_ms(),
+                    following,
+                    skip: cursor,
+                    worldwide: self.worldwide_popular(now_ms())?,
+                    seed: rand::thread_rng().gen(),
+                };
+                let engine = self
+                    .engines
+                    .get(&region)
+                    .ok_or_else(|| ApiError::internal("no engine for region"))?;
+                let recs = engine.read().map_err(lock_err)?.recommend(&req);
+                recs.into_iter().map(|r| (r.video, r.reasons)).collect()
+            }
+        };
+        let w = self.world.read().map_err(lock_err)?;
+        Ok(recs
+            .into_iter()
+            .filter_map(|(id, reasons)| {
+                views::feed_item(
+                    &w,
+                    id,
+                    caller.map(|c| c.user),
+                    caller.map(|c| &c.region),
+                    &reasons,
+                )
+            })
+            .collect())
+    }
+
+    /// Popularity in every region, summed: aggregate counts from each engine's trending set,
+    /// no personal record crosses regions.
+    pub(super) fn worldwide_popular(&self, now: u64) -> Result<Vec<(VideoId, f64)>, ApiError> {
+        let mut sum: HashMap<VideoId, f64> = HashMap::new();
+        for engine in self.engines.values() {
+            for (v, p) in engine.read().map_err(lock_err)?.trending(100, now) {
+                *sum.entry(v).or_default() += p;
+            }
+        }
+        let mut v: Vec<(VideoId, f64)> = sum.into_iter().collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(100);
+        Ok(v)
+    }
+}

@@ -1,0 +1,259 @@
+//! Interaction events: validation against the projection, the durable append to the caller's
+//! home-region log, and "refresh my interests".
+
+use super::*;
+
+impl Platform {
+    /// Validates a batch, appends it durably to the caller's home-region log, applies its effects
+    /// and feeds the region's engine. Nothing is written when any item is invalid.
+    pub fn record_events(
+        &self,
+        caller: &Caller,
+        inputs: &[EventInput],
+    ) -> Result<Vec<EventResult>, ApiError> {
+        if inputs.is_empty() {
+            return Err(ApiError::bad_request("events: send at least one event"));
+        }
+        if inputs.len() > self.config.max_batch {
+            return Err(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_too_large",
+                format!(
+                    "events: {} events in one batch; send at most {}",
+                    inputs.len(),
+                    self.config.max_batch
+                ),
+            ));
+        }
+        let now = now_ms();
+        let mut batch = Vec::with_capacity(inputs.len());
+        {
+            let w = self.world.read().map_err(lock_err)?;
+            for (i, ev) in inputs.iter().enumerate() {
+                batch.push(NewEvent {
+                    record: self.check_event(&w, caller, i, ev, now)?,
+                });
+            }
+        }
+        let appended = self.store(&caller.region)?.append_events(&batch)?;
+        let mut results = Vec::with_capacity(appended.len());
+        let mut fresh = Vec::new();
+        {
+            let mut w = self.world.write().map_err(lock_err)?;
+            for (ne, a) in batch.into_iter().zip(appended) {
+                let mut rec = ne.record;
+                rec.seq = a.seq;
+                let comment_id = match &a.effect {
+                    Effect::CommentAdded(c) => Some(c.id),
+                    _ => None,
+                };
+                results.push(EventResult {
+                    id: rec.id.clone(),
+                    seq: a.seq,
+                    duplicate: a.duplicate,
+                    comment_id,
+                });
+                if !a.duplicate {
+                    w.apply(&rec, &a.effect);
+                    self.metrics.event(rec.kind);
+                    fresh.push(rec);
+                }
+            }
+        }
+        let mut engine = self
+            .engines
+            .get(&caller.region)
+            .ok_or_else(|| ApiError::internal("no engine for region"))?
+            .write()
+            .map_err(lock_err)?;
+        for rec in &fresh {
+            engine.observe(rec);
+        }
+        engine.tick(now);
+        drop(engine);
+        self.maintain_engine(&caller.region)?;
+        Ok(results)
+    }
+
+    pub(super) fn check_event(
+        &self,
+        w: &World,
+        caller: &Caller,
+        i: usize,
+        ev: &EventInput,
+        now: u64,
+    ) -> Result<EventRecord, ApiError> {
+        let field = |f: &str| format!("events[{i}].{f}");
+        let bad = |f: &str, m: String| ApiError::bad_request(format!("{}: {m}", field(f)));
+        let unproc = |code: &'static str, f: &str, m: String| {
+            ApiError::unprocessable(code, format!("{}: {m}", field(f)))
+        };
+        if ev.id.is_empty() || ev.id.len() > 64 || !ev.id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(bad(
+                "id",
+                "must be 1 to 64 printable ASCII characters, unique per event".into(),
+            ));
+        }
+        if ev.kind == EventKind::Refresh {
+            return Err(bad(
+                "kind",
+                "refresh is not sent as an event; call POST /v1/feed/refresh".into(),
+            ));
+        }
+        let video = match ev.video_id {
+            Some(v) => Some(w.videos.get(&v).ok_or_else(|| {
+                unproc("unknown_video", "video_id", format!("no video with id {v}"))
+            })?),
+            None => None,
+        };
+        let needs_video =
+            !matches!(ev.kind, EventKind::Follow | EventKind::Unfollow) || ev.target.is_none();
+        if needs_video && video.is_none() {
+            return Err(bad(
+                "video_id",
+                format!("a {} event needs a video_id", ev.kind.as_str()),
+            ));
+        }
+        let mut rec = EventRecord {
+            seq: 0,
+            id: ev.id.clone(),
+            user: caller.user,
+            region: caller.region.clone(),
+            kind: ev.kind,
+            ts_ms: now,
+            video: video.map(|v| v.video.id),
+            creator: video.map(|v| v.video.creator),
+            sound: video.map(|v| v.video.sound),
+            duration_ms: video.map(|v| v.video.duration_ms),
+            watch_ms: None,
+            not_interested: None,
+            text: None,
+            comment: None,
+        };
+        match ev.kind {
+            EventKind::View | EventKind::Skip => {
+                let ms = match ev.watch_ms {
+                    Some(ms) => ms,
+                    None if ev.kind == EventKind::Skip => 0,
+                    None => {
+                        return Err(bad(
+                            "watch_ms",
+                            "a view needs watch_ms, the milliseconds watched".into(),
+                        ))
+                    }
+                };
+                if ms < 0 {
+                    return Err(bad(
+                        "watch_ms",
+                        format!("is {ms}; send the milliseconds watched, 0 or more"),
+                    ));
+                }
+                let dur = rec.duration_ms.unwrap_or(0);
+                let cap = (dur.saturating_mul(20)).clamp(60_000, 3_600_000);
+                if ms as u64 > cap {
+                    return Err(unproc(
+                        "absurd_watch_time",
+                        "watch_ms",
+                        format!("{ms} ms is not plausible for a {dur} ms video (at most {cap} ms, i.e. 20 plays)"),
+                    ));
+                }
+                rec.watch_ms = Some(ms as u64);
+            }
+            EventKind::Comment => {
+                let text = ev.text.as_deref().map(str::trim).unwrap_or("");
+                let n = text.chars().count();
+                if n == 0 || n > 1000 {
+                    return Err(unproc(
+                        "invalid",
+                        "text",
+                        format!("a comment needs 1 to 1000 characters, got {n}"),
+                    ));
+                }
+                rec.text = Some(text.to_string());
+                rec.comment = Some(CommentId(new_id()));
+            }
+            EventKind::Follow | EventKind::Unfollow => {
+                if let Some(t) = &ev.target {
+                    let id: UserId = t
+                        .parse()
+                        .map_err(|_| bad("target", format!("'{t}' is not a user id")))?;
+                    if !w.users.contains_key(&id) {
+                        return Err(unproc(
+                            "unknown_user",
+                            "target",
+                            format!("no user with id {id}"),
+                        ));
+                    }
+                    rec.creator = Some(id);
+                }
+                if rec.creator == Some(caller.user) {
+                    return Err(unproc(
+                        "invalid",
+                        "target",
+                        "you cannot follow yourself".into(),
+                    ));
+                }
+            }
+            EventKind::NotInterested => {
+                rec.not_interested = Some(match ev.target.as_deref() {
+                    None | Some("video") => NotInterestedTarget::Video,
+                    Some("creator") => NotInterestedTarget::Creator,
+                    Some("sound") => NotInterestedTarget::Sound,
+                    Some(o) => {
+                        return Err(bad(
+                            "target",
+                            format!("'{o}' is not one of video, creator, sound"),
+                        ))
+                    }
+                });
+            }
+            _ => {}
+        }
+        if ev.watch_ms.is_some() && !matches!(ev.kind, EventKind::View | EventKind::Skip) {
+            return Err(bad(
+                "watch_ms",
+                format!(
+                    "only view and skip events carry watch_ms, not {}",
+                    ev.kind.as_str()
+                ),
+            ));
+        }
+        Ok(rec)
+    }
+
+    /// Forgets the engine's learned interests for the caller ("refresh"); follows stay. The
+    /// refresh is a record in the caller's home-region log, so a restart does not relearn what
+    /// came before it.
+    pub fn refresh_interests(&self, caller: &Caller) -> Result<(), ApiError> {
+        let record = EventRecord {
+            seq: 0,
+            id: format!("refresh-{}", new_id()),
+            user: caller.user,
+            region: caller.region.clone(),
+            kind: EventKind::Refresh,
+            ts_ms: now_ms(),
+            video: None,
+            creator: None,
+            sound: None,
+            duration_ms: None,
+            watch_ms: None,
+            not_interested: None,
+            text: None,
+            comment: None,
+        };
+        let appended = self.store(&caller.region)?.append_events(&[NewEvent {
+            record: record.clone(),
+        }])?;
+        let engine = self
+            .engines
+            .get(&caller.region)
+            .ok_or_else(|| ApiError::internal("no engine for region"))?;
+        let mut e = engine.write().map_err(lock_err)?;
+        for a in appended {
+            let mut rec = record.clone();
+            rec.seq = a.seq;
+            e.observe(&rec);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,401 @@
+//! The platform's operations, free of HTTP: accounts, sessions, uploads, events and feeds over
+//! the region stores, the media stores and one engine per region. Handlers are thin wrappers.
+//! This file holds the configuration, the `Platform` value and its start (open, rebuild); the
+//! operations live by area beside it.
+
+mod accounts;
+mod engines;
+mod events;
+mod videos;
+mod world;
+
+pub use videos::upload_too_large;
+pub(crate) use world::World;
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::views::{self, FeedItem, VideoView};
+use foryou_engine::{Engine, EngineConfig, FeedMode, FeedRequest, ItemMeta};
+use foryou_media::{LocalObjectStore, ObjectStore};
+use foryou_store::{
+    Account, Comment, Effect, EmbeddedStore, NewEvent, RegionStore, Sound, TokenRecord, Video,
+};
+use foryou_types::{
+    age_on, hashtags, parse_date, validate_caption, validate_handle, validate_password, CommentId,
+    Date, EventInput, EventKind, EventRecord, NotInterestedTarget, Region, RegionMap, Role,
+    SoundId, UserId, VideoId,
+};
+use rand::Rng;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Server configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where every region's files live.
+    pub data_dir: PathBuf,
+    /// Regions and the countries they home.
+    pub regions: RegionMap,
+    /// Longest accepted video, ms (60 s by default; 15 s for the classic format).
+    pub max_video_ms: u64,
+    /// Largest accepted upload, bytes.
+    pub max_upload_bytes: u64,
+    /// Session lifetime, ms.
+    pub token_ttl_ms: u64,
+    /// Youngest age allowed to sign up.
+    pub min_age: i32,
+    /// Most events in one batch.
+    pub max_batch: usize,
+    /// Abuse limits (`--limits`).
+    pub limits: crate::limits::Limits,
+    /// Most uploads one user may make in 24 hours.
+    pub max_uploads_per_day: usize,
+    /// Most bytes of media one user may keep stored.
+    pub max_user_storage_bytes: u64,
+    /// Page cache of each region's store, bytes.
+    pub store_cache_bytes: usize,
+    /// Password hashes computed at once (each argon2id check takes ~19 MiB).
+    pub max_concurrent_hashes: usize,
+    /// Log-ins and sign-ups waiting for a hash slot before more are told to come back.
+    pub max_queued_hashes: usize,
+    /// Mark the web UI's cookies `Secure` (when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Config {
+    /// Defaults for a data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            regions: RegionMap::default(),
+            max_video_ms: 60_000,
+            max_upload_bytes: 50 << 20,
+            token_ttl_ms: 30 * 86_400_000,
+            min_age: 13,
+            max_batch: 100,
+            limits: crate::limits::Limits::default(),
+            max_uploads_per_day: 50,
+            max_user_storage_bytes: 2 << 30,
+            store_cache_bytes: 64 << 20,
+            max_concurrent_hashes: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            max_queued_hashes: 64,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// The current Unix time in ms.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A new random id below 2^53, so that every client language holds it exactly.
+fn new_id() -> u64 {
+    rand::thread_rng().gen_range(1..(1u64 << 53))
+}
+
+/// A signed-in caller.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// Who.
+    pub user: UserId,
+    /// Handle.
+    pub handle: String,
+    /// Home region.
+    pub region: Region,
+    /// Role.
+    pub role: Role,
+    /// The token's hash (for log-out).
+    pub token_hash: [u8; 32],
+}
+
+/// What an upload brings besides the media file.
+pub struct UploadInput {
+    /// The received file, already on local disk; consumed (moved or deleted) by the upload.
+    pub file: PathBuf,
+    /// Caption with hashtags.
+    pub caption: String,
+    /// "Use this sound", or a new original sound when absent.
+    pub sound_id: Option<SoundId>,
+    /// Optional poster image bytes.
+    pub poster: Option<Vec<u8>>,
+    /// Optional title for a new original sound.
+    pub sound_title: Option<String>,
+}
+
+/// One event's outcome in a batch.
+#[derive(serde::Serialize, Debug, Clone)]
+pub struct EventResult {
+    /// The client's event id.
+    pub id: String,
+    /// Position in the region's log.
+    pub seq: u64,
+    /// True when this id had been accepted before.
+    pub duplicate: bool,
+    /// The comment created, for `comment` events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment_id: Option<CommentId>,
+}
+
+/// Which feed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedKind {
+    /// The For You feed.
+    ForYou {
+        /// False for the non-personalised option.
+        personalised: bool,
+    },
+    /// Newest from followed creators.
+    Following,
+}
+
+/// Foryou's state and operations.
+pub struct Platform {
+    config: Config,
+    stores: BTreeMap<Region, Box<dyn RegionStore>>,
+    media: BTreeMap<Region, Box<dyn ObjectStore>>,
+    engines: BTreeMap<Region, Arc<RwLock<Engine>>>,
+    /// Regions whose ANN index is being rebuilt in the background.
+    reindexing: Arc<Mutex<HashSet<Region>>>,
+    /// Log position of each region's last engine snapshot.
+    snapshot_seq: Mutex<HashMap<Region, u64>>,
+    pub(crate) world: RwLock<World>,
+    signup: Mutex<()>,
+    tmp: PathBuf,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    /// Rate limits of log-ins, sign-ups, comments, events and uploads.
+    pub(crate) limiters: crate::limits::Limiters,
+    /// The cap on concurrent password hashes.
+    pub(crate) hash_gate: crate::limits::HashGate,
+}
+
+fn lock_err<T>(_: T) -> ApiError {
+    ApiError::internal("a lock was poisoned by a panic")
+}
+
+impl Platform {
+    /// Opens every region's store under `config.data_dir`, rebuilds the public projection and
+    /// the engines from the stores and event logs, and removes media left by interrupted uploads.
+    pub fn open(config: Config) -> Result<Platform, ApiError> {
+        let tmp = config.data_dir.join("tmp");
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).map_err(ApiError::internal)?;
+        let mut stores: BTreeMap<Region, Box<dyn RegionStore>> = BTreeMap::new();
+        let mut media: BTreeMap<Region, Box<dyn ObjectStore>> = BTreeMap::new();
+        let mut engines = BTreeMap::new();
+        for r in config.regions.all() {
+            let dir = config.data_dir.join("regions").join(r.as_str());
+            stores.insert(
+                r.clone(),
+                Box::new(EmbeddedStore::open(
+                    r.clone(),
+                    &dir,
+                    config.store_cache_bytes,
+                )?),
+            );
+            media.insert(
+                r.clone(),
+                Box::new(LocalObjectStore::open(dir.join("media"))?),
+            );
+            engines.insert(r.clone(), Arc::new(RwLock::new(load_engine(&dir))));
+        }
+        let p = Platform {
+            stores,
+            media,
+            engines,
+            reindexing: Arc::new(Mutex::new(HashSet::new())),
+            snapshot_seq: Mutex::new(HashMap::new()),
+            world: RwLock::new(World::default()),
+            signup: Mutex::new(()),
+            tmp,
+            metrics: Metrics::default(),
+            limiters: crate::limits::Limiters::new(config.limits.clone()),
+            hash_gate: crate::limits::HashGate::new(
+                config.max_concurrent_hashes,
+                config.max_queued_hashes,
+            ),
+            config,
+        };
+        p.rebuild()?;
+        Ok(p)
+    }
+
+    fn rebuild(&self) -> Result<(), ApiError> {
+        let mut w = World::default();
+        let mut referenced: HashMap<Region, HashSet<String>> = HashMap::new();
+        for (r, s) in &self.stores {
+            for a in s.accounts()? {
+                w.add_account(a);
+            }
+            for snd in s.sounds()? {
+                w.sounds.insert(snd.id, snd);
+            }
+            let mut videos = s.videos()?;
+            videos.sort_by_key(|v| (v.created_ms, v.id));
+            for v in videos {
+                let refs = referenced.entry(r.clone()).or_default();
+                refs.insert(v.media_key.clone());
+                refs.insert(v.poster_key.clone());
+                w.add_video(v);
+            }
+            for (a, b) in s.follows()? {
+                w.following.entry(a).or_default().insert(b);
+                *w.followers.entry(b).or_default() += 1;
+            }
+            for (u, v) in s.likes()? {
+                w.likes.insert((u, v));
+                if let Some(e) = w.videos.get_mut(&v) {
+                    e.likes += 1;
+                }
+            }
+            for c in s.comments()? {
+                if let Some(e) = w.videos.get_mut(&c.video) {
+                    e.comments += 1;
+                }
+                w.comments.entry(c.video).or_default().push(c);
+            }
+        }
+        for list in w.comments.values_mut() {
+            list.sort_by_key(|c| (c.created_ms, c.id));
+        }
+        for (r, engine) in &self.engines {
+            let mut e = engine.write().map_err(lock_err)?;
+            for v in w.videos.values() {
+                e.upsert_item(item_meta(&v.video));
+            }
+            let store = &self.stores[r];
+            self.snapshot_seq
+                .lock()
+                .map_err(lock_err)?
+                .insert(r.clone(), e.last_seq());
+            let mut from = 1;
+            loop {
+                let batch = store.events_from(from, 10_000)?;
+                let Some(last) = batch.last() else { break };
+                from = last.seq + 1;
+                for rec in &batch {
+                    if let Some(v) = rec.video.and_then(|v| w.videos.get_mut(&v)) {
+                        match rec.kind {
+                            EventKind::View => v.views += 1,
+                            EventKind::Share => v.shares += 1,
+                            _ => {}
+                        }
+                    }
+                    e.observe(rec);
+                }
+            }
+            // Videos removed after the snapshot was taken leave the engine too.
+            for id in e.live_items() {
+                if !w.videos.contains_key(&id) {
+                    e.remove_item(id);
+                }
+            }
+            e.tick(now_ms());
+            e.rebuild_index();
+        }
+        // Media written by an upload that never committed its record is removed.
+        for (r, m) in &self.media {
+            let refs = referenced.remove(r).unwrap_or_default();
+            for key in m.keys()? {
+                if !refs.contains(&key) {
+                    tracing::warn!(region = %r, key = %key, "removing orphan media object");
+                    m.delete(&key)?;
+                }
+            }
+        }
+        *self.world.write().map_err(lock_err)? = w;
+        Ok(())
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A region's store.
+    fn store(&self, r: &Region) -> Result<&dyn RegionStore, ApiError> {
+        self.stores
+            .get(r)
+            .map(|b| b.as_ref())
+            .ok_or_else(|| ApiError::internal(format!("no store for region {r}")))
+    }
+
+    fn media_store(&self, r: &Region) -> Result<&dyn ObjectStore, ApiError> {
+        self.media
+            .get(r)
+            .map(|b| b.as_ref())
+            .ok_or_else(|| ApiError::internal(format!("no media store for region {r}")))
+    }
+
+    /// Where uploads are received before they are checked.
+    pub fn tmp_dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Runs `f` over the projection.
+    pub(crate) fn read_world<T>(&self, f: impl FnOnce(&World) -> T) -> Result<T, ApiError> {
+        Ok(f(&*self.world.read().map_err(lock_err)?))
+    }
+}
+
+/// Users idle this long lose their learned engine state (at the next snapshot).
+const IDLE_USER_EXPIRY_MS: u64 = 183 * 86_400_000;
+/// Events between two engine snapshots.
+const SNAPSHOT_EVERY: u64 = 5_000;
+/// File name of a region's engine snapshot, beside its store.
+const ENGINE_SNAPSHOT: &str = "engine.snapshot";
+
+/// A region's engine: restored from its snapshot when one is readable, else empty (the event log
+/// then rebuilds it all).
+fn load_engine(dir: &Path) -> Engine {
+    let path = dir.join(ENGINE_SNAPSHOT);
+    match std::fs::read(&path) {
+        Ok(bytes) => match Engine::restore(EngineConfig::default(), &bytes) {
+            Ok(e) => {
+                tracing::info!(path = %path.display(), last_seq = e.last_seq(), "engine restored from snapshot");
+                e
+            }
+            Err(err) => {
+                tracing::warn!(path = %path.display(), error = %err, "engine snapshot unreadable; relearning from the log");
+                Engine::new(EngineConfig::default())
+            }
+        },
+        Err(_) => Engine::new(EngineConfig::default()),
+    }
+}
+
+/// Writes `bytes` to a temporary name, fsyncs and renames it over `path`.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+fn item_meta(v: &Video) -> ItemMeta {
+    ItemMeta {
+        id: v.id,
+        creator: Some(v.creator),
+        sound: Some(v.sound),
+        hashtags: v.hashtags.clone(),
+        duration_ms: v.duration_ms,
+        created_ms: v.created_ms,
+    }
+}

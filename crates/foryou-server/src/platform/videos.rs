@@ -1,0 +1,345 @@
+//! Uploads (checked, stored, indexed; nothing left behind on refusal), removal, media reads and
+//! the upload quota.
+
+use super::*;
+
+impl Platform {
+    /// Checks, stores and indexes an upload. On any refusal nothing is left behind.
+    pub fn upload(&self, caller: &Caller, input: UploadInput) -> Result<VideoView, ApiError> {
+        let file = input.file.clone();
+        let result = self.upload_inner(caller, input);
+        let _ = std::fs::remove_file(&file);
+        match &result {
+            Ok(_) => self.metrics.upload("accepted"),
+            Err(e) => self.metrics.upload(e.code),
+        }
+        result
+    }
+
+    pub(super) fn upload_inner(
+        &self,
+        caller: &Caller,
+        input: UploadInput,
+    ) -> Result<VideoView, ApiError> {
+        validate_caption(&input.caption)?;
+        let size = std::fs::metadata(&input.file)
+            .map_err(ApiError::internal)?
+            .len();
+        if size > self.config.max_upload_bytes {
+            return Err(too_large(size, self.config.max_upload_bytes));
+        }
+        self.check_upload_quota(caller, size)?;
+        let data = std::fs::read(&input.file).map_err(ApiError::internal)?;
+        let info = foryou_media::probe(&data)?;
+        drop(data);
+        if info.duration_ms > self.config.max_video_ms {
+            return Err(ApiError::unprocessable(
+                "video_too_long",
+                format!(
+                    "the video is {:.1} s long; the limit is {} s, so trim it",
+                    info.duration_ms as f64 / 1000.0,
+                    self.config.max_video_ms / 1000
+                ),
+            ));
+        }
+        let poster = match input.poster {
+            Some(bytes) if !bytes.is_empty() => {
+                let mime = foryou_media::image_mime(&bytes).ok_or_else(|| {
+                    ApiError::new(
+                        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_poster",
+                        "the poster must be a PNG, JPEG or WebP image",
+                    )
+                })?;
+                if bytes.len() > 2 << 20 {
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        "poster_too_large",
+                        "the poster is over 2 MiB; send a smaller image",
+                    ));
+                }
+                (bytes, mime)
+            }
+            _ => (
+                placeholder_poster(info.width, info.height, caller.user.0),
+                "image/png",
+            ),
+        };
+        let sound_title = input
+            .sound_title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| t.chars().take(100).collect::<String>());
+        let id = VideoId(new_id());
+        let now = now_ms();
+        let (sound, new_sound) = match input.sound_id {
+            Some(s) => {
+                if !self.world.read().map_err(lock_err)?.sounds.contains_key(&s) {
+                    return Err(ApiError::unprocessable("unknown_sound", format!("sound_id: no sound with id {s}; leave it out to use the video's own sound")));
+                }
+                (s, None)
+            }
+            None => {
+                let s = Sound {
+                    id: SoundId(new_id()),
+                    title: sound_title
+                        .unwrap_or_else(|| format!("original sound - {}", caller.handle)),
+                    creator: caller.user,
+                    region: caller.region.clone(),
+                    origin: id,
+                    created_ms: now,
+                };
+                (s.id, Some(s))
+            }
+        };
+        let media_key = format!("videos/{id}.{}", info.container.extension());
+        let poster_key = format!("posters/{id}.{}", poster.1.trim_start_matches("image/"));
+        let media = self.media_store(&caller.region)?;
+        let video = Video {
+            id,
+            creator: caller.user,
+            region: caller.region.clone(),
+            caption: input.caption.clone(),
+            hashtags: hashtags(&input.caption),
+            sound,
+            duration_ms: info.duration_ms,
+            width: info.width,
+            height: info.height,
+            mime: info.container.mime().to_string(),
+            video_codec: info.video_codec.to_string(),
+            audio_codec: info.audio_codec.map(str::to_string),
+            media_key: media_key.clone(),
+            poster_key: poster_key.clone(),
+            poster_mime: poster.1.to_string(),
+            size_bytes: size,
+            created_ms: now,
+        };
+        let stored = media
+            .put_file(&media_key, &input.file)
+            .and_then(|_| media.put(&poster_key, &poster.0))
+            .map_err(ApiError::from)
+            .and_then(|_| {
+                self.store(&caller.region)?
+                    .insert_video(&video, new_sound.as_ref())
+                    .map_err(ApiError::from)
+            });
+        if let Err(e) = stored {
+            let _ = media.delete(&media_key);
+            let _ = media.delete(&poster_key);
+            return Err(e);
+        }
+        self.index_video(video.clone(), new_sound)?;
+        self.video_view(id, Some(caller.user))
+    }
+
+    /// Adds a stored video to the projection and every region's engine.
+    pub(crate) fn index_video(
+        &self,
+        video: Video,
+        new_sound: Option<Sound>,
+    ) -> Result<(), ApiError> {
+        for e in self.engines.values() {
+            e.write().map_err(lock_err)?.upsert_item(item_meta(&video));
+        }
+        let mut w = self.world.write().map_err(lock_err)?;
+        if let Some(s) = new_sound {
+            w.sounds.insert(s.id, s);
+        }
+        w.add_video(video);
+        Ok(())
+    }
+
+    /// Removes a video: its creator, a moderator or an admin may. Media and poster go too.
+    pub fn delete_video(&self, caller: &Caller, id: VideoId) -> Result<(), ApiError> {
+        let video = {
+            let w = self.world.read().map_err(lock_err)?;
+            w.videos
+                .get(&id)
+                .map(|e| e.video.clone())
+                .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?
+        };
+        if video.creator != caller.user && !matches!(caller.role, Role::Moderator | Role::Admin) {
+            return Err(ApiError::forbidden(
+                "only the creator, a moderator or an admin may remove this video",
+            ));
+        }
+        self.store(&video.region)?.delete_video(id)?;
+        let media = self.media_store(&video.region)?;
+        media.delete(&video.media_key)?;
+        media.delete(&video.poster_key)?;
+        for e in self.engines.values() {
+            e.write().map_err(lock_err)?.remove_item(id);
+        }
+        let mut w = self.world.write().map_err(lock_err)?;
+        w.videos.remove(&id);
+        if let Some(l) = w.by_creator.get_mut(&video.creator) {
+            l.retain(|v| *v != id);
+        }
+        if let Some(l) = w.by_sound.get_mut(&video.sound) {
+            l.retain(|v| *v != id);
+        }
+        tracing::info!(video = %id, by = %caller.user, role = ?caller.role, "video removed");
+        Ok(())
+    }
+
+    /// A video's public view, with the viewer's own like and follow flags.
+    pub fn video_view(&self, id: VideoId, viewer: Option<UserId>) -> Result<VideoView, ApiError> {
+        let w = self.world.read().map_err(lock_err)?;
+        views::video(&w, id, viewer)
+            .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))
+    }
+
+    /// The media or poster bytes of a video: (mime, total size, bytes of the range).
+    pub fn read_media(
+        &self,
+        id: VideoId,
+        poster: bool,
+        range: Option<(u64, u64)>,
+    ) -> Result<(String, u64, Vec<u8>), ApiError> {
+        let (region, key, mime) = {
+            let w = self.world.read().map_err(lock_err)?;
+            let v = &w
+                .videos
+                .get(&id)
+                .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?
+                .video;
+            if poster {
+                (
+                    v.region.clone(),
+                    v.poster_key.clone(),
+                    v.poster_mime.clone(),
+                )
+            } else {
+                (v.region.clone(), v.media_key.clone(), v.mime.clone())
+            }
+        };
+        let store = self.media_store(&region)?;
+        let size = store
+            .size(&key)?
+            .ok_or_else(|| ApiError::not_found("the media file is missing"))?;
+        let (start, len) = match range {
+            Some((s, e)) => (s, e - s + 1),
+            None => (0, size),
+        };
+        Ok((mime, size, store.read_range(&key, start, len)?))
+    }
+
+    /// The MIME type and size of a video's media file, or of its poster.
+    pub fn media_meta(&self, id: VideoId, poster: bool) -> Result<(String, u64), ApiError> {
+        let (region, key, mime) = {
+            let w = self.world.read().map_err(lock_err)?;
+            let v = &w
+                .videos
+                .get(&id)
+                .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?
+                .video;
+            if poster {
+                (
+                    v.region.clone(),
+                    v.poster_key.clone(),
+                    v.poster_mime.clone(),
+                )
+            } else {
+                (v.region.clone(), v.media_key.clone(), v.mime.clone())
+            }
+        };
+        let size = self
+            .media_store(&region)?
+            .size(&key)?
+            .ok_or_else(|| ApiError::not_found("the media file is missing"))?;
+        Ok((mime, size))
+    }
+
+    /// Refuses an upload of `size` more bytes when the caller has made
+    /// `config.max_uploads_per_day` uploads in the last 24 hours or would keep more than
+    /// `config.max_user_storage_bytes`.
+    pub fn check_upload_quota(&self, caller: &Caller, size: u64) -> Result<(), ApiError> {
+        let since = now_ms().saturating_sub(86_400_000);
+        let (today, stored) = {
+            let w = self.world.read().map_err(lock_err)?;
+            let mine = w
+                .by_creator
+                .get(&caller.user)
+                .map(|v| v.as_slice())
+                .unwrap_or(&[]);
+            mine.iter()
+                .filter_map(|id| w.videos.get(id))
+                .fold((0usize, 0u64), |(n, bytes), e| {
+                    (
+                        n + usize::from(e.video.created_ms >= since),
+                        bytes.saturating_add(e.video.size_bytes),
+                    )
+                })
+        };
+        let quota = |msg: String| ApiError {
+            retry_after_s: Some(3600),
+            ..ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "upload_quota",
+                msg,
+            )
+        };
+        if today >= self.config.max_uploads_per_day {
+            return Err(quota(format!(
+                "you have posted {today} videos in the last 24 hours, the most allowed; post again tomorrow"
+            )));
+        }
+        if stored.saturating_add(size) > self.config.max_user_storage_bytes {
+            return Err(ApiError::new(
+                axum::http::StatusCode::INSUFFICIENT_STORAGE,
+                "storage_quota",
+                format!(
+                    "your videos take {} MiB of your {} MiB; remove some to post more",
+                    stored >> 20,
+                    self.config.max_user_storage_bytes >> 20
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn too_large(size: u64, max: u64) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "video_too_large",
+        format!(
+            "the file is {:.1} MiB; the limit is {} MiB, so compress or trim it",
+            size as f64 / 1_048_576.0,
+            max >> 20
+        ),
+    )
+}
+
+/// The 413 for an upload cut off at the limit while receiving.
+pub fn upload_too_large(max: u64) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "video_too_large",
+        format!(
+            "the file is over the {} MiB limit; compress or trim it",
+            max >> 20
+        ),
+    )
+}
+
+/// A gradient poster for uploads that bring none (the server does not decode video).
+fn placeholder_poster(width: u32, height: u32, seed: u64) -> Vec<u8> {
+    let (w, h) = if width >= height {
+        (160u32, 90u32)
+    } else {
+        (90u32, 160u32)
+    };
+    let hue = (seed % 360) as f64;
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for _ in 0..w {
+            let t = f64::from(y) / f64::from(h);
+            let c =
+                |o: f64| (((hue + o).to_radians().sin() * 0.5 + 0.5) * (200.0 - 120.0 * t)) as u8;
+            rgb.extend_from_slice(&[c(0.0), c(120.0), c(240.0)]);
+        }
+    }
+    foryou_media::png::encode(w, h, &rgb)
+}

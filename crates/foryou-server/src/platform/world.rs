@@ -1,0 +1,107 @@
+//! The public projection of every region's records (accounts, videos, sounds, follows, likes,
+//! comments), rebuilt at start and kept current on writes.
+
+use super::*;
+
+#[derive(Clone, Debug)]
+pub(crate) struct UserEntry {
+    pub handle: String,
+    pub region: Region,
+    pub role: Role,
+    pub created_ms: u64,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct VideoEntry {
+    pub video: Video,
+    pub likes: u64,
+    pub comments: u64,
+    pub shares: u64,
+    pub views: u64,
+}
+
+/// The public projection of every region's records, rebuilt at start, kept current on writes.
+#[derive(Default)]
+pub(crate) struct World {
+    pub users: HashMap<UserId, UserEntry>,
+    pub handles: HashMap<String, UserId>,
+    pub videos: HashMap<VideoId, VideoEntry>,
+    pub by_creator: HashMap<UserId, Vec<VideoId>>,
+    pub by_sound: HashMap<SoundId, Vec<VideoId>>,
+    pub sounds: HashMap<SoundId, Sound>,
+    pub following: HashMap<UserId, BTreeSet<UserId>>,
+    pub followers: HashMap<UserId, u64>,
+    pub likes: HashSet<(UserId, VideoId)>,
+    pub comments: HashMap<VideoId, Vec<Comment>>,
+}
+
+impl World {
+    pub(super) fn add_account(&mut self, a: Account) {
+        self.handles.insert(a.handle.to_ascii_lowercase(), a.id);
+        let entry = UserEntry {
+            handle: a.handle,
+            region: a.region,
+            role: a.role,
+            created_ms: a.created_ms,
+        };
+        self.users.insert(a.id, entry);
+    }
+
+    pub(super) fn add_video(&mut self, v: Video) {
+        self.by_creator.entry(v.creator).or_default().push(v.id);
+        self.by_sound.entry(v.sound).or_default().push(v.id);
+        self.videos.insert(
+            v.id,
+            VideoEntry {
+                video: v,
+                likes: 0,
+                comments: 0,
+                shares: 0,
+                views: 0,
+            },
+        );
+    }
+
+    pub(super) fn apply(&mut self, rec: &EventRecord, effect: &Effect) {
+        let entry = rec.video.and_then(|v| self.videos.get_mut(&v));
+        if let Some(e) = entry {
+            match (rec.kind, effect) {
+                (EventKind::View, _) => e.views += 1,
+                (EventKind::Share, _) => e.shares += 1,
+                (_, Effect::LikeAdded) => e.likes += 1,
+                (_, Effect::LikeRemoved) => e.likes = e.likes.saturating_sub(1),
+                (_, Effect::CommentAdded(_)) => e.comments += 1,
+                _ => {}
+            }
+        }
+        match effect {
+            Effect::LikeAdded => {
+                if let Some(v) = rec.video {
+                    self.likes.insert((rec.user, v));
+                }
+            }
+            Effect::LikeRemoved => {
+                if let Some(v) = rec.video {
+                    self.likes.remove(&(rec.user, v));
+                }
+            }
+            Effect::FollowAdded => {
+                if let Some(c) = rec.creator {
+                    self.following.entry(rec.user).or_default().insert(c);
+                    *self.followers.entry(c).or_default() += 1;
+                }
+            }
+            Effect::FollowRemoved => {
+                if let Some(c) = rec.creator {
+                    if let Some(s) = self.following.get_mut(&rec.user) {
+                        s.remove(&c);
+                    }
+                    let n = self.followers.entry(c).or_default();
+                    *n = n.saturating_sub(1);
+                }
+            }
+            Effect::CommentAdded(c) => self.comments.entry(c.video).or_default().push(c.clone()),
+            Effect::None => {}
+        }
+    }
+}
