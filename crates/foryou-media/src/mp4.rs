@@ -342,11 +342,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn corrupted_bytes_never_panic(pos in 0usize..4000, val in any::<u8>()) {
+        fn corrupted_bytes_never_panic(pos in 0usize..4000, val in any::<u8>(), cut in 0usize..100_000) {
             let mut d = sample();
             let p = pos % d.len();
             d[p] = val;
             let _ = probe(&d);
+            let c = cut % (d.len() + 1);
+            let _ = probe(&d[..c]);
         }
     }
 }

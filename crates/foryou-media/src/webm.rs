@@ -404,6 +404,18 @@ mod tests {
         assert_eq!(info.duration_ms, 7_500);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn flipped_and_cut_bytes_never_panic(pos in 0usize..4000, val in proptest::prelude::any::<u8>(), cut in 0usize..4000) {
+            let mut d = webm(Some(5000.0), "V_VP9");
+            let p = pos % d.len();
+            d[p] = val;
+            let _ = probe(&d);
+            let c = cut % (d.len() + 1);
+            let _ = probe(&d[..c]);
+        }
+    }
+
     #[test]
     fn bad_webms_are_refused() {
         assert!(matches!(

@@ -267,24 +267,24 @@ impl Limiters {
     }
 }
 
-/// Caps concurrent password hashes (each argon2id check takes ~19 MiB) and the queue before
-/// them: a flood of log-ins waits in a short queue instead of piling up memory, and past the
-/// queue is told to come back.
-pub struct HashGate {
+/// Caps concurrent memory-heavy work and the queue before it: password hashes (each argon2id
+/// check takes ~19 MiB) and upload checks (a probe reads the whole file). A flood waits in a short
+/// queue instead of piling up memory, and past the queue is told to come back.
+pub struct Gate {
     permits: tokio::sync::Semaphore,
     waiting: AtomicUsize,
     max_waiting: usize,
 }
 
-/// A held place to hash; hashing is allowed while it lives.
-pub struct HashPermit<'a> {
+/// A held place; the gated work may run while it lives.
+pub struct GatePermit<'a> {
     _permit: tokio::sync::SemaphorePermit<'a>,
 }
 
-impl HashGate {
-    /// `concurrent` hashes at once, `max_waiting` callers queued behind them.
-    pub fn new(concurrent: usize, max_waiting: usize) -> HashGate {
-        HashGate {
+impl Gate {
+    /// `concurrent` at once, `max_waiting` callers queued behind them.
+    pub fn new(concurrent: usize, max_waiting: usize) -> Gate {
+        Gate {
             permits: tokio::sync::Semaphore::new(concurrent.max(1)),
             waiting: AtomicUsize::new(0),
             max_waiting,
@@ -292,9 +292,9 @@ impl HashGate {
     }
 
     /// Waits for a place, up to `timeout`; `None` when the queue is full or the wait ran out.
-    pub async fn enter(&self, timeout: Duration) -> Option<HashPermit<'_>> {
+    pub async fn enter(&self, timeout: Duration) -> Option<GatePermit<'_>> {
         if let Ok(p) = self.permits.try_acquire() {
-            return Some(HashPermit { _permit: p });
+            return Some(GatePermit { _permit: p });
         }
         if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
@@ -303,7 +303,7 @@ impl HashGate {
         let got = tokio::time::timeout(timeout, self.permits.acquire()).await;
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         match got {
-            Ok(Ok(p)) => Some(HashPermit { _permit: p }),
+            Ok(Ok(p)) => Some(GatePermit { _permit: p }),
             _ => None,
         }
     }
@@ -370,7 +370,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_hash_gate_queues_then_refuses() {
-        let g = HashGate::new(1, 1);
+        let g = Gate::new(1, 1);
         let first = g.enter(Duration::from_millis(10)).await;
         assert!(first.is_some());
         // The one queue place times out while the first holds the permit.

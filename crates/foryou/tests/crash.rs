@@ -83,6 +83,12 @@ fn start(data: &Path) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_foryou"))
         .args(["serve", "--addr", &addr.to_string(), "--data"])
         .arg(data)
+        // One user writes as fast as it can here: no rate limit, no upload quota.
+        .args([
+            "--limits",
+            "events_per_user=off,uploads_per_user=off,signup_per_client=off",
+        ])
+        .args(["--max-uploads-per-day", "100000"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -120,6 +126,10 @@ fn data_dir(name: &str) -> PathBuf {
 }
 
 fn upload(addr: SocketAddr, token: &str, file: &[u8]) -> (u16, Value) {
+    try_upload(addr, token, file).expect("upload")
+}
+
+fn try_upload(addr: SocketAddr, token: &str, file: &[u8]) -> std::io::Result<(u16, Value)> {
     let b = "CrAsHbOuNdArY";
     let mut body = format!("--{b}\r\nContent-Disposition: form-data; name=\"caption\"\r\n\r\nsurvivor #kill9\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.mp4\"\r\nContent-Type: video/mp4\r\n\r\n").into_bytes();
     body.extend_from_slice(file);
@@ -131,27 +141,29 @@ fn upload(addr: SocketAddr, token: &str, file: &[u8]) -> (u16, Value) {
         Some(token),
         &format!("multipart/form-data; boundary={b}"),
         &body,
-    )
-    .expect("upload");
-    (s, serde_json::from_slice(&r).unwrap_or(Value::Null))
+    )?;
+    Ok((s, serde_json::from_slice(&r).unwrap_or(Value::Null)))
 }
 
-#[test]
-fn acknowledged_uploads_and_events_survive_kill_9() {
-    let dir = data_dir("ack");
-    let clip = foryou_media::synth::clip_mp4(&foryou_media::synth::ClipSpec {
-        seconds: 3.0,
-        ..Default::default()
-    });
-    let server = start(&dir);
+/// What one kill -9 round acknowledged, all checked after the restart.
+struct Round {
+    events: usize,
+    uploads: usize,
+}
+
+/// One round: a writer of events and an uploader run until the process is killed with SIGKILL;
+/// after a restart every acknowledged event, like and upload (its bytes intact) is there.
+fn kill_round(dir: &Path, round: usize, clip: &[u8]) -> Round {
+    let server = start(dir);
     let a = server.addr;
+    let handle = format!("durable{round}");
     let (s, _) = call(
         a,
         "POST",
         "/v1/accounts",
         None,
         Some(
-            json!({"handle": "durable", "password": "durable password", "birthdate": "1990-01-01", "country": "US"}),
+            json!({"handle": handle, "password": "durable password", "birthdate": "1990-01-01", "country": "US"}),
         ),
     );
     assert_eq!(s, 201);
@@ -160,20 +172,21 @@ fn acknowledged_uploads_and_events_survive_kill_9() {
         "POST",
         "/v1/sessions",
         None,
-        Some(json!({"handle": "durable", "password": "durable password"})),
+        Some(json!({"handle": handle, "password": "durable password"})),
     );
     let token = v["token"].as_str().expect("token").to_string();
-    let (s, v) = upload(a, &token, &clip);
+    let (s, v) = upload(a, &token, clip);
     assert_eq!(s, 201, "{v}");
     let vid = v["id"].as_str().expect("id").to_string();
 
-    // A writer keeps sending events; the process is killed while it does.
+    // A writer keeps sending events and an uploader keeps uploading; the process is killed while
+    // they do.
     let writer = {
         let (token, vid) = (token.clone(), vid.clone());
         std::thread::spawn(move || {
             let mut acked: Vec<String> = Vec::new();
-            for i in 0..10_000 {
-                let id = format!("w{i}");
+            for i in 0..100_000 {
+                let id = format!("r{round}-w{i}");
                 let body = json!({"events": [{"id": id, "kind": "view", "video_id": vid, "watch_ms": 1500}]});
                 match http(
                     a,
@@ -190,6 +203,19 @@ fn acknowledged_uploads_and_events_survive_kill_9() {
             acked
         })
     };
+    let uploader = {
+        let (token, clip) = (token.clone(), clip.to_vec());
+        std::thread::spawn(move || {
+            let mut acked: Vec<String> = Vec::new();
+            for _ in 0..10_000 {
+                match try_upload(a, &token, &clip) {
+                    Ok((201, v)) => acked.push(v["id"].as_str().unwrap_or("").to_string()),
+                    _ => break,
+                }
+            }
+            acked
+        })
+    };
     std::thread::sleep(Duration::from_millis(400));
     let (s, _) = call(
         a,
@@ -199,15 +225,17 @@ fn acknowledged_uploads_and_events_survive_kill_9() {
         Some(json!({"events": [{"id": "like-1", "kind": "like", "video_id": vid}]})),
     );
     assert_eq!(s, 200);
+    std::thread::sleep(Duration::from_millis(200));
     server.kill9();
     let acked = writer.join().expect("writer");
+    let uploaded = uploader.join().expect("uploader");
     assert!(
         acked.len() > 5,
         "the writer got {} acknowledgements before the kill",
         acked.len()
     );
 
-    let server = start(&dir);
+    let server = start(dir);
     let a = server.addr;
     let (s, v) = call(a, "GET", &format!("/v1/videos/{vid}"), Some(&token), None);
     assert_eq!(s, 200, "the acknowledged upload survived");
@@ -218,17 +246,23 @@ fn acknowledged_uploads_and_events_survive_kill_9() {
         v["counts"]["views"],
         acked.len()
     );
-    let (s, media) = http(
-        a,
-        "GET",
-        &format!("/v1/videos/{vid}/media"),
-        None,
-        "text/plain",
-        b"",
-    )
-    .expect("media");
-    assert_eq!((s, media.len()), (200, clip.len()));
-    assert_eq!(media, clip, "the media bytes are intact");
+    for id in uploaded.iter().chain(std::iter::once(&vid)) {
+        let (s, media) = http(
+            a,
+            "GET",
+            &format!("/v1/videos/{id}/media"),
+            None,
+            "text/plain",
+            b"",
+        )
+        .expect("media");
+        assert_eq!(
+            (s, media.len()),
+            (200, clip.len()),
+            "acknowledged upload {id}"
+        );
+        assert_eq!(media, clip, "the media bytes of {id} are intact");
+    }
     // Every acknowledged event id is known: resending them changes nothing.
     for chunk in acked.chunks(100) {
         let events: Vec<Value> = chunk
@@ -246,5 +280,33 @@ fn acknowledged_uploads_and_events_survive_kill_9() {
         assert_eq!(v["accepted"], 0, "an acknowledged event was lost: {v}");
     }
     drop(server);
+    Round {
+        events: acked.len() + 1,
+        uploads: uploaded.len() + 1,
+    }
+}
+
+/// `FORYOU_KILL9_ROUNDS` rounds (1 by default; BENCHMARKS.md runs more) over one data directory,
+/// so later rounds start from the state earlier kills left.
+#[test]
+fn acknowledged_uploads_and_events_survive_kill_9() {
+    let rounds: usize = std::env::var("FORYOU_KILL9_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let dir = data_dir("ack");
+    let clip = foryou_media::synth::clip_mp4(&foryou_media::synth::ClipSpec {
+        seconds: 3.0,
+        ..Default::default()
+    });
+    let (mut events, mut uploads) = (0, 0);
+    for round in 0..rounds {
+        let r = kill_round(&dir, round, &clip);
+        events += r.events;
+        uploads += r.uploads;
+    }
+    println!(
+        "kill -9: {rounds} rounds, {events} acknowledged events and {uploads} acknowledged uploads, none lost"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -181,6 +181,16 @@ pub(crate) async fn upload(
         poster,
         sound_title,
     };
+    let _place = p
+        .upload_gate
+        .enter(std::time::Duration::from_secs(60))
+        .await
+        .ok_or_else(|| {
+            ApiError::busy(
+                "many uploads are being checked right now; send yours again in a minute",
+                30,
+            )
+        })?;
     let view = blocking(&p, move |p| p.upload(&caller, input)).await?;
     file.0 = None;
     Ok((StatusCode::CREATED, Json(view)))

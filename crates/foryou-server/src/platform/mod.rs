@@ -57,7 +57,8 @@ pub struct Config {
     pub max_user_storage_bytes: u64,
     /// Page cache of each region's store, bytes.
     pub store_cache_bytes: usize,
-    /// Password hashes computed at once (each argon2id check takes ~19 MiB).
+    /// Password hashes (and upload checks) computed at once; each argon2id check takes ~19 MiB,
+    /// an upload check reads its file whole.
     pub max_concurrent_hashes: usize,
     /// Log-ins and sign-ups waiting for a hash slot before more are told to come back.
     pub max_queued_hashes: usize,
@@ -175,7 +176,9 @@ pub struct Platform {
     /// Rate limits of log-ins, sign-ups, comments, events and uploads.
     pub(crate) limiters: crate::limits::Limiters,
     /// The cap on concurrent password hashes.
-    pub(crate) hash_gate: crate::limits::HashGate,
+    pub(crate) hash_gate: crate::limits::Gate,
+    /// The cap on concurrent upload checks (each reads its file whole to probe it).
+    pub(crate) upload_gate: crate::limits::Gate,
 }
 
 fn lock_err<T>(_: T) -> ApiError {
@@ -219,7 +222,11 @@ impl Platform {
             tmp,
             metrics: Metrics::default(),
             limiters: crate::limits::Limiters::new(config.limits.clone()),
-            hash_gate: crate::limits::HashGate::new(
+            hash_gate: crate::limits::Gate::new(
+                config.max_concurrent_hashes,
+                config.max_queued_hashes,
+            ),
+            upload_gate: crate::limits::Gate::new(
                 config.max_concurrent_hashes,
                 config.max_queued_hashes,
             ),
