@@ -25,7 +25,13 @@ export FY_TOKEN=$(curl -sf -XPOST "$base/v1/sessions" -d "{\"handle\":\"$handle\
 export FY_VIDEO=$(curl -sf "$base/v1/feed?limit=1&personalized=false" | python3 -c 'import sys,json; print(json.load(sys.stdin)["items"][0]["id"])')
 export FY_HANDLE=$handle
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/$pid/status; }
-hwm() { awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/$pid/status; }
+# The largest RSS seen while a run lasts, sampled every 200 ms into the file $1.
+watch_rss() { local out=$1 max=0 now; : > "$out"; while kill -0 $pid 2>/dev/null && [ ! -e "$out.stop" ]; do now=$(rss); [ "$now" -gt "$max" ] && max=$now && echo $max > "$out"; sleep 0.2; done; }
+during() { # run NAME CONC SCRIPT SECS, printing the row and the largest RSS during it
+  local f; f=$(mktemp); watch_rss "$f" & local w=$!
+  run "$@"
+  touch "$f.stop"; wait $w 2>/dev/null; echo "largest RSS during it: $(cat "$f") MiB" >&2; rm -f "$f" "$f.stop"
+}
 run() { # name concurrency script seconds
   local out
   out=$(wrk -t2 -c"$2" -d"${4}s" --latency -s "scripts/wrk/$3.lua" "$base" 2>&1)
@@ -42,19 +48,23 @@ echo
 echo "| route | connections | req/s | p50 | p99 | non-2xx | socket errors |"
 echo "|---|---|---|---|---|---|---|"
 for c in 16 64; do
-  run "GET /v1/feed (personalised)" $c feed "$secs"
-  run "POST /v1/events (1 view, fsynced)" $c events "$secs"
-  run "GET /v1/videos/{id}/media (whole file)" $c media "$secs"
+  during "GET /v1/feed (personalised)" $c feed "$secs"
+  during "POST /v1/events (1 view, fsynced)" $c events "$secs"
+  during "GET /v1/videos/{id}/media (whole file)" $c media "$secs"
 done
-echo
-echo "peak RSS after the load runs: $(hwm) MiB"
+# A 45 MiB video (a real clip padded with a 'free' box) downloaded over 64 connections.
+big=$dir/big.mp4
+"$bin" synth-clip --seconds 10 --out "$big" >/dev/null
+python3 -c 'import sys,struct; n=45<<20; f=open(sys.argv[1],"ab"); f.write(struct.pack(">I",n+8)+b"free"+bytes(n))' "$big"
+big_id=$(curl -sf -XPOST "$base/v1/videos" -H "Authorization: Bearer $FY_TOKEN" -F "file=@$big" -F caption=big | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')
+FY_VIDEO=$big_id during "GET /v1/videos/{id}/media (45 MiB file)" 64 media "$secs"
 echo
 before=$(rss)
-run "POST /v1/sessions, wrong password" 512 login-flood "$secs"
-echo "login flood (512 connections, limits off so every attempt hashes): RSS $before -> $(rss) MiB, peak $(hwm) MiB"
+during "POST /v1/sessions, wrong password (limits off: every attempt hashes)" 512 login-flood "$secs"
+echo "login flood: RSS $before -> $(rss) MiB"
 echo
 start=$(rss)
 mid_out=$(mktemp)
 ( sleep $((soak / 2)); rss > "$mid_out" ) &
-run "soak: mixed (6 feed, 3 events, 1 media, 1 bad cursor per 20)" 32 mixed "$soak"
-echo "soak ${soak}s: RSS start $start MiB, middle $(cat "$mid_out") MiB, end $(rss) MiB, peak $(hwm) MiB (1 in 20 requests is a bad cursor answered 400)"
+during "soak: mixed (12 feed, 6 events, 1 media, 1 bad cursor per 20)" 32 mixed "$soak"
+echo "soak ${soak}s: RSS start $start MiB, middle $(cat "$mid_out") MiB, end $(rss) MiB (1 in 20 requests is a bad cursor answered 400)"

@@ -1,5 +1,5 @@
--- The soak's mix: 6 feed pages, 3 event batches and 1 media download in every 10 requests,
--- plus one hostile request (a feed cursor far past the end) in 20, which must get a 400.
+-- The soak's mix in every 20 requests: 12 feed pages, 6 event batches, 1 media download,
+-- and one hostile request (a feed cursor far past the end), which must get a 400.
 local token = os.getenv("FY_TOKEN")
 local vid = os.getenv("FY_VIDEO")
 local n = 0

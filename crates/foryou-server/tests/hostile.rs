@@ -383,3 +383,45 @@ async fn junk_methods_share_one_metrics_series() {
     );
     assert!(text.contains("method=\"other\""));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_in_flood_queues_then_is_told_to_come_back() {
+    let env = Env::with("flood-login", |c| {
+        c.limits = Limits::off();
+        c.max_concurrent_hashes = 1;
+        c.max_queued_hashes = 4;
+    });
+    env.user("victim", "DE").await;
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let app = env.app.clone();
+        tasks.push(tokio::spawn(async move {
+            use tower::ServiceExt;
+            let req = Request::post("/v1/sessions")
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({"handle": "victim", "password": format!("wrong password {i}")})
+                        .to_string(),
+                ))
+                .expect("request");
+            let res = app.oneshot(req).await.expect("response");
+            (res.status(), res.headers().contains_key("retry-after"))
+        }));
+    }
+    let mut busy = 0;
+    for t in tasks {
+        let (s, retry) = t.await.expect("task");
+        match s {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(retry, "a 503 says when to come back");
+                busy += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        busy > 0,
+        "64 log-ins at once with one hash slot and a queue of 4 must turn some away"
+    );
+}

@@ -40,7 +40,12 @@ impl Platform {
             ));
         }
         let region = self.config.regions.home_of(country)?;
-        let password_hash = auth::hash_password(password).map_err(ApiError::internal)?;
+        let pw = password.to_string();
+        let password_hash = self
+            .hashers
+            .run(move || auth::hash_password(&pw))
+            .ok_or_else(|| ApiError::internal("the hashing threads are gone"))?
+            .map_err(ApiError::internal)?;
         let _guard = self.signup.lock().map_err(lock_err)?;
         let lower = handle.to_ascii_lowercase();
         if self
@@ -198,10 +203,14 @@ impl Platform {
             None => None,
         };
         let Some(account) = account else {
-            let _ = auth::verify_password(password, auth::dummy_hash());
+            let pw = password.to_string();
+            let _ = self
+                .hashers
+                .run(move || auth::verify_password(&pw, auth::dummy_hash()));
             return Err(denied());
         };
-        if !auth::verify_password(password, &account.password_hash) {
+        let (pw, phc) = (password.to_string(), account.password_hash.clone());
+        if self.hashers.run(move || auth::verify_password(&pw, &phc)) != Some(true) {
             return Err(denied());
         }
         let token = auth::new_token(&account.region);

@@ -177,6 +177,8 @@ pub struct Platform {
     pub(crate) limiters: crate::limits::Limiters,
     /// The cap on concurrent password hashes.
     pub(crate) hash_gate: crate::limits::Gate,
+    /// The threads every password hash runs on.
+    pub(crate) hashers: auth::Hashers,
     /// The cap on concurrent upload checks (each reads its file whole to probe it).
     pub(crate) upload_gate: crate::limits::Gate,
 }
@@ -226,6 +228,7 @@ impl Platform {
                 config.max_concurrent_hashes,
                 config.max_queued_hashes,
             ),
+            hashers: auth::Hashers::new(config.max_concurrent_hashes, config.max_queued_hashes),
             upload_gate: crate::limits::Gate::new(
                 config.max_concurrent_hashes,
                 config.max_queued_hashes,
