@@ -10,7 +10,7 @@ fn no_target_panics_or_stalls_on_its_corpus_and_mutations() {
     let iterations = std::env::var("FORYOU_FUZZ_ITERATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3_000);
+        .unwrap_or(30_000);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus");
     for t in TARGETS {
         let dir = root.join(t.name);

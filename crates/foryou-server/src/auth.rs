@@ -4,9 +4,7 @@
 //! ~19 MiB, and memory freed on a thread is kept for that thread's next allocation, so a fixed
 //! set of threads keeps the memory of hashing fixed too, however many requests arrive.
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
 use argon2::Argon2;
 use foryou_types::Region;
 use rand::RngCore;
@@ -58,22 +56,78 @@ impl Hashers {
     }
 }
 
-/// Hashes a password with argon2id and a random salt (PHC string).
-pub fn hash_password(password: &str) -> Result<String, String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
+/// The largest argon2 memory a hashing thread keeps for reuse (ours use 19 MiB).
+const MAX_KEPT_BLOCKS: usize = 64 * 1024;
+
+thread_local! {
+    /// This thread's argon2 working memory, allocated once and reused by every hash, so the
+    /// allocator never churns through 19 MiB blocks.
+    static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Checks a password against a PHC string in constant time.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
+/// Runs one argon2 computation with `blocks` blocks of this thread's kept memory.
+fn compute(a: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> argon2::Result<()> {
+    let blocks = a.params().block_count();
+    if blocks > MAX_KEPT_BLOCKS {
+        return a.hash_password_into(password, salt, out);
+    }
+    MEMORY.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() < blocks {
+            m.resize(blocks, argon2::Block::default());
+        }
+        a.hash_password_into_with_memory(password, salt, out, &mut m[..blocks])
     })
+}
+
+/// Hashes a password with argon2id (the crate's default parameters: 19 MiB, 2 passes) and a
+/// random salt, as a PHC string.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    use argon2::password_hash::{Output, ParamsString};
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_buf)
+        .map_err(|e| e.to_string())?;
+    let a = Argon2::default();
+    let mut out = [0u8; argon2::Params::DEFAULT_OUTPUT_LEN];
+    compute(&a, password.as_bytes(), salt_bytes, &mut out).map_err(|e| e.to_string())?;
+    let phc = PasswordHash {
+        algorithm: argon2::Algorithm::Argon2id.ident(),
+        version: Some(argon2::Version::V0x13.into()),
+        params: ParamsString::try_from(a.params()).map_err(|e| e.to_string())?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| e.to_string())?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Checks a password against a PHC string; the outputs are compared in constant time.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::Output;
+    let check = || -> Option<bool> {
+        let h = PasswordHash::new(phc).ok()?;
+        let algorithm = argon2::Algorithm::try_from(h.algorithm).ok()?;
+        let version = match h.version {
+            Some(v) => argon2::Version::try_from(v).ok()?,
+            None => argon2::Version::default(),
+        };
+        let params = argon2::Params::try_from(&h).ok()?;
+        let (salt, expected) = (h.salt?, h.hash?);
+        let mut salt_buf = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_buf).ok()?;
+        let mut out = vec![0u8; expected.len()];
+        compute(
+            &Argon2::new(algorithm, version, params),
+            password.as_bytes(),
+            salt_bytes,
+            &mut out,
+        )
+        .ok()?;
+        Some(Output::new(&out).ok()? == expected)
+    };
+    check().unwrap_or(false)
 }
 
 /// A hash to verify against when the handle is unknown, so both paths take the same time.
@@ -112,6 +166,24 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crate() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let ours = hash_password("shared secret phrase").unwrap_or_default();
+        let parsed = PasswordHash::new(&ours).expect("a PHC string");
+        assert!(Argon2::default()
+            .verify_password(b"shared secret phrase", &parsed)
+            .is_ok());
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = Argon2::default()
+            .hash_password(b"shared secret phrase", &salt)
+            .expect("hash")
+            .to_string();
+        assert!(verify_password("shared secret phrase", &theirs));
+        assert!(!verify_password("another phrase", &theirs));
+        assert!(!verify_password("shared secret phrase", "not a phc string"));
+    }
 
     #[test]
     fn hashes_run_on_the_pool() {
