@@ -68,7 +68,23 @@ impl Drop for Admitted {
     }
 }
 
+/// The address a per-client limit counts by: the IPv4 address, or the /64 prefix of an IPv6
+/// one (a single subscriber usually holds a whole /64).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
 fn admit(open: &Arc<Mutex<Open>>, ip: IpAddr, limits: &ConnLimits) -> Option<Admitted> {
+    let ip = client_key(ip);
     let mut o = open.lock().ok()?;
     let mine = o.by_client.get(&ip).copied().unwrap_or(0);
     if o.total >= limits.max_connections || mine >= limits.max_per_client {
@@ -167,5 +183,16 @@ mod tests {
         let b2 = admit(&open, b, &limits);
         assert!(b2.is_some());
         assert_eq!(open.lock().map(|o| o.by_client.len()).unwrap_or(0), 2);
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().expect("ip");
+        let c: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(c));
+        let mapped: IpAddr = "::ffff:127.0.0.2".parse().expect("ip");
+        assert_eq!(client_key(mapped), IpAddr::from([127, 0, 0, 2]));
     }
 }

@@ -181,7 +181,37 @@ pub fn byte_range(h: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, Unsa
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EventBatch {
+    #[serde(deserialize_with = "at_most_a_batch")]
     events: Vec<EventInput>,
+}
+
+/// Said by the parser when a batch has more than [`MAX_BATCH`] events.
+const TOO_MANY: &str = "more events than one batch may hold";
+
+/// Reads at most [`MAX_BATCH`] events and stops there: a long array costs no more than a full
+/// batch, whatever the body holds.
+fn at_most_a_batch<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<EventInput>, D::Error> {
+    struct Batch;
+    impl<'de> serde::de::Visitor<'de> for Batch {
+        type Value = Vec<EventInput>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "an array of at most {MAX_BATCH} events")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_BATCH));
+            while let Some(e) = seq.next_element::<EventInput>()? {
+                if out.len() == MAX_BATCH {
+                    return Err(serde::de::Error::custom(TOO_MANY));
+                }
+                out.push(e);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Batch)
 }
 
 /// Most events in one batch; the parser stops reading past it.
@@ -190,20 +220,19 @@ pub const MAX_BATCH: usize = 100;
 /// Parses an event batch: at least one, at most [`MAX_BATCH`] events. The items are then checked
 /// one by one against the platform (`Platform::record_events`).
 pub fn event_batch(body: &[u8]) -> Result<Vec<EventInput>, ApiError> {
-    let batch: EventBatch = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("the event batch is not valid: {e}")))?;
+    let batch: EventBatch = serde_json::from_slice(body).map_err(|e| {
+        if e.to_string().starts_with(TOO_MANY) {
+            ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_too_large",
+                format!("events: send at most {MAX_BATCH} events in one batch"),
+            )
+        } else {
+            ApiError::bad_request(format!("the event batch is not valid: {e}"))
+        }
+    })?;
     if batch.events.is_empty() {
         return Err(ApiError::bad_request("events: send at least one event"));
-    }
-    if batch.events.len() > MAX_BATCH {
-        return Err(ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "batch_too_large",
-            format!(
-                "events: {} events in one batch; send at most {MAX_BATCH}",
-                batch.events.len()
-            ),
-        ));
     }
     Ok(batch.events)
 }

@@ -171,8 +171,8 @@ impl FromRequestParts<AppState> for MaybeCaller {
     }
 }
 
-/// The client's address as the connection shows it (no proxy header is trusted), as a key for
-/// per-client limits.
+/// The client's address as the connection shows it (no proxy header is trusted; IPv6 by its /64),
+/// as a key for per-client limits.
 pub(crate) struct ClientIp(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
@@ -182,7 +182,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
+                .map(|c| crate::conn::client_key(c.0.ip()).to_string())
                 .unwrap_or_else(|| "local".into()),
         ))
     }
