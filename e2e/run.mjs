@@ -48,6 +48,8 @@ async function main() {
   });
   const page = await browser.newPage({ viewport: { width: 420, height: 760 } });
   page.setDefaultTimeout(15000);
+  const violations = [];
+  page.on('console', m => { if (/Content Security Policy|Refused to/.test(m.text())) violations.push(m.text()); });
   const handle = 'e2e_' + Math.random().toString(36).slice(2, 8);
 
   // Another creator's clips, posted through the API with a bearer token, so the feeds have more
@@ -235,6 +237,10 @@ async function main() {
     await page.waitForSelector(`section.item[data-id="${shared}"] .follow`);
     const again = await page.$eval('section.item', el => el.dataset.id);
     check(again === shared, `after sign-up the page shows ${again}, not ${shared}`);
+  });
+
+  await step('the strict Content-Security-Policy blocked nothing the app needs', async () => {
+    check(violations.length === 0, 'violations: ' + violations.join(' | '));
   });
 }
 
