@@ -35,18 +35,19 @@ during() { # run NAME CONC SCRIPT SECS, printing the row and the largest RSS dur
 run() { # name concurrency script seconds
   local out
   out=$(wrk -t2 -c"$2" -d"${4}s" --latency -s "scripts/wrk/$3.lua" "$base" 2>&1)
-  local rps p50 p99 errs non2xx
+  local rps p50 p99 errs non2xx total
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  total=$(awk '/requests in/ {print $1}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   errs=$(awk '/Socket errors/ {print $0}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  printf "| %s | %s | %s | %s | %s | %s | %s |\n" "$1" "$2" "$rps" "$p50" "$p99" "${non2xx:-0}" "${errs:-none}"
+  printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n" "$1" "$2" "$total" "$rps" "$p50" "$p99" "${non2xx:-0}" "${errs:-none}"
 }
 echo "demo world ready; server RSS $(rss) MiB"
 echo
-echo "| route | connections | req/s | p50 | p99 | non-2xx | socket errors |"
-echo "|---|---|---|---|---|---|---|"
+echo "| route | connections | requests | req/s | p50 | p99 | non-2xx | socket errors |"
+echo "|---|---|---|---|---|---|---|---|"
 for c in 16 64; do
   during "GET /v1/feed (personalised)" $c feed "$secs"
   during "POST /v1/events (1 view, fsynced)" $c events "$secs"

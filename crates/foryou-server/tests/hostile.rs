@@ -425,3 +425,30 @@ async fn a_log_in_flood_queues_then_is_told_to_come_back() {
         "64 log-ins at once with one hash slot and a queue of 4 must turn some away"
     );
 }
+
+#[tokio::test]
+async fn framework_refusals_are_json_too() {
+    let env = Env::new("jsonerr");
+    let t = env.user("jsonuser", "DE").await;
+    for (method, path, body) in [
+        ("GET", "/v1/videos/%FF%FE/media", Body::empty()),
+        ("POST", "/v1/events", Body::from(vec![b' '; 3 << 20])),
+    ] {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {t}"))
+            .header("content-type", "application/json")
+            .body(body)
+            .expect("request");
+        let (s, h, b) = env.raw(req).await;
+        assert!(s.is_client_error(), "{path}: {s}");
+        assert!(
+            h.get("content-type")
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json")),
+            "{path}"
+        );
+        let v: Value = serde_json::from_slice(&b).expect("a JSON body");
+        assert!(!error_code(&v).is_empty(), "{path}: {v}");
+    }
+}

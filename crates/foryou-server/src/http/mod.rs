@@ -91,6 +91,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
                 "this route does not take that method; see /openapi.json",
             )
         })
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(platform.clone(), observe))
         .layer(middleware::from_fn(security_headers))
         .with_state(platform)
@@ -127,6 +128,40 @@ async fn security_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("camera=(self), microphone=(self), geolocation=()"),
     );
     res
+}
+
+/// Every error is JSON: a refusal made by the framework itself (a path that is not valid UTF-8,
+/// a body over the limit) is rewritten into `{"error": {"code", "message"}}` with its status.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let text = axum::body::to_bytes(res.into_body(), 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let reason = status.canonical_reason().unwrap_or("error");
+    let message = if text.is_empty() {
+        reason.to_lowercase()
+    } else {
+        format!(
+            "{}: {}",
+            reason.to_lowercase(),
+            text.chars().take(200).collect::<String>()
+        )
+    };
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    ApiError::new(status, code, message).into_response()
 }
 
 /// A method as a metrics label, from a closed set: anything else is `other`.
