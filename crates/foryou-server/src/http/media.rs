@@ -1,5 +1,5 @@
-//! Video bytes and posters, streamed from the object store in chunks (never read whole), with
-//! single byte ranges.
+//! Video bytes and posters with single byte ranges: up to one chunk (256 KiB) read in one go,
+//! anything longer streamed from the object store chunk by chunk, never read whole.
 
 use super::{blocking, parse_id, AppState};
 use crate::error::ApiError;
@@ -87,6 +87,15 @@ pub(crate) async fn poster(
     serve(p, id, true, headers).await
 }
 
+/// What one trip to the blocking pool learns: the type and size, the range asked for, and the
+/// bytes themselves when they fit in one chunk (most posters and short clips).
+struct Head {
+    mime: String,
+    size: u64,
+    range: Result<Option<(u64, u64)>, crate::query::Unsatisfiable>,
+    small: Option<Vec<u8>>,
+}
+
 async fn serve(
     p: AppState,
     id: String,
@@ -94,9 +103,34 @@ async fn serve(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id: VideoId = parse_id("video", &id)?;
-    let (mime, size) = blocking(&p, move |p| p.media_meta(id, poster)).await?;
-    let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let range = match byte_range(range_header, size) {
+    let range_header = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let head = blocking(&p, move |p| {
+        let (mime, size) = p.media_meta(id, poster)?;
+        let range = byte_range(range_header.as_deref(), size);
+        let small = match range {
+            Ok(r) if size > 0 => {
+                let (s, e) = r.unwrap_or((0, size - 1));
+                if e - s < CHUNK {
+                    Some(p.read_media(id, poster, Some((s, e)))?.2)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        Ok(Head {
+            mime,
+            size,
+            range,
+            small,
+        })
+    })
+    .await?;
+    let size = head.size;
+    let range = match head.range {
         Ok(r) => r,
         Err(_) => {
             let mut r = ApiError::new(
@@ -112,10 +146,10 @@ async fn serve(
         }
     };
     let (start, end) = range.unwrap_or((0, size.saturating_sub(1)));
-    let body = if size == 0 {
-        axum::body::Body::empty()
-    } else {
-        axum::body::Body::new(stream(&p, id, poster, start, end))
+    let body = match head.small {
+        Some(bytes) => axum::body::Body::from(bytes),
+        None if size == 0 => axum::body::Body::empty(),
+        None => axum::body::Body::new(stream(&p, id, poster, start, end)),
     };
     let mut res = Response::new(body);
     let h = res.headers_mut();
@@ -124,7 +158,7 @@ async fn serve(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=86400, immutable"),
     );
-    if let Ok(v) = HeaderValue::from_str(&mime) {
+    if let Ok(v) = HeaderValue::from_str(&head.mime) {
         h.insert(header::CONTENT_TYPE, v);
     }
     if range.is_some() {
