@@ -452,3 +452,40 @@ async fn framework_refusals_are_json_too() {
         assert!(!error_code(&v).is_empty(), "{path}: {v}");
     }
 }
+
+#[tokio::test]
+async fn long_media_is_streamed_whole_and_in_ranges() {
+    let env = Env::new("stream");
+    let t = env.user("streamer", "DE").await;
+    // A real clip padded with a 'free' box to 1.3 MiB: five chunks and a bit.
+    let mut file = clip(2.0);
+    let pad = 1_300_000usize;
+    file.extend_from_slice(&((pad + 8) as u32).to_be_bytes());
+    file.extend_from_slice(b"free");
+    file.extend((0..pad).map(|i| (i % 251) as u8));
+    let (s, v) = env.upload(&t, &file, "long #file", None).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let url = v["media_url"].as_str().expect("media url").to_string();
+    let (s, h, body) = env
+        .raw(Request::get(&url).body(Body::empty()).expect("request"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        h.get("content-length").and_then(|v| v.to_str().ok()),
+        Some(file.len().to_string().as_str())
+    );
+    assert!(body == file, "the streamed bytes differ from the upload");
+    for (a, b) in [(0usize, 9usize), (262_140, 262_150), (300_000, 1_000_000)] {
+        let req = Request::get(&url)
+            .header("range", format!("bytes={a}-{b}"))
+            .body(Body::empty())
+            .expect("request");
+        let (s, h, body) = env.raw(req).await;
+        assert_eq!(s, StatusCode::PARTIAL_CONTENT);
+        assert_eq!(
+            h.get("content-range").and_then(|v| v.to_str().ok()),
+            Some(format!("bytes {a}-{b}/{}", file.len()).as_str())
+        );
+        assert!(body == file[a..=b], "range {a}-{b}");
+    }
+}
