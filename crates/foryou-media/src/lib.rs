@@ -4,6 +4,7 @@
 mod bytes;
 mod mp4;
 pub mod png;
+pub mod samples;
 mod store;
 pub mod synth;
 mod webm;

@@ -3,25 +3,25 @@
 
 use crate::{Container, MediaInfo, ProbeError};
 
-const EBML: u64 = 0x1A45_DFA3;
-const DOCTYPE: u64 = 0x4282;
-const SEGMENT: u64 = 0x1853_8067;
-const INFO: u64 = 0x1549_A966;
-const TIMECODE_SCALE: u64 = 0x2A_D7B1;
-const DURATION: u64 = 0x4489;
-const TRACKS: u64 = 0x1654_AE6B;
-const TRACK_ENTRY: u64 = 0xAE;
-const TRACK_TYPE: u64 = 0x83;
-const CODEC_ID: u64 = 0x86;
-const VIDEO: u64 = 0xE0;
-const PIXEL_WIDTH: u64 = 0xB0;
-const PIXEL_HEIGHT: u64 = 0xBA;
-const DEFAULT_DURATION: u64 = 0x23_E383;
-const CLUSTER: u64 = 0x1F43_B675;
-const CLUSTER_TIMECODE: u64 = 0xE7;
-const SIMPLE_BLOCK: u64 = 0xA3;
-const BLOCK_GROUP: u64 = 0xA0;
-const BLOCK: u64 = 0xA1;
+pub(crate) const EBML: u64 = 0x1A45_DFA3;
+pub(crate) const DOCTYPE: u64 = 0x4282;
+pub(crate) const SEGMENT: u64 = 0x1853_8067;
+pub(crate) const INFO: u64 = 0x1549_A966;
+pub(crate) const TIMECODE_SCALE: u64 = 0x2A_D7B1;
+pub(crate) const DURATION: u64 = 0x4489;
+pub(crate) const TRACKS: u64 = 0x1654_AE6B;
+pub(crate) const TRACK_ENTRY: u64 = 0xAE;
+pub(crate) const TRACK_TYPE: u64 = 0x83;
+pub(crate) const CODEC_ID: u64 = 0x86;
+pub(crate) const VIDEO: u64 = 0xE0;
+pub(crate) const PIXEL_WIDTH: u64 = 0xB0;
+pub(crate) const PIXEL_HEIGHT: u64 = 0xBA;
+pub(crate) const DEFAULT_DURATION: u64 = 0x23_E383;
+pub(crate) const CLUSTER: u64 = 0x1F43_B675;
+pub(crate) const CLUSTER_TIMECODE: u64 = 0xE7;
+pub(crate) const SIMPLE_BLOCK: u64 = 0xA3;
+pub(crate) const BLOCK_GROUP: u64 = 0xA0;
+pub(crate) const BLOCK: u64 = 0xA1;
 
 fn truncated(what: impl Into<String>) -> ProbeError {
     ProbeError::Truncated { what: what.into() }
@@ -125,7 +125,7 @@ struct Scan {
 const MAX_DEPTH: usize = 16;
 
 /// The largest picture side accepted, in pixels (8K is 7680).
-const MAX_SIDE: u64 = 16_384;
+pub(crate) const MAX_SIDE: u64 = 16_384;
 
 /// Most track entries read; browsers write one or two.
 const MAX_TRACKS: usize = 64;
@@ -334,59 +334,7 @@ pub(crate) fn probe(d: &[u8]) -> Result<MediaInfo, ProbeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn el(id: u64, body: &[u8]) -> Vec<u8> {
-        let mut out: Vec<u8> = id
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|&b| b == 0)
-            .collect();
-        out.push(0x01);
-        out.extend_from_slice(&(body.len() as u64).to_be_bytes()[1..]);
-        out.extend_from_slice(body);
-        out
-    }
-
-    /// A WebM with the structure a muxer writes (no frames of real VP9 needed for probing).
-    fn webm(duration: Option<f64>, codec: &str) -> Vec<u8> {
-        let head = el(EBML, &el(DOCTYPE, b"webm"));
-        let mut info = el(TIMECODE_SCALE, &[0x0F, 0x42, 0x40]);
-        if let Some(d) = duration {
-            info.extend(el(DURATION, &d.to_be_bytes()));
-        }
-        let video = [
-            el(PIXEL_WIDTH, &[0x02, 0xD0]),
-            el(PIXEL_HEIGHT, &[0x05, 0x00]),
-        ]
-        .concat();
-        let entry = [
-            el(TRACK_TYPE, &[1]),
-            el(CODEC_ID, codec.as_bytes()),
-            el(VIDEO, &video),
-        ]
-        .concat();
-        let audio = [el(TRACK_TYPE, &[2]), el(CODEC_ID, b"A_OPUS")].concat();
-        let tracks = el(
-            TRACKS,
-            &[el(TRACK_ENTRY, &entry), el(TRACK_ENTRY, &audio)].concat(),
-        );
-        let block = |rel: i16| {
-            el(
-                SIMPLE_BLOCK,
-                &[&[0x81][..], &rel.to_be_bytes(), &[0x80, 1, 2, 3]].concat(),
-            )
-        };
-        let cluster = el(
-            CLUSTER,
-            &[el(CLUSTER_TIMECODE, &[0x13, 0x88]), block(0), block(2500)].concat(),
-        );
-        [
-            head,
-            el(SEGMENT, &[el(INFO, &info), tracks, cluster].concat()),
-        ]
-        .concat()
-    }
+    use crate::samples::webm;
 
     #[test]
     fn duration_codecs_and_size_are_read() {

@@ -211,12 +211,7 @@ async fn hostile_uploads_are_refused_and_leave_nothing() {
     let (s, v) = post_form(&env, &t, &[("file", &big), ("file", &big), ("file", &big)]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     // 12,000 nested unknown-size WebM elements.
-    let mut webm = vec![0x1A, 0x45, 0xDF, 0xA3, 0x87, 0x42, 0x82, 0x84];
-    webm.extend_from_slice(b"webm");
-    webm.extend_from_slice(&[0x42, 0x87, 0x81, 0x02]);
-    for _ in 0..12_000 {
-        webm.extend_from_slice(&[0x18, 0x53, 0x80, 0x67, 0xFF]);
-    }
+    let webm = foryou_media::samples::nested_webm(12_000);
     let (s, v) = post_form(&env, &t, &[("file", &webm)]).await;
     assert_eq!(
         (s, error_code(&v)),
@@ -224,18 +219,9 @@ async fn hostile_uploads_are_refused_and_leave_nothing() {
         "{v}"
     );
     // A 21-byte WebM and a 148-byte MP4 claiming a box of 2^64-1 bytes.
-    let tiny = [
-        0x1A, 0x45, 0xDF, 0xA3, 0x8F, 0x42, 0x82, 0x84, b'w', b'e', b'b', b'm', 0x42, 0x87, 0xFF,
-        0x18, 0x53, 0x80, 0x67, 0x01, 0xFF,
-    ];
-    let (s, _) = post_form(&env, &t, &[("file", &tiny)]).await;
+    let (s, _) = post_form(&env, &t, &[("file", &foryou_media::samples::tiny_webm())]).await;
     assert!(s.is_client_error(), "{s}");
-    let mut mp4 = vec![0, 0, 0, 16];
-    mp4.extend_from_slice(b"ftypisom\0\0\0\0");
-    mp4.extend_from_slice(&[0, 0, 0, 1]);
-    mp4.extend_from_slice(b"mdat");
-    mp4.extend_from_slice(&u64::MAX.to_be_bytes());
-    mp4.resize(148, 0);
+    let mp4 = foryou_media::samples::mp4_box_size_all_ones();
     let (s, v) = post_form(&env, &t, &[("file", &mp4)]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     // An oversized caption part.

@@ -47,7 +47,7 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Offline top-K evaluation (../shared/EVAL.md): train on TRAIN, score on TEST, print JSON.
+    /// Offline top-K evaluation (docs/EVALUATION.md): train on TRAIN, score on TEST, print JSON.
     Eval {
         /// Training interactions (user, item, ts, weight TSV with header).
         #[arg(long)]
@@ -62,7 +62,7 @@ enum Command {
         #[arg(long)]
         recs_out: Option<PathBuf>,
     },
-    /// Streaming replay (../shared/EVAL.md): test-then-learn over EVENTS in time order, print JSON.
+    /// Streaming replay (docs/EVALUATION.md): test-then-learn over EVENTS in time order, print JSON.
     Replay {
         /// Interactions in the EVAL.md format (user, item, ts, weight TSV with header).
         #[arg(long)]

@@ -190,6 +190,29 @@ impl Platform {
             .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))
     }
 
+    /// Where a video's media (or poster) lives: its region, object key and MIME type.
+    fn media_object(
+        &self,
+        id: VideoId,
+        poster: bool,
+    ) -> Result<(Region, String, String), ApiError> {
+        let w = self.world.read().map_err(lock_err)?;
+        let v = &w
+            .videos
+            .get(&id)
+            .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?
+            .video;
+        Ok(if poster {
+            (
+                v.region.clone(),
+                v.poster_key.clone(),
+                v.poster_mime.clone(),
+            )
+        } else {
+            (v.region.clone(), v.media_key.clone(), v.mime.clone())
+        })
+    }
+
     /// The media or poster bytes of a video: (mime, total size, bytes of the range).
     pub fn read_media(
         &self,
@@ -197,29 +220,13 @@ impl Platform {
         poster: bool,
         range: Option<(u64, u64)>,
     ) -> Result<(String, u64, Vec<u8>), ApiError> {
-        let (region, key, mime) = {
-            let w = self.world.read().map_err(lock_err)?;
-            let v = &w
-                .videos
-                .get(&id)
-                .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?
-                .video;
-            if poster {
-                (
-                    v.region.clone(),
-                    v.poster_key.clone(),
-                    v.poster_mime.clone(),
-                )
-            } else {
-                (v.region.clone(), v.media_key.clone(), v.mime.clone())
-            }
-        };
+        let (region, key, mime) = self.media_object(id, poster)?;
         let store = self.media_store(&region)?;
         let size = store
             .size(&key)?
             .ok_or_else(|| ApiError::not_found("the media file is missing"))?;
         let (start, len) = match range {
-            Some((s, e)) => (s, e - s + 1),
+            Some((s, e)) => (s, e.saturating_sub(s).saturating_add(1)),
             None => (0, size),
         };
         Ok((mime, size, store.read_range(&key, start, len)?))
@@ -227,23 +234,7 @@ impl Platform {
 
     /// The MIME type and size of a video's media file, or of its poster.
     pub fn media_meta(&self, id: VideoId, poster: bool) -> Result<(String, u64), ApiError> {
-        let (region, key, mime) = {
-            let w = self.world.read().map_err(lock_err)?;
-            let v = &w
-                .videos
-                .get(&id)
-                .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?
-                .video;
-            if poster {
-                (
-                    v.region.clone(),
-                    v.poster_key.clone(),
-                    v.poster_mime.clone(),
-                )
-            } else {
-                (v.region.clone(), v.media_key.clone(), v.mime.clone())
-            }
-        };
+        let (region, key, mime) = self.media_object(id, poster)?;
         let size = self
             .media_store(&region)?
             .size(&key)?
