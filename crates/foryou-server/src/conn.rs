@@ -98,6 +98,34 @@ fn admit(open: &Arc<Mutex<Open>>, ip: IpAddr, limits: &ConnLimits) -> Option<Adm
     })
 }
 
+/// File descriptors kept free for everything but client connections (stores, media, logs).
+const FD_RESERVE: usize = 256;
+
+/// The soft limit on open files of this process (Linux: `/proc/self/limits`), if known.
+fn open_file_limit() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The connection cap actually enforced: the configured one, lowered so that connections can
+/// never use up the process's file descriptors (accept would then fail for everyone).
+fn effective_limits(mut limits: ConnLimits) -> ConnLimits {
+    if let Some(n) = open_file_limit() {
+        let room = n.saturating_sub(FD_RESERVE).max(16);
+        if limits.max_connections > room {
+            tracing::warn!(
+                configured = limits.max_connections,
+                open_file_limit = n,
+                enforced = room,
+                "the connection cap is lowered to fit the open-file limit (raise it with ulimit -n)"
+            );
+            limits.max_connections = room;
+        }
+    }
+    limits
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets requests in
 /// flight finish for up to `limits.shutdown_grace`, and returns.
 pub async fn serve_with(
@@ -106,6 +134,7 @@ pub async fn serve_with(
     limits: ConnLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = effective_limits(limits);
     let open = Arc::new(Mutex::new(Open::default()));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -183,6 +212,21 @@ mod tests {
         let b2 = admit(&open, b, &limits);
         assert!(b2.is_some());
         assert_eq!(open.lock().map(|o| o.by_client.len()).unwrap_or(0), 2);
+    }
+
+    #[test]
+    fn the_cap_fits_the_open_file_limit() {
+        let huge = ConnLimits {
+            max_connections: usize::MAX,
+            ..ConnLimits::default()
+        };
+        let enforced = effective_limits(huge).max_connections;
+        if let Some(n) = open_file_limit() {
+            assert!(
+                enforced < n,
+                "{enforced} connections with {n} files allowed"
+            );
+        }
     }
 
     #[test]
