@@ -475,3 +475,26 @@ async fn long_media_is_streamed_whole_and_in_ranges() {
         assert!(body == file[a..=b], "range {a}-{b}");
     }
 }
+
+#[tokio::test]
+async fn mistyped_sign_up_forms_do_not_use_up_the_sign_up_limit() {
+    let env = Env::with("typos", |c| {
+        c.limits = Limits::parse("signup_per_client=2/1h").expect("limits");
+    });
+    for i in 0..10 {
+        let (s, _) = env
+            .call("POST", "/v1/accounts", None, Some(json!({"handle": format!("typo{i}"), "password": "short", "birthdate": "2000-01-01", "country": "DE"})))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    env.user("finally", "DE").await;
+    env.user("secondacct", "DE").await;
+    let (s, v) = env
+        .call("POST", "/v1/accounts", None, Some(json!({"handle": "thirdacct", "password": "a long password", "birthdate": "2000-01-01", "country": "DE"})))
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "{v}"
+    );
+}

@@ -41,6 +41,7 @@ pub(crate) async fn create_account(
     ClientIp(ip): ClientIp,
     ApiJson(b): ApiJson<NewAccount>,
 ) -> Result<impl IntoResponse, ApiError> {
+    p.check_sign_up_fields(&b.handle, &b.password, &b.birthdate, &b.country)?;
     p.limiters.check(Guarded::SignupClient, &ip, 1)?;
     let _place = p.hash_gate.enter(HASH_WAIT).await.ok_or_else(busy)?;
     let a = blocking(&p, move |p| {

@@ -3,6 +3,22 @@
 use super::*;
 
 impl Platform {
+    /// Checks the form of sign-up fields without hashing anything, so that a mistyped form costs
+    /// neither a hash nor a place in the sign-up rate limit.
+    pub fn check_sign_up_fields(
+        &self,
+        handle: &str,
+        password: &str,
+        birthdate: &str,
+        country: &str,
+    ) -> Result<(), ApiError> {
+        validate_handle(handle)?;
+        validate_password(password)?;
+        parse_date(birthdate)?;
+        self.config.regions.home_of(country)?;
+        Ok(())
+    }
+
     /// Signs a new user up. The country fixes the home region; the handle is unique across regions.
     pub fn create_account(
         &self,
@@ -12,8 +28,7 @@ impl Platform {
         country: &str,
         role: Role,
     ) -> Result<Account, ApiError> {
-        validate_handle(handle)?;
-        validate_password(password)?;
+        self.check_sign_up_fields(handle, password, birthdate, country)?;
         let birth = parse_date(birthdate)?;
         let today = Date::from_unix_ms(now_ms());
         let age = age_on(birth, today);
