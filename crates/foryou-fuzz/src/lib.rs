@@ -1,5 +1,5 @@
 //! Fuzz targets for every parser of untrusted input — the MP4 and WebM probes, the event batch,
-//! the feed, page and range parsers, and the sign-up fields — and a small mutation fuzzer that
+//! the feed, page and range parsers, cookies and tokens, and the sign-up fields — and a small mutation fuzzer that
 //! runs them on stable Rust over the committed corpora (`corpus/<target>/`) for a bounded count or
 //! time. The same targets run under libFuzzer through `fuzz/` (`cargo +nightly fuzz run NAME`).
 //!
@@ -70,6 +70,16 @@ pub const TARGETS: &[Target] = &[
                     "range {a}-{b} outside a file of {size} bytes"
                 );
             }
+        },
+    },
+    Target {
+        name: "credentials",
+        run: |d| {
+            let t = text(d);
+            if let Some(v) = foryou_server::query::cookie_value(&t, "fy_session") {
+                let _ = foryou_server::query::token_region(v);
+            }
+            let _ = foryou_server::query::token_region(&t);
         },
     },
     Target {

@@ -57,6 +57,16 @@ pub fn write(root: &Path) -> Result<()> {
     let mut suffix = 5_000u64.to_le_bytes().to_vec();
     suffix.extend_from_slice(b"bytes=-500");
     put("byte_range", "suffix.bin", &suffix)?;
+    put(
+        "credentials",
+        "cookies.txt",
+        b"fy_csrf=00ff; fy_session=fy_eu_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef; theme=dark",
+    )?;
+    put(
+        "credentials",
+        "bearer.txt",
+        b"fy_row_ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    )?;
     put("sign_up_fields", "date.txt", b"2004-05-17")?;
     put("sign_up_fields", "handle.txt", b"lena.k_99")?;
     put(

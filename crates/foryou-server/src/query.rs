@@ -177,6 +177,21 @@ pub fn byte_range(h: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, Unsa
     Ok(Some((start, end)))
 }
 
+/// The value of cookie `name` in one `Cookie` header (`a=1; b=2`), if there.
+pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header
+        .split(';')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// The home region a bearer or session token names, when it has Foryou's shape
+/// (`fy_<region>_<64 hex digits>`); anything else is no token at all.
+pub fn token_region(token: &str) -> Option<foryou_types::Region> {
+    crate::auth::token_region(token)
+}
+
 /// The body of `POST /v1/events`.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

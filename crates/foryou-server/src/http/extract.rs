@@ -69,10 +69,7 @@ pub(crate) fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
+        .find_map(|v| crate::query::cookie_value(v, name))
 }
 
 /// The CSRF token that belongs to a session token: only a holder of the session can know it.
