@@ -13,13 +13,19 @@ pub fn reasons(q: &Query, c: &Candidate) -> Vec<Reason> {
     let it = &s.items[c.item as usize];
     let has = |o: Origin| c.origins.contains(&o);
     let mut r = Vec::new();
+    // Popularity is claimed only of what a popularity source found.
+    let popular_or_newest = || {
+        if has(Origin::Trending) {
+            Reason::PopularInRegion
+        } else if has(Origin::Worldwide) {
+            Reason::PopularWorldwide
+        } else {
+            Reason::Newest
+        }
+    };
     if q.user.is_none() {
         r.push(Reason::NotPersonalised);
-        r.push(if has(Origin::Trending) || !has(Origin::Worldwide) {
-            Reason::PopularInRegion
-        } else {
-            Reason::PopularWorldwide
-        });
+        r.push(popular_or_newest());
         return r;
     }
     // Personal signals that lifted the item, strongest first.
@@ -65,11 +71,22 @@ pub fn reasons(q: &Query, c: &Candidate) -> Vec<Reason> {
         r.push(Reason::Exploring);
     }
     if r.is_empty() {
-        r.push(if has(Origin::Worldwide) && !has(Origin::Trending) {
-            Reason::PopularWorldwide
-        } else {
-            Reason::PopularInRegion
-        });
+        let by_history = [
+            Origin::CoEngaged,
+            Origin::Embedding,
+            Origin::Affinity,
+            Origin::Following,
+        ]
+        .into_iter()
+        .any(has);
+        r.push(
+            if by_history && !has(Origin::Trending) && !has(Origin::Worldwide) {
+                // Found through the user's own history, though no single signal stood out.
+                Reason::SimilarTaste
+            } else {
+                popular_or_newest()
+            },
+        );
     }
     r
 }

@@ -28,6 +28,8 @@ pub enum Origin {
     Fresh,
     /// A random sample of the catalog (cold-start exploration).
     Explore,
+    /// The newest unseen items, when every other source found too few.
+    Backfill,
 }
 
 /// One candidate and what the stages learned about it.

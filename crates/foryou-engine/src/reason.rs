@@ -45,4 +45,7 @@ pub enum Reason {
     Exploring,
     /// Shown without personalisation (the user chose the non-personalised feed).
     NotPersonalised,
+    /// Among the newest videos not yet seen, shown because nothing else fitted (no claim of
+    /// popularity).
+    Newest,
 }

@@ -51,3 +51,29 @@ fn reasons_name_the_stage_that_chose_each_video() {
         44 [{"code":"not_personalised"},{"code":"popular_in_region"}]"#]]
     .assert_eq(&render(&e.recommend(&non_personal(1, 2, clock.now()))));
 }
+
+#[test]
+fn nothing_unwatched_is_called_popular() {
+    // A catalog nobody has watched: no page may claim popularity for any of it.
+    let config = EngineConfig {
+        explore_share: 0.0,
+        cold_start_share: 0.0,
+        ..EngineConfig::default()
+    };
+    let e = world(60, config);
+    let clock = Clock::new();
+    for page in [
+        e.recommend(&non_personal(1, 10, clock.now())),
+        e.recommend(&request(1, 10, clock.now(), 3)),
+    ] {
+        assert!(!page.is_empty());
+        for r in &page {
+            let codes = serde_json::to_string(&r.reasons).expect("json");
+            assert!(
+                !codes.contains("popular"),
+                "video {} with no views is called popular: {codes}",
+                r.video.0
+            );
+        }
+    }
+}

@@ -177,6 +177,7 @@ fn reason_view(w: &World, r: &Reason, region: Option<&Region>) -> ReasonView {
         Reason::SimilarTaste => "close to what you have been watching".into(),
         Reason::PopularWorldwide => "popular on Foryou in every region".into(),
         Reason::Exploring => "something different, to learn what you like".into(),
+        Reason::Newest => "among the newest videos you have not seen".into(),
         Reason::PopularInRegion => match region {
             Some(region) => format!("popular in your region ({region})"),
             None => "popular on Foryou right now".into(),

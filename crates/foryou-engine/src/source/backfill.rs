@@ -25,7 +25,7 @@ impl CandidateSource for Backfill {
             }
             let i = i as u32;
             if it.live && !out.map.contains_key(&i) && q.user.is_none_or(|u| !u.seen.contains(&i)) {
-                out.add(i, Origin::Trending);
+                out.add(i, Origin::Backfill);
             }
         }
     }
