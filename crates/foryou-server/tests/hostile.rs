@@ -498,3 +498,23 @@ async fn mistyped_sign_up_forms_do_not_use_up_the_sign_up_limit() {
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn uploads_are_received_inside_their_own_region() {
+    let env = Env::new("regiontmp");
+    assert!(
+        !env.dir.join("tmp").exists(),
+        "no directory shared by every region"
+    );
+    for r in ["eu", "us", "row"] {
+        assert!(env.dir.join("regions").join(r).join("tmp").is_dir(), "{r}");
+    }
+    let t = env.user("regionuser", "US").await;
+    let (s, _) = env.upload(&t, &clip(2.0), "in us", None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    for r in ["eu", "row"] {
+        let media = env.dir.join("regions").join(r).join("media");
+        let files = std::fs::read_dir(&media).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(files, 0, "a us upload left something under {r}");
+    }
+}

@@ -135,7 +135,9 @@ pub(crate) async fn upload(
                         "the form has more than one 'file' part; send one video per upload",
                     ));
                 }
-                let path = p.tmp_dir().join(format!("upload-{:016x}.part", rand_u64()));
+                let path = p
+                    .tmp_dir(&caller.region)?
+                    .join(format!("upload-{:016x}.part", rand_u64()));
                 file.0 = Some(path.clone());
                 let mut f = tokio::fs::File::create(&path)
                     .await

@@ -170,7 +170,8 @@ pub struct Platform {
     snapshot_seq: Mutex<HashMap<Region, u64>>,
     pub(crate) world: RwLock<World>,
     signup: Mutex<()>,
-    tmp: PathBuf,
+    /// Each region's directory for uploads being received, inside that region's own directory.
+    tmp: BTreeMap<Region, PathBuf>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// Rate limits of log-ins, sign-ups, comments, events and uploads.
@@ -191,14 +192,20 @@ impl Platform {
     /// Opens every region's store under `config.data_dir`, rebuilds the public projection and
     /// the engines from the stores and event logs, and removes media left by interrupted uploads.
     pub fn open(config: Config) -> Result<Platform, ApiError> {
-        let tmp = config.data_dir.join("tmp");
-        let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).map_err(ApiError::internal)?;
+        // Uploads once shared one directory for every region; nothing of a region lives outside
+        // its own directory now.
+        let _ = std::fs::remove_dir_all(config.data_dir.join("tmp"));
+        let mut tmp = BTreeMap::new();
         let mut stores: BTreeMap<Region, Box<dyn RegionStore>> = BTreeMap::new();
         let mut media: BTreeMap<Region, Box<dyn ObjectStore>> = BTreeMap::new();
         let mut engines = BTreeMap::new();
         for r in config.regions.all() {
             let dir = config.data_dir.join("regions").join(r.as_str());
+            // Uploads interrupted by a crash are dropped at the next start.
+            let t = dir.join("tmp");
+            let _ = std::fs::remove_dir_all(&t);
+            std::fs::create_dir_all(&t).map_err(ApiError::internal)?;
+            tmp.insert(r.clone(), t);
             stores.insert(
                 r.clone(),
                 Box::new(EmbeddedStore::open(
@@ -346,9 +353,13 @@ impl Platform {
             .ok_or_else(|| ApiError::internal(format!("no media store for region {r}")))
     }
 
-    /// Where uploads are received before they are checked.
-    pub fn tmp_dir(&self) -> &Path {
-        &self.tmp
+    /// Where an upload by a user of `region` is received before it is checked: inside that
+    /// region's own directory.
+    pub fn tmp_dir(&self, region: &Region) -> Result<&Path, ApiError> {
+        self.tmp
+            .get(region)
+            .map(PathBuf::as_path)
+            .ok_or_else(|| ApiError::internal(format!("no upload directory for region {region}")))
     }
 
     /// Runs `f` over the projection.

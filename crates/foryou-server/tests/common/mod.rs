@@ -169,9 +169,11 @@ impl Env {
         }
         ["eu", "us", "row"]
             .iter()
-            .map(|r| count(&self.dir.join("regions").join(r).join("media")))
+            .map(|r| {
+                let region = self.dir.join("regions").join(r);
+                count(&region.join("media")) + count(&region.join("tmp"))
+            })
             .sum::<usize>()
-            + count(&self.dir.join("tmp"))
     }
 }
 
