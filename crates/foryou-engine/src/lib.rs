@@ -14,6 +14,7 @@ mod intern;
 pub mod pipeline;
 pub mod rank;
 mod reason;
+pub mod release;
 pub mod rerank;
 pub mod source;
 pub mod state;

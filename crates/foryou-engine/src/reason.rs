@@ -37,7 +37,8 @@ pub enum Reason {
     SimilarTaste,
     /// Popular with people in the user's region right now.
     PopularInRegion,
-    /// Popular across all regions (aggregated counts only).
+    /// Popular in other regions: their differentially private counts of engaged people, never a
+    /// personal record, and never a count one person could move alone.
     PopularWorldwide,
     /// A new video being tried with a small audience.
     NewVideo,

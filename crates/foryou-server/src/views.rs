@@ -175,7 +175,7 @@ fn reason_view(w: &World, r: &Reason, region: Option<&Region>) -> ReasonView {
             format!("people who watched {what} to the end also watched this")
         }
         Reason::SimilarTaste => "close to what you have been watching".into(),
-        Reason::PopularWorldwide => "popular on Foryou in every region".into(),
+        Reason::PopularWorldwide => "popular in other regions (privacy-protected counts)".into(),
         Reason::Exploring => "something different, to learn what you like".into(),
         Reason::Newest => "among the newest videos you have not seen".into(),
         Reason::PopularInRegion => match region {

@@ -171,6 +171,10 @@ struct ServeArgs {
     /// Mark the web session cookies Secure (serve behind HTTPS).
     #[arg(long)]
     secure_cookies: bool,
+    /// Regions that import nothing from other regions, not even private aggregates
+    /// (comma-separated, e.g. "us": a US-only algorithm).
+    #[arg(long)]
+    region_only: Option<String>,
 }
 
 fn regions(spec: &Option<String>) -> Result<RegionMap> {
@@ -200,6 +204,20 @@ impl ServeArgs {
         c.max_user_storage_bytes = self.max_user_storage_mib << 20;
         c.store_cache_bytes = self.store_cache_mib << 20;
         c.secure_cookies = self.secure_cookies;
+        for name in self
+            .region_only
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let r = foryou_types::Region::new(name)
+                .map_err(|e| anyhow::anyhow!("--region-only: {e}"))?;
+            if !c.regions.all().contains(&r) {
+                bail!("--region-only: '{name}' is not one of the configured regions");
+            }
+            c.region_only.insert(r);
+        }
         Ok(c)
     }
 

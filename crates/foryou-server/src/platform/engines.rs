@@ -55,12 +55,13 @@ impl Platform {
         Ok(())
     }
 
+    /// A region's own directory.
+    pub(super) fn region_dir(&self, region: &Region) -> PathBuf {
+        self.config.data_dir.join("regions").join(region.as_str())
+    }
+
     pub(super) fn engine_snapshot_path(&self, region: &Region) -> PathBuf {
-        self.config
-            .data_dir
-            .join("regions")
-            .join(region.as_str())
-            .join(ENGINE_SNAPSHOT)
+        self.region_dir(region).join(ENGINE_SNAPSHOT)
     }
 
     /// Writes every region's engine snapshot (at graceful shutdown), so the next start replays
@@ -142,7 +143,7 @@ impl Platform {
                     now_ms: now_ms(),
                     following,
                     skip: cursor,
-                    worldwide: self.worldwide_popular(now_ms())?,
+                    worldwide: self.worldwide_popular(&region, now_ms())?,
                     seed: rand::thread_rng().gen(),
                 };
                 let engine = self
@@ -168,13 +169,36 @@ impl Platform {
             .collect())
     }
 
-    /// Popularity in every region, summed: aggregate counts from each engine's trending set,
-    /// no personal record crosses regions.
-    pub(super) fn worldwide_popular(&self, now: u64) -> Result<Vec<(VideoId, f64)>, ApiError> {
+    /// What other regions say is popular, as `region` may see it: the sum of their latest
+    /// differentially private releases (noisy counts of distinct engaged users, small counts
+    /// suppressed), nothing when `region` imports nothing ("region-only"). No personal record,
+    /// and no count one person could move alone, crosses regions.
+    pub(super) fn worldwide_popular(
+        &self,
+        region: &Region,
+        now: u64,
+    ) -> Result<Vec<(VideoId, f64)>, ApiError> {
+        if self.config.region_only.contains(region) {
+            return Ok(Vec::new());
+        }
         let mut sum: HashMap<VideoId, f64> = HashMap::new();
-        for engine in self.engines.values() {
-            for (v, p) in engine.read().map_err(lock_err)?.trending(100, now) {
-                *sum.entry(v).or_default() += p;
+        for other in self.releasers.keys().filter(|r| *r != region) {
+            self.try_release(other, now)?;
+            let max_age = self
+                .config
+                .release
+                .window_ms
+                .saturating_mul(RELEASE_LIFETIME_WINDOWS);
+            if let Some(rel) = self
+                .releases
+                .lock()
+                .map_err(lock_err)?
+                .get(other)
+                .filter(|rel| max_age == 0 || now.saturating_sub(rel.released_ms) <= max_age)
+            {
+                for (v, n) in &rel.counts {
+                    *sum.entry(*v).or_default() += n;
+                }
             }
         }
         let mut v: Vec<(VideoId, f64)> = sum.into_iter().collect();
@@ -182,4 +206,46 @@ impl Platform {
         v.truncate(100);
         Ok(v)
     }
+
+    /// What `region`'s feeds import from the other regions right now (for tests and audits).
+    pub fn imports(&self, region: &Region) -> Result<Vec<(VideoId, f64)>, ApiError> {
+        self.worldwide_popular(region, now_ms())
+    }
+
+    /// Makes `region`'s next release when its window is over and its daily budget allows,
+    /// persisting the budget first so a restart cannot spend it twice.
+    pub(super) fn try_release(&self, region: &Region, now: u64) -> Result<(), ApiError> {
+        let Some(releaser) = self.releasers.get(region) else {
+            return Ok(());
+        };
+        let mut r = releaser.lock().map_err(lock_err)?;
+        match r.release(now, &mut rand::thread_rng()) {
+            Ok(rel) => {
+                let budget = serde_json::to_vec(r.budget()).map_err(ApiError::internal)?;
+                write_atomically(&self.region_dir(region).join(PRIVACY_BUDGET), &budget)
+                    .map_err(ApiError::internal)?;
+                tracing::info!(
+                    region = %region,
+                    videos = rel.counts.len(),
+                    epsilon = rel.epsilon,
+                    spent_today = r.budget().spent,
+                    "differentially private release"
+                );
+                // An empty release keeps the last one in place: that choice reads only the
+                // released (private) output, and stale releases age out by time alone.
+                if !rel.counts.is_empty() {
+                    self.releases
+                        .lock()
+                        .map_err(lock_err)?
+                        .insert(region.clone(), rel);
+                }
+            }
+            Err(foryou_engine::release::Withheld::WindowOpen) => {}
+            Err(e) => tracing::debug!(region = %region, reason = %e, "no release"),
+        }
+        Ok(())
+    }
 }
+
+/// A release is used for this many windows after it was made, then dropped.
+const RELEASE_LIFETIME_WINDOWS: u64 = 4;

@@ -69,6 +69,12 @@ impl Platform {
         for rec in &fresh {
             engine.observe(rec);
         }
+        if let Some(r) = self.releasers.get(&caller.region) {
+            let mut r = r.lock().map_err(lock_err)?;
+            for rec in &fresh {
+                r.observe(rec);
+            }
+        }
         engine.tick(now);
         drop(engine);
         self.maintain_engine(&caller.region)?;

@@ -64,6 +64,10 @@ pub struct Config {
     pub max_queued_hashes: usize,
     /// Mark the web UI's cookies `Secure` (when served over HTTPS).
     pub secure_cookies: bool,
+    /// The published privacy parameters of what a region releases to the others.
+    pub release: foryou_engine::release::ReleaseConfig,
+    /// Regions that import nothing from other regions (a "region-only" algorithm).
+    pub region_only: BTreeSet<Region>,
 }
 
 impl Config {
@@ -86,6 +90,8 @@ impl Config {
                 .unwrap_or(2),
             max_queued_hashes: 64,
             secure_cookies: false,
+            release: foryou_engine::release::ReleaseConfig::default(),
+            region_only: BTreeSet::new(),
         }
     }
 }
@@ -180,6 +186,10 @@ pub struct Platform {
     pub(crate) hash_gate: crate::limits::Gate,
     /// The threads every password hash runs on.
     pub(crate) hashers: auth::Hashers,
+    /// Each region's differentially private releaser, fed by that region's events.
+    releasers: BTreeMap<Region, Mutex<foryou_engine::release::Releaser>>,
+    /// Each region's latest release.
+    releases: Mutex<BTreeMap<Region, foryou_engine::release::Release>>,
     /// The cap on concurrent upload checks (each reads its file whole to probe it).
     pub(crate) upload_gate: crate::limits::Gate,
 }
@@ -196,6 +206,7 @@ impl Platform {
         // its own directory now.
         let _ = std::fs::remove_dir_all(config.data_dir.join("tmp"));
         let mut tmp = BTreeMap::new();
+        let mut releasers = BTreeMap::new();
         let mut stores: BTreeMap<Region, Box<dyn RegionStore>> = BTreeMap::new();
         let mut media: BTreeMap<Region, Box<dyn ObjectStore>> = BTreeMap::new();
         let mut engines = BTreeMap::new();
@@ -206,6 +217,18 @@ impl Platform {
             let _ = std::fs::remove_dir_all(&t);
             std::fs::create_dir_all(&t).map_err(ApiError::internal)?;
             tmp.insert(r.clone(), t);
+            let budget = std::fs::read(dir.join(PRIVACY_BUDGET))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            releasers.insert(
+                r.clone(),
+                Mutex::new(foryou_engine::release::Releaser::new(
+                    config.release.clone(),
+                    now_ms(),
+                    budget,
+                )),
+            );
             stores.insert(
                 r.clone(),
                 Box::new(EmbeddedStore::open(
@@ -235,6 +258,8 @@ impl Platform {
                 config.max_concurrent_hashes,
                 config.max_queued_hashes,
             ),
+            releasers,
+            releases: Mutex::new(BTreeMap::new()),
             hashers: auth::Hashers::new(config.max_concurrent_hashes, config.max_queued_hashes),
             upload_gate: crate::limits::Gate::new(
                 config.max_concurrent_hashes,
@@ -372,6 +397,8 @@ impl Platform {
 const IDLE_USER_EXPIRY_MS: u64 = 183 * 86_400_000;
 /// Events between two engine snapshots.
 const SNAPSHOT_EVERY: u64 = 5_000;
+/// File name of a region's spent privacy budget, beside its store.
+const PRIVACY_BUDGET: &str = "privacy-budget.json";
 /// File name of a region's engine snapshot, beside its store.
 const ENGINE_SNAPSHOT: &str = "engine.snapshot";
 

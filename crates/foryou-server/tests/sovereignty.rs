@@ -1,0 +1,200 @@
+//! What crosses regions: only differentially private counts, never one person's doing, and
+//! nothing at all into a region-only region.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use foryou_engine::release::ReleaseConfig;
+use foryou_server::{router, Caller, Config, EventResult, FeedKind, Limits, Platform};
+use foryou_store::Account;
+use foryou_types::{Date, EventInput, EventKind, Region, Role, UserId, VideoId};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// Releases at every look, a threshold of about 3 people (ε 10, one video per user, δ 1e-9).
+fn config(dir: &std::path::Path, region_only: &[&str]) -> Config {
+    let mut c = Config::new(dir);
+    c.limits = Limits::off();
+    c.release = ReleaseConfig {
+        epsilon: 10.0,
+        delta: 1e-9,
+        max_videos_per_user: 1,
+        daily_epsilon: 1e9,
+        window_ms: 0,
+    };
+    c.region_only = region_only
+        .iter()
+        .map(|r| region(r))
+        .collect::<BTreeSet<_>>();
+    c
+}
+
+fn region(r: &str) -> Region {
+    Region::new(r).expect("region")
+}
+
+fn viewer(id: u64, region_name: &str, country: &str) -> Account {
+    Account {
+        id: UserId(id),
+        handle: format!("viewer{id}"),
+        password_hash: "!".into(),
+        birthdate: Date::from_unix_ms(0),
+        country: country.into(),
+        region: region(region_name),
+        role: Role::User,
+        created_ms: 0,
+    }
+}
+
+async fn upload_as_creator(p: &Arc<Platform>) -> Vec<VideoId> {
+    let app = router(Arc::clone(p));
+    let call = |req: Request<Body>| {
+        let app = app.clone();
+        async move {
+            let res = app.oneshot(req).await.expect("response");
+            let s = res.status();
+            let b = res.into_body().collect().await.expect("body").to_bytes();
+            (
+                s,
+                serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let json = |path: &str, v: Value| {
+        Request::post(path)
+            .header("content-type", "application/json")
+            .body(Body::from(v.to_string()))
+            .expect("request")
+    };
+    let (s, _) = call(json("/v1/accounts", serde_json::json!({"handle": "maker", "password": "long enough pw", "birthdate": "1990-01-01", "country": "JP"}))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, v) = call(json(
+        "/v1/sessions",
+        serde_json::json!({"handle": "maker", "password": "long enough pw"}),
+    ))
+    .await;
+    let token = v["token"].as_str().expect("token").to_string();
+    let mut ids = Vec::new();
+    for seed in 0..3 {
+        let clip = foryou_media::synth::clip_mp4(&foryou_media::synth::ClipSpec {
+            seconds: 2.0,
+            seed,
+            ..Default::default()
+        });
+        let b = "SoVeReIgN";
+        let mut body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.mp4\"\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(&clip);
+        body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+        let req = Request::post("/v1/videos")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", format!("multipart/form-data; boundary={b}"))
+            .body(Body::from(body))
+            .expect("request");
+        let (s, v) = call(req).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.push(VideoId(v["id"].as_str().expect("id").parse().expect("id")));
+    }
+    ids
+}
+
+fn like(p: &Platform, user: u64, video: VideoId) -> Vec<EventResult> {
+    let e: EventInput = serde_json::from_value(serde_json::json!({
+        "id": format!("like-{user}-{}", video.0), "kind": "like", "video_id": video.0.to_string()
+    }))
+    .expect("event");
+    assert_eq!(e.kind, EventKind::Like);
+    p.record_events_as(UserId(user), &[e]).expect("recorded")
+}
+
+fn caller(id: u64, region_name: &str) -> Caller {
+    Caller {
+        user: UserId(id),
+        handle: format!("viewer{id}"),
+        region: region(region_name),
+        role: Role::User,
+        token_hash: [0; 32],
+    }
+}
+
+fn reasons_of(p: &Platform, c: &Caller, video: VideoId) -> Vec<String> {
+    p.feed(
+        Some(c),
+        FeedKind::ForYou {
+            personalised: false,
+        },
+        50,
+        0,
+    )
+    .expect("feed")
+    .into_iter()
+    .filter(|i| i.video.id == video)
+    .flat_map(|i| i.reasons.into_iter().map(|r| r.code))
+    .collect()
+}
+
+#[tokio::test]
+async fn one_person_moves_nothing_elsewhere_a_crowd_does_and_region_only_imports_nothing() {
+    let dir = common::temp_dir("sovereignty");
+    let p = Arc::new(Platform::open(config(&dir, &[])).expect("open"));
+    let videos = upload_as_creator(&p).await;
+    let target = videos[0];
+    let mut accounts: Vec<Account> = (1..=40).map(|i| viewer(i, "eu", "DE")).collect();
+    accounts.push(viewer(100, "us", "US"));
+    p.import(accounts, Vec::new(), Vec::new()).expect("import");
+    let us = region("us");
+    assert!(p.imports(&us).expect("imports").is_empty());
+
+    // One eu person likes the video: us imports nothing new, and no us page calls it popular.
+    like(&p, 1, target);
+    assert!(
+        p.imports(&us).expect("imports").is_empty(),
+        "one person crossed regions"
+    );
+    assert!(!reasons_of(&p, &caller(100, "us"), target).contains(&"popular_worldwide".to_string()));
+
+    // Forty eu people like it (each once: repeats do not count twice): the next release carries it.
+    for u in 1..=40 {
+        like(&p, u, target);
+    }
+    like(&p, 40, target);
+    let imported = p.imports(&us).expect("imports");
+    assert_eq!(imported.len(), 1, "{imported:?}");
+    assert_eq!(imported[0].0, target);
+    assert!((imported[0].1 - 39.0).abs() < 5.0, "{imported:?}");
+    assert!(reasons_of(&p, &caller(100, "us"), target).contains(&"popular_worldwide".to_string()));
+    // The eu region does not import its own counts.
+    assert!(p
+        .imports(&region("eu"))
+        .expect("imports")
+        .iter()
+        .all(|(v, _)| *v != target));
+    drop(p);
+
+    // The same world with us region-only: us imports nothing, row still does.
+    let p = Arc::new(Platform::open(config(&dir, &["us"])).expect("reopen"));
+    for u in 1..=40 {
+        let e: EventInput = serde_json::from_value(serde_json::json!({
+            "id": format!("share-{u}"), "kind": "share", "video_id": target.0.to_string()
+        }))
+        .expect("event");
+        p.record_events_as(UserId(u), &[e]).expect("recorded");
+    }
+    assert!(p
+        .imports(&region("row"))
+        .expect("imports")
+        .iter()
+        .any(|(v, _)| *v == target));
+    assert!(
+        p.imports(&us).expect("imports").is_empty(),
+        "a region-only region imported"
+    );
+    assert!(!reasons_of(&p, &caller(100, "us"), target).contains(&"popular_worldwide".to_string()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
