@@ -4,6 +4,7 @@
 mod auth;
 mod conn;
 mod error;
+pub mod gateway;
 mod http;
 mod limits;
 mod metrics;

@@ -2,7 +2,7 @@
 //! After a failed commit the store marks itself failed and refuses further writes.
 
 use crate::records::{Account, Appended, Comment, Effect, NewEvent, Sound, TokenRecord, Video};
-use crate::{RegionStore, StoreError};
+use crate::{AccessRecord, RegionStore, StoreError};
 use foryou_types::{CommentId, EventKind, EventRecord, Region, Role, UserId, VideoId};
 use redb::{Database, ReadableTable, TableDefinition};
 use serde::{de::DeserializeOwned, Serialize};
@@ -19,6 +19,7 @@ const LIKES: TableDefinition<(u64, u64), u64> = TableDefinition::new("likes");
 const COMMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("comments");
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 const EVENT_IDS: TableDefinition<(u64, &str), u64> = TableDefinition::new("event_ids");
+const ACCESS: TableDefinition<u64, &[u8]> = TableDefinition::new("access");
 
 /// A region's store in `DIR/store.redb`.
 pub struct EmbeddedStore {
@@ -63,6 +64,7 @@ impl EmbeddedStore {
             tx.open_table(COMMENTS).map_err(|e| backend(&e))?;
             tx.open_table(EVENTS).map_err(|e| backend(&e))?;
             tx.open_table(EVENT_IDS).map_err(|e| backend(&e))?;
+            tx.open_table(ACCESS).map_err(|e| backend(&e))?;
         }
         tx.commit().map_err(|e| backend(&e))?;
         Ok(EmbeddedStore {
@@ -450,5 +452,32 @@ impl RegionStore for EmbeddedStore {
             .map(|(k, _)| k.value())
             .unwrap_or(0);
         Ok(last)
+    }
+
+    fn record_access(&self, record: &AccessRecord) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            let mut t = tx.open_table(ACCESS).map_err(|e| self.err(e))?;
+            let seq = t
+                .last()
+                .map_err(|e| self.err(e))?
+                .map(|(k, _)| k.value())
+                .unwrap_or(0)
+                + 1;
+            let mut r = record.clone();
+            r.seq = seq;
+            t.insert(seq, enc(&r).as_slice()).map_err(|e| self.err(e))?;
+            Ok(seq)
+        })
+    }
+
+    fn access_records(&self, from: u64, max: usize) -> Result<Vec<AccessRecord>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(ACCESS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.range(from..).map_err(|e| self.err(e))?.take(max) {
+            let (_, v) = row.map_err(|e| self.err(e))?;
+            out.push(dec("access", v.value())?);
+        }
+        Ok(out)
     }
 }

@@ -6,7 +6,9 @@ mod embedded;
 mod records;
 
 pub use embedded::EmbeddedStore;
-pub use records::{Account, Appended, Comment, Effect, NewEvent, Sound, TokenRecord, Video};
+pub use records::{
+    AccessRecord, Account, Appended, Comment, Effect, NewEvent, Sound, TokenRecord, Video,
+};
 
 use foryou_types::{EventRecord, Region, Role, UserId, VideoId};
 
@@ -98,4 +100,8 @@ pub trait RegionStore: Send + Sync {
     fn events_from(&self, from: u64, max: usize) -> Result<Vec<EventRecord>, StoreError>;
     /// The last assigned sequence number (0 when empty).
     fn last_seq(&self) -> Result<u64, StoreError>;
+    /// Appends a staff-gateway decision about this region's data, durably; returns its position.
+    fn record_access(&self, record: &AccessRecord) -> Result<u64, StoreError>;
+    /// Up to `max` access decisions from position `from` (1-based), in order.
+    fn access_records(&self, from: u64, max: usize) -> Result<Vec<AccessRecord>, StoreError>;
 }

@@ -144,3 +144,36 @@ pub struct Appended {
     /// What changed.
     pub effect: Effect,
 }
+
+/// One decision of the staff gateway on personal data of a region: who asked, as what, why,
+/// about what, how many records were touched and what was decided. Kept in the target region's
+/// store; the transparency log publishes them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccessRecord {
+    /// Position in the region's access log (set by the store).
+    pub seq: u64,
+    /// When, Unix ms.
+    pub ts_ms: u64,
+    /// The staff account.
+    pub actor: UserId,
+    /// Its role.
+    pub role: Role,
+    /// Its home region.
+    pub actor_region: Region,
+    /// The region whose data was asked for.
+    pub target_region: Region,
+    /// The purpose named with the request.
+    pub purpose: String,
+    /// The category of data.
+    pub category: String,
+    /// What was asked, e.g. `list accounts` or `remove video 123`.
+    pub action: String,
+    /// Records read or changed (0 when denied).
+    pub records: u64,
+    /// Allowed or denied.
+    pub allowed: bool,
+    /// Whether the answer was pseudonymised.
+    pub pseudonymised: bool,
+    /// The policy rule that decided (its index and text), or the default deny.
+    pub rule: String,
+}

@@ -171,6 +171,9 @@ struct ServeArgs {
     /// Mark the web session cookies Secure (serve behind HTTPS).
     #[arg(long)]
     secure_cookies: bool,
+    /// The staff access policy (JSON; default: the compiled-in policy/access-policy.json).
+    #[arg(long)]
+    access_policy: Option<PathBuf>,
     /// Regions that import nothing from other regions, not even private aggregates
     /// (comma-separated, e.g. "us": a US-only algorithm).
     #[arg(long)]
@@ -204,6 +207,12 @@ impl ServeArgs {
         c.max_user_storage_bytes = self.max_user_storage_mib << 20;
         c.store_cache_bytes = self.store_cache_mib << 20;
         c.secure_cookies = self.secure_cookies;
+        if let Some(path) = &self.access_policy {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --access-policy {}", path.display()))?;
+            c.access_policy = foryou_server::gateway::Policy::parse(&text)
+                .map_err(|e| anyhow::anyhow!("--access-policy {}: {e}", path.display()))?;
+        }
         for name in self
             .region_only
             .iter()

@@ -46,13 +46,30 @@ pub(crate) async fn video(
     Ok(Json(p.video_view(id, c.map(|c| c.user))?))
 }
 
+/// Decoded query parameters.
+type Params = Vec<(String, String)>;
+
+/// The `purpose` a staff request names (`?purpose=moderation`), if any, and every parameter.
+fn purpose_of(raw: Option<&str>, extra: &[&str]) -> Result<(Option<String>, Params), ApiError> {
+    let mut allowed = vec!["purpose"];
+    allowed.extend_from_slice(extra);
+    let pairs = crate::query::pairs(raw.unwrap_or(""), &allowed)?;
+    let purpose = pairs
+        .iter()
+        .find(|(k, _)| k == "purpose")
+        .map(|(_, v)| v.clone());
+    Ok((purpose, pairs))
+}
+
 pub(crate) async fn delete_video(
     State(p): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<StatusCode, ApiError> {
     let id: VideoId = parse_id("video", &id)?;
-    blocking(&p, move |p| p.delete_video(&caller, id)).await?;
+    let (purpose, _) = purpose_of(raw.as_deref(), &[])?;
+    blocking(&p, move |p| p.delete_video(&caller, id, purpose.as_deref())).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -167,19 +184,90 @@ pub(crate) async fn sound(
         .ok_or_else(|| ApiError::not_found(format!("no sound with id {id}")))
 }
 
+/// `GET /v1/admin/users?region=R&purpose=P&limit&cursor`: one region's accounts, through the
+/// staff gateway (your own region when none is named).
 pub(crate) async fn admin_users(
     State(p): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    require(&caller, &[Role::Admin])?;
-    let q = page_query(raw.as_deref().unwrap_or(""), 100)?;
-    let (users, next) = p.read_world(|w| {
-        let mut v: Vec<(&String, Value)> = w.users.iter().map(|(id, u)| (&u.handle, json!({"id": id, "handle": u.handle, "region": u.region, "role": u.role, "created_ms": u.created_ms}))).collect();
-        v.sort_by(|a, b| a.0.cmp(b.0));
-        page(v.into_iter().map(|x| x.1), q)
+    require(&caller, &[Role::Admin, Role::Moderator, Role::Auditor])?;
+    let (purpose, pairs) = purpose_of(raw.as_deref(), &["region", "limit", "cursor"])?;
+    let get = |k: &str| pairs.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str());
+    let region = match get("region") {
+        Some(r) => foryou_types::Region::new(r)
+            .map_err(|_| ApiError::bad_request(format!("region: '{r}' is not a region")))?,
+        None => caller.region.clone(),
+    };
+    let number = |k: &str, default: usize, max: usize| -> Result<usize, ApiError> {
+        match get(k) {
+            None => Ok(default),
+            Some(s) => s
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("{k}: '{s}' is not a number up to {max}"))
+                }),
+        }
+    };
+    let (limit, cursor) = (
+        number("limit", 100, 100)?.max(1),
+        number("cursor", 0, usize::MAX)?,
+    );
+    let purpose = purpose.ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "purpose: say why you need these accounts (?purpose=support), one of {}",
+            crate::gateway::PURPOSES.join(", ")
+        ))
     })?;
-    Ok(Json(json!({"users": users, "next_cursor": next})))
+    let (users, total) = blocking(&p, move |p| {
+        p.staff_accounts(&caller, &region, &purpose, cursor, limit)
+    })
+    .await?;
+    let next = (cursor + users.len() < total).then(|| (cursor + users.len()).to_string());
+    Ok(Json(
+        json!({"users": users, "total": total, "next_cursor": next}),
+    ))
+}
+
+/// `GET /v1/admin/access?region=R&cursor&limit`: the gateway's decisions about a region's data,
+/// for auditors and admins of any region.
+pub(crate) async fn admin_access(
+    State(p): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, &[Role::Auditor, Role::Admin])?;
+    let pairs = crate::query::pairs(raw.as_deref().unwrap_or(""), &["region", "limit", "cursor"])?;
+    let get = |k: &str| pairs.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str());
+    let region = match get("region") {
+        Some(r) => foryou_types::Region::new(r)
+            .map_err(|_| ApiError::bad_request(format!("region: '{r}' is not a region")))?,
+        None => caller.region.clone(),
+    };
+    let q = crate::query::page_query(
+        &pairs
+            .iter()
+            .filter(|(k, _)| k != "region")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&"),
+        100,
+    )?;
+    let from = (q.cursor as u64).saturating_add(1);
+    let records = blocking(&p, move |p| p.access_records(&region, from, q.limit)).await?;
+    let next = records.last().map(|r| r.seq.to_string());
+    Ok(Json(json!({"decisions": records, "next_cursor": next})))
+}
+
+/// `GET /v1/admin/policy`: the access policy in force, for every staff role.
+pub(crate) async fn admin_policy(
+    State(p): State<AppState>,
+    caller: Caller,
+) -> Result<Json<crate::gateway::Policy>, ApiError> {
+    require(&caller, &[Role::Admin, Role::Moderator, Role::Auditor])?;
+    Ok(Json(p.config().access_policy.clone()))
 }
 
 #[derive(Deserialize)]
@@ -192,6 +280,7 @@ pub(crate) async fn admin_set_role(
     State(p): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     ApiJson(b): ApiJson<RoleBody>,
 ) -> Result<StatusCode, ApiError> {
     require(&caller, &[Role::Admin])?;
@@ -202,6 +291,10 @@ pub(crate) async fn admin_set_role(
             "you cannot take your own admin role; ask another admin",
         ));
     }
-    blocking(&p, move |p| p.set_role(id, b.role)).await?;
+    let (purpose, _) = purpose_of(raw.as_deref(), &[])?;
+    let purpose = purpose.ok_or_else(|| {
+        ApiError::bad_request("purpose: say why you change this role (?purpose=security)")
+    })?;
+    blocking(&p, move |p| p.staff_set_role(&caller, id, b.role, &purpose)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -82,6 +82,8 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/v1/users/{handle}/videos", get(content::user_videos))
         .route("/v1/sounds/{id}", get(content::sound))
         .route("/v1/admin/users", get(content::admin_users))
+        .route("/v1/admin/access", get(content::admin_access))
+        .route("/v1/admin/policy", get(content::admin_policy))
         .route("/v1/admin/users/{id}/role", put(content::admin_set_role))
         .fallback(|| async { ApiError::not_found("no such route; see /openapi.json") })
         .method_not_allowed_fallback(|| async {

@@ -6,6 +6,7 @@
 mod accounts;
 mod engines;
 mod events;
+mod staff;
 mod videos;
 mod world;
 
@@ -68,6 +69,8 @@ pub struct Config {
     pub release: foryou_engine::release::ReleaseConfig,
     /// Regions that import nothing from other regions (a "region-only" algorithm).
     pub region_only: BTreeSet<Region>,
+    /// Who of the staff may reach which region's personal data (`--access-policy`).
+    pub access_policy: crate::gateway::Policy,
 }
 
 impl Config {
@@ -92,6 +95,13 @@ impl Config {
             secure_cookies: false,
             release: foryou_engine::release::ReleaseConfig::default(),
             region_only: BTreeSet::new(),
+            // The compiled-in policy is checked by a test; were it unreadable, nothing is allowed.
+            access_policy: crate::gateway::Policy::parse(crate::gateway::DEFAULT_POLICY).unwrap_or(
+                crate::gateway::Policy {
+                    about: String::new(),
+                    rules: Vec::new(),
+                },
+            ),
         }
     }
 }

@@ -151,7 +151,12 @@ impl Platform {
     }
 
     /// Removes a video: its creator, a moderator or an admin may. Media and poster go too.
-    pub fn delete_video(&self, caller: &Caller, id: VideoId) -> Result<(), ApiError> {
+    pub fn delete_video(
+        &self,
+        caller: &Caller,
+        id: VideoId,
+        purpose: Option<&str>,
+    ) -> Result<(), ApiError> {
         let video = {
             let w = self.world.read().map_err(lock_err)?;
             w.videos
@@ -159,11 +164,35 @@ impl Platform {
                 .map(|e| e.video.clone())
                 .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?
         };
-        if video.creator != caller.user && !matches!(caller.role, Role::Moderator | Role::Admin) {
+        if video.creator == caller.user {
+            return self.remove_video(caller, &video);
+        }
+        if !matches!(caller.role, Role::Moderator | Role::Admin) {
             return Err(ApiError::forbidden(
                 "only the creator, a moderator or an admin may remove this video",
             ));
         }
+        // Staff removing someone else's video reach that person's data: through the gateway.
+        let purpose = purpose.ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "purpose: staff name why they remove someone else's video (?purpose=moderation), one of {}",
+                crate::gateway::PURPOSES.join(", ")
+            ))
+        })?;
+        let req = super::staff::StaffRequest {
+            target: &video.region,
+            purpose,
+            category: "content",
+            action: format!("remove video {id}"),
+            effect: super::staff::Effect::Change,
+        };
+        self.through_gateway(caller, req, |_| {
+            self.remove_video(caller, &video).map(|()| ((), 1))
+        })
+    }
+
+    fn remove_video(&self, caller: &Caller, video: &Video) -> Result<(), ApiError> {
+        let id = video.id;
         self.store(&video.region)?.delete_video(id)?;
         let media = self.media_store(&video.region)?;
         media.delete(&video.media_key)?;

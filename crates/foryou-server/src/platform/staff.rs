@@ -1,0 +1,171 @@
+//! Staff reads and actions on personal data: every one passes the gateway, which applies the
+//! access policy and records the decision, allowed or denied, in the target region's store.
+
+use super::world::UserEntry;
+use super::*;
+use crate::gateway::{pseudonym, CATEGORIES, PURPOSES};
+use foryou_store::AccessRecord;
+
+/// When the decision is written relative to the work.
+pub enum Effect {
+    /// A read: the decision is written after, with the number of records read, and the answer
+    /// is returned only once it is written.
+    Read,
+    /// A change: the decision is written before the change is made.
+    Change,
+}
+
+/// What a staff member asks of a region's personal data.
+pub struct StaffRequest<'a> {
+    /// The region whose data it is.
+    pub target: &'a Region,
+    /// Why (one of `gateway::PURPOSES`).
+    pub purpose: &'a str,
+    /// What kind of data (one of `gateway::CATEGORIES`).
+    pub category: &'static str,
+    /// What is done, for the record.
+    pub action: String,
+    /// Read or change.
+    pub effect: Effect,
+}
+
+impl Platform {
+    /// Runs `work` (given whether to pseudonymise, returning its answer and the records it
+    /// touched) on the target region's personal data if the policy allows `caller` this request;
+    /// records the decision either way.
+    pub fn through_gateway<T>(
+        &self,
+        caller: &Caller,
+        req: StaffRequest<'_>,
+        work: impl FnOnce(bool) -> Result<(T, u64), ApiError>,
+    ) -> Result<T, ApiError> {
+        let StaffRequest {
+            target,
+            purpose,
+            category,
+            action,
+            effect,
+        } = req;
+        if !PURPOSES.contains(&purpose) {
+            return Err(ApiError::bad_request(format!(
+                "purpose: say why you need this data, one of {}",
+                PURPOSES.join(", ")
+            )));
+        }
+        debug_assert!(CATEGORIES.contains(&category));
+        let d = self.config.access_policy.decide(
+            caller.role,
+            &caller.region,
+            target,
+            purpose,
+            category,
+        );
+        let mut rec = AccessRecord {
+            seq: 0,
+            ts_ms: now_ms(),
+            actor: caller.user,
+            role: caller.role,
+            actor_region: caller.region.clone(),
+            target_region: target.clone(),
+            purpose: purpose.to_string(),
+            category: category.to_string(),
+            action,
+            records: 0,
+            allowed: d.allowed,
+            pseudonymised: d.allowed && d.pseudonymise,
+            rule: d.rule.clone(),
+        };
+        let store = self.store(target)?;
+        if !d.allowed {
+            store.record_access(&rec)?;
+            return Err(ApiError::forbidden(format!(
+                "the access policy does not allow a {} of region {} to reach {category} data of region {target} for {purpose}: {}",
+                format!("{:?}", caller.role).to_lowercase(),
+                caller.region,
+                d.rule
+            )));
+        }
+        match effect {
+            Effect::Read => {
+                let (out, n) = work(d.pseudonymise)?;
+                rec.records = n;
+                store.record_access(&rec)?;
+                Ok(out)
+            }
+            Effect::Change => {
+                rec.records = 1;
+                store.record_access(&rec)?;
+                Ok(work(d.pseudonymise)?.0)
+            }
+        }
+    }
+
+    /// A region's accounts as staff see them (pseudonymised when the policy says so), a page at
+    /// a time: (accounts, total).
+    pub fn staff_accounts(
+        &self,
+        caller: &Caller,
+        target: &Region,
+        purpose: &str,
+        cursor: usize,
+        limit: usize,
+    ) -> Result<(Vec<serde_json::Value>, usize), ApiError> {
+        let req = StaffRequest {
+            target,
+            purpose,
+            category: "account",
+            action: format!("list accounts from {cursor}"),
+            effect: Effect::Read,
+        };
+        self.through_gateway(caller, req, |pseudo| {
+                let w = self.world.read().map_err(lock_err)?;
+                let mut rows: Vec<(&UserId, &UserEntry)> =
+                    w.users.iter().filter(|(_, u)| &u.region == target).collect();
+                rows.sort_by(|a, b| a.1.handle.cmp(&b.1.handle).then(a.0.cmp(b.0)));
+                let total = rows.len();
+                let page: Vec<serde_json::Value> = rows
+                    .into_iter()
+                    .skip(cursor)
+                    .take(limit)
+                    .map(|(id, u)| {
+                        if pseudo {
+                            serde_json::json!({"pseudonym": pseudonym(target, id.0), "region": u.region, "role": u.role})
+                        } else {
+                            serde_json::json!({"id": id, "handle": u.handle, "region": u.region, "role": u.role, "created_ms": u.created_ms})
+                        }
+                    })
+                    .collect();
+                let n = page.len() as u64;
+                Ok(((page, total), n))
+        })
+    }
+
+    /// The gateway's decisions about `region`'s data, in order.
+    pub fn access_records(
+        &self,
+        region: &Region,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<AccessRecord>, ApiError> {
+        Ok(self.store(region)?.access_records(from, max)?)
+    }
+
+    /// Changes another user's role, through the gateway (category `account`).
+    pub fn staff_set_role(
+        &self,
+        caller: &Caller,
+        user: UserId,
+        role: Role,
+        purpose: &str,
+    ) -> Result<(), ApiError> {
+        let region = self.user_region(user)?;
+        let req = StaffRequest {
+            target: &region,
+            purpose,
+            category: "account",
+            action: format!("set the role of {user} to {role:?}").to_lowercase(),
+            effect: Effect::Change,
+        };
+        self.through_gateway(caller, req, |_| self.set_role(user, role).map(|()| ((), 1)))
+    }
+}
