@@ -118,7 +118,8 @@ impl Platform {
             m.put(&v.media_key, media)?;
             m.put(&v.poster_key, poster)?;
         }
-        for (r, store) in &self.stores {
+        for (r, cell) in &self.cells {
+            let store = &cell.store;
             let a: Vec<Account> = accounts
                 .iter()
                 .filter(|x| &x.region == r)
@@ -246,7 +247,7 @@ impl Platform {
         let Some(region) = auth::token_region(token) else {
             return Ok(None);
         };
-        let Some(store) = self.stores.get(&region) else {
+        let Some(store) = self.cells.get(&region).map(|c| &c.store) else {
             return Ok(None);
         };
         let hash = auth::token_hash(token);

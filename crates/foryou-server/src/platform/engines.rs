@@ -8,42 +8,32 @@ impl Platform {
     /// lock when the embeddings have moved on, and snapshots the learned state every
     /// `SNAPSHOT_EVERY` events so a restart replays only the log after it.
     pub(super) fn maintain_engine(&self, region: &Region) -> Result<(), ApiError> {
-        let Some(engine) = self.engines.get(region) else {
-            return Ok(());
-        };
-        // Lock order everywhere: engine, then the bookkeeping maps.
+        use std::sync::atomic::Ordering;
+        let cell = self.cell(region)?;
+        let engine = &cell.engine;
+        // Lock order everywhere: engine, then the cell's bookkeeping.
         let mut e = engine.write().map_err(lock_err)?;
-        if e.index_stale()
-            && self
-                .reindexing
-                .lock()
-                .map_err(lock_err)?
-                .insert(region.clone())
-        {
+        if e.index_stale() && !cell.reindexing.swap(true, Ordering::SeqCst) {
             let job = e.index_job();
             let engine = Arc::clone(engine);
-            let region = region.clone();
-            let busy = Arc::clone(&self.reindexing);
+            let busy = Arc::clone(&cell.reindexing);
             std::thread::spawn(move || {
                 let built = job.build();
                 if let Ok(mut e) = engine.write() {
                     e.install_index(built);
                 }
-                if let Ok(mut b) = busy.lock() {
-                    b.remove(&region);
-                }
+                busy.store(false, Ordering::SeqCst);
             });
         }
-        let mut seqs = self.snapshot_seq.lock().map_err(lock_err)?;
-        let last = seqs.get(region).copied().unwrap_or(0);
-        if e.last_seq() >= last + SNAPSHOT_EVERY {
+        let mut last = cell.snapshot_seq.lock().map_err(lock_err)?;
+        if e.last_seq() >= *last + SNAPSHOT_EVERY {
             // Learned state of users idle for half a year goes, so memory stays bounded; their
             // events stay in the log.
             e.expire_idle(now_ms().saturating_sub(IDLE_USER_EXPIRY_MS));
             let bytes = e.snapshot().map_err(ApiError::internal)?;
-            seqs.insert(region.clone(), e.last_seq());
+            *last = e.last_seq();
             drop(e);
-            let path = self.engine_snapshot_path(region);
+            let path = cell.dir.join(ENGINE_SNAPSHOT);
             // Any snapshot, even one overtaken by a newer write, is correct: a start replays the
             // log after the snapshot's own sequence number.
             std::thread::spawn(move || {
@@ -55,25 +45,18 @@ impl Platform {
         Ok(())
     }
 
-    /// A region's own directory.
-    pub(super) fn region_dir(&self, region: &Region) -> PathBuf {
-        self.config.data_dir.join("regions").join(region.as_str())
-    }
-
-    pub(super) fn engine_snapshot_path(&self, region: &Region) -> PathBuf {
-        self.region_dir(region).join(ENGINE_SNAPSHOT)
-    }
-
     /// Writes every region's engine snapshot (at graceful shutdown), so the next start replays
     /// nothing it already learned.
     pub fn snapshot_engines(&self) -> Result<(), ApiError> {
-        for (r, engine) in &self.engines {
-            let bytes = engine
+        for cell in self.cells.values() {
+            let bytes = cell
+                .engine
                 .read()
                 .map_err(lock_err)?
                 .snapshot()
                 .map_err(ApiError::internal)?;
-            write_atomically(&self.engine_snapshot_path(r), &bytes).map_err(ApiError::internal)?;
+            write_atomically(&cell.dir.join(ENGINE_SNAPSHOT), &bytes)
+                .map_err(ApiError::internal)?;
         }
         Ok(())
     }
@@ -146,10 +129,7 @@ impl Platform {
                     worldwide: self.worldwide_popular(&region, now_ms())?,
                     seed: rand::thread_rng().gen(),
                 };
-                let engine = self
-                    .engines
-                    .get(&region)
-                    .ok_or_else(|| ApiError::internal("no engine for region"))?;
+                let engine = self.engine(&region)?;
                 let recs = engine.read().map_err(lock_err)?.recommend(&req);
                 recs.into_iter().map(|r| (r.video, r.reasons)).collect()
             }
@@ -182,7 +162,7 @@ impl Platform {
             return Ok(Vec::new());
         }
         let mut sum: HashMap<VideoId, f64> = HashMap::new();
-        for other in self.releasers.keys().filter(|r| *r != region) {
+        for other in self.cells.keys().filter(|r| *r != region) {
             self.try_release(other, now)?;
             let max_age = self
                 .config
@@ -215,14 +195,12 @@ impl Platform {
     /// Makes `region`'s next release when its window is over and its daily budget allows,
     /// persisting the budget first so a restart cannot spend it twice.
     pub(super) fn try_release(&self, region: &Region, now: u64) -> Result<(), ApiError> {
-        let Some(releaser) = self.releasers.get(region) else {
-            return Ok(());
-        };
-        let mut r = releaser.lock().map_err(lock_err)?;
+        let cell = self.cell(region)?;
+        let mut r = cell.releaser.lock().map_err(lock_err)?;
         match r.release(now, &mut rand::thread_rng()) {
             Ok(rel) => {
                 let budget = serde_json::to_vec(r.budget()).map_err(ApiError::internal)?;
-                write_atomically(&self.region_dir(region).join(PRIVACY_BUDGET), &budget)
+                write_atomically(&cell.dir.join(PRIVACY_BUDGET), &budget)
                     .map_err(ApiError::internal)?;
                 tracing::info!(
                     region = %region,

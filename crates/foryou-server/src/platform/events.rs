@@ -60,17 +60,16 @@ impl Platform {
                 }
             }
         }
-        let mut engine = self
-            .engines
-            .get(&caller.region)
-            .ok_or_else(|| ApiError::internal("no engine for region"))?
-            .write()
-            .map_err(lock_err)?;
+        let mut engine = self.engine(&caller.region)?.write().map_err(lock_err)?;
         for rec in &fresh {
             engine.observe(rec);
         }
-        if let Some(r) = self.releasers.get(&caller.region) {
-            let mut r = r.lock().map_err(lock_err)?;
+        {
+            let mut r = self
+                .cell(&caller.region)?
+                .releaser
+                .lock()
+                .map_err(lock_err)?;
             for rec in &fresh {
                 r.observe(rec);
             }
@@ -250,11 +249,7 @@ impl Platform {
         let appended = self.store(&caller.region)?.append_events(&[NewEvent {
             record: record.clone(),
         }])?;
-        let engine = self
-            .engines
-            .get(&caller.region)
-            .ok_or_else(|| ApiError::internal("no engine for region"))?;
-        let mut e = engine.write().map_err(lock_err)?;
+        let mut e = self.engine(&caller.region)?.write().map_err(lock_err)?;
         for a in appended {
             let mut rec = record.clone();
             rec.seq = a.seq;

@@ -174,20 +174,32 @@ pub enum FeedKind {
     Following,
 }
 
+/// Everything of one region, owned in one place: its directory, record store and event log,
+/// media store, engine, upload directory and private-release state. Nothing of a region is
+/// reached but through its cell.
+pub(crate) struct Cell {
+    /// The region's own directory (`DIR/regions/<r>`).
+    dir: PathBuf,
+    store: Box<dyn RegionStore>,
+    media: Box<dyn ObjectStore>,
+    engine: Arc<RwLock<Engine>>,
+    /// Set while the ANN index is being rebuilt in the background.
+    reindexing: Arc<std::sync::atomic::AtomicBool>,
+    /// Log position of the last engine snapshot.
+    snapshot_seq: Mutex<u64>,
+    /// Uploads being received, inside the region's own directory.
+    tmp: PathBuf,
+    /// The differentially private releaser, fed by this region's events.
+    releaser: Mutex<foryou_engine::release::Releaser>,
+}
+
 /// Foryou's state and operations.
 pub struct Platform {
     config: Config,
-    stores: BTreeMap<Region, Box<dyn RegionStore>>,
-    media: BTreeMap<Region, Box<dyn ObjectStore>>,
-    engines: BTreeMap<Region, Arc<RwLock<Engine>>>,
-    /// Regions whose ANN index is being rebuilt in the background.
-    reindexing: Arc<Mutex<HashSet<Region>>>,
-    /// Log position of each region's last engine snapshot.
-    snapshot_seq: Mutex<HashMap<Region, u64>>,
+    /// One cell per region.
+    cells: BTreeMap<Region, Cell>,
     pub(crate) world: RwLock<World>,
     signup: Mutex<()>,
-    /// Each region's directory for uploads being received, inside that region's own directory.
-    tmp: BTreeMap<Region, PathBuf>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// Rate limits of log-ins, sign-ups, comments, events and uploads.
@@ -196,9 +208,7 @@ pub struct Platform {
     pub(crate) hash_gate: crate::limits::Gate,
     /// The threads every password hash runs on.
     pub(crate) hashers: auth::Hashers,
-    /// Each region's differentially private releaser, fed by that region's events.
-    releasers: BTreeMap<Region, Mutex<foryou_engine::release::Releaser>>,
-    /// Each region's latest release.
+    /// Each region's latest release (what other regions may import).
     releases: Mutex<BTreeMap<Region, foryou_engine::release::Release>>,
     /// The cap on concurrent upload checks (each reads its file whole to probe it).
     pub(crate) upload_gate: crate::limits::Gate,
@@ -215,60 +225,47 @@ impl Platform {
         // Uploads once shared one directory for every region; nothing of a region lives outside
         // its own directory now.
         let _ = std::fs::remove_dir_all(config.data_dir.join("tmp"));
-        let mut tmp = BTreeMap::new();
-        let mut releasers = BTreeMap::new();
-        let mut stores: BTreeMap<Region, Box<dyn RegionStore>> = BTreeMap::new();
-        let mut media: BTreeMap<Region, Box<dyn ObjectStore>> = BTreeMap::new();
-        let mut engines = BTreeMap::new();
+        let mut cells = BTreeMap::new();
         for r in config.regions.all() {
             let dir = config.data_dir.join("regions").join(r.as_str());
             // Uploads interrupted by a crash are dropped at the next start.
-            let t = dir.join("tmp");
-            let _ = std::fs::remove_dir_all(&t);
-            std::fs::create_dir_all(&t).map_err(ApiError::internal)?;
-            tmp.insert(r.clone(), t);
+            let tmp = dir.join("tmp");
+            let _ = std::fs::remove_dir_all(&tmp);
+            std::fs::create_dir_all(&tmp).map_err(ApiError::internal)?;
             let budget = std::fs::read(dir.join(PRIVACY_BUDGET))
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .unwrap_or_default();
-            releasers.insert(
-                r.clone(),
-                Mutex::new(foryou_engine::release::Releaser::new(
-                    config.release.clone(),
-                    now_ms(),
-                    budget,
-                )),
-            );
-            stores.insert(
-                r.clone(),
-                Box::new(EmbeddedStore::open(
+            let cell = Cell {
+                store: Box::new(EmbeddedStore::open(
                     r.clone(),
                     &dir,
                     config.store_cache_bytes,
                 )?),
-            );
-            media.insert(
-                r.clone(),
-                Box::new(LocalObjectStore::open(dir.join("media"))?),
-            );
-            engines.insert(r.clone(), Arc::new(RwLock::new(load_engine(&dir))));
+                media: Box::new(LocalObjectStore::open(dir.join("media"))?),
+                engine: Arc::new(RwLock::new(load_engine(&dir))),
+                reindexing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+                snapshot_seq: Mutex::new(0),
+                tmp,
+                releaser: Mutex::new(foryou_engine::release::Releaser::new(
+                    config.release.clone(),
+                    now_ms(),
+                    budget,
+                )),
+                dir,
+            };
+            cells.insert(r, cell);
         }
         let p = Platform {
-            stores,
-            media,
-            engines,
-            reindexing: Arc::new(Mutex::new(HashSet::new())),
-            snapshot_seq: Mutex::new(HashMap::new()),
+            cells,
             world: RwLock::new(World::default()),
             signup: Mutex::new(()),
-            tmp,
             metrics: Metrics::default(),
             limiters: crate::limits::Limiters::new(config.limits.clone()),
             hash_gate: crate::limits::Gate::new(
                 config.max_concurrent_hashes,
                 config.max_queued_hashes,
             ),
-            releasers,
             releases: Mutex::new(BTreeMap::new()),
             hashers: auth::Hashers::new(config.max_concurrent_hashes, config.max_queued_hashes),
             upload_gate: crate::limits::Gate::new(
@@ -284,7 +281,8 @@ impl Platform {
     fn rebuild(&self) -> Result<(), ApiError> {
         let mut w = World::default();
         let mut referenced: HashMap<Region, HashSet<String>> = HashMap::new();
-        for (r, s) in &self.stores {
+        for (r, cell) in &self.cells {
+            let s = &cell.store;
             for a in s.accounts()? {
                 w.add_account(a);
             }
@@ -319,16 +317,14 @@ impl Platform {
         for list in w.comments.values_mut() {
             list.sort_by_key(|c| (c.created_ms, c.id));
         }
-        for (r, engine) in &self.engines {
+        for cell in self.cells.values() {
+            let engine = &cell.engine;
             let mut e = engine.write().map_err(lock_err)?;
             for v in w.videos.values() {
                 e.upsert_item(item_meta(&v.video));
             }
-            let store = &self.stores[r];
-            self.snapshot_seq
-                .lock()
-                .map_err(lock_err)?
-                .insert(r.clone(), e.last_seq());
+            let store = &cell.store;
+            *cell.snapshot_seq.lock().map_err(lock_err)? = e.last_seq();
             let mut from = 1;
             loop {
                 let batch = store.events_from(from, 10_000)?;
@@ -355,7 +351,8 @@ impl Platform {
             e.rebuild_index();
         }
         // Media written by an upload that never committed its record is removed.
-        for (r, m) in &self.media {
+        for (r, cell) in &self.cells {
+            let m = &cell.media;
             let refs = referenced.remove(r).unwrap_or_default();
             for key in m.keys()? {
                 if !refs.contains(&key) {
@@ -374,27 +371,31 @@ impl Platform {
     }
 
     /// A region's store.
-    fn store(&self, r: &Region) -> Result<&dyn RegionStore, ApiError> {
-        self.stores
+    /// A region's cell: the only way to that region's records, log, media and engine.
+    fn cell(&self, r: &Region) -> Result<&Cell, ApiError> {
+        self.cells
             .get(r)
-            .map(|b| b.as_ref())
-            .ok_or_else(|| ApiError::internal(format!("no store for region {r}")))
+            .ok_or_else(|| ApiError::internal(format!("no cell for region {r}")))
+    }
+
+    /// A region's store.
+    fn store(&self, r: &Region) -> Result<&dyn RegionStore, ApiError> {
+        Ok(self.cell(r)?.store.as_ref())
     }
 
     fn media_store(&self, r: &Region) -> Result<&dyn ObjectStore, ApiError> {
-        self.media
-            .get(r)
-            .map(|b| b.as_ref())
-            .ok_or_else(|| ApiError::internal(format!("no media store for region {r}")))
+        Ok(self.cell(r)?.media.as_ref())
+    }
+
+    /// A region's engine.
+    fn engine(&self, r: &Region) -> Result<&Arc<RwLock<Engine>>, ApiError> {
+        Ok(&self.cell(r)?.engine)
     }
 
     /// Where an upload by a user of `region` is received before it is checked: inside that
     /// region's own directory.
     pub fn tmp_dir(&self, region: &Region) -> Result<&Path, ApiError> {
-        self.tmp
-            .get(region)
-            .map(PathBuf::as_path)
-            .ok_or_else(|| ApiError::internal(format!("no upload directory for region {region}")))
+        Ok(&self.cell(region)?.tmp)
     }
 
     /// Runs `f` over the projection.

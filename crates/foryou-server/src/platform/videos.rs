@@ -139,7 +139,7 @@ impl Platform {
         video: Video,
         new_sound: Option<Sound>,
     ) -> Result<(), ApiError> {
-        for e in self.engines.values() {
+        for e in self.cells.values().map(|c| &c.engine) {
             e.write().map_err(lock_err)?.upsert_item(item_meta(&video));
         }
         let mut w = self.world.write().map_err(lock_err)?;
@@ -197,7 +197,7 @@ impl Platform {
         let media = self.media_store(&video.region)?;
         media.delete(&video.media_key)?;
         media.delete(&video.poster_key)?;
-        for e in self.engines.values() {
+        for e in self.cells.values().map(|c| &c.engine) {
             e.write().map_err(lock_err)?.remove_item(id);
         }
         let mut w = self.world.write().map_err(lock_err)?;
