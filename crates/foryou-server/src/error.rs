@@ -80,50 +80,36 @@ impl ApiError {
     }
 }
 
+impl From<crate::platform::PlatformError> for ApiError {
+    /// The one table from the platform's kinds of failure to HTTP statuses.
+    fn from(e: crate::platform::PlatformError) -> Self {
+        use crate::platform::Kind;
+        let status = match e.kind {
+            Kind::BadRequest => StatusCode::BAD_REQUEST,
+            Kind::Unauthorized => StatusCode::UNAUTHORIZED,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Kind::TooMany => StatusCode::TOO_MANY_REQUESTS,
+            Kind::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError {
+            status,
+            code: e.code,
+            message: e.message,
+            retry_after_s: e.retry_after_s,
+        }
+    }
+}
+
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
-        ApiError::unprocessable("invalid", format!("{}: {}", e.field, e.message))
-    }
-}
-
-impl From<foryou_store::StoreError> for ApiError {
-    fn from(e: foryou_store::StoreError) -> Self {
-        match e {
-            foryou_store::StoreError::HandleTaken { handle } => ApiError::new(
-                StatusCode::CONFLICT,
-                "handle_taken",
-                format!("the handle '{handle}' is taken; choose another"),
-            ),
-            other => ApiError::internal(other),
-        }
-    }
-}
-
-impl From<foryou_media::StoreError> for ApiError {
-    fn from(e: foryou_media::StoreError) -> Self {
-        ApiError::internal(e)
-    }
-}
-
-impl From<foryou_media::ProbeError> for ApiError {
-    fn from(e: foryou_media::ProbeError) -> Self {
-        use foryou_media::ProbeError as P;
-        match &e {
-            P::Truncated { .. } | P::Corrupt { .. } => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "corrupt_video",
-                format!("{e}; upload the complete, undamaged file"),
-            ),
-            P::Unsupported { .. } => ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_video",
-                format!("{e}; upload MP4 (H.264/AAC) or WebM (VP8/VP9/AV1, Opus/Vorbis)"),
-            ),
-            P::ZeroDuration => ApiError::unprocessable(
-                "zero_duration",
-                "the video has zero duration; upload a clip that plays",
-            ),
-        }
+        crate::platform::PlatformError::from(e).into()
     }
 }
 

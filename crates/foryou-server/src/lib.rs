@@ -18,5 +18,7 @@ pub use conn::{serve_with, ConnLimits};
 pub use error::ApiError;
 pub use http::{router, serve};
 pub use limits::{Limits, Rate};
-pub use platform::{now_ms, Caller, Config, EventResult, FeedKind, Platform, UploadInput};
+pub use platform::{
+    now_ms, Caller, Config, EventResult, FeedKind, Kind, Platform, PlatformError, UploadInput,
+};
 pub use views::{FeedItem, VideoView};

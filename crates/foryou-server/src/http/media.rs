@@ -121,7 +121,7 @@ async fn serve(
             }
             _ => None,
         };
-        Ok(Head {
+        Ok::<_, crate::platform::PlatformError>(Head {
             mime,
             size,
             range,

@@ -24,13 +24,14 @@ use std::time::Instant;
 
 pub(crate) type AppState = Arc<Platform>;
 
-/// Runs blocking platform work (fsync, argon2, ranking) off the async workers.
-pub(crate) async fn blocking<T: Send + 'static>(
+/// Runs blocking platform work (fsync, argon2, ranking) off the async workers; its error
+/// becomes the HTTP error in `crate::error`'s one table.
+pub(crate) async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
     p: &AppState,
-    f: impl FnOnce(&Platform) -> Result<T, ApiError> + Send + 'static,
+    f: impl FnOnce(&Platform) -> Result<T, E> + Send + 'static,
 ) -> Result<T, ApiError> {
     let p = p.clone();
-    tokio::task::spawn_blocking(move || f(&p))
+    tokio::task::spawn_blocking(move || f(&p).map_err(Into::into))
         .await
         .map_err(ApiError::internal)?
 }

@@ -34,7 +34,7 @@ impl Drop for TempFile {
 
 fn multipart_error(e: MultipartError, max: u64) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        upload_too_large(max)
+        upload_too_large(max).into()
     } else {
         ApiError::bad_request(format!(
             "the upload could not be read ({}); send it again",
@@ -108,7 +108,7 @@ pub(crate) async fn upload(
         .and_then(|v| v.parse::<u64>().ok())
     {
         if len > max + (4 << 20) {
-            return Err(upload_too_large(max));
+            return Err(upload_too_large(max).into());
         }
     }
     p.limiters
@@ -146,7 +146,7 @@ pub(crate) async fn upload(
                 while let Some(chunk) = next_chunk(&mut field, max).await? {
                     size += chunk.len() as u64;
                     if size > max {
-                        return Err(upload_too_large(max));
+                        return Err(upload_too_large(max).into());
                     }
                     f.write_all(&chunk).await.map_err(ApiError::internal)?;
                 }

@@ -11,7 +11,7 @@ impl Platform {
         password: &str,
         birthdate: &str,
         country: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), PlatformError> {
         validate_handle(handle)?;
         validate_password(password)?;
         parse_date(birthdate)?;
@@ -27,20 +27,20 @@ impl Platform {
         birthdate: &str,
         country: &str,
         role: Role,
-    ) -> Result<Account, ApiError> {
+    ) -> Result<Account, PlatformError> {
         self.check_sign_up_fields(handle, password, birthdate, country)?;
         let birth = parse_date(birthdate)?;
         let today = Date::from_unix_ms(now_ms());
         let age = age_on(birth, today);
         if birth > today {
-            return Err(ApiError::unprocessable(
+            return Err(PlatformError::unprocessable(
                 "invalid",
                 "birthdate: is in the future; send your real date of birth",
             ));
         }
         if age < self.config.min_age {
-            return Err(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
+            return Err(PlatformError::new(
+                Kind::Forbidden,
                 "too_young",
                 format!(
                     "you must be at least {} years old to use Foryou",
@@ -49,7 +49,7 @@ impl Platform {
             ));
         }
         if age > 130 {
-            return Err(ApiError::unprocessable(
+            return Err(PlatformError::unprocessable(
                 "invalid",
                 "birthdate: is more than 130 years ago; send your real date of birth",
             ));
@@ -59,8 +59,8 @@ impl Platform {
         let password_hash = self
             .hashers
             .run(move || auth::hash_password(&pw))
-            .ok_or_else(|| ApiError::internal("the hashing threads are gone"))?
-            .map_err(ApiError::internal)?;
+            .ok_or_else(|| PlatformError::internal("the hashing threads are gone"))?
+            .map_err(PlatformError::internal)?;
         let _guard = self.signup.lock().map_err(lock_err)?;
         let lower = handle.to_ascii_lowercase();
         if self
@@ -100,7 +100,7 @@ impl Platform {
         accounts: Vec<Account>,
         sounds: Vec<Sound>,
         videos: Vec<(Video, Vec<u8>, Vec<u8>)>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), PlatformError> {
         {
             let w = self.world.read().map_err(lock_err)?;
             if let Some(a) = accounts
@@ -156,13 +156,13 @@ impl Platform {
         &self,
         user: UserId,
         inputs: &[EventInput],
-    ) -> Result<Vec<EventResult>, ApiError> {
+    ) -> Result<Vec<EventResult>, PlatformError> {
         let caller = {
             let w = self.world.read().map_err(lock_err)?;
             let u = w
                 .users
                 .get(&user)
-                .ok_or_else(|| ApiError::not_found(format!("no user with id {user}")))?;
+                .ok_or_else(|| PlatformError::not_found(format!("no user with id {user}")))?;
             Caller {
                 user,
                 handle: u.handle.clone(),
@@ -175,15 +175,15 @@ impl Platform {
     }
 
     /// Whether the platform holds no account yet.
-    pub fn is_empty(&self) -> Result<bool, ApiError> {
+    pub fn is_empty(&self) -> Result<bool, PlatformError> {
         Ok(self.world.read().map_err(lock_err)?.users.is_empty())
     }
 
     /// Changes a user's role.
-    pub fn set_role(&self, user: UserId, role: Role) -> Result<(), ApiError> {
+    pub fn set_role(&self, user: UserId, role: Role) -> Result<(), PlatformError> {
         let region = self.user_region(user)?;
         if !self.store(&region)?.set_role(user, role)? {
-            return Err(ApiError::not_found(format!("no user with id {user}")));
+            return Err(PlatformError::not_found(format!("no user with id {user}")));
         }
         if let Some(u) = self.world.write().map_err(lock_err)?.users.get_mut(&user) {
             u.role = role;
@@ -191,16 +191,16 @@ impl Platform {
         Ok(())
     }
 
-    pub(super) fn user_region(&self, user: UserId) -> Result<Region, ApiError> {
+    pub(super) fn user_region(&self, user: UserId) -> Result<Region, PlatformError> {
         let w = self.world.read().map_err(lock_err)?;
         w.users
             .get(&user)
             .map(|u| u.region.clone())
-            .ok_or_else(|| ApiError::not_found(format!("no user with id {user}")))
+            .ok_or_else(|| PlatformError::not_found(format!("no user with id {user}")))
     }
 
     /// Resolves a handle (any case) to a user id.
-    pub fn user_by_handle(&self, handle: &str) -> Result<Option<UserId>, ApiError> {
+    pub fn user_by_handle(&self, handle: &str) -> Result<Option<UserId>, PlatformError> {
         Ok(self
             .world
             .read()
@@ -211,8 +211,8 @@ impl Platform {
     }
 
     /// Checks a password and opens a session; the same error for unknown handles and wrong passwords.
-    pub fn login(&self, handle: &str, password: &str) -> Result<(String, UserId), ApiError> {
-        let denied = || ApiError::unauthorized("wrong handle or password");
+    pub fn login(&self, handle: &str, password: &str) -> Result<(String, UserId), PlatformError> {
+        let denied = || PlatformError::unauthorized("wrong handle or password");
         let id = self.user_by_handle(handle)?;
         let account = match id {
             Some(id) => self.store(&self.user_region(id)?)?.account(id)?,
@@ -243,7 +243,7 @@ impl Platform {
     }
 
     /// Who holds this bearer token, if it is valid.
-    pub fn authenticate(&self, token: &str) -> Result<Option<Caller>, ApiError> {
+    pub fn authenticate(&self, token: &str) -> Result<Option<Caller>, PlatformError> {
         let Some(region) = auth::token_region(token) else {
             return Ok(None);
         };
@@ -268,7 +268,7 @@ impl Platform {
     }
 
     /// Revokes the caller's token.
-    pub fn logout(&self, caller: &Caller) -> Result<(), ApiError> {
+    pub fn logout(&self, caller: &Caller) -> Result<(), PlatformError> {
         self.store(&caller.region)?
             .delete_token(&caller.token_hash)?;
         Ok(())

@@ -7,7 +7,7 @@ impl Platform {
     /// Background upkeep of a region's engine after it learned: rebuilds the ANN index off the
     /// lock when the embeddings have moved on, and snapshots the learned state every
     /// `SNAPSHOT_EVERY` events so a restart replays only the log after it.
-    pub(super) fn maintain_engine(&self, region: &Region) -> Result<(), ApiError> {
+    pub(super) fn maintain_engine(&self, region: &Region) -> Result<(), PlatformError> {
         use std::sync::atomic::Ordering;
         let cell = self.cell(region)?;
         let engine = &cell.engine;
@@ -30,7 +30,7 @@ impl Platform {
             // Learned state of users idle for half a year goes, so memory stays bounded; their
             // events stay in the log.
             e.expire_idle(now_ms().saturating_sub(IDLE_USER_EXPIRY_MS));
-            let bytes = e.snapshot().map_err(ApiError::internal)?;
+            let bytes = e.snapshot().map_err(PlatformError::internal)?;
             *last = e.last_seq();
             drop(e);
             let path = cell.dir.join(ENGINE_SNAPSHOT);
@@ -47,16 +47,16 @@ impl Platform {
 
     /// Writes every region's engine snapshot (at graceful shutdown), so the next start replays
     /// nothing it already learned.
-    pub fn snapshot_engines(&self) -> Result<(), ApiError> {
+    pub fn snapshot_engines(&self) -> Result<(), PlatformError> {
         for cell in self.cells.values() {
             let bytes = cell
                 .engine
                 .read()
                 .map_err(lock_err)?
                 .snapshot()
-                .map_err(ApiError::internal)?;
+                .map_err(PlatformError::internal)?;
             write_atomically(&cell.dir.join(ENGINE_SNAPSHOT), &bytes)
-                .map_err(ApiError::internal)?;
+                .map_err(PlatformError::internal)?;
         }
         Ok(())
     }
@@ -69,11 +69,11 @@ impl Platform {
         kind: FeedKind,
         limit: usize,
         cursor: usize,
-    ) -> Result<Vec<FeedItem>, ApiError> {
+    ) -> Result<Vec<FeedItem>, PlatformError> {
         let limit = limit.clamp(1, 50);
         let recs: Vec<(VideoId, Vec<foryou_engine::Reason>)> = match (kind, caller) {
             (FeedKind::Following, None) => {
-                return Err(ApiError::unauthorized(
+                return Err(PlatformError::unauthorized(
                     "sign in to see the creators you follow",
                 ))
             }
@@ -157,7 +157,7 @@ impl Platform {
         &self,
         region: &Region,
         now: u64,
-    ) -> Result<Vec<(VideoId, f64)>, ApiError> {
+    ) -> Result<Vec<(VideoId, f64)>, PlatformError> {
         if self.config.region_only.contains(region) {
             return Ok(Vec::new());
         }
@@ -188,20 +188,20 @@ impl Platform {
     }
 
     /// What `region`'s feeds import from the other regions right now (for tests and audits).
-    pub fn imports(&self, region: &Region) -> Result<Vec<(VideoId, f64)>, ApiError> {
+    pub fn imports(&self, region: &Region) -> Result<Vec<(VideoId, f64)>, PlatformError> {
         self.worldwide_popular(region, now_ms())
     }
 
     /// Makes `region`'s next release when its window is over and its daily budget allows,
     /// persisting the budget first so a restart cannot spend it twice.
-    pub(super) fn try_release(&self, region: &Region, now: u64) -> Result<(), ApiError> {
+    pub(super) fn try_release(&self, region: &Region, now: u64) -> Result<(), PlatformError> {
         let cell = self.cell(region)?;
         let mut r = cell.releaser.lock().map_err(lock_err)?;
         match r.release(now, &mut rand::thread_rng()) {
             Ok(rel) => {
-                let budget = serde_json::to_vec(r.budget()).map_err(ApiError::internal)?;
+                let budget = serde_json::to_vec(r.budget()).map_err(PlatformError::internal)?;
                 write_atomically(&cell.dir.join(PRIVACY_BUDGET), &budget)
-                    .map_err(ApiError::internal)?;
+                    .map_err(PlatformError::internal)?;
                 tracing::info!(
                     region = %region,
                     videos = rel.counts.len(),

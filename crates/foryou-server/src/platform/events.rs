@@ -10,13 +10,15 @@ impl Platform {
         &self,
         caller: &Caller,
         inputs: &[EventInput],
-    ) -> Result<Vec<EventResult>, ApiError> {
+    ) -> Result<Vec<EventResult>, PlatformError> {
         if inputs.is_empty() {
-            return Err(ApiError::bad_request("events: send at least one event"));
+            return Err(PlatformError::bad_request(
+                "events: send at least one event",
+            ));
         }
         if inputs.len() > self.config.max_batch {
-            return Err(ApiError::new(
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            return Err(PlatformError::new(
+                Kind::TooLarge,
                 "batch_too_large",
                 format!(
                     "events: {} events in one batch; send at most {}",
@@ -87,11 +89,11 @@ impl Platform {
         i: usize,
         ev: &EventInput,
         now: u64,
-    ) -> Result<EventRecord, ApiError> {
+    ) -> Result<EventRecord, PlatformError> {
         let field = |f: &str| format!("events[{i}].{f}");
-        let bad = |f: &str, m: String| ApiError::bad_request(format!("{}: {m}", field(f)));
+        let bad = |f: &str, m: String| PlatformError::bad_request(format!("{}: {m}", field(f)));
         let unproc = |code: &'static str, f: &str, m: String| {
-            ApiError::unprocessable(code, format!("{}: {m}", field(f)))
+            PlatformError::unprocessable(code, format!("{}: {m}", field(f)))
         };
         if ev.id.is_empty() || ev.id.len() > 64 || !ev.id.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(bad(
@@ -229,7 +231,7 @@ impl Platform {
     /// Forgets the engine's learned interests for the caller ("refresh"); follows stay. The
     /// refresh is a record in the caller's home-region log, so a restart does not relearn what
     /// came before it.
-    pub fn refresh_interests(&self, caller: &Caller) -> Result<(), ApiError> {
+    pub fn refresh_interests(&self, caller: &Caller) -> Result<(), PlatformError> {
         let record = EventRecord {
             seq: 0,
             id: format!("refresh-{}", new_id()),

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod engines;
+mod error;
 mod events;
 mod staff;
 mod videos;
@@ -14,9 +15,9 @@ pub use videos::upload_too_large;
 pub(crate) use world::World;
 
 use crate::auth;
-use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::views::{self, FeedItem, VideoView};
+pub use error::{Kind, PlatformError};
 use foryou_engine::{Engine, EngineConfig, FeedMode, FeedRequest, ItemMeta};
 use foryou_media::{LocalObjectStore, ObjectStore};
 use foryou_store::{
@@ -214,14 +215,14 @@ pub struct Platform {
     pub(crate) upload_gate: crate::limits::Gate,
 }
 
-fn lock_err<T>(_: T) -> ApiError {
-    ApiError::internal("a lock was poisoned by a panic")
+fn lock_err<T>(_: T) -> PlatformError {
+    PlatformError::internal("a lock was poisoned by a panic")
 }
 
 impl Platform {
     /// Opens every region's store under `config.data_dir`, rebuilds the public projection and
     /// the engines from the stores and event logs, and removes media left by interrupted uploads.
-    pub fn open(config: Config) -> Result<Platform, ApiError> {
+    pub fn open(config: Config) -> Result<Platform, PlatformError> {
         // Uploads once shared one directory for every region; nothing of a region lives outside
         // its own directory now.
         let _ = std::fs::remove_dir_all(config.data_dir.join("tmp"));
@@ -231,7 +232,7 @@ impl Platform {
             // Uploads interrupted by a crash are dropped at the next start.
             let tmp = dir.join("tmp");
             let _ = std::fs::remove_dir_all(&tmp);
-            std::fs::create_dir_all(&tmp).map_err(ApiError::internal)?;
+            std::fs::create_dir_all(&tmp).map_err(PlatformError::internal)?;
             let budget = std::fs::read(dir.join(PRIVACY_BUDGET))
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok())
@@ -278,7 +279,7 @@ impl Platform {
         Ok(p)
     }
 
-    fn rebuild(&self) -> Result<(), ApiError> {
+    fn rebuild(&self) -> Result<(), PlatformError> {
         let mut w = World::default();
         let mut referenced: HashMap<Region, HashSet<String>> = HashMap::new();
         for (r, cell) in &self.cells {
@@ -372,34 +373,34 @@ impl Platform {
 
     /// A region's store.
     /// A region's cell: the only way to that region's records, log, media and engine.
-    fn cell(&self, r: &Region) -> Result<&Cell, ApiError> {
+    fn cell(&self, r: &Region) -> Result<&Cell, PlatformError> {
         self.cells
             .get(r)
-            .ok_or_else(|| ApiError::internal(format!("no cell for region {r}")))
+            .ok_or_else(|| PlatformError::internal(format!("no cell for region {r}")))
     }
 
     /// A region's store.
-    fn store(&self, r: &Region) -> Result<&dyn RegionStore, ApiError> {
+    fn store(&self, r: &Region) -> Result<&dyn RegionStore, PlatformError> {
         Ok(self.cell(r)?.store.as_ref())
     }
 
-    fn media_store(&self, r: &Region) -> Result<&dyn ObjectStore, ApiError> {
+    fn media_store(&self, r: &Region) -> Result<&dyn ObjectStore, PlatformError> {
         Ok(self.cell(r)?.media.as_ref())
     }
 
     /// A region's engine.
-    fn engine(&self, r: &Region) -> Result<&Arc<RwLock<Engine>>, ApiError> {
+    fn engine(&self, r: &Region) -> Result<&Arc<RwLock<Engine>>, PlatformError> {
         Ok(&self.cell(r)?.engine)
     }
 
     /// Where an upload by a user of `region` is received before it is checked: inside that
     /// region's own directory.
-    pub fn tmp_dir(&self, region: &Region) -> Result<&Path, ApiError> {
+    pub fn tmp_dir(&self, region: &Region) -> Result<&Path, PlatformError> {
         Ok(&self.cell(region)?.tmp)
     }
 
     /// Runs `f` over the projection.
-    pub(crate) fn read_world<T>(&self, f: impl FnOnce(&World) -> T) -> Result<T, ApiError> {
+    pub(crate) fn read_world<T>(&self, f: impl FnOnce(&World) -> T) -> Result<T, PlatformError> {
         Ok(f(&*self.world.read().map_err(lock_err)?))
     }
 }

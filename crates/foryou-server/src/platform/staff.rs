@@ -37,8 +37,8 @@ impl Platform {
         &self,
         caller: &Caller,
         req: StaffRequest<'_>,
-        work: impl FnOnce(bool) -> Result<(T, u64), ApiError>,
-    ) -> Result<T, ApiError> {
+        work: impl FnOnce(bool) -> Result<(T, u64), PlatformError>,
+    ) -> Result<T, PlatformError> {
         let StaffRequest {
             target,
             purpose,
@@ -47,7 +47,7 @@ impl Platform {
             effect,
         } = req;
         if !PURPOSES.contains(&purpose) {
-            return Err(ApiError::bad_request(format!(
+            return Err(PlatformError::bad_request(format!(
                 "purpose: say why you need this data, one of {}",
                 PURPOSES.join(", ")
             )));
@@ -78,7 +78,7 @@ impl Platform {
         let store = self.store(target)?;
         if !d.allowed {
             store.record_access(&rec)?;
-            return Err(ApiError::forbidden(format!(
+            return Err(PlatformError::forbidden(format!(
                 "the access policy does not allow a {} of region {} to reach {category} data of region {target} for {purpose}: {}",
                 format!("{:?}", caller.role).to_lowercase(),
                 caller.region,
@@ -109,7 +109,7 @@ impl Platform {
         purpose: &str,
         cursor: usize,
         limit: usize,
-    ) -> Result<(Vec<serde_json::Value>, usize), ApiError> {
+    ) -> Result<(Vec<serde_json::Value>, usize), PlatformError> {
         let req = StaffRequest {
             target,
             purpose,
@@ -146,7 +146,7 @@ impl Platform {
         region: &Region,
         from: u64,
         max: usize,
-    ) -> Result<Vec<AccessRecord>, ApiError> {
+    ) -> Result<Vec<AccessRecord>, PlatformError> {
         Ok(self.store(region)?.access_records(from, max)?)
     }
 
@@ -157,7 +157,7 @@ impl Platform {
         user: UserId,
         role: Role,
         purpose: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), PlatformError> {
         let region = self.user_region(user)?;
         let req = StaffRequest {
             target: &region,

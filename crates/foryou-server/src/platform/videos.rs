@@ -5,7 +5,7 @@ use super::*;
 
 impl Platform {
     /// Checks, stores and indexes an upload. On any refusal nothing is left behind.
-    pub fn upload(&self, caller: &Caller, input: UploadInput) -> Result<VideoView, ApiError> {
+    pub fn upload(&self, caller: &Caller, input: UploadInput) -> Result<VideoView, PlatformError> {
         let file = input.file.clone();
         let result = self.upload_inner(caller, input);
         let _ = std::fs::remove_file(&file);
@@ -20,20 +20,20 @@ impl Platform {
         &self,
         caller: &Caller,
         input: UploadInput,
-    ) -> Result<VideoView, ApiError> {
+    ) -> Result<VideoView, PlatformError> {
         validate_caption(&input.caption)?;
         let size = std::fs::metadata(&input.file)
-            .map_err(ApiError::internal)?
+            .map_err(PlatformError::internal)?
             .len();
         if size > self.config.max_upload_bytes {
             return Err(too_large(size, self.config.max_upload_bytes));
         }
         self.check_upload_quota(caller, size)?;
-        let data = std::fs::read(&input.file).map_err(ApiError::internal)?;
+        let data = std::fs::read(&input.file).map_err(PlatformError::internal)?;
         let info = foryou_media::probe(&data)?;
         drop(data);
         if info.duration_ms > self.config.max_video_ms {
-            return Err(ApiError::unprocessable(
+            return Err(PlatformError::unprocessable(
                 "video_too_long",
                 format!(
                     "the video is {:.1} s long; the limit is {} s, so trim it",
@@ -45,15 +45,15 @@ impl Platform {
         let poster = match input.poster {
             Some(bytes) if !bytes.is_empty() => {
                 let mime = foryou_media::image_mime(&bytes).ok_or_else(|| {
-                    ApiError::new(
-                        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    PlatformError::new(
+                        Kind::Unsupported,
                         "unsupported_poster",
                         "the poster must be a PNG, JPEG or WebP image",
                     )
                 })?;
                 if bytes.len() > 2 << 20 {
-                    return Err(ApiError::new(
-                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    return Err(PlatformError::new(
+                        Kind::TooLarge,
                         "poster_too_large",
                         "the poster is over 2 MiB; send a smaller image",
                     ));
@@ -76,7 +76,7 @@ impl Platform {
         let (sound, new_sound) = match input.sound_id {
             Some(s) => {
                 if !self.world.read().map_err(lock_err)?.sounds.contains_key(&s) {
-                    return Err(ApiError::unprocessable("unknown_sound", format!("sound_id: no sound with id {s}; leave it out to use the video's own sound")));
+                    return Err(PlatformError::unprocessable("unknown_sound", format!("sound_id: no sound with id {s}; leave it out to use the video's own sound")));
                 }
                 (s, None)
             }
@@ -118,11 +118,11 @@ impl Platform {
         let stored = media
             .put_file(&media_key, &input.file)
             .and_then(|_| media.put(&poster_key, &poster.0))
-            .map_err(ApiError::from)
+            .map_err(PlatformError::from)
             .and_then(|_| {
                 self.store(&caller.region)?
                     .insert_video(&video, new_sound.as_ref())
-                    .map_err(ApiError::from)
+                    .map_err(PlatformError::from)
             });
         if let Err(e) = stored {
             let _ = media.delete(&media_key);
@@ -138,7 +138,7 @@ impl Platform {
         &self,
         video: Video,
         new_sound: Option<Sound>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), PlatformError> {
         for e in self.cells.values().map(|c| &c.engine) {
             e.write().map_err(lock_err)?.upsert_item(item_meta(&video));
         }
@@ -156,25 +156,25 @@ impl Platform {
         caller: &Caller,
         id: VideoId,
         purpose: Option<&str>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), PlatformError> {
         let video = {
             let w = self.world.read().map_err(lock_err)?;
             w.videos
                 .get(&id)
                 .map(|e| e.video.clone())
-                .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?
+                .ok_or_else(|| PlatformError::not_found(format!("no video with id {id}")))?
         };
         if video.creator == caller.user {
             return self.remove_video(caller, &video);
         }
         if !matches!(caller.role, Role::Moderator | Role::Admin) {
-            return Err(ApiError::forbidden(
+            return Err(PlatformError::forbidden(
                 "only the creator, a moderator or an admin may remove this video",
             ));
         }
         // Staff removing someone else's video reach that person's data: through the gateway.
         let purpose = purpose.ok_or_else(|| {
-            ApiError::bad_request(format!(
+            PlatformError::bad_request(format!(
                 "purpose: staff name why they remove someone else's video (?purpose=moderation), one of {}",
                 crate::gateway::PURPOSES.join(", ")
             ))
@@ -191,7 +191,7 @@ impl Platform {
         })
     }
 
-    fn remove_video(&self, caller: &Caller, video: &Video) -> Result<(), ApiError> {
+    fn remove_video(&self, caller: &Caller, video: &Video) -> Result<(), PlatformError> {
         let id = video.id;
         self.store(&video.region)?.delete_video(id)?;
         let media = self.media_store(&video.region)?;
@@ -213,10 +213,14 @@ impl Platform {
     }
 
     /// A video's public view, with the viewer's own like and follow flags.
-    pub fn video_view(&self, id: VideoId, viewer: Option<UserId>) -> Result<VideoView, ApiError> {
+    pub fn video_view(
+        &self,
+        id: VideoId,
+        viewer: Option<UserId>,
+    ) -> Result<VideoView, PlatformError> {
         let w = self.world.read().map_err(lock_err)?;
         views::video(&w, id, viewer)
-            .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))
+            .ok_or_else(|| PlatformError::not_found(format!("no video with id {id}")))
     }
 
     /// Where a video's media (or poster) lives: its region, object key and MIME type.
@@ -224,12 +228,12 @@ impl Platform {
         &self,
         id: VideoId,
         poster: bool,
-    ) -> Result<(Region, String, String), ApiError> {
+    ) -> Result<(Region, String, String), PlatformError> {
         let w = self.world.read().map_err(lock_err)?;
         let v = &w
             .videos
             .get(&id)
-            .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))?
+            .ok_or_else(|| PlatformError::not_found(format!("no video with id {id}")))?
             .video;
         Ok(if poster {
             (
@@ -248,12 +252,12 @@ impl Platform {
         id: VideoId,
         poster: bool,
         range: Option<(u64, u64)>,
-    ) -> Result<(String, u64, Vec<u8>), ApiError> {
+    ) -> Result<(String, u64, Vec<u8>), PlatformError> {
         let (region, key, mime) = self.media_object(id, poster)?;
         let store = self.media_store(&region)?;
         let size = store
             .size(&key)?
-            .ok_or_else(|| ApiError::not_found("the media file is missing"))?;
+            .ok_or_else(|| PlatformError::not_found("the media file is missing"))?;
         let (start, len) = match range {
             Some((s, e)) => (s, e.saturating_sub(s).saturating_add(1)),
             None => (0, size),
@@ -262,19 +266,19 @@ impl Platform {
     }
 
     /// The MIME type and size of a video's media file, or of its poster.
-    pub fn media_meta(&self, id: VideoId, poster: bool) -> Result<(String, u64), ApiError> {
+    pub fn media_meta(&self, id: VideoId, poster: bool) -> Result<(String, u64), PlatformError> {
         let (region, key, mime) = self.media_object(id, poster)?;
         let size = self
             .media_store(&region)?
             .size(&key)?
-            .ok_or_else(|| ApiError::not_found("the media file is missing"))?;
+            .ok_or_else(|| PlatformError::not_found("the media file is missing"))?;
         Ok((mime, size))
     }
 
     /// Refuses an upload of `size` more bytes when the caller has made
     /// `config.max_uploads_per_day` uploads in the last 24 hours or would keep more than
     /// `config.max_user_storage_bytes`.
-    pub fn check_upload_quota(&self, caller: &Caller, size: u64) -> Result<(), ApiError> {
+    pub fn check_upload_quota(&self, caller: &Caller, size: u64) -> Result<(), PlatformError> {
         let since = now_ms().saturating_sub(86_400_000);
         let (today, stored) = {
             let w = self.world.read().map_err(lock_err)?;
@@ -292,13 +296,9 @@ impl Platform {
                     )
                 })
         };
-        let quota = |msg: String| ApiError {
+        let quota = |msg: String| PlatformError {
             retry_after_s: Some(3600),
-            ..ApiError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "upload_quota",
-                msg,
-            )
+            ..PlatformError::new(Kind::TooMany, "upload_quota", msg)
         };
         if today >= self.config.max_uploads_per_day {
             return Err(quota(format!(
@@ -306,8 +306,8 @@ impl Platform {
             )));
         }
         if stored.saturating_add(size) > self.config.max_user_storage_bytes {
-            return Err(ApiError::new(
-                axum::http::StatusCode::INSUFFICIENT_STORAGE,
+            return Err(PlatformError::new(
+                Kind::StorageFull,
                 "storage_quota",
                 format!(
                     "your videos take {} MiB of your {} MiB; remove some to post more",
@@ -320,9 +320,9 @@ impl Platform {
     }
 }
 
-fn too_large(size: u64, max: u64) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+fn too_large(size: u64, max: u64) -> PlatformError {
+    PlatformError::new(
+        Kind::TooLarge,
         "video_too_large",
         format!(
             "the file is {:.1} MiB; the limit is {} MiB, so compress or trim it",
@@ -333,9 +333,9 @@ fn too_large(size: u64, max: u64) -> ApiError {
 }
 
 /// The 413 for an upload cut off at the limit while receiving.
-pub fn upload_too_large(max: u64) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+pub fn upload_too_large(max: u64) -> PlatformError {
+    PlatformError::new(
+        Kind::TooLarge,
         "video_too_large",
         format!(
             "the file is over the {} MiB limit; compress or trim it",
