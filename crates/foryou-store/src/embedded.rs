@@ -20,6 +20,10 @@ const COMMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("comments");
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 const EVENT_IDS: TableDefinition<(u64, &str), u64> = TableDefinition::new("event_ids");
 const ACCESS: TableDefinition<u64, &[u8]> = TableDefinition::new("access");
+/// Views and shares per video made by this region's users, kept with the log they come from.
+const COUNTS: TableDefinition<u64, (u64, u64)> = TableDefinition::new("counts");
+/// The key in `COUNTS` that says the counts cover the whole log (ids stay below 2^53).
+const COUNTED: u64 = u64::MAX;
 
 /// A region's store in `DIR/store.redb`.
 pub struct EmbeddedStore {
@@ -65,6 +69,28 @@ impl EmbeddedStore {
             tx.open_table(EVENTS).map_err(|e| backend(&e))?;
             tx.open_table(EVENT_IDS).map_err(|e| backend(&e))?;
             tx.open_table(ACCESS).map_err(|e| backend(&e))?;
+            // A store written before the counts were kept gets them from its log, once.
+            let mut counts = tx.open_table(COUNTS).map_err(|e| backend(&e))?;
+            if counts.get(COUNTED).map_err(|e| backend(&e))?.is_none() {
+                let events = tx.open_table(EVENTS).map_err(|e| backend(&e))?;
+                let mut tally: std::collections::BTreeMap<u64, (u64, u64)> = Default::default();
+                for row in events.iter().map_err(|e| backend(&e))? {
+                    let (_, v) = row.map_err(|e| backend(&e))?;
+                    let rec: EventRecord = dec("events", v.value())?;
+                    if let Some(video) = rec.video {
+                        let t = tally.entry(video.0).or_default();
+                        match rec.kind {
+                            EventKind::View => t.0 += 1,
+                            EventKind::Share => t.1 += 1,
+                            _ => {}
+                        }
+                    }
+                }
+                for (v, c) in tally {
+                    counts.insert(v, c).map_err(|e| backend(&e))?;
+                }
+                counts.insert(COUNTED, (0, 0)).map_err(|e| backend(&e))?;
+            }
         }
         tx.commit().map_err(|e| backend(&e))?;
         Ok(EmbeddedStore {
@@ -333,6 +359,7 @@ impl RegionStore for EmbeddedStore {
             let mut likes = tx.open_table(LIKES).map_err(|e| self.err(e))?;
             let mut follows = tx.open_table(FOLLOWS).map_err(|e| self.err(e))?;
             let mut comments = tx.open_table(COMMENTS).map_err(|e| self.err(e))?;
+            let mut counts = tx.open_table(COUNTS).map_err(|e| self.err(e))?;
             let mut seq = events
                 .last()
                 .map_err(|e| self.err(e))?
@@ -417,6 +444,19 @@ impl RegionStore for EmbeddedStore {
                     }
                     _ => Effect::None,
                 };
+                if let (EventKind::View | EventKind::Share, Some(v)) = (rec.kind, rec.video) {
+                    let (views, shares) = counts
+                        .get(v.0)
+                        .map_err(|e| self.err(e))?
+                        .map(|c| c.value())
+                        .unwrap_or((0, 0));
+                    let now = if rec.kind == EventKind::View {
+                        (views + 1, shares)
+                    } else {
+                        (views, shares + 1)
+                    };
+                    counts.insert(v.0, now).map_err(|e| self.err(e))?;
+                }
                 events
                     .insert(seq, enc(&rec).as_slice())
                     .map_err(|e| self.err(e))?;
@@ -477,6 +517,21 @@ impl RegionStore for EmbeddedStore {
         for row in t.range(from..).map_err(|e| self.err(e))?.take(max) {
             let (_, v) = row.map_err(|e| self.err(e))?;
             out.push(dec("access", v.value())?);
+        }
+        Ok(out)
+    }
+
+    fn view_share_counts(&self) -> Result<Vec<(VideoId, u64, u64)>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(COUNTS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            if k.value() == COUNTED {
+                continue;
+            }
+            let (views, shares) = v.value();
+            out.push((VideoId(k.value()), views, shares));
         }
         Ok(out)
     }

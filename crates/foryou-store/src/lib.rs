@@ -100,6 +100,9 @@ pub trait RegionStore: Send + Sync {
     fn events_from(&self, from: u64, max: usize) -> Result<Vec<EventRecord>, StoreError>;
     /// The last assigned sequence number (0 when empty).
     fn last_seq(&self) -> Result<u64, StoreError>;
+    /// Views and shares per video made by this region's users, kept in the same transactions as
+    /// the log, so a start need not read the log to count them.
+    fn view_share_counts(&self) -> Result<Vec<(VideoId, u64, u64)>, StoreError>;
     /// Appends a staff-gateway decision about this region's data, durably; returns its position.
     fn record_access(&self, record: &AccessRecord) -> Result<u64, StoreError>;
     /// Up to `max` access decisions from position `from` (1-based), in order.

@@ -130,3 +130,43 @@ fn a_store_refuses_records_of_another_region() {
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn view_and_share_counts_are_kept_with_the_log_across_restarts() {
+    let dir = std::env::temp_dir().join(format!(
+        "foryou-counts-{}-{:x}",
+        std::process::id(),
+        rand_id()
+    ));
+    let eu = Region::new("eu").expect("region");
+    let ev = |id: &str, kind: EventKind, video: u64| {
+        let mut r = record(&eu, 0, 1, 0, 0);
+        r.id = id.to_string();
+        r.kind = kind;
+        r.video = Some(VideoId(video));
+        NewEvent { record: r }
+    };
+    {
+        let store = EmbeddedStore::open(eu.clone(), &dir, 16 << 20).expect("open");
+        assert!(store.view_share_counts().expect("counts").is_empty());
+        store
+            .append_events(&[
+                ev("a", EventKind::View, 7),
+                ev("b", EventKind::View, 7),
+                ev("c", EventKind::Share, 7),
+                ev("d", EventKind::View, 8),
+                ev("e", EventKind::Like, 8),
+            ])
+            .expect("append");
+        // A resent id counts nothing.
+        store
+            .append_events(&[ev("a", EventKind::View, 7)])
+            .expect("append");
+    }
+    let store = EmbeddedStore::open(eu, &dir, 16 << 20).expect("reopen");
+    let mut counts = store.view_share_counts().expect("counts");
+    counts.sort();
+    assert_eq!(counts, vec![(VideoId(7), 2, 1), (VideoId(8), 1, 0)]);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}

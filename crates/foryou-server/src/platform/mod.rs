@@ -325,20 +325,20 @@ impl Platform {
                 e.upsert_item(item_meta(&v.video));
             }
             let store = &cell.store;
+            // Counts are kept with the log; only the log after the engine's snapshot is read.
+            for (video, views, shares) in store.view_share_counts()? {
+                if let Some(v) = w.videos.get_mut(&video) {
+                    v.views += views;
+                    v.shares += shares;
+                }
+            }
             *cell.snapshot_seq.lock().map_err(lock_err)? = e.last_seq();
-            let mut from = 1;
+            let mut from = e.last_seq() + 1;
             loop {
                 let batch = store.events_from(from, 10_000)?;
                 let Some(last) = batch.last() else { break };
                 from = last.seq + 1;
                 for rec in &batch {
-                    if let Some(v) = rec.video.and_then(|v| w.videos.get_mut(&v)) {
-                        match rec.kind {
-                            EventKind::View => v.views += 1,
-                            EventKind::Share => v.shares += 1,
-                            _ => {}
-                        }
-                    }
                     e.observe(rec);
                 }
             }
