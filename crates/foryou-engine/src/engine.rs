@@ -300,7 +300,13 @@ pub struct Engine {
     index: Option<Box<dyn VectorIndex>>,
     indexed_items: usize,
     indexed_at_learned: u64,
-    rng: rand::rngs::StdRng,
+}
+
+/// The random stream of one step, a function of the seed and a position that the learned state
+/// itself records (an item's id, the count of positives learned): a restored engine that
+/// replays the same events draws the same numbers as the live one did.
+fn step_rng(seed: u64, position: u64) -> rand::rngs::StdRng {
+    rand::rngs::StdRng::seed_from_u64(seed ^ position.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 const SNAPSHOT_VERSION: u32 = 2;
@@ -313,7 +319,6 @@ impl Engine {
     }
 
     fn with_state(config: EngineConfig, state: State) -> Self {
-        let rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ state.learned);
         Engine {
             config,
             state,
@@ -321,7 +326,6 @@ impl Engine {
             index: None,
             indexed_items: 0,
             indexed_at_learned: 0,
-            rng,
         }
     }
 
@@ -348,7 +352,9 @@ impl Engine {
                 engaged: false,
             });
             self.state.cooc.ensure(i as usize + 1);
-            self.state.embed.add(i, &[], &mut self.rng);
+            self.state
+                .embed
+                .add(i, &[], &mut step_rng(self.config.seed, id.0 ^ (1 << 63)));
         }
         i
     }
@@ -402,7 +408,12 @@ impl Engine {
             if !known {
                 // Placed by its content until engagement teaches it better.
                 let groups = self.groups(i);
-                self.state.embed.add(i, &groups, &mut self.rng);
+                let id = self.state.items[i as usize].id;
+                self.state.embed.add(
+                    i,
+                    &groups,
+                    &mut step_rng(self.config.seed, id.0 ^ (1 << 63)),
+                );
             }
             let now = meta.created_ms.max(self.state.clock_ms);
             explore::admit(&mut self.state, i, now, &self.config);
@@ -626,6 +637,7 @@ impl Engine {
         self.state.learned += 1;
         self.state.add_pop(i, strength as f64, ts_ms, &self.config);
         let groups = self.groups(i);
+        let mut rng = step_rng(self.config.seed, self.state.learned);
         let State {
             users, cooc, embed, ..
         } = &mut self.state;
@@ -639,7 +651,7 @@ impl Engine {
         }
         let recent = u.recent.make_contiguous();
         cooc.learn(i, strength, recent, &self.config.cooc);
-        embed.learn(i, recent, &groups, &self.config.embed, &mut self.rng);
+        embed.learn(i, recent, &groups, &self.config.embed, &mut rng);
         u.recent.push_back((i, strength));
         let cap = self.config.history_len.max(self.config.cooc.window);
         while u.recent.len() > cap {
