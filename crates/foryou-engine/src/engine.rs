@@ -304,9 +304,10 @@ pub struct Engine {
 
 /// The random stream of one step, a function of the seed and a position that the learned state
 /// itself records (an item's id, the count of positives learned): a restored engine that
-/// replays the same events draws the same numbers as the live one did.
-fn step_rng(seed: u64, position: u64) -> rand::rngs::StdRng {
-    rand::rngs::StdRng::seed_from_u64(seed ^ position.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+/// replays the same events draws the same numbers as the live one did. A small, fast generator
+/// (xoshiro), seeded per step on the learner's hot path; the streams are not secrets.
+fn step_rng(seed: u64, position: u64) -> rand::rngs::SmallRng {
+    rand::rngs::SmallRng::seed_from_u64(seed ^ position.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 const SNAPSHOT_VERSION: u32 = 2;

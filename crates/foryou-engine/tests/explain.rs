@@ -42,9 +42,9 @@ fn reasons_name_the_stage_that_chose_each_video() {
         35 [{"code":"followed_creator","creator":"1005"},{"code":"liked_sound","sound":"6"}]
         63 [{"code":"engaged_creator","creator":"1003"}]
         65 [{"code":"followed_creator","creator":"1005"}]
-        50 [{"code":"liked_sound","sound":"6"}]
+        82 [{"code":"liked_sound","sound":"6"}]
         95 [{"code":"followed_creator","creator":"1005"}]
-        93 [{"code":"engaged_creator","creator":"1003"}]"#]]
+        99 [{"code":"liked_sound","sound":"6"}]"#]]
     .assert_eq(&render(&e.recommend(&req)));
     expect![[r#"
         3 [{"code":"not_personalised"},{"code":"popular_in_region"}]
