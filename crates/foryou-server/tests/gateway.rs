@@ -3,19 +3,16 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use foryou_server::{router, Config, Limits, Platform};
+use axum::http::StatusCode;
+use common::Env;
+use foryou_server::{Limits, Platform};
 use foryou_types::{Role, UserId};
-use http_body_util::BodyExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
-use tower::ServiceExt;
 
 struct World {
+    env: Env,
     p: Arc<Platform>,
-    app: axum::Router,
-    dir: std::path::PathBuf,
 }
 
 impl World {
@@ -26,40 +23,16 @@ impl World {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut b = Request::builder().method(method).uri(path);
-        if let Some(t) = token {
-            b = b.header("authorization", format!("Bearer {t}"));
-        }
-        let req = match body {
-            Some(v) => b
-                .header("content-type", "application/json")
-                .body(Body::from(v.to_string())),
-            None => b.body(Body::empty()),
-        }
-        .expect("request");
-        let res = self.app.clone().oneshot(req).await.expect("response");
-        let s = res.status();
-        let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        (s, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        self.env.call(method, path, token, body).await
     }
 
     /// Signs up `handle` in `country`, gives it `role`, and returns a token.
     async fn staff(&self, handle: &str, country: &str, role: Role) -> (String, UserId) {
-        let (s, v) = self
-            .call("POST", "/v1/accounts", None, Some(json!({"handle": handle, "password": "long enough pw", "birthdate": "1990-01-01", "country": country})))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let id = UserId(v["id"].as_str().expect("id").parse().expect("id"));
+        let token = self.env.user(handle, country).await;
+        let (_, me) = self.call("GET", "/v1/me", Some(&token), None).await;
+        let id = UserId(me["id"].as_str().expect("id").parse().expect("id"));
         self.p.set_role(id, role).expect("role");
-        let (_, v) = self
-            .call(
-                "POST",
-                "/v1/sessions",
-                None,
-                Some(json!({"handle": handle, "password": "long enough pw"})),
-            )
-            .await;
-        (v["token"].as_str().expect("token").to_string(), id)
+        (token, id)
     }
 
     fn decisions(&self, region: &str) -> Vec<foryou_store::AccessRecord> {
@@ -69,28 +42,18 @@ impl World {
     }
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[tokio::test]
 async fn staff_reach_other_regions_only_through_a_recorded_policy_decision() {
-    let dir = common::temp_dir("gateway");
-    let mut c = Config::new(&dir);
-    c.limits = Limits::off();
-    let p = Arc::new(Platform::open(c).expect("open"));
-    let w = World {
-        app: router(Arc::clone(&p)),
-        p,
-        dir,
-    };
+    let (env, p) = Env::with_platform("gateway", |c| c.limits = Limits::off());
+    let w = World { env, p };
     let (us_admin, _) = w.staff("usadmin", "US", Role::Admin).await;
     let (row_mod, _) = w.staff("rowmod", "JP", Role::Moderator).await;
     let (eu_auditor, _) = w.staff("euauditor", "FR", Role::Auditor).await;
     let (creator, _) = w.staff("eucreator", "DE", Role::User).await;
-    let (s, v) = w.upload_clip(&creator).await;
+    let (s, v) = w
+        .env
+        .upload(&creator, &common::clip(2.0), "mine", None)
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let vid = v["id"].as_str().expect("id").to_string();
 
@@ -207,29 +170,4 @@ async fn staff_reach_other_regions_only_through_a_recorded_policy_decision() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(v["rules"].as_array().is_some_and(|r| !r.is_empty()));
-}
-
-impl World {
-    async fn upload_clip(&self, token: &str) -> (StatusCode, Value) {
-        let clip = foryou_media::synth::clip_mp4(&foryou_media::synth::ClipSpec {
-            seconds: 2.0,
-            ..Default::default()
-        });
-        let b = "GaTeWaY";
-        let mut body = format!(
-            "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.mp4\"\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(&clip);
-        body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
-        let req = Request::post("/v1/videos")
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", format!("multipart/form-data; boundary={b}"))
-            .body(Body::from(body))
-            .expect("request");
-        let res = self.app.clone().oneshot(req).await.expect("response");
-        let s = res.status();
-        let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        (s, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-    }
 }

@@ -3,17 +3,13 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use foryou_engine::release::ReleaseConfig;
-use foryou_server::{router, Caller, Config, EventResult, FeedKind, Limits, Platform};
+use foryou_server::{Caller, Config, EventResult, FeedKind, Limits, Platform};
 use foryou_store::Account;
 use foryou_types::{Date, EventInput, EventKind, Region, Role, UserId, VideoId};
-use http_body_util::BodyExt;
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use tower::ServiceExt;
 
 /// Releases at every look, a threshold of about 3 people (ε 10, one video per user, δ 1e-9).
 fn config(dir: &std::path::Path, region_only: &[&str]) -> Config {
@@ -50,54 +46,13 @@ fn viewer(id: u64, region_name: &str, country: &str) -> Account {
     }
 }
 
-async fn upload_as_creator(p: &Arc<Platform>) -> Vec<VideoId> {
-    let app = router(Arc::clone(p));
-    let call = |req: Request<Body>| {
-        let app = app.clone();
-        async move {
-            let res = app.oneshot(req).await.expect("response");
-            let s = res.status();
-            let b = res.into_body().collect().await.expect("body").to_bytes();
-            (
-                s,
-                serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null),
-            )
-        }
-    };
-    let json = |path: &str, v: Value| {
-        Request::post(path)
-            .header("content-type", "application/json")
-            .body(Body::from(v.to_string()))
-            .expect("request")
-    };
-    let (s, _) = call(json("/v1/accounts", serde_json::json!({"handle": "maker", "password": "long enough pw", "birthdate": "1990-01-01", "country": "JP"}))).await;
-    assert_eq!(s, StatusCode::CREATED);
-    let (_, v) = call(json(
-        "/v1/sessions",
-        serde_json::json!({"handle": "maker", "password": "long enough pw"}),
-    ))
-    .await;
-    let token = v["token"].as_str().expect("token").to_string();
+async fn upload_as_creator(env: &common::Env) -> Vec<VideoId> {
+    let token = env.user("maker", "JP").await;
     let mut ids = Vec::new();
-    for seed in 0..3 {
-        let clip = foryou_media::synth::clip_mp4(&foryou_media::synth::ClipSpec {
-            seconds: 2.0,
-            seed,
-            ..Default::default()
-        });
-        let b = "SoVeReIgN";
-        let mut body = format!(
-            "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.mp4\"\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(&clip);
-        body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
-        let req = Request::post("/v1/videos")
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", format!("multipart/form-data; boundary={b}"))
-            .body(Body::from(body))
-            .expect("request");
-        let (s, v) = call(req).await;
+    for k in 0..3 {
+        let (s, v) = env
+            .upload(&token, &common::clip(2.0 + f64::from(k)), "a clip", None)
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         ids.push(VideoId(v["id"].as_str().expect("id").parse().expect("id")));
     }
@@ -141,9 +96,11 @@ fn reasons_of(p: &Platform, c: &Caller, video: VideoId) -> Vec<String> {
 
 #[tokio::test]
 async fn one_person_moves_nothing_elsewhere_a_crowd_does_and_region_only_imports_nothing() {
-    let dir = common::temp_dir("sovereignty");
-    let p = Arc::new(Platform::open(config(&dir, &[])).expect("open"));
-    let videos = upload_as_creator(&p).await;
+    let (mut env, p) = common::Env::with_platform("sovereignty", |c| {
+        *c = config(&c.data_dir, &[]);
+    });
+    let dir = env.dir.clone();
+    let videos = upload_as_creator(&env).await;
     let target = videos[0];
     let mut accounts: Vec<Account> = (1..=40).map(|i| viewer(i, "eu", "DE")).collect();
     accounts.push(viewer(100, "us", "US"));
@@ -175,6 +132,8 @@ async fn one_person_moves_nothing_elsewhere_a_crowd_does_and_region_only_imports
         .expect("imports")
         .iter()
         .all(|(v, _)| *v != target));
+    env.keep_dir = true;
+    drop(env);
     drop(p);
 
     // The same world with us region-only: us imports nothing, row still does.

@@ -56,6 +56,20 @@ impl Env {
         Env::with(name, |_| {})
     }
 
+    /// An environment and its platform, for tests that also act on the platform directly.
+    pub fn with_platform(name: &str, tweak: impl Fn(&mut Config)) -> (Env, Arc<Platform>) {
+        let dir = temp_dir(name);
+        let mut c = Config::new(&dir);
+        tweak(&mut c);
+        let p = Arc::new(Platform::open(c).expect("platform opens"));
+        let env = Env {
+            dir,
+            app: router(Arc::clone(&p)),
+            keep_dir: false,
+        };
+        (env, p)
+    }
+
     pub fn with(name: &str, tweak: impl Fn(&mut Config)) -> Env {
         let dir = temp_dir(name);
         let app = open(&dir, tweak);
