@@ -3,6 +3,7 @@
 //! time and randomness come in through requests, events and the config's seed.
 
 pub mod ann;
+mod config;
 pub mod cooc;
 pub mod embed;
 mod engine;
@@ -11,19 +12,20 @@ pub mod explore;
 pub mod filter;
 pub mod hydrate;
 mod intern;
+mod learn;
 pub mod pipeline;
 pub mod rank;
 mod reason;
 pub mod release;
+mod request;
 pub mod rerank;
 pub mod source;
 pub mod state;
 
+pub use config::{EngineConfig, LiftWeights, ObjectiveWeights};
 pub use cooc::CoocConfig;
 pub use embed::EmbedConfig;
-pub use engine::{
-    signal, BuiltIndex, Engine, EngineConfig, EngineError, FeedMode, FeedRequest, IndexJob,
-    ItemMeta, LiftWeights, ObjectiveWeights, Recommendation,
-};
+pub use engine::{signal, BuiltIndex, Engine, IndexJob};
 pub use intern::Interner;
 pub use reason::Reason;
+pub use request::{EngineError, FeedMode, FeedRequest, ItemMeta, Recommendation};

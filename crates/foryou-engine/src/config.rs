@@ -1,0 +1,144 @@
+//! The engine's tunables and published weights, with their defaults.
+
+use crate::cooc::CoocConfig;
+use crate::embed::EmbedConfig;
+use serde::{Deserialize, Serialize};
+
+/// Weights of the objectives in the final score (published; see ARCHITECTURE.md).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ObjectiveWeights {
+    /// Expected watch ratio.
+    pub watch: f32,
+    /// Probability of a like.
+    pub like: f32,
+    /// Probability of a share.
+    pub share: f32,
+    /// Probability of following the creator.
+    pub follow: f32,
+    /// Probability of negative feedback (skip, quick exit, not interested), subtracted.
+    pub negative: f32,
+}
+
+/// Weights of the personal signals in the lift `z` (published; see `rank.rs`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LiftWeights {
+    /// Co-engagement with recent items (`ĉ`: the recency-weighted mean cosine with them).
+    pub coengaged: f32,
+    /// Cosine with the user's taste vector.
+    pub embedding: f32,
+    /// Creator affinity.
+    pub creator: f32,
+    /// Sound affinity.
+    pub sound: f32,
+    /// Hashtag affinity.
+    pub hashtag: f32,
+    /// Following the creator.
+    pub following: f32,
+    /// How much co-engagement with skipped videos counts against (`s`, relative to `coengaged`).
+    pub skipped_share: f32,
+}
+
+/// Tunables, with published defaults.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EngineConfig {
+    /// Seed of the learner's own draws (negative sampling, index levels).
+    pub seed: u64,
+    /// Half-life of trending popularity, in hours.
+    pub popularity_half_life_h: f64,
+    /// Videos younger than this may enter the exploration pool, in hours.
+    pub new_video_window_h: f64,
+    /// Exposures of a new video's first audience.
+    pub first_pool: f32,
+    /// How much each later stage widens the audience.
+    pub widen: f32,
+    /// Stages before a new video graduates.
+    pub stages: u8,
+    /// Step size of the per-user affinity learner (creators, sounds, hashtags).
+    pub affinity_rate: f32,
+    /// Recent engagements kept per user.
+    pub history_len: usize,
+    /// Recency half-life over the user's history, in engagements.
+    pub history_half_life: f32,
+    /// Co-engagement settings.
+    pub cooc: CoocConfig,
+    /// Embedding settings.
+    pub embed: EmbedConfig,
+    /// Objective weights.
+    pub objectives: ObjectiveWeights,
+    /// Personal lift weights.
+    pub lift: LiftWeights,
+    /// Weight of regional (and worldwide) popularity.
+    pub popularity_weight: f32,
+    /// Pseudo-exposures that smooth an item's rates towards the region's mean.
+    pub prior_strength: f32,
+    /// Share of feed slots for exploration once the user is known (0 turns exploration off).
+    pub explore_share: f64,
+    /// Share of slots for exploration for a brand-new user, falling to `explore_share`.
+    pub cold_start_share: f64,
+    /// Views over which the cold-start share falls.
+    pub cold_start_views: u32,
+    /// Candidates per source.
+    pub per_source: usize,
+    /// Whether the diversity rules apply.
+    pub diversify: bool,
+    /// Cosine above which two neighbouring items count as near-duplicates.
+    pub max_neighbour_cosine: f32,
+    /// Trending set size.
+    pub trending_size: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            seed: 1,
+            popularity_half_life_h: 24.0,
+            new_video_window_h: 48.0,
+            first_pool: 20.0,
+            widen: 5.0,
+            stages: 3,
+            affinity_rate: 0.5,
+            history_len: 50,
+            history_half_life: 10.0,
+            cooc: CoocConfig::default(),
+            embed: EmbedConfig::default(),
+            objectives: ObjectiveWeights {
+                watch: 1.0,
+                like: 2.0,
+                share: 3.0,
+                follow: 4.0,
+                negative: 3.0,
+            },
+            lift: LiftWeights {
+                coengaged: 1.5,
+                embedding: 0.5,
+                creator: 3.0,
+                sound: 2.5,
+                hashtag: 1.0,
+                following: 1.5,
+                skipped_share: 1.0,
+            },
+            popularity_weight: 0.1,
+            prior_strength: 20.0,
+            explore_share: 0.15,
+            cold_start_share: 0.5,
+            cold_start_views: 20,
+            per_source: 200,
+            diversify: true,
+            max_neighbour_cosine: 0.95,
+            trending_size: 500,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The configuration of the offline tools (`eval`, `replay`): the same learner and ranker with
+    /// exploration and diversity off, so the figures measure relevance alone.
+    pub fn offline() -> Self {
+        EngineConfig {
+            explore_share: 0.0,
+            cold_start_share: 0.0,
+            diversify: false,
+            ..EngineConfig::default()
+        }
+    }
+}
