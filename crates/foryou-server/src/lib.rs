@@ -19,6 +19,7 @@ pub use error::ApiError;
 pub use http::{router, serve};
 pub use limits::{Limits, Rate};
 pub use platform::{
-    now_ms, Caller, Config, EventResult, FeedKind, Kind, Platform, PlatformError, UploadInput,
+    now_ms, Backends, Caller, Config, EventResult, FeedKind, Kind, Platform, PlatformError,
+    UploadInput,
 };
 pub use views::{FeedItem, VideoView};

@@ -6,7 +6,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{clip, error_code, temp_dir, Env};
-use foryou_server::{router, Config, Platform};
+use foryou_server::{router, Config};
 use serde_json::json;
 use serde_json::Value;
 use std::sync::Arc;
@@ -578,7 +578,7 @@ async fn only_creators_and_moderators_remove_videos() {
 #[tokio::test]
 async fn the_feed_learns_forgets_and_remembers_across_restarts() {
     let dir = temp_dir("learn");
-    let platform = Arc::new(Platform::open(Config::new(&dir)).expect("open"));
+    let platform = Arc::new(common::platform(Config::new(&dir)));
     let env = Env {
         dir: dir.clone(),
         app: router(Arc::clone(&platform)),

@@ -1,7 +1,9 @@
 //! Real sockets on loopback: idle and slow clients cannot lock others out, and a graceful stop
 //! does not wait on them.
 
-use foryou_server::{router, serve_with, Config, ConnLimits, Platform};
+mod common;
+
+use foryou_server::{router, serve_with, Config, ConnLimits};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
@@ -40,7 +42,7 @@ fn connect_from(local: [u8; 4], addr: SocketAddr) -> Option<TcpStream> {
 fn idle_floods_neither_lock_others_out_nor_hold_up_a_stop() {
     let dir = std::env::temp_dir().join(format!("foryou-conn-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let platform = Arc::new(Platform::open(Config::new(&dir)).expect("open"));
+    let platform = Arc::new(common::platform(Config::new(&dir)));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

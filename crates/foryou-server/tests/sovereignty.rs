@@ -137,7 +137,7 @@ async fn one_person_moves_nothing_elsewhere_a_crowd_does_and_region_only_imports
     drop(p);
 
     // The same world with us region-only: us imports nothing, row still does.
-    let p = Arc::new(Platform::open(config(&dir, &["us"])).expect("reopen"));
+    let p = Arc::new(common::platform(config(&dir, &["us"])));
     for u in 1..=40 {
         let e: EventInput = serde_json::from_value(serde_json::json!({
             "id": format!("share-{u}"), "kind": "share", "video_id": target.0.to_string()

@@ -1,5 +1,6 @@
 //! `foryou`: the command line — serve the platform, run the demo, create admins, make clips.
 
+mod backends;
 mod bench;
 mod demo;
 mod eval;
@@ -281,7 +282,7 @@ async fn shutdown_signal() {
 
 fn open(config: Config) -> Result<Arc<Platform>> {
     let data = config.data_dir.display().to_string();
-    Platform::open(config)
+    Platform::open(config, &backends::Embedded)
         .map(Arc::new)
         .map_err(|e| anyhow::anyhow!("opening the data dir {data}: {}", e.message))
 }

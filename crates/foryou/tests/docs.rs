@@ -92,3 +92,22 @@ fn every_file_and_type_the_architecture_names_exists() {
         "ARCHITECTURE.md names what does not exist: {missing:#?}"
     );
 }
+
+#[test]
+fn only_the_binary_names_the_embedded_backends() {
+    let root = root();
+    let mut files = Vec::new();
+    for krate in ["foryou-server", "foryou-engine", "foryou-types"] {
+        all_files(&root.join("crates").join(krate).join("src"), &mut files);
+    }
+    assert!(!files.is_empty());
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+    {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        for name in ["EmbeddedStore", "LocalObjectStore"] {
+            assert!(!text.contains(name), "{} names {name}", f.display());
+        }
+    }
+}

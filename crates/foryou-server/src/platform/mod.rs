@@ -19,10 +19,8 @@ use crate::metrics::Metrics;
 use crate::views::{self, FeedItem, VideoView};
 pub use error::{Kind, PlatformError};
 use foryou_engine::{Engine, EngineConfig, FeedMode, FeedRequest, ItemMeta};
-use foryou_media::{LocalObjectStore, ObjectStore};
-use foryou_store::{
-    Account, Comment, Effect, EmbeddedStore, NewEvent, RegionStore, Sound, TokenRecord, Video,
-};
+use foryou_media::ObjectStore;
+use foryou_store::{Account, Comment, Effect, NewEvent, RegionStore, Sound, TokenRecord, Video};
 use foryou_types::{
     age_on, hashtags, parse_date, validate_caption, validate_handle, validate_password, CommentId,
     Date, EventInput, EventKind, EventRecord, NotInterestedTarget, Region, RegionMap, Role,
@@ -175,6 +173,21 @@ pub enum FeedKind {
     Following,
 }
 
+/// How a region's record store (with its event log) and its media store are opened. The binary
+/// chooses the implementations (embedded files today; PostgreSQL or S3 fit the same slots):
+/// nothing in this crate names one.
+pub trait Backends {
+    /// Opens (creating) the record store of `region` in its directory `dir`.
+    fn store(
+        &self,
+        region: &Region,
+        dir: &Path,
+        config: &Config,
+    ) -> Result<Box<dyn RegionStore>, PlatformError>;
+    /// Opens (creating) the media store of `region` in its directory `dir`.
+    fn media(&self, region: &Region, dir: &Path) -> Result<Box<dyn ObjectStore>, PlatformError>;
+}
+
 /// Everything of one region, owned in one place: its directory, record store and event log,
 /// media store, engine, upload directory and private-release state. Nothing of a region is
 /// reached but through its cell.
@@ -222,7 +235,7 @@ fn lock_err<T>(_: T) -> PlatformError {
 impl Platform {
     /// Opens every region's store under `config.data_dir`, rebuilds the public projection and
     /// the engines from the stores and event logs, and removes media left by interrupted uploads.
-    pub fn open(config: Config) -> Result<Platform, PlatformError> {
+    pub fn open(config: Config, backends: &dyn Backends) -> Result<Platform, PlatformError> {
         // Uploads once shared one directory for every region; nothing of a region lives outside
         // its own directory now.
         let _ = std::fs::remove_dir_all(config.data_dir.join("tmp"));
@@ -238,12 +251,8 @@ impl Platform {
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .unwrap_or_default();
             let cell = Cell {
-                store: Box::new(EmbeddedStore::open(
-                    r.clone(),
-                    &dir,
-                    config.store_cache_bytes,
-                )?),
-                media: Box::new(LocalObjectStore::open(dir.join("media"))?),
+                store: backends.store(&r, &dir, &config)?,
+                media: backends.media(&r, &dir)?,
                 engine: Arc::new(RwLock::new(load_engine(&dir))),
                 reindexing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
                 snapshot_seq: Mutex::new(0),

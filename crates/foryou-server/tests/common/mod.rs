@@ -6,12 +6,42 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use foryou_media::synth::{clip_mp4, ClipSpec};
-use foryou_server::{router, Config, Platform};
+use foryou_media::{LocalObjectStore, ObjectStore};
+use foryou_server::{router, Backends, Config, Platform, PlatformError};
+use foryou_store::{EmbeddedStore, RegionStore};
+use foryou_types::Region;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tower::ServiceExt;
+
+/// The embedded backends, as the binary chooses them.
+pub struct Embedded;
+
+impl Backends for Embedded {
+    fn store(
+        &self,
+        region: &Region,
+        dir: &Path,
+        config: &Config,
+    ) -> Result<Box<dyn RegionStore>, PlatformError> {
+        Ok(Box::new(EmbeddedStore::open(
+            region.clone(),
+            dir,
+            config.store_cache_bytes,
+        )?))
+    }
+
+    fn media(&self, _: &Region, dir: &Path) -> Result<Box<dyn ObjectStore>, PlatformError> {
+        Ok(Box::new(LocalObjectStore::open(dir.join("media"))?))
+    }
+}
+
+/// Opens a platform on the embedded backends.
+pub fn platform(c: Config) -> Platform {
+    Platform::open(c, &Embedded).expect("platform opens")
+}
 
 pub struct Env {
     pub dir: PathBuf,
@@ -39,7 +69,7 @@ fn rand_suffix() -> u64 {
 pub fn open(dir: &Path, tweak: impl Fn(&mut Config)) -> Router {
     let mut c = Config::new(dir);
     tweak(&mut c);
-    router(Arc::new(Platform::open(c).expect("platform opens")))
+    router(Arc::new(platform(c)))
 }
 
 impl Env {
@@ -61,7 +91,7 @@ impl Env {
         let dir = temp_dir(name);
         let mut c = Config::new(&dir);
         tweak(&mut c);
-        let p = Arc::new(Platform::open(c).expect("platform opens"));
+        let p = Arc::new(platform(c));
         let env = Env {
             dir,
             app: router(Arc::clone(&p)),
