@@ -34,7 +34,7 @@ pub fn signal(e: &EventRecord) -> f32 {
         EventKind::Follow => 3.0,
         EventKind::Unfollow => -3.0,
         EventKind::NotInterested => -5.0,
-        EventKind::Refresh => 0.0,
+        EventKind::Refresh | EventKind::Publish | EventKind::Unpublish => 0.0,
     }
 }
 
@@ -281,9 +281,29 @@ impl Engine {
         }
         self.state.last_seq = self.state.last_seq.max(e.seq);
         self.advance_clock(e.ts_ms);
-        if e.kind == EventKind::Refresh {
-            self.forget_user(e.user);
-            return;
+        match (e.kind, e.video) {
+            (EventKind::Refresh, _) => {
+                self.forget_user(e.user);
+                return;
+            }
+            // Catalog changes, at their place in the stream.
+            (EventKind::Publish, Some(id)) => {
+                self.upsert_item(ItemMeta {
+                    id,
+                    creator: e.creator,
+                    sound: e.sound,
+                    hashtags: e.tags.clone(),
+                    duration_ms: e.duration_ms.unwrap_or(0),
+                    created_ms: e.ts_ms,
+                });
+                return;
+            }
+            (EventKind::Unpublish, Some(id)) => {
+                self.remove_item(id);
+                return;
+            }
+            (EventKind::Publish | EventKind::Unpublish, None) => return,
+            _ => {}
         }
         let s = signal(e);
         let item = e.video.and_then(|v| self.state.item_ids.get(&v));
@@ -319,7 +339,10 @@ impl Engine {
                 EventKind::Comment => d.comments = 1.0,
                 EventKind::Follow => d.follows = 1.0,
                 EventKind::NotInterested => d.negatives = 1.0,
-                EventKind::Unfollow | EventKind::Refresh => {}
+                EventKind::Unfollow
+                | EventKind::Refresh
+                | EventKind::Publish
+                | EventKind::Unpublish => {}
             }
             add_stats(st, &d);
             add_stats(&mut self.state.totals.sum, &d);

@@ -222,6 +222,7 @@ mod tests {
             not_interested: None,
             text: None,
             comment: None,
+            tags: Vec::new(),
         }
     }
 

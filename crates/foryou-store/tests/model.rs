@@ -45,6 +45,7 @@ fn record(region: &Region, kind: u8, user: u8, target: u8, id: u8) -> EventRecor
         not_interested: None,
         text: None,
         comment: None,
+        tags: Vec::new(),
     }
 }
 

@@ -28,6 +28,12 @@ pub enum EventKind {
     /// The user asked the For You feed to start afresh: learned interests are forgotten, follows
     /// stay. Written by the platform (`POST /v1/feed/refresh`), never accepted in an event batch.
     Refresh,
+    /// A video joined the public catalog (its id, creator, sound, tags and duration; no caption).
+    /// Written by the platform into every region's log, so each engine learns of it at its place
+    /// in that region's stream; never accepted in an event batch.
+    Publish,
+    /// A video left the public catalog. Written like `Publish`.
+    Unpublish,
 }
 
 impl EventKind {
@@ -44,11 +50,13 @@ impl EventKind {
             EventKind::Unfollow => "unfollow",
             EventKind::NotInterested => "not_interested",
             EventKind::Refresh => "refresh",
+            EventKind::Publish => "publish",
+            EventKind::Unpublish => "unpublish",
         }
     }
 
     /// Every kind, for metrics and documentation.
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::View,
         EventKind::Skip,
         EventKind::Like,
@@ -59,7 +67,17 @@ impl EventKind {
         EventKind::Unfollow,
         EventKind::NotInterested,
         EventKind::Refresh,
+        EventKind::Publish,
+        EventKind::Unpublish,
     ];
+
+    /// Whether only the platform writes this kind (never a client's event batch).
+    pub fn platform_only(self) -> bool {
+        matches!(
+            self,
+            EventKind::Refresh | EventKind::Publish | EventKind::Unpublish
+        )
+    }
 }
 
 /// What a `not_interested` event is about.
@@ -135,6 +153,9 @@ pub struct EventRecord {
     /// The comment created by a `comment` event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<CommentId>,
+    /// A published video's hashtags (`publish` records only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 impl EventRecord {

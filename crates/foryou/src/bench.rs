@@ -109,6 +109,7 @@ pub fn run(o: BenchOptions) -> Result<String> {
             not_interested: None,
             text: None,
             comment: None,
+            tags: Vec::new(),
         });
     }
     let t = Instant::now();

@@ -73,6 +73,7 @@ impl Clock {
             not_interested: None,
             text: None,
             comment: None,
+            tags: Vec::new(),
         }
     }
 

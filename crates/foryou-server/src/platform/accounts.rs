@@ -145,10 +145,7 @@ impl Platform {
         }
         let mut sorted: Vec<Video> = videos.into_iter().map(|x| x.0).collect();
         sorted.sort_by_key(|v| (v.created_ms, v.id));
-        for v in sorted {
-            self.index_video(v, None)?;
-        }
-        Ok(())
+        self.index_videos(sorted, Vec::new())
     }
 
     /// Records events on behalf of a user, as the demo's simulated users do.

@@ -37,7 +37,10 @@ impl Platform {
                 });
             }
         }
-        let appended = self.store(&caller.region)?.append_events(&batch)?;
+        let cell = self.cell(&caller.region)?;
+        // Lock order: the region's append order, the projection, the engine, the releaser.
+        let order = cell.append.lock().map_err(lock_err)?;
+        let appended = cell.store.append_events(&batch)?;
         let mut results = Vec::with_capacity(appended.len());
         let mut fresh = Vec::new();
         {
@@ -78,6 +81,7 @@ impl Platform {
         }
         engine.tick(now);
         drop(engine);
+        drop(order);
         self.maintain_engine(&caller.region)?;
         Ok(results)
     }
@@ -105,6 +109,15 @@ impl Platform {
             return Err(bad(
                 "kind",
                 "refresh is not sent as an event; call POST /v1/feed/refresh".into(),
+            ));
+        }
+        if ev.kind.platform_only() {
+            return Err(bad(
+                "kind",
+                format!(
+                    "{} is written by the platform, not sent as an event",
+                    ev.kind.as_str()
+                ),
             ));
         }
         let video = match ev.video_id {
@@ -136,6 +149,7 @@ impl Platform {
             not_interested: None,
             text: None,
             comment: None,
+            tags: Vec::new(),
         };
         match ev.kind {
             EventKind::View | EventKind::Skip => {
@@ -247,11 +261,14 @@ impl Platform {
             not_interested: None,
             text: None,
             comment: None,
+            tags: Vec::new(),
         };
-        let appended = self.store(&caller.region)?.append_events(&[NewEvent {
+        let cell = self.cell(&caller.region)?;
+        let _order = cell.append.lock().map_err(lock_err)?;
+        let appended = cell.store.append_events(&[NewEvent {
             record: record.clone(),
         }])?;
-        let mut e = self.engine(&caller.region)?.write().map_err(lock_err)?;
+        let mut e = cell.engine.write().map_err(lock_err)?;
         for a in appended {
             let mut rec = record.clone();
             rec.seq = a.seq;

@@ -205,6 +205,9 @@ pub(crate) struct Cell {
     tmp: PathBuf,
     /// The differentially private releaser, fed by this region's events.
     releaser: Mutex<foryou_engine::release::Releaser>,
+    /// Held from an append to this region's log until the engine has learned it, so the engine
+    /// learns records in log order (it skips any position at or below the last it learned).
+    append: Mutex<()>,
 }
 
 /// Foryou's state and operations.
@@ -263,6 +266,7 @@ impl Platform {
                     budget,
                 )),
                 dir,
+                append: Mutex::new(()),
             };
             cells.insert(r, cell);
         }
@@ -330,9 +334,6 @@ impl Platform {
         for cell in self.cells.values() {
             let engine = &cell.engine;
             let mut e = engine.write().map_err(lock_err)?;
-            for v in w.videos.values() {
-                e.upsert_item(item_meta(&v.video));
-            }
             let store = &cell.store;
             // Counts are kept with the log; only the log after the engine's snapshot is read.
             for (video, views, shares) in store.view_share_counts()? {
@@ -351,8 +352,21 @@ impl Platform {
                     e.observe(rec);
                 }
             }
-            // Videos removed after the snapshot was taken leave the engine too.
-            for id in e.live_items() {
+            // The log carries the catalog (publish and unpublish records at their place in the
+            // stream). What it lacks — a store written before catalog records, or a crash between
+            // a video's commit and its records — is reconciled here, after the replay.
+            let live: HashSet<VideoId> = e.live_items().into_iter().collect();
+            let mut missing: Vec<&Video> = w
+                .videos
+                .values()
+                .map(|v| &v.video)
+                .filter(|v| !live.contains(&v.id))
+                .collect();
+            missing.sort_by_key(|v| (v.created_ms, v.id));
+            for v in missing {
+                e.upsert_item(item_meta(v));
+            }
+            for id in live {
                 if !w.videos.contains_key(&id) {
                     e.remove_item(id);
                 }

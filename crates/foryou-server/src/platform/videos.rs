@@ -139,14 +139,55 @@ impl Platform {
         video: Video,
         new_sound: Option<Sound>,
     ) -> Result<(), PlatformError> {
-        for e in self.cells.values().map(|c| &c.engine) {
-            e.write().map_err(lock_err)?.upsert_item(item_meta(&video));
-        }
+        self.index_videos(vec![video], new_sound.into_iter().collect())
+    }
+
+    /// Adds stored videos to the projection and publishes them in every region's log (one batch
+    /// per region), so each engine learns of them at their place in its own stream.
+    pub(crate) fn index_videos(
+        &self,
+        videos: Vec<Video>,
+        new_sounds: Vec<Sound>,
+    ) -> Result<(), PlatformError> {
+        let records: Vec<EventRecord> = videos
+            .iter()
+            .map(|v| catalog_record(EventKind::Publish, v))
+            .collect();
+        self.append_catalog(&records)?;
         let mut w = self.world.write().map_err(lock_err)?;
-        if let Some(s) = new_sound {
+        for s in new_sounds {
             w.sounds.insert(s.id, s);
         }
-        w.add_video(video);
+        for v in videos {
+            w.add_video(v);
+        }
+        Ok(())
+    }
+
+    /// Appends catalog records to every region's log and feeds each region's engine its copies.
+    pub(super) fn append_catalog(&self, records: &[EventRecord]) -> Result<(), PlatformError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        for (region, cell) in &self.cells {
+            let batch: Vec<NewEvent> = records
+                .iter()
+                .map(|r| NewEvent {
+                    record: EventRecord {
+                        region: region.clone(),
+                        ..r.clone()
+                    },
+                })
+                .collect();
+            let _order = cell.append.lock().map_err(lock_err)?;
+            let appended = cell.store.append_events(&batch)?;
+            let mut e = cell.engine.write().map_err(lock_err)?;
+            for (ne, a) in batch.into_iter().zip(appended) {
+                let mut rec = ne.record;
+                rec.seq = a.seq;
+                e.observe(&rec);
+            }
+        }
         Ok(())
     }
 
@@ -197,9 +238,7 @@ impl Platform {
         let media = self.media_store(&video.region)?;
         media.delete(&video.media_key)?;
         media.delete(&video.poster_key)?;
-        for e in self.cells.values().map(|c| &c.engine) {
-            e.write().map_err(lock_err)?.remove_item(id);
-        }
+        self.append_catalog(&[catalog_record(EventKind::Unpublish, video)])?;
         let mut w = self.world.write().map_err(lock_err)?;
         w.videos.remove(&id);
         if let Some(l) = w.by_creator.get_mut(&video.creator) {
@@ -362,4 +401,30 @@ fn placeholder_poster(width: u32, height: u32, seed: u64) -> Vec<u8> {
         }
     }
     foryou_media::png::encode(w, h, &rgb)
+}
+
+/// The catalog record of a video: public facts only (id, creator, sound, tags, duration), never
+/// the caption; the same id per video and kind, so a resend is a duplicate.
+fn catalog_record(kind: EventKind, v: &Video) -> EventRecord {
+    EventRecord {
+        seq: 0,
+        id: format!("{}-{}", kind.as_str(), v.id),
+        user: v.creator,
+        region: v.region.clone(),
+        kind,
+        ts_ms: if kind == EventKind::Publish {
+            v.created_ms
+        } else {
+            now_ms()
+        },
+        video: Some(v.id),
+        creator: Some(v.creator),
+        sound: Some(v.sound),
+        duration_ms: Some(v.duration_ms),
+        watch_ms: None,
+        not_interested: None,
+        text: None,
+        comment: None,
+        tags: v.hashtags.clone(),
+    }
 }
