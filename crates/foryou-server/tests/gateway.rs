@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use common::Env;
 use foryou_server::{Limits, Platform};
 use foryou_types::{Role, UserId};
-use serde_json::Value;
 use std::sync::Arc;
 
 struct World {
@@ -16,20 +15,10 @@ struct World {
 }
 
 impl World {
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        self.env.call(method, path, token, body).await
-    }
-
     /// Signs up `handle` in `country`, gives it `role`, and returns a token.
     async fn staff(&self, handle: &str, country: &str, role: Role) -> (String, UserId) {
         let token = self.env.user(handle, country).await;
-        let (_, me) = self.call("GET", "/v1/me", Some(&token), None).await;
+        let (_, me) = self.env.call("GET", "/v1/me", Some(&token), None).await;
         let id = UserId(me["id"].as_str().expect("id").parse().expect("id"));
         self.p.set_role(id, role).expect("role");
         (token, id)
@@ -60,10 +49,12 @@ async fn staff_reach_other_regions_only_through_a_recorded_policy_decision() {
     // An admin lists accounts: a purpose is required; support across regions is refused and
     // recorded; security across regions is pseudonymised; the own region is plain.
     let (s, v) = w
+        .env
         .call("GET", "/v1/admin/users?region=eu", Some(&us_admin), None)
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     let (s, v) = w
+        .env
         .call(
             "GET",
             "/v1/admin/users?region=eu&purpose=support",
@@ -80,6 +71,7 @@ async fn staff_reach_other_regions_only_through_a_recorded_policy_decision() {
         "{v}"
     );
     let (s, v) = w
+        .env
         .call(
             "GET",
             "/v1/admin/users?region=eu&purpose=security",
@@ -97,6 +89,7 @@ async fn staff_reach_other_regions_only_through_a_recorded_policy_decision() {
         "{v}"
     );
     let (s, v) = w
+        .env
         .call(
             "GET",
             "/v1/admin/users?purpose=support",
@@ -109,17 +102,20 @@ async fn staff_reach_other_regions_only_through_a_recorded_policy_decision() {
 
     // A row moderator removes an eu creator's video only for moderation.
     let del = |purpose: &str| format!("/v1/videos/{vid}{purpose}");
-    let (s, _) = w.call("DELETE", &del(""), Some(&row_mod), None).await;
+    let (s, _) = w.env.call("DELETE", &del(""), Some(&row_mod), None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _) = w
+        .env
         .call("DELETE", &del("?purpose=support"), Some(&row_mod), None)
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = w
+        .env
         .call("GET", &format!("/v1/videos/{vid}"), None, None)
         .await;
     assert_eq!(s, StatusCode::OK, "a refused removal removes nothing");
     let (s, _) = w
+        .env
         .call("DELETE", &del("?purpose=moderation"), Some(&row_mod), None)
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
@@ -157,15 +153,18 @@ async fn staff_reach_other_regions_only_through_a_recorded_policy_decision() {
 
     // The eu auditor reads eu's decisions; a user cannot; the policy is readable by staff.
     let (s, v) = w
+        .env
         .call("GET", "/v1/admin/access?region=eu", Some(&eu_auditor), None)
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["decisions"].as_array().map(Vec::len), Some(4));
     let (s, _) = w
+        .env
         .call("GET", "/v1/admin/access?region=eu", Some(&creator), None)
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, v) = w
+        .env
         .call("GET", "/v1/admin/policy", Some(&row_mod), None)
         .await;
     assert_eq!(s, StatusCode::OK);
