@@ -11,15 +11,14 @@ mod metrics;
 mod openapi;
 mod platform;
 pub mod query;
-mod views;
 mod web;
 
 pub use conn::{serve_with, ConnLimits};
 pub use error::ApiError;
+pub use http::views::{FeedItem, VideoView};
 pub use http::{router, serve};
 pub use limits::{Limits, Rate};
 pub use platform::{
     now_ms, Backends, Caller, Config, EventResult, FeedKind, Kind, Platform, PlatformError,
     UploadInput,
 };
-pub use views::{FeedItem, VideoView};

@@ -1,13 +1,20 @@
-//! The embedded region store: one redb database file per region, every commit fsynced.
-//! After a failed commit the store marks itself failed and refuses further writes.
+//! The embedded region store: one redb database file per region (`DIR/store.redb`). Records
+//! written by a request are fsynced before the call returns; effects applied from the event log
+//! are made durable in groups, since the log holds them already and a start re-applies whatever
+//! a crash lost. After a failed commit the store marks itself failed and refuses further writes.
 
-use crate::records::{Account, Appended, Comment, Effect, NewEvent, Sound, TokenRecord, Video};
+use crate::codec::{dec, enc};
+use crate::embedded_log::{EVENTS, EVENT_IDS, LOG_FILE};
+use crate::records::{Account, Comment, Effect, Sound, TokenRecord, Video};
 use crate::{AccessRecord, RegionStore, StoreError};
 use foryou_types::{CommentId, EventKind, EventRecord, Region, Role, UserId, VideoId};
-use redb::{Database, ReadableTable, TableDefinition};
-use serde::{de::DeserializeOwned, Serialize};
+use redb::{Database, Durability, ReadableTable, TableDefinition};
+use serde::de::DeserializeOwned;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// File name of the store inside a region's directory.
+pub(crate) const STORE_FILE: &str = "store.redb";
 
 const ACCOUNTS: TableDefinition<u64, &[u8]> = TableDefinition::new("accounts");
 const HANDLES: TableDefinition<&str, u64> = TableDefinition::new("handles");
@@ -17,30 +24,24 @@ const SOUNDS: TableDefinition<u64, &[u8]> = TableDefinition::new("sounds");
 const FOLLOWS: TableDefinition<(u64, u64), u64> = TableDefinition::new("follows");
 const LIKES: TableDefinition<(u64, u64), u64> = TableDefinition::new("likes");
 const COMMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("comments");
-const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
-const EVENT_IDS: TableDefinition<(u64, &str), u64> = TableDefinition::new("event_ids");
 const ACCESS: TableDefinition<u64, &[u8]> = TableDefinition::new("access");
 /// Views and shares per video made by this region's users, kept with the log they come from.
 const COUNTS: TableDefinition<u64, (u64, u64)> = TableDefinition::new("counts");
 /// The key in `COUNTS` that says the counts cover the whole log (ids stay below 2^53).
 const COUNTED: u64 = u64::MAX;
+/// Positions: `applied` is the last log position whose effects are in the tables.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const APPLIED: &str = "applied";
+/// Log applications committed without fsync before one is made durable.
+const APPLY_GROUP: u64 = 64;
 
 /// A region's store in `DIR/store.redb`.
 pub struct EmbeddedStore {
     region: Region,
     db: Database,
     failed: AtomicBool,
-}
-
-fn enc<T: Serialize>(v: &T) -> Vec<u8> {
-    serde_json::to_vec(v).unwrap_or_default()
-}
-
-fn dec<T: DeserializeOwned>(table: &'static str, b: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(b).map_err(|e| StoreError::Corrupt {
-        table,
-        message: e.to_string(),
-    })
+    /// Log applications committed since the last durable commit.
+    lazy: AtomicU64,
 }
 
 impl EmbeddedStore {
@@ -54,7 +55,7 @@ impl EmbeddedStore {
         std::fs::create_dir_all(dir).map_err(|e| backend(&e))?;
         let db = Database::builder()
             .set_cache_size(cache_bytes)
-            .create(dir.join("store.redb"))
+            .create(dir.join(STORE_FILE))
             .map_err(|e| backend(&e))?;
         let tx = db.begin_write().map_err(|e| backend(&e))?;
         {
@@ -66,30 +67,14 @@ impl EmbeddedStore {
             tx.open_table(FOLLOWS).map_err(|e| backend(&e))?;
             tx.open_table(LIKES).map_err(|e| backend(&e))?;
             tx.open_table(COMMENTS).map_err(|e| backend(&e))?;
-            tx.open_table(EVENTS).map_err(|e| backend(&e))?;
-            tx.open_table(EVENT_IDS).map_err(|e| backend(&e))?;
             tx.open_table(ACCESS).map_err(|e| backend(&e))?;
-            // A store written before the counts were kept gets them from its log, once.
-            let mut counts = tx.open_table(COUNTS).map_err(|e| backend(&e))?;
-            if counts.get(COUNTED).map_err(|e| backend(&e))?.is_none() {
-                let events = tx.open_table(EVENTS).map_err(|e| backend(&e))?;
-                let mut tally: std::collections::BTreeMap<u64, (u64, u64)> = Default::default();
-                for row in events.iter().map_err(|e| backend(&e))? {
-                    let (_, v) = row.map_err(|e| backend(&e))?;
-                    let rec: EventRecord = dec("events", v.value())?;
-                    if let Some(video) = rec.video {
-                        let t = tally.entry(video.0).or_default();
-                        match rec.kind {
-                            EventKind::View => t.0 += 1,
-                            EventKind::Share => t.1 += 1,
-                            _ => {}
-                        }
-                    }
-                }
-                for (v, c) in tally {
-                    counts.insert(v, c).map_err(|e| backend(&e))?;
-                }
-                counts.insert(COUNTED, (0, 0)).map_err(|e| backend(&e))?;
+            tx.open_table(COUNTS).map_err(|e| backend(&e))?;
+            let mut meta = tx.open_table(META).map_err(|e| backend(&e))?;
+            if meta.get(APPLIED).map_err(|e| backend(&e))?.is_none() {
+                // A store written by an older version held the log itself, with every effect
+                // applied: the log moves to its own file and the store records how far it got.
+                let legacy = legacy_log(&tx, dir).map_err(|e| backend(&e))?;
+                meta.insert(APPLIED, legacy).map_err(|e| backend(&e))?;
             }
         }
         tx.commit().map_err(|e| backend(&e))?;
@@ -97,6 +82,7 @@ impl EmbeddedStore {
             region,
             db,
             failed: AtomicBool::new(false),
+            lazy: AtomicU64::new(0),
         })
     }
 
@@ -123,10 +109,25 @@ impl EmbeddedStore {
         &self,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.write_with(true, f)
+    }
+
+    /// Runs `f` in a write transaction; commits durably when `durable` (which also makes every
+    /// earlier lazy commit durable).
+    fn write_with<T>(
+        &self,
+        durable: bool,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         if self.failed.load(Ordering::SeqCst) {
             return Err(self.err("an earlier write failed; restart after checking the disk"));
         }
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        if durable {
+            self.lazy.store(0, Ordering::SeqCst);
+        } else {
+            tx.set_durability(Durability::None);
+        }
         let out = f(&tx)?;
         tx.commit().map_err(|e| {
             self.failed.store(true, Ordering::SeqCst);
@@ -349,39 +350,36 @@ impl RegionStore for EmbeddedStore {
         })
     }
 
-    fn append_events(&self, batch: &[NewEvent]) -> Result<Vec<Appended>, StoreError> {
-        for e in batch {
-            self.check_region(&e.record.region)?;
+    fn apply(&self, records: &[EventRecord]) -> Result<Vec<Effect>, StoreError> {
+        for r in records {
+            self.check_region(&r.region)?;
         }
-        self.write(|tx| {
-            let mut events = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
-            let mut ids = tx.open_table(EVENT_IDS).map_err(|e| self.err(e))?;
+        let durable = self.lazy.fetch_add(1, Ordering::SeqCst) + 1 >= APPLY_GROUP;
+        self.write_with(durable, |tx| {
+            let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
             let mut likes = tx.open_table(LIKES).map_err(|e| self.err(e))?;
             let mut follows = tx.open_table(FOLLOWS).map_err(|e| self.err(e))?;
             let mut comments = tx.open_table(COMMENTS).map_err(|e| self.err(e))?;
             let mut counts = tx.open_table(COUNTS).map_err(|e| self.err(e))?;
-            let mut seq = events
-                .last()
+            let mut applied = meta
+                .get(APPLIED)
                 .map_err(|e| self.err(e))?
-                .map(|(k, _)| k.value())
+                .map(|v| v.value())
                 .unwrap_or(0);
-            let mut out = Vec::with_capacity(batch.len());
-            for ne in batch {
-                let r = &ne.record;
-                if let Some(prev) = ids
-                    .get((r.user.0, r.id.as_str()))
-                    .map_err(|e| self.err(e))?
-                {
-                    out.push(Appended {
-                        seq: prev.value(),
-                        duplicate: true,
-                        effect: Effect::None,
-                    });
+            let mut out = Vec::with_capacity(records.len());
+            for rec in records {
+                if rec.seq <= applied {
+                    out.push(Effect::None);
                     continue;
                 }
-                seq += 1;
-                let mut rec = r.clone();
-                rec.seq = seq;
+                if rec.seq != applied + 1 {
+                    return Err(StoreError::Gap {
+                        region: self.region.clone(),
+                        applied,
+                        got: rec.seq,
+                    });
+                }
+                applied = rec.seq;
                 let effect = match (rec.kind, rec.video, rec.creator) {
                     (EventKind::Like, Some(v), _) => {
                         let fresh = likes
@@ -429,14 +427,13 @@ impl RegionStore for EmbeddedStore {
                     }
                     (EventKind::Comment, Some(v), _) => {
                         let c = Comment {
-                            id: rec.comment.unwrap_or(CommentId(seq)),
+                            id: rec.comment.unwrap_or(CommentId(rec.seq)),
                             video: v,
                             author: rec.user,
                             region: rec.region.clone(),
                             text: rec.text.clone().unwrap_or_default(),
                             created_ms: rec.ts_ms,
                         };
-                        rec.comment = Some(c.id);
                         comments
                             .insert(c.id.0, enc(&c).as_slice())
                             .map_err(|e| self.err(e))?;
@@ -457,41 +454,22 @@ impl RegionStore for EmbeddedStore {
                     };
                     counts.insert(v.0, now).map_err(|e| self.err(e))?;
                 }
-                events
-                    .insert(seq, enc(&rec).as_slice())
-                    .map_err(|e| self.err(e))?;
-                ids.insert((rec.user.0, rec.id.as_str()), seq)
-                    .map_err(|e| self.err(e))?;
-                out.push(Appended {
-                    seq,
-                    duplicate: false,
-                    effect,
-                });
+                out.push(effect);
             }
+            meta.insert(APPLIED, applied).map_err(|e| self.err(e))?;
             Ok(out)
         })
     }
 
-    fn events_from(&self, from: u64, max: usize) -> Result<Vec<EventRecord>, StoreError> {
+    fn applied_seq(&self) -> Result<u64, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.err(e))?;
-        let t = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in t.range(from..).map_err(|e| self.err(e))?.take(max) {
-            let (_, v) = row.map_err(|e| self.err(e))?;
-            out.push(dec("events", v.value())?);
-        }
-        Ok(out)
-    }
-
-    fn last_seq(&self) -> Result<u64, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
-        let t = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
-        let last = t
-            .last()
+        let t = tx.open_table(META).map_err(|e| self.err(e))?;
+        let v = t
+            .get(APPLIED)
             .map_err(|e| self.err(e))?
-            .map(|(k, _)| k.value())
+            .map(|v| v.value())
             .unwrap_or(0);
-        Ok(last)
+        Ok(v)
     }
 
     fn record_access(&self, record: &AccessRecord) -> Result<u64, StoreError> {
@@ -535,4 +513,55 @@ impl RegionStore for EmbeddedStore {
         }
         Ok(out)
     }
+}
+
+/// The last position of a log kept inside the store by an older version (0 when none), with its
+/// view and share counts tallied when the store had none; the old tables are dropped once the
+/// log's own file exists.
+fn legacy_log(tx: &redb::WriteTransaction, dir: &Path) -> Result<u64, StoreError> {
+    let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt {
+        table: "events",
+        message: e.to_string(),
+    };
+    let last = {
+        let events = tx.open_table(EVENTS).map_err(|e| corrupt(&e))?;
+        let last = events
+            .last()
+            .map_err(|e| corrupt(&e))?
+            .map(|(k, _)| k.value())
+            .unwrap_or(0);
+        let mut counts = tx.open_table(COUNTS).map_err(|e| corrupt(&e))?;
+        if counts.get(COUNTED).map_err(|e| corrupt(&e))?.is_none() {
+            let mut tally: std::collections::BTreeMap<u64, (u64, u64)> = Default::default();
+            for row in events.iter().map_err(|e| corrupt(&e))? {
+                let (_, v) = row.map_err(|e| corrupt(&e))?;
+                let rec: EventRecord = dec("events", v.value())?;
+                if let Some(video) = rec.video {
+                    let t = tally.entry(video.0).or_default();
+                    match rec.kind {
+                        EventKind::View => t.0 += 1,
+                        EventKind::Share => t.1 += 1,
+                        _ => {}
+                    }
+                }
+            }
+            for (v, c) in tally {
+                counts.insert(v, c).map_err(|e| corrupt(&e))?;
+            }
+            counts.insert(COUNTED, (0, 0)).map_err(|e| corrupt(&e))?;
+        }
+        last
+    };
+    if last > 0 && !dir.join(LOG_FILE).exists() {
+        return Err(StoreError::Corrupt {
+            table: "events",
+            message: format!(
+                "{} holds an event log from an older version; open the event log first, which moves it to {LOG_FILE}",
+                dir.join(STORE_FILE).display()
+            ),
+        });
+    }
+    tx.delete_table(EVENTS).map_err(|e| corrupt(&e))?;
+    tx.delete_table(EVENT_IDS).map_err(|e| corrupt(&e))?;
+    Ok(last)
 }

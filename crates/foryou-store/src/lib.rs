@@ -1,14 +1,19 @@
-//! Region stores: every personal record lives in exactly one region's store, behind the
-//! [`RegionStore`] trait. [`EmbeddedStore`] keeps each region in its own redb file; a PostgreSQL
-//! implementation fills the same slot without touching the server.
+//! Region stores: every personal record lives in exactly one region's store and event log,
+//! behind the [`RegionStore`] and [`EventLog`] traits. The log is the source of truth for what
+//! people did; the store's likes, follows, comments and counts are derived from it and record the
+//! last log position they applied. [`EmbeddedStore`] and [`EmbeddedLog`] keep each region in its
+//! own redb files; PostgreSQL or a stream fill the same slots without touching the server.
 
+mod codec;
 mod embedded;
+mod embedded_log;
+mod log;
 mod records;
 
 pub use embedded::EmbeddedStore;
-pub use records::{
-    AccessRecord, Account, Appended, Comment, Effect, NewEvent, Sound, TokenRecord, Video,
-};
+pub use embedded_log::EmbeddedLog;
+pub use log::{EventLog, Logged};
+pub use records::{AccessRecord, Account, Comment, Effect, Sound, TokenRecord, Video};
 
 use foryou_types::{EventRecord, Region, Role, UserId, VideoId};
 
@@ -36,6 +41,18 @@ pub enum StoreError {
         region: Region,
         /// What the backend reported.
         message: String,
+    },
+    /// Log records offered out of order: the store applied up to `applied` and was given `got`.
+    #[error(
+        "store of region '{region}' applied the log up to {applied} and was given record {got}"
+    )]
+    Gap {
+        /// The store's region.
+        region: Region,
+        /// The last position applied.
+        applied: u64,
+        /// The position offered.
+        got: u64,
     },
     /// A stored record could not be decoded.
     #[error("corrupt record in table '{table}': {message}")]
@@ -92,16 +109,17 @@ pub trait RegionStore: Send + Sync {
         videos: &[Video],
     ) -> Result<(), StoreError>;
 
-    /// Appends a batch to the region's event log and applies its effects (likes, follows,
-    /// comments) in one durable transaction. An event whose `(user, id)` was seen before is
-    /// reported as a duplicate and changes nothing.
-    fn append_events(&self, batch: &[NewEvent]) -> Result<Vec<Appended>, StoreError>;
-    /// Up to `max` events with `seq >= from`, in order.
-    fn events_from(&self, from: u64, max: usize) -> Result<Vec<EventRecord>, StoreError>;
-    /// The last assigned sequence number (0 when empty).
-    fn last_seq(&self) -> Result<u64, StoreError>;
-    /// Views and shares per video made by this region's users, kept in the same transactions as
-    /// the log, so a start need not read the log to count them.
+    /// Applies records of the region's event log, in log order, to the derived tables (likes,
+    /// follows, comments, view and share counts) and records the last position applied, in one
+    /// transaction. Records at or below that position are skipped (their effect is
+    /// [`Effect::None`]), so a consumer may offer a record twice; a record past the next position
+    /// is refused with [`StoreError::Gap`]. The effects may reach disk after the call returns: the
+    /// log holds them, and a start applies again whatever a crash lost.
+    fn apply(&self, records: &[EventRecord]) -> Result<Vec<Effect>, StoreError>;
+    /// The last log position whose effects are in the tables.
+    fn applied_seq(&self) -> Result<u64, StoreError>;
+    /// Views and shares per video made by this region's users, kept as the log is applied, so a
+    /// start need not read the log to count them.
     fn view_share_counts(&self) -> Result<Vec<(VideoId, u64, u64)>, StoreError>;
     /// Appends a staff-gateway decision about this region's data, durably; returns its position.
     fn record_access(&self, record: &AccessRecord) -> Result<u64, StoreError>;

@@ -1,6 +1,6 @@
 //! The records a region store holds. Each carries its region.
 
-use foryou_types::{CommentId, Date, EventRecord, Region, Role, SoundId, UserId, VideoId};
+use foryou_types::{CommentId, Date, Region, Role, SoundId, UserId, VideoId};
 use serde::{Deserialize, Serialize};
 
 /// A user account. Personal data: lives in `region` only.
@@ -110,14 +110,7 @@ pub struct Comment {
     pub created_ms: u64,
 }
 
-/// An event ready to append: the record (its `seq` is assigned by the log).
-#[derive(Clone, Debug)]
-pub struct NewEvent {
-    /// The event; `seq` is ignored.
-    pub record: EventRecord,
-}
-
-/// What appending an event changed.
+/// What applying a log record changed in the tables.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     /// Nothing beyond the log entry.
@@ -132,17 +125,6 @@ pub enum Effect {
     FollowRemoved,
     /// A comment was stored.
     CommentAdded(Comment),
-}
-
-/// The outcome of one appended event.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Appended {
-    /// The record as stored (the earlier one for a duplicate).
-    pub seq: u64,
-    /// True when the event id had been seen already.
-    pub duplicate: bool,
-    /// What changed.
-    pub effect: Effect,
 }
 
 /// One decision of the staff gateway on personal data of a region: who asked, as what, why,

@@ -1,9 +1,9 @@
-//! The backends this binary runs on: one redb file per region for records and the event log,
-//! and a local directory per region for media. Another deployment chooses others here.
+//! The backends this binary runs on: per region, one redb file for the event log, one for the
+//! records, and a local directory for media. Another deployment chooses others here.
 
 use foryou_media::{LocalObjectStore, ObjectStore};
 use foryou_server::{Backends, Config, PlatformError};
-use foryou_store::{EmbeddedStore, RegionStore};
+use foryou_store::{EmbeddedLog, EmbeddedStore, EventLog, RegionStore};
 use foryou_types::Region;
 use std::path::Path;
 
@@ -11,6 +11,19 @@ use std::path::Path;
 pub struct Embedded;
 
 impl Backends for Embedded {
+    fn log(
+        &self,
+        region: &Region,
+        dir: &Path,
+        config: &Config,
+    ) -> Result<Box<dyn EventLog>, PlatformError> {
+        Ok(Box::new(EmbeddedLog::open(
+            region.clone(),
+            dir,
+            config.store_cache_bytes,
+        )?))
+    }
+
     fn store(
         &self,
         region: &Region,

@@ -106,7 +106,7 @@ fn only_the_binary_names_the_embedded_backends() {
         .filter(|f| f.extension().is_some_and(|e| e == "rs"))
     {
         let text = std::fs::read_to_string(f).unwrap_or_default();
-        for name in ["EmbeddedStore", "LocalObjectStore"] {
+        for name in ["EmbeddedStore", "EmbeddedLog", "LocalObjectStore"] {
             assert!(!text.contains(name), "{} names {name}", f.display());
         }
     }

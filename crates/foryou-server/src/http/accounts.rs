@@ -3,11 +3,11 @@
 //! attempt counts against the rate limits first.
 
 use super::extract::{csrf_for, ApiJson, ClientIp, CSRF_COOKIE, SESSION_COOKIE};
+use super::views;
 use super::{blocking, AppState};
 use crate::error::ApiError;
 use crate::limits::Guarded;
 use crate::platform::Caller;
-use crate::views;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

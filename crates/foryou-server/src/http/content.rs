@@ -1,11 +1,11 @@
 //! Public content: videos, comments, profiles, sounds (lists paged), and the admin's user list.
 
 use super::extract::{ApiJson, MaybeCaller};
+use super::views;
 use super::{blocking, parse_id, AppState};
 use crate::error::ApiError;
 use crate::platform::Caller;
 use crate::query::{page_query, PageQuery};
-use crate::views;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -43,7 +43,9 @@ pub(crate) async fn video(
     Path(id): Path<String>,
 ) -> Result<Json<views::VideoView>, ApiError> {
     let id: VideoId = parse_id("video", &id)?;
-    Ok(Json(p.video_view(id, c.map(|c| c.user))?))
+    p.read_world(|w| views::video(w, id, c.map(|c| c.user)))?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))
 }
 
 /// Decoded query parameters.

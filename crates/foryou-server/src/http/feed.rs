@@ -49,10 +49,25 @@ pub(crate) async fn feed(
             q.kind,
             crate::platform::FeedKind::ForYou { personalised: true }
         );
-    let items = blocking(&p, move |p| {
+    let viewer = caller.as_ref().map(|c| (c.user, c.region.clone()));
+    let shown = blocking(&p, move |p| {
         p.feed(caller.as_ref(), q.kind, q.limit, q.cursor)
     })
     .await?;
+    let items: Vec<super::views::FeedItem> = p.read_world(|w| {
+        shown
+            .iter()
+            .filter_map(|s| {
+                super::views::feed_item(
+                    w,
+                    s.video,
+                    viewer.as_ref().map(|v| v.0),
+                    viewer.as_ref().map(|v| &v.1),
+                    &s.reasons,
+                )
+            })
+            .collect()
+    })?;
     let next =
         if !personal && items.len() == q.limit && q.cursor + q.limit <= crate::query::MAX_CURSOR {
             Some((q.cursor + q.limit).to_string())

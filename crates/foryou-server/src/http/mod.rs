@@ -7,6 +7,7 @@ mod extract;
 mod feed;
 mod media;
 mod upload;
+pub(crate) mod views;
 
 use crate::conn::{serve_with, ConnLimits};
 use crate::error::ApiError;

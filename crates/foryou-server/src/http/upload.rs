@@ -136,7 +136,7 @@ pub(crate) async fn upload(
                     ));
                 }
                 let path = p
-                    .tmp_dir(&caller.region)?
+                    .tmp_dir(&caller)?
                     .join(format!("upload-{:016x}.part", rand_u64()));
                 file.0 = Some(path.clone());
                 let mut f = tokio::fs::File::create(&path)
@@ -193,8 +193,12 @@ pub(crate) async fn upload(
                 30,
             )
         })?;
-    let view = blocking(&p, move |p| p.upload(&caller, input)).await?;
+    let viewer = caller.user;
+    let id = blocking(&p, move |p| p.upload(&caller, input)).await?;
     file.0 = None;
+    let view = p
+        .read_world(|w| super::views::video(w, id, Some(viewer)))?
+        .ok_or_else(|| ApiError::not_found(format!("video {id} was removed as it was stored")))?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 

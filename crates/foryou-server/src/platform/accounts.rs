@@ -85,7 +85,11 @@ impl Platform {
             role,
             created_ms: now_ms(),
         };
-        self.store(&region)?.insert_account(&account)?;
+        self.cells
+            .credentials(&region)
+            .ok_or_else(|| PlatformError::internal(format!("no cell for region {region}")))?
+            .store
+            .insert_account(&account)?;
         self.world
             .write()
             .map_err(lock_err)?
@@ -114,11 +118,11 @@ impl Platform {
             }
         }
         for (v, media, poster) in &videos {
-            let m = self.media_store(&v.region)?;
+            let m = &self.cells.upkeep_of(&v.region)?.media;
             m.put(&v.media_key, media)?;
             m.put(&v.poster_key, poster)?;
         }
-        for (r, cell) in &self.cells {
+        for (r, cell) in self.cells.upkeep() {
             let store = &cell.store;
             let a: Vec<Account> = accounts
                 .iter()
@@ -154,21 +158,26 @@ impl Platform {
         user: UserId,
         inputs: &[EventInput],
     ) -> Result<Vec<EventResult>, PlatformError> {
-        let caller = {
-            let w = self.world.read().map_err(lock_err)?;
-            let u = w
-                .users
-                .get(&user)
-                .ok_or_else(|| PlatformError::not_found(format!("no user with id {user}")))?;
-            Caller {
-                user,
-                handle: u.handle.clone(),
-                region: u.region.clone(),
-                role: u.role,
-                token_hash: [0; 32],
-            }
-        };
-        self.record_events(&caller, inputs)
+        self.record_events(&self.act_as(user)?, inputs)
+    }
+
+    /// A caller acting as `user` without a session: for code running inside the server's own
+    /// process (the demo's simulated viewers, the operator's commands, tests). No request reaches
+    /// it; requests get a `Caller` only from `authenticate`.
+    pub fn act_as(&self, user: UserId) -> Result<Caller, PlatformError> {
+        let w = self.world.read().map_err(lock_err)?;
+        let u = w
+            .users
+            .get(&user)
+            .ok_or_else(|| PlatformError::not_found(format!("no user with id {user}")))?;
+        Ok(Caller {
+            user,
+            handle: u.handle.clone(),
+            region: u.region.clone(),
+            role: u.role,
+            token_hash: [0; 32],
+            _sealed: Sealed,
+        })
     }
 
     /// Whether the platform holds no account yet.
@@ -176,10 +185,20 @@ impl Platform {
         Ok(self.world.read().map_err(lock_err)?.users.is_empty())
     }
 
-    /// Changes a user's role.
+    /// Changes a user's role: the operator's own command, run on the server's machine.
     pub fn set_role(&self, user: UserId, role: Role) -> Result<(), PlatformError> {
         let region = self.user_region(user)?;
-        if !self.store(&region)?.set_role(user, role)? {
+        self.set_role_in(self.cells.upkeep_of(&region)?, user, role)
+    }
+
+    /// Changes a user's role in their region's `cell`.
+    pub(super) fn set_role_in(
+        &self,
+        cell: &cells::Cell,
+        user: UserId,
+        role: Role,
+    ) -> Result<(), PlatformError> {
+        if !cell.store.set_role(user, role)? {
             return Err(PlatformError::not_found(format!("no user with id {user}")));
         }
         if let Some(u) = self.world.write().map_err(lock_err)?.users.get_mut(&user) {
@@ -212,7 +231,10 @@ impl Platform {
         let denied = || PlatformError::unauthorized("wrong handle or password");
         let id = self.user_by_handle(handle)?;
         let account = match id {
-            Some(id) => self.store(&self.user_region(id)?)?.account(id)?,
+            Some(id) => match self.cells.credentials(&self.user_region(id)?) {
+                Some(cell) => cell.store.account(id)?,
+                None => None,
+            },
             None => None,
         };
         let Some(account) = account else {
@@ -234,7 +256,10 @@ impl Platform {
             created_ms: now,
             expires_ms: now + self.config.token_ttl_ms,
         };
-        self.store(&account.region)?
+        self.cells
+            .credentials(&account.region)
+            .ok_or_else(|| PlatformError::internal("the account's region is not served"))?
+            .store
             .insert_token(&auth::token_hash(&token), &rec)?;
         Ok((token, account.id))
     }
@@ -244,7 +269,7 @@ impl Platform {
         let Some(region) = auth::token_region(token) else {
             return Ok(None);
         };
-        let Some(store) = self.cells.get(&region).map(|c| &c.store) else {
+        let Some(store) = self.cells.credentials(&region).map(|c| &c.store) else {
             return Ok(None);
         };
         let hash = auth::token_hash(token);
@@ -261,12 +286,15 @@ impl Platform {
             region: u.region.clone(),
             role: u.role,
             token_hash: hash,
+            _sealed: Sealed,
         }))
     }
 
     /// Revokes the caller's token.
     pub fn logout(&self, caller: &Caller) -> Result<(), PlatformError> {
-        self.store(&caller.region)?
+        self.cells
+            .home(caller)?
+            .store
             .delete_token(&caller.token_hash)?;
         Ok(())
     }

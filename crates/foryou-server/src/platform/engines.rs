@@ -7,9 +7,8 @@ impl Platform {
     /// Background upkeep of a region's engine after it learned: rebuilds the ANN index off the
     /// lock when the embeddings have moved on, and snapshots the learned state every
     /// `SNAPSHOT_EVERY` events so a restart replays only the log after it.
-    pub(super) fn maintain_engine(&self, region: &Region) -> Result<(), PlatformError> {
+    pub(super) fn maintain_engine(&self, cell: &cells::Cell) -> Result<(), PlatformError> {
         use std::sync::atomic::Ordering;
-        let cell = self.cell(region)?;
         let engine = &cell.engine;
         // Lock order everywhere: engine, then the cell's bookkeeping.
         let mut e = engine.write().map_err(lock_err)?;
@@ -48,7 +47,7 @@ impl Platform {
     /// Writes every region's engine snapshot (at graceful shutdown), so the next start replays
     /// nothing it already learned.
     pub fn snapshot_engines(&self) -> Result<(), PlatformError> {
-        for cell in self.cells.values() {
+        for (_, cell) in self.cells.upkeep() {
             let bytes = cell
                 .engine
                 .read()
@@ -69,7 +68,7 @@ impl Platform {
         kind: FeedKind,
         limit: usize,
         cursor: usize,
-    ) -> Result<Vec<FeedItem>, PlatformError> {
+    ) -> Result<Vec<Shown>, PlatformError> {
         let limit = limit.clamp(1, 50);
         let recs: Vec<(VideoId, Vec<foryou_engine::Reason>)> = match (kind, caller) {
             (FeedKind::Following, None) => {
@@ -129,23 +128,22 @@ impl Platform {
                     worldwide: self.worldwide_popular(&region, now_ms())?,
                     seed: rand::thread_rng().gen(),
                 };
-                let engine = self.engine(&region)?;
-                let recs = engine.read().map_err(lock_err)?.recommend(&req);
+                let recs = match caller {
+                    Some(c) => self
+                        .cells
+                        .home(c)?
+                        .engine
+                        .read()
+                        .map_err(lock_err)?
+                        .recommend(&req),
+                    None => self.cells.public(&region)?.recommend_anonymous(req)?,
+                };
                 recs.into_iter().map(|r| (r.video, r.reasons)).collect()
             }
         };
-        let w = self.world.read().map_err(lock_err)?;
         Ok(recs
             .into_iter()
-            .filter_map(|(id, reasons)| {
-                views::feed_item(
-                    &w,
-                    id,
-                    caller.map(|c| c.user),
-                    caller.map(|c| &c.region),
-                    &reasons,
-                )
-            })
+            .map(|(video, reasons)| Shown { video, reasons })
             .collect())
     }
 
@@ -162,7 +160,7 @@ impl Platform {
             return Ok(Vec::new());
         }
         let mut sum: HashMap<VideoId, f64> = HashMap::new();
-        for other in self.cells.keys().filter(|r| *r != region) {
+        for other in self.cells.regions().filter(|r| *r != region) {
             self.try_release(other, now)?;
             let max_age = self
                 .config
@@ -192,34 +190,17 @@ impl Platform {
         self.worldwide_popular(region, now_ms())
     }
 
-    /// Makes `region`'s next release when its window is over and its daily budget allows,
-    /// persisting the budget first so a restart cannot spend it twice.
+    /// Makes `region`'s next release when its window is over and its daily budget allows.
     pub(super) fn try_release(&self, region: &Region, now: u64) -> Result<(), PlatformError> {
-        let cell = self.cell(region)?;
-        let mut r = cell.releaser.lock().map_err(lock_err)?;
-        match r.release(now, &mut rand::thread_rng()) {
-            Ok(rel) => {
-                let budget = serde_json::to_vec(r.budget()).map_err(PlatformError::internal)?;
-                write_atomically(&cell.dir.join(PRIVACY_BUDGET), &budget)
-                    .map_err(PlatformError::internal)?;
-                tracing::info!(
-                    region = %region,
-                    videos = rel.counts.len(),
-                    epsilon = rel.epsilon,
-                    spent_today = r.budget().spent,
-                    "differentially private release"
-                );
-                // An empty release keeps the last one in place: that choice reads only the
-                // released (private) output, and stale releases age out by time alone.
-                if !rel.counts.is_empty() {
-                    self.releases
-                        .lock()
-                        .map_err(lock_err)?
-                        .insert(region.clone(), rel);
-                }
+        // An empty release keeps the last one in place: that choice reads only the released
+        // (private) output, and stale releases age out by time alone.
+        if let Some(rel) = self.cells.public(region)?.release(now)? {
+            if !rel.counts.is_empty() {
+                self.releases
+                    .lock()
+                    .map_err(lock_err)?
+                    .insert(region.clone(), rel);
             }
-            Err(foryou_engine::release::Withheld::WindowOpen) => {}
-            Err(e) => tracing::debug!(region = %region, reason = %e, "no release"),
         }
         Ok(())
     }

@@ -32,58 +32,31 @@ impl Platform {
         {
             let w = self.world.read().map_err(lock_err)?;
             for (i, ev) in inputs.iter().enumerate() {
-                batch.push(NewEvent {
-                    record: self.check_event(&w, caller, i, ev, now)?,
-                });
+                batch.push(self.check_event(&w, caller, i, ev, now)?);
             }
         }
-        let cell = self.cell(&caller.region)?;
-        // Lock order: the region's append order, the projection, the engine, the releaser.
-        let order = cell.append.lock().map_err(lock_err)?;
-        let appended = cell.store.append_events(&batch)?;
-        let mut results = Vec::with_capacity(appended.len());
-        let mut fresh = Vec::new();
-        {
+        let cell = self.cells.home(caller)?;
+        let appended = cell.append(batch, |appended| {
             let mut w = self.world.write().map_err(lock_err)?;
-            for (ne, a) in batch.into_iter().zip(appended) {
-                let mut rec = ne.record;
-                rec.seq = a.seq;
-                let comment_id = match &a.effect {
+            for a in appended.iter().filter(|a| !a.duplicate) {
+                w.apply(&a.record, &a.effect);
+                self.metrics.event(a.record.kind);
+            }
+            Ok(())
+        })?;
+        self.maintain_engine(cell)?;
+        Ok(appended
+            .into_iter()
+            .map(|a| EventResult {
+                comment_id: match &a.effect {
                     Effect::CommentAdded(c) => Some(c.id),
                     _ => None,
-                };
-                results.push(EventResult {
-                    id: rec.id.clone(),
-                    seq: a.seq,
-                    duplicate: a.duplicate,
-                    comment_id,
-                });
-                if !a.duplicate {
-                    w.apply(&rec, &a.effect);
-                    self.metrics.event(rec.kind);
-                    fresh.push(rec);
-                }
-            }
-        }
-        let mut engine = self.engine(&caller.region)?.write().map_err(lock_err)?;
-        for rec in &fresh {
-            engine.observe(rec);
-        }
-        {
-            let mut r = self
-                .cell(&caller.region)?
-                .releaser
-                .lock()
-                .map_err(lock_err)?;
-            for rec in &fresh {
-                r.observe(rec);
-            }
-        }
-        engine.tick(now);
-        drop(engine);
-        drop(order);
-        self.maintain_engine(&caller.region)?;
-        Ok(results)
+                },
+                id: a.record.id,
+                seq: a.record.seq,
+                duplicate: a.duplicate,
+            })
+            .collect())
     }
 
     pub(super) fn check_event(
@@ -263,17 +236,7 @@ impl Platform {
             comment: None,
             tags: Vec::new(),
         };
-        let cell = self.cell(&caller.region)?;
-        let _order = cell.append.lock().map_err(lock_err)?;
-        let appended = cell.store.append_events(&[NewEvent {
-            record: record.clone(),
-        }])?;
-        let mut e = cell.engine.write().map_err(lock_err)?;
-        for a in appended {
-            let mut rec = record.clone();
-            rec.seq = a.seq;
-            e.observe(&rec);
-        }
+        self.cells.home(caller)?.append(vec![record], |_| Ok(()))?;
         Ok(())
     }
 }

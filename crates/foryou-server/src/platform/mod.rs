@@ -4,6 +4,7 @@
 //! operations live by area beside it.
 
 mod accounts;
+mod cells;
 mod engines;
 mod error;
 mod events;
@@ -16,11 +17,11 @@ pub(crate) use world::World;
 
 use crate::auth;
 use crate::metrics::Metrics;
-use crate::views::{self, FeedItem, VideoView};
+use cells::{Cells, ENGINE_SNAPSHOT};
 pub use error::{Kind, PlatformError};
 use foryou_engine::{Engine, EngineConfig, FeedMode, FeedRequest, ItemMeta};
 use foryou_media::ObjectStore;
-use foryou_store::{Account, Comment, Effect, NewEvent, RegionStore, Sound, TokenRecord, Video};
+use foryou_store::{Account, Comment, Effect, EventLog, RegionStore, Sound, TokenRecord, Video};
 use foryou_types::{
     age_on, hashtags, parse_date, validate_caption, validate_handle, validate_password, CommentId,
     Date, EventInput, EventKind, EventRecord, NotInterestedTarget, Region, RegionMap, Role,
@@ -118,7 +119,9 @@ fn new_id() -> u64 {
     rand::thread_rng().gen_range(1..(1u64 << 53))
 }
 
-/// A signed-in caller.
+/// A signed-in caller. Only the platform makes one (from a valid session, or for the demo's
+/// simulated viewers), so holding one is proof of acting for `user` in `region`: it is the key to
+/// that region's cell and no other.
 #[derive(Clone, Debug)]
 pub struct Caller {
     /// Who.
@@ -131,7 +134,13 @@ pub struct Caller {
     pub role: Role,
     /// The token's hash (for log-out).
     pub token_hash: [u8; 32],
+    /// Keeps code outside the platform from making one.
+    _sealed: Sealed,
 }
+
+/// A field only the platform can fill.
+#[derive(Clone, Debug)]
+struct Sealed;
 
 /// What an upload brings besides the media file.
 pub struct UploadInput {
@@ -161,6 +170,15 @@ pub struct EventResult {
     pub comment_id: Option<CommentId>,
 }
 
+/// One video of a feed page and why it is shown.
+#[derive(Clone, Debug)]
+pub struct Shown {
+    /// The video.
+    pub video: VideoId,
+    /// Why, as the engine (or the following feed) says.
+    pub reasons: Vec<foryou_engine::Reason>,
+}
+
 /// Which feed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FeedKind {
@@ -173,10 +191,17 @@ pub enum FeedKind {
     Following,
 }
 
-/// How a region's record store (with its event log) and its media store are opened. The binary
-/// chooses the implementations (embedded files today; PostgreSQL or S3 fit the same slots):
-/// nothing in this crate names one.
+/// How a region's event log, record store and media store are opened. The binary chooses the
+/// implementations (embedded files today; a stream, PostgreSQL or S3 fit the same slots):
+/// nothing in this crate names one. A cell opens its log first, then its store, then its media.
 pub trait Backends {
+    /// Opens (creating) the event log of `region` in its directory `dir`.
+    fn log(
+        &self,
+        region: &Region,
+        dir: &Path,
+        config: &Config,
+    ) -> Result<Box<dyn EventLog>, PlatformError>;
     /// Opens (creating) the record store of `region` in its directory `dir`.
     fn store(
         &self,
@@ -188,33 +213,11 @@ pub trait Backends {
     fn media(&self, region: &Region, dir: &Path) -> Result<Box<dyn ObjectStore>, PlatformError>;
 }
 
-/// Everything of one region, owned in one place: its directory, record store and event log,
-/// media store, engine, upload directory and private-release state. Nothing of a region is
-/// reached but through its cell.
-pub(crate) struct Cell {
-    /// The region's own directory (`DIR/regions/<r>`).
-    dir: PathBuf,
-    store: Box<dyn RegionStore>,
-    media: Box<dyn ObjectStore>,
-    engine: Arc<RwLock<Engine>>,
-    /// Set while the ANN index is being rebuilt in the background.
-    reindexing: Arc<std::sync::atomic::AtomicBool>,
-    /// Log position of the last engine snapshot.
-    snapshot_seq: Mutex<u64>,
-    /// Uploads being received, inside the region's own directory.
-    tmp: PathBuf,
-    /// The differentially private releaser, fed by this region's events.
-    releaser: Mutex<foryou_engine::release::Releaser>,
-    /// Held from an append to this region's log until the engine has learned it, so the engine
-    /// learns records in log order (it skips any position at or below the last it learned).
-    append: Mutex<()>,
-}
-
 /// Foryou's state and operations.
 pub struct Platform {
     config: Config,
-    /// One cell per region.
-    cells: BTreeMap<Region, Cell>,
+    /// One cell per region, reached only through `Cells`' methods.
+    cells: Cells,
     pub(crate) world: RwLock<World>,
     signup: Mutex<()>,
     /// Counters for `/metrics`.
@@ -242,34 +245,7 @@ impl Platform {
         // Uploads once shared one directory for every region; nothing of a region lives outside
         // its own directory now.
         let _ = std::fs::remove_dir_all(config.data_dir.join("tmp"));
-        let mut cells = BTreeMap::new();
-        for r in config.regions.all() {
-            let dir = config.data_dir.join("regions").join(r.as_str());
-            // Uploads interrupted by a crash are dropped at the next start.
-            let tmp = dir.join("tmp");
-            let _ = std::fs::remove_dir_all(&tmp);
-            std::fs::create_dir_all(&tmp).map_err(PlatformError::internal)?;
-            let budget = std::fs::read(dir.join(PRIVACY_BUDGET))
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .unwrap_or_default();
-            let cell = Cell {
-                store: backends.store(&r, &dir, &config)?,
-                media: backends.media(&r, &dir)?,
-                engine: Arc::new(RwLock::new(load_engine(&dir))),
-                reindexing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-                snapshot_seq: Mutex::new(0),
-                tmp,
-                releaser: Mutex::new(foryou_engine::release::Releaser::new(
-                    config.release.clone(),
-                    now_ms(),
-                    budget,
-                )),
-                dir,
-                append: Mutex::new(()),
-            };
-            cells.insert(r, cell);
-        }
+        let cells = Cells::open(&config, backends)?;
         let p = Platform {
             cells,
             world: RwLock::new(World::default()),
@@ -295,7 +271,9 @@ impl Platform {
     fn rebuild(&self) -> Result<(), PlatformError> {
         let mut w = World::default();
         let mut referenced: HashMap<Region, HashSet<String>> = HashMap::new();
-        for (r, cell) in &self.cells {
+        for (r, cell) in self.cells.upkeep() {
+            // The store first applies whatever of the log a crash kept from it.
+            cell.catch_up()?;
             let s = &cell.store;
             for a in s.accounts()? {
                 w.add_account(a);
@@ -331,25 +309,15 @@ impl Platform {
         for list in w.comments.values_mut() {
             list.sort_by_key(|c| (c.created_ms, c.id));
         }
-        for cell in self.cells.values() {
-            let engine = &cell.engine;
-            let mut e = engine.write().map_err(lock_err)?;
+        for (_, cell) in self.cells.upkeep() {
+            let mut e = cell.engine.write().map_err(lock_err)?;
             let store = &cell.store;
-            // Counts are kept with the log; only the log after the engine's snapshot is read.
+            // Counts are kept as the log is applied; the engine read only the log after its
+            // snapshot (in `catch_up`).
             for (video, views, shares) in store.view_share_counts()? {
                 if let Some(v) = w.videos.get_mut(&video) {
                     v.views += views;
                     v.shares += shares;
-                }
-            }
-            *cell.snapshot_seq.lock().map_err(lock_err)? = e.last_seq();
-            let mut from = e.last_seq() + 1;
-            loop {
-                let batch = store.events_from(from, 10_000)?;
-                let Some(last) = batch.last() else { break };
-                from = last.seq + 1;
-                for rec in &batch {
-                    e.observe(rec);
                 }
             }
             // The log carries the catalog (publish and unpublish records at their place in the
@@ -375,7 +343,7 @@ impl Platform {
             e.rebuild_index();
         }
         // Media written by an upload that never committed its record is removed.
-        for (r, cell) in &self.cells {
+        for (r, cell) in self.cells.upkeep() {
             let m = &cell.media;
             let refs = referenced.remove(r).unwrap_or_default();
             for key in m.keys()? {
@@ -394,32 +362,10 @@ impl Platform {
         &self.config
     }
 
-    /// A region's store.
-    /// A region's cell: the only way to that region's records, log, media and engine.
-    fn cell(&self, r: &Region) -> Result<&Cell, PlatformError> {
-        self.cells
-            .get(r)
-            .ok_or_else(|| PlatformError::internal(format!("no cell for region {r}")))
-    }
-
-    /// A region's store.
-    fn store(&self, r: &Region) -> Result<&dyn RegionStore, PlatformError> {
-        Ok(self.cell(r)?.store.as_ref())
-    }
-
-    fn media_store(&self, r: &Region) -> Result<&dyn ObjectStore, PlatformError> {
-        Ok(self.cell(r)?.media.as_ref())
-    }
-
-    /// A region's engine.
-    fn engine(&self, r: &Region) -> Result<&Arc<RwLock<Engine>>, PlatformError> {
-        Ok(&self.cell(r)?.engine)
-    }
-
-    /// Where an upload by a user of `region` is received before it is checked: inside that
+    /// Where an upload by the caller is received before it is checked: inside their home
     /// region's own directory.
-    pub fn tmp_dir(&self, region: &Region) -> Result<&Path, PlatformError> {
-        Ok(&self.cell(region)?.tmp)
+    pub fn tmp_dir(&self, caller: &Caller) -> Result<&Path, PlatformError> {
+        Ok(&self.cells.home(caller)?.tmp)
     }
 
     /// Runs `f` over the projection.
@@ -432,29 +378,6 @@ impl Platform {
 const IDLE_USER_EXPIRY_MS: u64 = 183 * 86_400_000;
 /// Events between two engine snapshots.
 const SNAPSHOT_EVERY: u64 = 5_000;
-/// File name of a region's spent privacy budget, beside its store.
-const PRIVACY_BUDGET: &str = "privacy-budget.json";
-/// File name of a region's engine snapshot, beside its store.
-const ENGINE_SNAPSHOT: &str = "engine.snapshot";
-
-/// A region's engine: restored from its snapshot when one is readable, else empty (the event log
-/// then rebuilds it all).
-fn load_engine(dir: &Path) -> Engine {
-    let path = dir.join(ENGINE_SNAPSHOT);
-    match std::fs::read(&path) {
-        Ok(bytes) => match Engine::restore(EngineConfig::default(), &bytes) {
-            Ok(e) => {
-                tracing::info!(path = %path.display(), last_seq = e.last_seq(), "engine restored from snapshot");
-                e
-            }
-            Err(err) => {
-                tracing::warn!(path = %path.display(), error = %err, "engine snapshot unreadable; relearning from the log");
-                Engine::new(EngineConfig::default())
-            }
-        },
-        Err(_) => Engine::new(EngineConfig::default()),
-    }
-}
 
 /// Writes `bytes` to a temporary name, fsyncs and renames it over `path`.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -7,7 +7,7 @@ use crate::gateway::{pseudonym, CATEGORIES, PURPOSES};
 use foryou_store::AccessRecord;
 
 /// When the decision is written relative to the work.
-pub enum Effect {
+pub(super) enum Effect {
     /// A read: the decision is written after, with the number of records read, and the answer
     /// is returned only once it is written.
     Read,
@@ -16,7 +16,7 @@ pub enum Effect {
 }
 
 /// What a staff member asks of a region's personal data.
-pub struct StaffRequest<'a> {
+pub(super) struct StaffRequest<'a> {
     /// The region whose data it is.
     pub target: &'a Region,
     /// Why (one of `gateway::PURPOSES`).
@@ -29,15 +29,35 @@ pub struct StaffRequest<'a> {
     pub effect: Effect,
 }
 
+/// What the gateway hands the work it allowed: the region it may reach (through
+/// `Cells::granted`) and whether answers must be pseudonymised. Only the gateway makes one, after
+/// recording the decision.
+pub(crate) struct Grant {
+    region: Region,
+    pseudonymise: bool,
+}
+
+impl Grant {
+    /// The region the work may reach.
+    pub(super) fn region(&self) -> &Region {
+        &self.region
+    }
+
+    /// Whether the answer must be pseudonymised.
+    pub(super) fn pseudonymise(&self) -> bool {
+        self.pseudonymise
+    }
+}
+
 impl Platform {
-    /// Runs `work` (given whether to pseudonymise, returning its answer and the records it
+    /// Runs `work` (given a grant to the target region, returning its answer and the records it, returning its answer and the records it
     /// touched) on the target region's personal data if the policy allows `caller` this request;
     /// records the decision either way.
-    pub fn through_gateway<T>(
+    pub(super) fn through_gateway<T>(
         &self,
         caller: &Caller,
         req: StaffRequest<'_>,
-        work: impl FnOnce(bool) -> Result<(T, u64), PlatformError>,
+        work: impl FnOnce(&Grant) -> Result<(T, u64), PlatformError>,
     ) -> Result<T, PlatformError> {
         let StaffRequest {
             target,
@@ -75,9 +95,8 @@ impl Platform {
             pseudonymised: d.allowed && d.pseudonymise,
             rule: d.rule.clone(),
         };
-        let store = self.store(target)?;
         if !d.allowed {
-            store.record_access(&rec)?;
+            self.cells.ledger_write(target, &rec)?;
             return Err(PlatformError::forbidden(format!(
                 "the access policy does not allow a {} of region {} to reach {category} data of region {target} for {purpose}: {}",
                 format!("{:?}", caller.role).to_lowercase(),
@@ -85,17 +104,21 @@ impl Platform {
                 d.rule
             )));
         }
+        let grant = Grant {
+            region: target.clone(),
+            pseudonymise: d.pseudonymise,
+        };
         match effect {
             Effect::Read => {
-                let (out, n) = work(d.pseudonymise)?;
+                let (out, n) = work(&grant)?;
                 rec.records = n;
-                store.record_access(&rec)?;
+                self.cells.ledger_write(target, &rec)?;
                 Ok(out)
             }
             Effect::Change => {
                 rec.records = 1;
-                store.record_access(&rec)?;
-                Ok(work(d.pseudonymise)?.0)
+                self.cells.ledger_write(target, &rec)?;
+                Ok(work(&grant)?.0)
             }
         }
     }
@@ -117,7 +140,8 @@ impl Platform {
             action: format!("list accounts from {cursor}"),
             effect: Effect::Read,
         };
-        self.through_gateway(caller, req, |pseudo| {
+        self.through_gateway(caller, req, |grant| {
+                let pseudo = grant.pseudonymise();
                 let w = self.world.read().map_err(lock_err)?;
                 let mut rows: Vec<(&UserId, &UserEntry)> =
                     w.users.iter().filter(|(_, u)| &u.region == target).collect();
@@ -147,7 +171,7 @@ impl Platform {
         from: u64,
         max: usize,
     ) -> Result<Vec<AccessRecord>, PlatformError> {
-        Ok(self.store(region)?.access_records(from, max)?)
+        self.cells.ledger(region, from, max)
     }
 
     /// Changes another user's role, through the gateway (category `account`).
@@ -166,6 +190,9 @@ impl Platform {
             action: format!("set the role of {user} to {role:?}").to_lowercase(),
             effect: Effect::Change,
         };
-        self.through_gateway(caller, req, |_| self.set_role(user, role).map(|()| ((), 1)))
+        self.through_gateway(caller, req, |grant| {
+            self.set_role_in(self.cells.granted(grant)?, user, role)
+                .map(|()| ((), 1))
+        })
     }
 }

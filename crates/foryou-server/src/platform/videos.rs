@@ -5,7 +5,7 @@ use super::*;
 
 impl Platform {
     /// Checks, stores and indexes an upload. On any refusal nothing is left behind.
-    pub fn upload(&self, caller: &Caller, input: UploadInput) -> Result<VideoView, PlatformError> {
+    pub fn upload(&self, caller: &Caller, input: UploadInput) -> Result<VideoId, PlatformError> {
         let file = input.file.clone();
         let result = self.upload_inner(caller, input);
         let _ = std::fs::remove_file(&file);
@@ -20,7 +20,7 @@ impl Platform {
         &self,
         caller: &Caller,
         input: UploadInput,
-    ) -> Result<VideoView, PlatformError> {
+    ) -> Result<VideoId, PlatformError> {
         validate_caption(&input.caption)?;
         let size = std::fs::metadata(&input.file)
             .map_err(PlatformError::internal)?
@@ -95,7 +95,8 @@ impl Platform {
         };
         let media_key = format!("videos/{id}.{}", info.container.extension());
         let poster_key = format!("posters/{id}.{}", poster.1.trim_start_matches("image/"));
-        let media = self.media_store(&caller.region)?;
+        let cell = self.cells.home(caller)?;
+        let media = &cell.media;
         let video = Video {
             id,
             creator: caller.user,
@@ -120,7 +121,7 @@ impl Platform {
             .and_then(|_| media.put(&poster_key, &poster.0))
             .map_err(PlatformError::from)
             .and_then(|_| {
-                self.store(&caller.region)?
+                cell.store
                     .insert_video(&video, new_sound.as_ref())
                     .map_err(PlatformError::from)
             });
@@ -129,8 +130,8 @@ impl Platform {
             let _ = media.delete(&poster_key);
             return Err(e);
         }
-        self.index_video(video.clone(), new_sound)?;
-        self.video_view(id, Some(caller.user))
+        self.index_video(video, new_sound)?;
+        Ok(id)
     }
 
     /// Adds a stored video to the projection and every region's engine.
@@ -169,24 +170,8 @@ impl Platform {
         if records.is_empty() {
             return Ok(());
         }
-        for (region, cell) in &self.cells {
-            let batch: Vec<NewEvent> = records
-                .iter()
-                .map(|r| NewEvent {
-                    record: EventRecord {
-                        region: region.clone(),
-                        ..r.clone()
-                    },
-                })
-                .collect();
-            let _order = cell.append.lock().map_err(lock_err)?;
-            let appended = cell.store.append_events(&batch)?;
-            let mut e = cell.engine.write().map_err(lock_err)?;
-            for (ne, a) in batch.into_iter().zip(appended) {
-                let mut rec = ne.record;
-                rec.seq = a.seq;
-                e.observe(&rec);
-            }
+        for public in self.cells.publics() {
+            public.append_catalog(records)?;
         }
         Ok(())
     }
@@ -206,7 +191,7 @@ impl Platform {
                 .ok_or_else(|| PlatformError::not_found(format!("no video with id {id}")))?
         };
         if video.creator == caller.user {
-            return self.remove_video(caller, &video);
+            return self.remove_video(self.cells.home(caller)?, caller, &video);
         }
         if !matches!(caller.role, Role::Moderator | Role::Admin) {
             return Err(PlatformError::forbidden(
@@ -227,15 +212,22 @@ impl Platform {
             action: format!("remove video {id}"),
             effect: super::staff::Effect::Change,
         };
-        self.through_gateway(caller, req, |_| {
-            self.remove_video(caller, &video).map(|()| ((), 1))
+        self.through_gateway(caller, req, |grant| {
+            self.remove_video(self.cells.granted(grant)?, caller, &video)
+                .map(|()| ((), 1))
         })
     }
 
-    fn remove_video(&self, caller: &Caller, video: &Video) -> Result<(), PlatformError> {
+    /// Removes `video` from its region's `cell` (the creator's own, or one the gateway granted).
+    fn remove_video(
+        &self,
+        cell: &cells::Cell,
+        caller: &Caller,
+        video: &Video,
+    ) -> Result<(), PlatformError> {
         let id = video.id;
-        self.store(&video.region)?.delete_video(id)?;
-        let media = self.media_store(&video.region)?;
+        cell.store.delete_video(id)?;
+        let media = &cell.media;
         media.delete(&video.media_key)?;
         media.delete(&video.poster_key)?;
         self.append_catalog(&[catalog_record(EventKind::Unpublish, video)])?;
@@ -249,17 +241,6 @@ impl Platform {
         }
         tracing::info!(video = %id, by = %caller.user, role = ?caller.role, "video removed");
         Ok(())
-    }
-
-    /// A video's public view, with the viewer's own like and follow flags.
-    pub fn video_view(
-        &self,
-        id: VideoId,
-        viewer: Option<UserId>,
-    ) -> Result<VideoView, PlatformError> {
-        let w = self.world.read().map_err(lock_err)?;
-        views::video(&w, id, viewer)
-            .ok_or_else(|| PlatformError::not_found(format!("no video with id {id}")))
     }
 
     /// Where a video's media (or poster) lives: its region, object key and MIME type.
@@ -293,23 +274,24 @@ impl Platform {
         range: Option<(u64, u64)>,
     ) -> Result<(String, u64, Vec<u8>), PlatformError> {
         let (region, key, mime) = self.media_object(id, poster)?;
-        let store = self.media_store(&region)?;
-        let size = store
-            .size(&key)?
+        let public = self.cells.public(&region)?;
+        let size = public
+            .media_size(&key)?
             .ok_or_else(|| PlatformError::not_found("the media file is missing"))?;
         let (start, len) = match range {
             Some((s, e)) => (s, e.saturating_sub(s).saturating_add(1)),
             None => (0, size),
         };
-        Ok((mime, size, store.read_range(&key, start, len)?))
+        Ok((mime, size, public.media_range(&key, start, len)?))
     }
 
     /// The MIME type and size of a video's media file, or of its poster.
     pub fn media_meta(&self, id: VideoId, poster: bool) -> Result<(String, u64), PlatformError> {
         let (region, key, mime) = self.media_object(id, poster)?;
         let size = self
-            .media_store(&region)?
-            .size(&key)?
+            .cells
+            .public(&region)?
+            .media_size(&key)?
             .ok_or_else(|| PlatformError::not_found("the media file is missing"))?;
         Ok((mime, size))
     }

@@ -1,4 +1,5 @@
-//! The JSON shapes the API returns, built from the public projection.
+//! The JSON shapes the API returns, built by the handlers from the public projection (the
+//! platform answers in ids and engine reasons; only this layer knows JSON).
 
 use crate::platform::World;
 use foryou_engine::Reason;

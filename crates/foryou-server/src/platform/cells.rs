@@ -1,0 +1,338 @@
+//! The region cells and the only ways into them. A [`Cell`] owns everything of one region: its
+//! directory, record store, event log, media store, engine, upload directory and private-release
+//! state. The map of cells is private to this file; code reaches a cell only through one of the
+//! methods below, each of which takes the proof of why it may:
+//!
+//! - [`Cells::home`]: a signed-in [`Caller`] reaches their own region (a `Caller` is made only by
+//!   the platform, from a valid session);
+//! - [`Cells::granted`]: staff reach another region with a [`Grant`], which only the gateway
+//!   makes, after it has recorded an allowed decision;
+//! - [`Cells::credentials`]: a person signing up, logging in or presenting a token reaches the
+//!   region their country, account or token names, to check what they presented;
+//! - [`Cells::public`]: anyone reaches a region's public side ([`Public`]): published media, the
+//!   catalog records every region's log carries, the engine's non-personalised ranking, and the
+//!   differentially private releases;
+//! - [`Cells::ledger`]: the gateway's record of decisions about a region's data;
+//! - [`Cells::upkeep`]: the platform's own work while serving no one (the start, snapshots, bulk
+//!   imports and operator commands).
+
+use super::*;
+use crate::platform::staff::Grant;
+use foryou_engine::release::{Release, Releaser};
+use foryou_engine::Recommendation;
+use foryou_store::{AccessRecord, EventLog};
+
+/// One region's everything.
+pub(crate) struct Cell {
+    /// The region's own directory (`DIR/regions/<r>`).
+    pub(super) dir: PathBuf,
+    pub(super) store: Box<dyn RegionStore>,
+    pub(super) log: Box<dyn EventLog>,
+    pub(super) media: Box<dyn ObjectStore>,
+    pub(super) engine: Arc<RwLock<Engine>>,
+    /// Set while the ANN index is being rebuilt in the background.
+    pub(super) reindexing: Arc<std::sync::atomic::AtomicBool>,
+    /// Log position of the last engine snapshot.
+    pub(super) snapshot_seq: Mutex<u64>,
+    /// Uploads being received, inside the region's own directory.
+    pub(super) tmp: PathBuf,
+    /// The differentially private releaser, fed by this region's events.
+    releaser: Mutex<Releaser>,
+    /// Held from an append to this region's log until every consumer has applied it, so the
+    /// store, the projection and the engine see records in log order.
+    append: Mutex<()>,
+}
+
+/// A record as the log took it: its position, whether it was there already, and what applying
+/// it changed in the store.
+pub(super) struct Appended {
+    /// The record with its position (the earlier one for a duplicate).
+    pub record: EventRecord,
+    /// True when the log had it already; nothing was applied.
+    pub duplicate: bool,
+    /// What it changed in the record tables.
+    pub effect: Effect,
+}
+
+/// File name of a region's spent privacy budget, beside its store.
+const PRIVACY_BUDGET: &str = "privacy-budget.json";
+
+impl Cell {
+    /// Opens a region's cell in `dir`: the log before the store (an older store moves its log
+    /// out), a fresh upload directory, the engine from its snapshot.
+    pub(super) fn open(
+        region: &Region,
+        dir: PathBuf,
+        config: &Config,
+        backends: &dyn Backends,
+    ) -> Result<Cell, PlatformError> {
+        // Uploads interrupted by a crash are dropped at the next start.
+        let tmp = dir.join("tmp");
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).map_err(PlatformError::internal)?;
+        let budget = std::fs::read(dir.join(PRIVACY_BUDGET))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let log = backends.log(region, &dir, config)?;
+        Ok(Cell {
+            store: backends.store(region, &dir, config)?,
+            log,
+            media: backends.media(region, &dir)?,
+            engine: Arc::new(RwLock::new(load_engine(&dir))),
+            reindexing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            snapshot_seq: Mutex::new(0),
+            tmp,
+            releaser: Mutex::new(Releaser::new(config.release.clone(), now_ms(), budget)),
+            dir,
+            append: Mutex::new(()),
+        })
+    }
+
+    /// Appends `records` to the region's log, applies the new ones to the store, lets
+    /// `project` apply them to the projection, and has the engine and the releaser learn them:
+    /// all in log order, under the region's append lock.
+    pub(super) fn append(
+        &self,
+        records: Vec<EventRecord>,
+        project: impl FnOnce(&[Appended]) -> Result<(), PlatformError>,
+    ) -> Result<Vec<Appended>, PlatformError> {
+        let _order = self.append.lock().map_err(lock_err)?;
+        let logged = self.log.append(&records)?;
+        let mut out: Vec<Appended> = records
+            .into_iter()
+            .zip(logged)
+            .map(|(mut record, l)| {
+                record.seq = l.seq;
+                Appended {
+                    record,
+                    duplicate: l.duplicate,
+                    effect: Effect::None,
+                }
+            })
+            .collect();
+        let fresh: Vec<EventRecord> = out
+            .iter()
+            .filter(|a| !a.duplicate)
+            .map(|a| a.record.clone())
+            .collect();
+        let effects = self.store.apply(&fresh)?;
+        for (a, effect) in out.iter_mut().filter(|a| !a.duplicate).zip(effects) {
+            a.effect = effect;
+        }
+        project(&out)?;
+        let mut engine = self.engine.write().map_err(lock_err)?;
+        let mut releaser = self.releaser.lock().map_err(lock_err)?;
+        for rec in &fresh {
+            engine.observe(rec);
+            releaser.observe(rec);
+        }
+        engine.tick(now_ms());
+        Ok(out)
+    }
+
+    /// Applies to the store whatever of the log it has not applied (after a crash between the
+    /// two), then has the engine learn the log after its snapshot.
+    pub(super) fn catch_up(&self) -> Result<(), PlatformError> {
+        let mut from = self.store.applied_seq()? + 1;
+        loop {
+            let batch = self.log.read(from, 10_000)?;
+            let Some(last) = batch.last() else { break };
+            from = last.seq + 1;
+            self.store.apply(&batch)?;
+        }
+        let mut e = self.engine.write().map_err(lock_err)?;
+        *self.snapshot_seq.lock().map_err(lock_err)? = e.last_seq();
+        // The releaser counts only what happens in its current window, so it replays nothing.
+        let mut from = e.last_seq() + 1;
+        loop {
+            let batch = self.log.read(from, 10_000)?;
+            let Some(last) = batch.last() else { break };
+            from = last.seq + 1;
+            for rec in &batch {
+                e.observe(rec);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A region's public side.
+pub(super) struct Public<'a> {
+    region: &'a Region,
+    cell: &'a Cell,
+}
+
+impl Public<'_> {
+    /// The size of a media object of a published video.
+    pub fn media_size(&self, key: &str) -> Result<Option<u64>, PlatformError> {
+        Ok(self.cell.media.size(key)?)
+    }
+
+    /// Bytes of a media object of a published video.
+    pub fn media_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>, PlatformError> {
+        Ok(self.cell.media.read_range(key, start, len)?)
+    }
+
+    /// Appends catalog records (publish, unpublish) to the region's log; its engine learns them
+    /// at their place in the stream.
+    pub fn append_catalog(&self, records: &[EventRecord]) -> Result<(), PlatformError> {
+        let batch = records
+            .iter()
+            .map(|r| EventRecord {
+                region: self.region.clone(),
+                ..r.clone()
+            })
+            .collect();
+        self.cell.append(batch, |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// The region's non-personalised ranking, for a visitor who is no one's user.
+    pub fn recommend_anonymous(
+        &self,
+        mut req: FeedRequest,
+    ) -> Result<Vec<Recommendation>, PlatformError> {
+        req.user = UserId(0);
+        req.mode = FeedMode::NonPersonalised;
+        req.following.clear();
+        Ok(self.cell.engine.read().map_err(lock_err)?.recommend(&req))
+    }
+
+    /// Makes the region's next differentially private release when its window is over and its
+    /// daily budget allows, persisting the budget first so a restart cannot spend it twice.
+    pub fn release(&self, now: u64) -> Result<Option<Release>, PlatformError> {
+        let mut r = self.cell.releaser.lock().map_err(lock_err)?;
+        match r.release(now, &mut rand::thread_rng()) {
+            Ok(rel) => {
+                let budget = serde_json::to_vec(r.budget()).map_err(PlatformError::internal)?;
+                write_atomically(&self.cell.dir.join(PRIVACY_BUDGET), &budget)
+                    .map_err(PlatformError::internal)?;
+                tracing::info!(
+                    region = %self.region,
+                    videos = rel.counts.len(),
+                    epsilon = rel.epsilon,
+                    spent_today = r.budget().spent,
+                    "differentially private release"
+                );
+                Ok(Some(rel))
+            }
+            Err(foryou_engine::release::Withheld::WindowOpen) => Ok(None),
+            Err(e) => {
+                tracing::debug!(region = %self.region, reason = %e, "no release");
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Every region's cell.
+pub(crate) struct Cells {
+    map: BTreeMap<Region, Cell>,
+}
+
+impl Cells {
+    /// Opens the cell of every region under `config.data_dir`.
+    pub(super) fn open(config: &Config, backends: &dyn Backends) -> Result<Cells, PlatformError> {
+        let mut map = BTreeMap::new();
+        for r in config.regions.all() {
+            let dir = config.data_dir.join("regions").join(r.as_str());
+            let cell = Cell::open(&r, dir, config, backends)?;
+            map.insert(r, cell);
+        }
+        Ok(Cells { map })
+    }
+
+    fn get(&self, r: &Region) -> Result<&Cell, PlatformError> {
+        self.map
+            .get(r)
+            .ok_or_else(|| PlatformError::internal(format!("no cell for region {r}")))
+    }
+
+    /// The caller's own region.
+    pub(super) fn home(&self, caller: &Caller) -> Result<&Cell, PlatformError> {
+        self.get(&caller.region)
+    }
+
+    /// The region a gateway grant names.
+    pub(super) fn granted(&self, grant: &Grant) -> Result<&Cell, PlatformError> {
+        self.get(grant.region())
+    }
+
+    /// The region a person's credentials name (a sign-up's country, an account being logged
+    /// into, a token's region prefix); `None` when no such region is served.
+    pub(super) fn credentials(&self, region: &Region) -> Option<&Cell> {
+        self.map.get(region)
+    }
+
+    /// A region's public side.
+    pub(super) fn public<'a>(&'a self, region: &'a Region) -> Result<Public<'a>, PlatformError> {
+        Ok(Public {
+            region,
+            cell: self.get(region)?,
+        })
+    }
+
+    /// Every region's public side.
+    pub(super) fn publics(&self) -> impl Iterator<Item = Public<'_>> {
+        self.map
+            .iter()
+            .map(|(region, cell)| Public { region, cell })
+    }
+
+    /// Writes a gateway decision about `region`'s data in that region's record.
+    pub(super) fn ledger_write(
+        &self,
+        region: &Region,
+        rec: &AccessRecord,
+    ) -> Result<u64, PlatformError> {
+        Ok(self.get(region)?.store.record_access(rec)?)
+    }
+
+    /// Reads the gateway's decisions about `region`'s data.
+    pub(super) fn ledger(
+        &self,
+        region: &Region,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<AccessRecord>, PlatformError> {
+        Ok(self.get(region)?.store.access_records(from, max)?)
+    }
+
+    /// The served regions.
+    pub(super) fn regions(&self) -> impl Iterator<Item = &Region> {
+        self.map.keys()
+    }
+
+    /// Every cell, for the platform's own work while serving no one.
+    pub(super) fn upkeep(&self) -> impl Iterator<Item = (&Region, &Cell)> {
+        self.map.iter()
+    }
+
+    /// One cell, for the platform's own work while serving no one (an operator's command).
+    pub(super) fn upkeep_of(&self, region: &Region) -> Result<&Cell, PlatformError> {
+        self.get(region)
+    }
+}
+
+/// File name of a region's engine snapshot, beside its store.
+pub(super) const ENGINE_SNAPSHOT: &str = "engine.snapshot";
+
+/// A region's engine: restored from its snapshot when one is readable, else empty (the event log
+/// then rebuilds it all).
+fn load_engine(dir: &Path) -> Engine {
+    let path = dir.join(ENGINE_SNAPSHOT);
+    match std::fs::read(&path) {
+        Ok(bytes) => match Engine::restore(EngineConfig::default(), &bytes) {
+            Ok(e) => {
+                tracing::info!(path = %path.display(), last_seq = e.last_seq(), "engine restored from snapshot");
+                e
+            }
+            Err(err) => {
+                tracing::warn!(path = %path.display(), error = %err, "engine snapshot unreadable; relearning from the log");
+                Engine::new(EngineConfig::default())
+            }
+        },
+        Err(_) => Engine::new(EngineConfig::default()),
+    }
+}

@@ -1,0 +1,282 @@
+//! The embedded event log: one redb file per region (`DIR/events.redb`), every append fsynced
+//! before it returns. After a failed commit the log refuses further appends.
+
+use crate::codec::{dec, enc};
+use crate::log::{EventLog, Logged};
+use crate::StoreError;
+use foryou_types::{EventRecord, Region};
+use redb::{Database, ReadableTable, TableDefinition};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub(crate) const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+pub(crate) const EVENT_IDS: TableDefinition<(u64, &str), u64> = TableDefinition::new("event_ids");
+
+/// File name of the log inside a region's directory.
+pub(crate) const LOG_FILE: &str = "events.redb";
+
+/// A region's event log in `DIR/events.redb`.
+pub struct EmbeddedLog {
+    region: Region,
+    db: Database,
+    failed: AtomicBool,
+}
+
+impl EmbeddedLog {
+    /// Opens or creates the log of `region` in directory `dir`. A directory written by an older
+    /// version, whose log lived inside `store.redb`, has it copied into `events.redb` first (the
+    /// store drops its old copy when it next opens); open the log before the store.
+    pub fn open(region: Region, dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
+        let backend = |e: &dyn std::fmt::Display| StoreError::Backend {
+            region: region.clone(),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| backend(&e))?;
+        let path = dir.join(LOG_FILE);
+        let legacy = dir.join(crate::embedded::STORE_FILE);
+        if !path.exists() && legacy.exists() {
+            migrate(&legacy, &path).map_err(|e| backend(&e))?;
+        }
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(&path)
+            .map_err(|e| backend(&e))?;
+        let tx = db.begin_write().map_err(|e| backend(&e))?;
+        tx.open_table(EVENTS).map_err(|e| backend(&e))?;
+        tx.open_table(EVENT_IDS).map_err(|e| backend(&e))?;
+        tx.commit().map_err(|e| backend(&e))?;
+        Ok(EmbeddedLog {
+            region,
+            db,
+            failed: AtomicBool::new(false),
+        })
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Backend {
+            region: self.region.clone(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Copies the log tables of an older `store.redb` into a new log file, atomically: the copy is
+/// written under a temporary name, fsynced and renamed into place.
+fn migrate(legacy: &Path, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let old = Database::create(legacy)?;
+    let read = old.begin_read()?;
+    let tmp = path.with_extension("redb.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    {
+        let new = Database::create(&tmp)?;
+        let tx = new.begin_write()?;
+        {
+            let mut events = tx.open_table(EVENTS)?;
+            let mut ids = tx.open_table(EVENT_IDS)?;
+            // A store that never had a log has no such tables: nothing to copy.
+            if let Ok(t) = read.open_table(EVENTS) {
+                for row in t.iter()? {
+                    let (k, v) = row?;
+                    events.insert(k.value(), v.value())?;
+                }
+            }
+            if let Ok(t) = read.open_table(EVENT_IDS) {
+                for row in t.iter()? {
+                    let (k, v) = row?;
+                    ids.insert(k.value(), v.value())?;
+                }
+            }
+        }
+        tx.commit()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+impl EventLog for EmbeddedLog {
+    fn region(&self) -> &Region {
+        &self.region
+    }
+
+    fn append(&self, batch: &[EventRecord]) -> Result<Vec<Logged>, StoreError> {
+        for r in batch {
+            if r.region != self.region {
+                return Err(StoreError::WrongRegion {
+                    store: self.region.clone(),
+                    got: r.region.clone(),
+                });
+            }
+        }
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(self.err("an earlier append failed; restart after checking the disk"));
+        }
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(batch.len());
+        {
+            let mut events = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
+            let mut ids = tx.open_table(EVENT_IDS).map_err(|e| self.err(e))?;
+            let mut seq = events
+                .last()
+                .map_err(|e| self.err(e))?
+                .map(|(k, _)| k.value())
+                .unwrap_or(0);
+            for r in batch {
+                if let Some(prev) = ids
+                    .get((r.user.0, r.id.as_str()))
+                    .map_err(|e| self.err(e))?
+                {
+                    out.push(Logged {
+                        seq: prev.value(),
+                        duplicate: true,
+                    });
+                    continue;
+                }
+                seq += 1;
+                let mut rec = r.clone();
+                rec.seq = seq;
+                events
+                    .insert(seq, enc(&rec).as_slice())
+                    .map_err(|e| self.err(e))?;
+                ids.insert((rec.user.0, rec.id.as_str()), seq)
+                    .map_err(|e| self.err(e))?;
+                out.push(Logged {
+                    seq,
+                    duplicate: false,
+                });
+            }
+        }
+        tx.commit().map_err(|e| {
+            self.failed.store(true, Ordering::SeqCst);
+            self.err(e)
+        })?;
+        Ok(out)
+    }
+
+    fn read(&self, from: u64, max: usize) -> Result<Vec<EventRecord>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.range(from..).map_err(|e| self.err(e))?.take(max) {
+            let (_, v) = row.map_err(|e| self.err(e))?;
+            out.push(dec("events", v.value())?);
+        }
+        Ok(out)
+    }
+
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
+        let last = t
+            .last()
+            .map_err(|e| self.err(e))?
+            .map(|(k, _)| k.value())
+            .unwrap_or(0);
+        Ok(last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EmbeddedStore, RegionStore};
+    use foryou_types::{EventKind, UserId, VideoId};
+
+    fn view(region: &Region, seq: u64, video: u64) -> EventRecord {
+        EventRecord {
+            seq,
+            id: format!("v{seq}"),
+            user: UserId(1),
+            region: region.clone(),
+            kind: EventKind::View,
+            ts_ms: 1,
+            video: Some(VideoId(video)),
+            creator: None,
+            sound: None,
+            duration_ms: None,
+            watch_ms: Some(1000),
+            not_interested: None,
+            text: None,
+            comment: None,
+            tags: Vec::new(),
+        }
+    }
+
+    /// A directory of the older layout (the log inside `store.redb`, no counts) opens with the
+    /// log moved to its own file, its positions and duplicates kept, the counts tallied once and
+    /// the store's old copy dropped.
+    #[test]
+    fn an_older_store_with_the_log_inside_is_migrated() {
+        let dir = std::env::temp_dir().join(format!("foryou-legacy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let eu = Region::new("eu").expect("region");
+        {
+            let db = Database::create(dir.join(crate::embedded::STORE_FILE)).expect("db");
+            let tx = db.begin_write().expect("tx");
+            {
+                let mut events = tx.open_table(EVENTS).expect("events");
+                let mut ids = tx.open_table(EVENT_IDS).expect("ids");
+                for (seq, video) in [(1, 7), (2, 7), (3, 8)] {
+                    let r = view(&eu, seq, video);
+                    events.insert(seq, enc(&r).as_slice()).expect("insert");
+                    ids.insert((1, r.id.as_str()), seq).expect("insert");
+                }
+            }
+            tx.commit().expect("commit");
+        }
+        let log = EmbeddedLog::open(eu.clone(), &dir, 1 << 20).expect("log");
+        let store = EmbeddedStore::open(eu.clone(), &dir, 1 << 20).expect("store");
+        assert_eq!(log.last_seq().expect("last"), 3);
+        assert_eq!(store.applied_seq().expect("applied"), 3);
+        let resent = EventRecord {
+            seq: 0,
+            ..view(&eu, 1, 7)
+        };
+        let again = log.append(&[resent]).expect("append");
+        assert_eq!(
+            again[0],
+            Logged {
+                seq: 1,
+                duplicate: true
+            }
+        );
+        let mut counts = store.view_share_counts().expect("counts");
+        counts.sort();
+        assert_eq!(counts, vec![(VideoId(7), 2, 0), (VideoId(8), 1, 0)]);
+        drop((log, store));
+        let db = Database::create(dir.join(crate::embedded::STORE_FILE)).expect("db");
+        let tx = db.begin_read().expect("tx");
+        assert!(
+            tx.open_table(EVENTS).is_err(),
+            "the store's old copy of the log is dropped"
+        );
+        drop((tx, db));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Opening the store alone over an older layout refuses, rather than forgetting the log.
+    #[test]
+    fn an_older_store_refuses_to_open_before_its_log_is_moved() {
+        let dir = std::env::temp_dir().join(format!("foryou-legacy2-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let eu = Region::new("eu").expect("region");
+        {
+            let db = Database::create(dir.join(crate::embedded::STORE_FILE)).expect("db");
+            let tx = db.begin_write().expect("tx");
+            {
+                let mut events = tx.open_table(EVENTS).expect("events");
+                events
+                    .insert(1, enc(&view(&eu, 1, 7)).as_slice())
+                    .expect("insert");
+            }
+            tx.commit().expect("commit");
+        }
+        assert!(EmbeddedStore::open(eu.clone(), &dir, 1 << 20).is_err());
+        assert!(EmbeddedLog::open(eu.clone(), &dir, 1 << 20).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
