@@ -23,9 +23,14 @@ pub fn reasons(q: &Query, c: &Candidate) -> Vec<Reason> {
             Reason::Newest
         }
     };
+    if has(Origin::Boosted) {
+        r.push(Reason::Boosted);
+    }
     if q.user.is_none() {
         r.push(Reason::NotPersonalised);
-        r.push(popular_or_newest());
+        if !has(Origin::Boosted) {
+            r.push(popular_or_newest());
+        }
         return r;
     }
     // Personal signals that lifted the item, strongest first.
@@ -67,10 +72,10 @@ pub fn reasons(q: &Query, c: &Candidate) -> Vec<Reason> {
     if has(Origin::Fresh) || it.stage.is_some() && c.is_exploration() {
         r.push(Reason::NewVideo);
     }
-    if has(Origin::Explore) && r.is_empty() {
+    if has(Origin::Explore) && r.iter().all(|x| *x == Reason::Boosted) {
         r.push(Reason::Exploring);
     }
-    if r.is_empty() {
+    if r.iter().all(|x| *x == Reason::Boosted) && !has(Origin::Boosted) {
         let by_history = [
             Origin::CoEngaged,
             Origin::Embedding,

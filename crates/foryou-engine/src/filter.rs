@@ -27,6 +27,19 @@ impl Filter for NotSeen {
     }
 }
 
+/// What staff suppressed (every suppression is in the transparency log).
+pub struct NotSuppressed;
+
+impl Filter for NotSuppressed {
+    fn name(&self) -> &'static str {
+        "not_suppressed"
+    }
+    fn keep(&self, q: &Query, c: &Candidate) -> bool {
+        let id = q.state.items[c.item as usize].id;
+        !q.req.suppressed.contains(&id)
+    }
+}
+
 /// What the user said "not interested" to: the video, its creator or its sound.
 pub struct NotRejected;
 

@@ -30,6 +30,8 @@ pub enum Origin {
     Explore,
     /// The newest unseen items, when every other source found too few.
     Backfill,
+    /// Boosted by staff (every boost is in the transparency log; the page labels it).
+    Boosted,
 }
 
 /// One candidate and what the stages learned about it.
@@ -237,6 +239,7 @@ impl Default for Pipeline {
                 Box::new(filter::LiveOnly),
                 Box::new(filter::NotSeen),
                 Box::new(filter::NotRejected),
+                Box::new(filter::NotSuppressed),
             ],
             hydrators: vec![
                 Box::new(hydrate::CoEngagementFeatures),
@@ -269,6 +272,20 @@ impl Pipeline {
             }
         }
         self.scorer.score(q, &mut list);
-        self.selector.select(q.state, list, plan, rng)
+        // A staff boost takes one labelled slot (the third) rather than competing on score;
+        // the others wait for later pages.
+        let (boosted, list): (Vec<Candidate>, Vec<Candidate>) = list
+            .into_iter()
+            .partition(|c| c.origins.contains(&Origin::Boosted));
+        let mut page = self.selector.select(q.state, list, plan, rng);
+        let first = q.req.boosted.iter().find_map(|v| {
+            let slot = q.state.item_ids.get(v)?;
+            boosted.iter().find(|c| c.item == slot)
+        });
+        if let Some(b) = first {
+            page.insert(page.len().min(2), b.clone());
+            page.truncate(plan.limit);
+        }
+        page
     }
 }

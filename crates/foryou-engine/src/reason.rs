@@ -40,6 +40,8 @@ pub enum Reason {
     /// Popular in other regions: their differentially private counts of engaged people, never a
     /// personal record, and never a count one person could move alone.
     PopularWorldwide,
+    /// Boosted by Foryou staff; the boost and its reason are in the transparency log.
+    Boosted,
     /// A new video being tried with a small audience.
     NewVideo,
     /// Shown to learn the user's taste (exploration while the engine knows little).

@@ -49,6 +49,11 @@ pub struct FeedRequest {
     pub worldwide: Vec<(VideoId, f64)>,
     /// Seed of this request's random draws (exploration).
     pub seed: u64,
+    /// Videos staff boosted for this region, first first: one takes a labelled slot on a page
+    /// the user has not seen it on.
+    pub boosted: Vec<VideoId>,
+    /// Videos staff suppressed for this region: never on the page.
+    pub suppressed: Vec<VideoId>,
 }
 
 impl FeedRequest {
@@ -63,6 +68,8 @@ impl FeedRequest {
             skip: 0,
             worldwide: Vec::new(),
             seed: 0,
+            boosted: Vec::new(),
+            suppressed: Vec::new(),
         }
     }
 }

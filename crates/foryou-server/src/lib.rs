@@ -2,6 +2,7 @@
 //! over them. Only this crate knows HTTP and JSON.
 
 mod auth;
+pub mod client;
 mod conn;
 mod error;
 pub mod gateway;
@@ -19,6 +20,6 @@ pub use http::views::{FeedItem, VideoView};
 pub use http::{router, serve};
 pub use limits::{Limits, Rate};
 pub use platform::{
-    now_ms, Backends, Caller, Config, EventResult, FeedKind, Kind, Platform, PlatformError,
-    UploadInput,
+    now_ms, Backends, BoostState, Caller, Config, EventResult, FeedKind, Kind, Platform,
+    PlatformError, Shown, UploadInput, WitnessConfig,
 };

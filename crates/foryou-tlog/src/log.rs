@@ -328,6 +328,33 @@ impl TileLog {
         Ok(dir)
     }
 
+    /// Entries `from..` (at most `max` of them), read back from their bundles.
+    pub fn entries(&self, from: u64, max: usize) -> Result<Vec<Vec<u8>>, LogError> {
+        let end = self.size.min(from.saturating_add(max as u64));
+        let mut out = Vec::new();
+        let mut n = from / TILE_WIDTH;
+        while n * TILE_WIDTH < end {
+            let width = (self.size - n * TILE_WIDTH).min(TILE_WIDTH) as u16;
+            let path = TilePath {
+                kind: TileKind::Entries,
+                index: n,
+                width,
+            };
+            let b = self
+                .tile(&path)?
+                .ok_or_else(|| LogError::Corrupt(format!("{} is missing", path.to_path())))?;
+            let entries = bundle::parse(&b).map_err(|e| LogError::Corrupt(e.to_string()))?;
+            for (i, e) in entries.into_iter().enumerate() {
+                let index = n * TILE_WIDTH + i as u64;
+                if index >= from && index < end {
+                    out.push(e.to_vec());
+                }
+            }
+            n += 1;
+        }
+        Ok(out)
+    }
+
     /// The bytes of a tile as a reader of the tree of the current checkpoint may ask for them:
     /// the file itself, or a partial tile cut from the full tile or a wider partial one.
     /// `None` when the log has no such tile.

@@ -31,6 +31,19 @@ pub enum AddError {
     State(String),
 }
 
+/// The body of an `add-checkpoint` request: `old <size>`, the proof lines, an empty line, the
+/// signed checkpoint.
+pub fn add_checkpoint_body(old: u64, proof: &[Hash], note: &[u8]) -> Vec<u8> {
+    let mut b = format!("old {old}\n").into_bytes();
+    for h in proof {
+        b.extend_from_slice(BASE64_STANDARD.encode(h.0).as_bytes());
+        b.push(b'\n');
+    }
+    b.push(b'\n');
+    b.extend_from_slice(note);
+    b
+}
+
 /// One witness for one log.
 pub struct Witness {
     cosigner: Cosigner,

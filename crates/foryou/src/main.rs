@@ -1,5 +1,6 @@
 //! `foryou`: the command line — serve the platform, run the demo, create admins, make clips.
 
+mod audit;
 mod backends;
 mod bench;
 mod demo;
@@ -42,6 +43,11 @@ enum Command {
         /// Use only the first N catalog rows (0 = all), for a quicker start.
         #[arg(long, default_value_t = 0)]
         rows: usize,
+    },
+    /// The independent monitor's tools: run a witness, verify a server's transparency log.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
     /// Administration.
     Admin {
@@ -179,6 +185,17 @@ struct ServeArgs {
     /// (comma-separated, e.g. "us": a US-only algorithm).
     #[arg(long)]
     region_only: Option<String>,
+    /// The transparency log's origin, e.g. "foryou.example/log" (fixed when the log is created;
+    /// default for a new log: foryou.localhost/log).
+    #[arg(long)]
+    log_origin: Option<String>,
+    /// A witness to cosign the transparency log's checkpoints: its URL prefix
+    /// (POST <URL>/add-checkpoint, C2SP tlog-witness).
+    #[arg(long, requires = "witness_key")]
+    witness_url: Option<String>,
+    /// The witness's verifier key (printed by `foryou audit witness`).
+    #[arg(long, requires = "witness_url")]
+    witness_key: Option<String>,
 }
 
 fn regions(spec: &Option<String>) -> Result<RegionMap> {
@@ -208,6 +225,13 @@ impl ServeArgs {
         c.max_user_storage_bytes = self.max_user_storage_mib << 20;
         c.store_cache_bytes = self.store_cache_mib << 20;
         c.secure_cookies = self.secure_cookies;
+        c.log_origin = self.log_origin.clone();
+        if let (Some(url), Some(vkey)) = (&self.witness_url, &self.witness_key) {
+            c.witness = Some(foryou_server::WitnessConfig {
+                url: url.clone(),
+                vkey: vkey.clone(),
+            });
+        }
         if let Some(path) = &self.access_policy {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading --access-policy {}", path.display()))?;
@@ -417,6 +441,10 @@ fn main() -> Result<()> {
             })?;
             println!("{report}");
             Ok(())
+        }
+        Command::Audit { command } => {
+            init_logs("text")?;
+            audit::run(command)
         }
         Command::SynthClip { seconds, seed, out } => {
             if !(0.1..=600.0).contains(&seconds) {

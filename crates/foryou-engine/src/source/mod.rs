@@ -16,7 +16,7 @@ pub use embedding::EmbeddingRetrieval;
 pub use explore::CatalogSample;
 pub use following::Following;
 pub use fresh::FreshPool;
-pub use trending::{Trending, Worldwide};
+pub use trending::{Boosted, Trending, Worldwide};
 
 use crate::pipeline::CandidateSource;
 
@@ -32,6 +32,7 @@ pub fn default_sources() -> Vec<Box<dyn CandidateSource>> {
         Box::new(FreshPool),
         Box::new(CatalogSample),
         Box::new(Backfill),
+        Box::new(Boosted),
     ]
 }
 

@@ -21,6 +21,25 @@ impl CandidateSource for Trending {
     }
 }
 
+/// Videos staff boosted (handed in by the caller, who logs every boost).
+pub struct Boosted;
+
+impl CandidateSource for Boosted {
+    fn name(&self) -> &'static str {
+        "boosted"
+    }
+    fn enabled(&self, q: &Query) -> bool {
+        !q.req.boosted.is_empty()
+    }
+    fn fetch(&self, q: &Query, out: &mut Candidates) {
+        for v in &q.req.boosted {
+            if let Some(i) = q.state.item_ids.get(v) {
+                out.add(i, Origin::Boosted);
+            }
+        }
+    }
+}
+
 /// Popular across regions.
 pub struct Worldwide;
 

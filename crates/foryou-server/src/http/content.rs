@@ -13,7 +13,7 @@ use foryou_types::{Role, SoundId, UserId, VideoId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
+pub(super) fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
     if roles.contains(&caller.role) {
         Ok(())
     } else {

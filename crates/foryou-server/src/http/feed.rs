@@ -54,16 +54,20 @@ pub(crate) async fn feed(
         p.feed(caller.as_ref(), q.kind, q.limit, q.cursor)
     })
     .await?;
+    let boosts: Vec<Option<crate::BoostState>> =
+        shown.iter().map(|s| p.boost_of(s.video)).collect();
     let items: Vec<super::views::FeedItem> = p.read_world(|w| {
         shown
             .iter()
-            .filter_map(|s| {
+            .zip(&boosts)
+            .filter_map(|(s, b)| {
                 super::views::feed_item(
                     w,
                     s.video,
                     viewer.as_ref().map(|v| v.0),
                     viewer.as_ref().map(|v| &v.1),
                     &s.reasons,
+                    b.as_ref(),
                 )
             })
             .collect()
@@ -74,7 +78,9 @@ pub(crate) async fn feed(
         } else {
             None
         };
-    Ok(Json(json!({"items": items, "next_cursor": next})))
+    Ok(Json(
+        json!({"items": items, "next_cursor": next, "ranking_version": p.ranking_version()}),
+    ))
 }
 
 pub(crate) async fn refresh(

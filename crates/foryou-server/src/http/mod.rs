@@ -6,6 +6,7 @@ mod content;
 mod extract;
 mod feed;
 mod media;
+mod transparency;
 mod upload;
 pub(crate) mod views;
 
@@ -87,6 +88,16 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/v1/admin/access", get(content::admin_access))
         .route("/v1/admin/policy", get(content::admin_policy))
         .route("/v1/admin/users/{id}/role", put(content::admin_set_role))
+        .route("/v1/admin/videos/{id}/boost", post(transparency::boost))
+        .route("/v1/audit/releases", get(transparency::releases))
+        .route("/v1/recommender", get(transparency::recommender))
+        .route(
+            "/v1/recommender/{version}",
+            get(transparency::recommender_version),
+        )
+        .route("/log/checkpoint", get(transparency::checkpoint))
+        .route("/log/key", get(transparency::key))
+        .route("/log/tile/{*rest}", get(transparency::tile))
         .fallback(|| async { ApiError::not_found("no such route; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

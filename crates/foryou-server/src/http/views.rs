@@ -91,6 +91,8 @@ pub struct FeedItem {
     pub video: VideoView,
     /// Why it is shown.
     pub reasons: Vec<ReasonView>,
+    /// True when staff boosted it into this feed (the boost is in the transparency log).
+    pub boosted: bool,
 }
 
 pub(crate) fn handle_of(w: &World, u: UserId) -> String {
@@ -140,7 +142,12 @@ pub(crate) fn video(w: &World, id: VideoId, viewer: Option<UserId>) -> Option<Vi
     })
 }
 
-fn reason_view(w: &World, r: &Reason, region: Option<&Region>) -> ReasonView {
+fn reason_view(
+    w: &World,
+    r: &Reason,
+    region: Option<&Region>,
+    boost: Option<&crate::BoostState>,
+) -> ReasonView {
     let code = serde_json::to_value(r)
         .ok()
         .and_then(|v| v.get("code").and_then(|c| c.as_str().map(str::to_string)))
@@ -177,6 +184,10 @@ fn reason_view(w: &World, r: &Reason, region: Option<&Region>) -> ReasonView {
         }
         Reason::SimilarTaste => "close to what you have been watching".into(),
         Reason::PopularWorldwide => "popular in other regions (privacy-protected counts)".into(),
+        Reason::Boosted => format!(
+            "promoted by Foryou staff: \u{201c}{}\u{201d} (every promotion is in the public transparency log)",
+            boost.map(|b| b.reason.as_str()).unwrap_or("no reason recorded")
+        ),
         Reason::Exploring => "something different, to learn what you like".into(),
         Reason::Newest => "among the newest videos you have not seen".into(),
         Reason::PopularInRegion => match region {
@@ -197,10 +208,15 @@ pub(crate) fn feed_item(
     viewer: Option<UserId>,
     region: Option<&Region>,
     reasons: &[Reason],
+    boost: Option<&crate::BoostState>,
 ) -> Option<FeedItem> {
     Some(FeedItem {
         video: video(w, id, viewer)?,
-        reasons: reasons.iter().map(|r| reason_view(w, r, region)).collect(),
+        reasons: reasons
+            .iter()
+            .map(|r| reason_view(w, r, region, boost))
+            .collect(),
+        boosted: reasons.contains(&Reason::Boosted),
     })
 }
 

@@ -75,8 +75,19 @@ impl Platform {
             }
             .into());
         }
+        let id = UserId(new_id());
+        if role != Role::User {
+            // A staff account made by the operator's command: the grant is logged first.
+            self.transparency.append(foryou_tlog::entry::Entry::Role {
+                v: foryou_tlog::entry::VERSION,
+                ts_ms: now_ms(),
+                subject: self.transparency.pseudonym(id),
+                role: format!("{role:?}").to_lowercase(),
+                by: "operator".into(),
+            })?;
+        }
         let account = Account {
-            id: UserId(new_id()),
+            id,
             handle: handle.to_string(),
             password_hash,
             birthdate: birth,
@@ -185,9 +196,17 @@ impl Platform {
         Ok(self.world.read().map_err(lock_err)?.users.is_empty())
     }
 
-    /// Changes a user's role: the operator's own command, run on the server's machine.
+    /// Changes a user's role: the operator's own command, run on the server's machine. The
+    /// grant is in the transparency log (by `operator`) before it takes effect.
     pub fn set_role(&self, user: UserId, role: Role) -> Result<(), PlatformError> {
         let region = self.user_region(user)?;
+        self.transparency.append(foryou_tlog::entry::Entry::Role {
+            v: foryou_tlog::entry::VERSION,
+            ts_ms: now_ms(),
+            subject: self.transparency.pseudonym(user),
+            role: format!("{role:?}").to_lowercase(),
+            by: "operator".into(),
+        })?;
         self.set_role_in(self.cells.upkeep_of(&region)?, user, role)
     }
 

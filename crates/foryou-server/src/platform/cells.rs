@@ -79,7 +79,7 @@ impl Cell {
             store: backends.store(region, &dir, config)?,
             log,
             media: backends.media(region, &dir)?,
-            engine: Arc::new(RwLock::new(load_engine(&dir))),
+            engine: Arc::new(RwLock::new(load_engine(&dir, &config.engine))),
             reindexing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             snapshot_seq: Mutex::new(0),
             tmp,
@@ -201,7 +201,8 @@ impl Public<'_> {
 
     /// Makes the region's next differentially private release when its window is over and its
     /// daily budget allows, persisting the budget first so a restart cannot spend it twice.
-    pub fn release(&self, now: u64) -> Result<Option<Release>, PlatformError> {
+    /// Returns the release and the budget spent today with it.
+    pub fn release(&self, now: u64) -> Result<Option<(Release, f64)>, PlatformError> {
         let mut r = self.cell.releaser.lock().map_err(lock_err)?;
         match r.release(now, &mut rand::thread_rng()) {
             Ok(rel) => {
@@ -215,7 +216,8 @@ impl Public<'_> {
                     spent_today = r.budget().spent,
                     "differentially private release"
                 );
-                Ok(Some(rel))
+                let spent = r.budget().spent;
+                Ok(Some((rel, spent)))
             }
             Err(foryou_engine::release::Withheld::WindowOpen) => Ok(None),
             Err(e) => {
@@ -320,19 +322,19 @@ pub(super) const ENGINE_SNAPSHOT: &str = "engine.snapshot";
 
 /// A region's engine: restored from its snapshot when one is readable, else empty (the event log
 /// then rebuilds it all).
-fn load_engine(dir: &Path) -> Engine {
+fn load_engine(dir: &Path, config: &EngineConfig) -> Engine {
     let path = dir.join(ENGINE_SNAPSHOT);
     match std::fs::read(&path) {
-        Ok(bytes) => match Engine::restore(EngineConfig::default(), &bytes) {
+        Ok(bytes) => match Engine::restore(config.clone(), &bytes) {
             Ok(e) => {
                 tracing::info!(path = %path.display(), last_seq = e.last_seq(), "engine restored from snapshot");
                 e
             }
             Err(err) => {
                 tracing::warn!(path = %path.display(), error = %err, "engine snapshot unreadable; relearning from the log");
-                Engine::new(EngineConfig::default())
+                Engine::new(config.clone())
             }
         },
-        Err(_) => Engine::new(EngineConfig::default()),
+        Err(_) => Engine::new(config.clone()),
     }
 }

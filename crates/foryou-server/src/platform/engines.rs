@@ -114,7 +114,10 @@ impl Platform {
                 let region = caller
                     .map(|c| c.region.clone())
                     .unwrap_or_else(|| self.config.regions.default.clone());
+                let (boosted, suppressed) = self.transparency.boosts_for(&region);
                 let req = FeedRequest {
+                    boosted,
+                    suppressed,
                     user: caller.map(|c| c.user).unwrap_or(UserId(0)),
                     limit,
                     mode: if personalised {
@@ -194,7 +197,17 @@ impl Platform {
     pub(super) fn try_release(&self, region: &Region, now: u64) -> Result<(), PlatformError> {
         // An empty release keeps the last one in place: that choice reads only the released
         // (private) output, and stale releases age out by time alone.
-        if let Some(rel) = self.cells.public(region)?.release(now)? {
+        if let Some((rel, spent_today)) = self.cells.public(region)?.release(now)? {
+            self.transparency
+                .append(foryou_tlog::entry::Entry::Release {
+                    v: foryou_tlog::entry::VERSION,
+                    ts_ms: rel.released_ms,
+                    region: region.to_string(),
+                    epsilon: rel.epsilon,
+                    delta: rel.delta,
+                    spent_today,
+                    items: rel.counts.len() as u64,
+                })?;
             if !rel.counts.is_empty() {
                 self.releases
                     .lock()

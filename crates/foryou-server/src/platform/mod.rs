@@ -9,9 +9,11 @@ mod engines;
 mod error;
 mod events;
 mod staff;
+mod transparency;
 mod videos;
 mod world;
 
+pub use transparency::{BoostState, WitnessConfig};
 pub use videos::upload_too_large;
 pub(crate) use world::World;
 
@@ -71,6 +73,13 @@ pub struct Config {
     pub region_only: BTreeSet<Region>,
     /// Who of the staff may reach which region's personal data (`--access-policy`).
     pub access_policy: crate::gateway::Policy,
+    /// The transparency log's origin (and its key's name), e.g. `foryou.example/log`; `None`
+    /// keeps the existing log's, or names a new log `foryou.localhost/log`.
+    pub log_origin: Option<String>,
+    /// The witness that cosigns the transparency log's checkpoints, if any.
+    pub witness: Option<WitnessConfig>,
+    /// Every parameter and weight of the ranking (logged and served at `/v1/recommender`).
+    pub engine: EngineConfig,
 }
 
 impl Config {
@@ -102,6 +111,9 @@ impl Config {
                     rules: Vec::new(),
                 },
             ),
+            log_origin: None,
+            witness: None,
+            engine: EngineConfig::default(),
         }
     }
 }
@@ -232,6 +244,8 @@ pub struct Platform {
     releases: Mutex<BTreeMap<Region, foryou_engine::release::Release>>,
     /// The cap on concurrent upload checks (each reads its file whole to probe it).
     pub(crate) upload_gate: crate::limits::Gate,
+    /// The transparency log and what it keeps in force.
+    pub(crate) transparency: transparency::Transparency,
 }
 
 fn lock_err<T>(_: T) -> PlatformError {
@@ -246,6 +260,13 @@ impl Platform {
         // its own directory now.
         let _ = std::fs::remove_dir_all(config.data_dir.join("tmp"));
         let cells = Cells::open(&config, backends)?;
+        let transparency = transparency::Transparency::open(
+            &config.data_dir.join("transparency"),
+            config.log_origin.as_deref(),
+            &config.engine,
+            &config.access_policy,
+            config.witness.clone(),
+        )?;
         let p = Platform {
             cells,
             world: RwLock::new(World::default()),
@@ -257,6 +278,7 @@ impl Platform {
                 config.max_queued_hashes,
             ),
             releases: Mutex::new(BTreeMap::new()),
+            transparency,
             hashers: auth::Hashers::new(config.max_concurrent_hashes, config.max_queued_hashes),
             upload_gate: crate::limits::Gate::new(
                 config.max_concurrent_hashes,

@@ -15,6 +15,16 @@ pub(super) enum Effect {
     Change,
 }
 
+/// What a staff request is about, as the public log may name it.
+pub(super) enum Subject {
+    /// Nothing in particular (a list).
+    None,
+    /// A video (public ids).
+    Video(VideoId),
+    /// A person (named in the log by a keyed pseudonym).
+    User(UserId),
+}
+
 /// What a staff member asks of a region's personal data.
 pub(super) struct StaffRequest<'a> {
     /// The region whose data it is.
@@ -23,8 +33,12 @@ pub(super) struct StaffRequest<'a> {
     pub purpose: &'a str,
     /// What kind of data (one of `gateway::CATEGORIES`).
     pub category: &'static str,
-    /// What is done, for the record.
+    /// What is done, for the region's own record (may name ids).
     pub action: String,
+    /// What is done, for the public log (no personal data).
+    pub verb: String,
+    /// What it is done to.
+    pub subject: Subject,
     /// Read or change.
     pub effect: Effect,
 }
@@ -64,8 +78,15 @@ impl Platform {
             purpose,
             category,
             action,
+            verb,
+            subject,
             effect,
         } = req;
+        let subject = match subject {
+            Subject::None => String::new(),
+            Subject::Video(v) => format!("video:{v}"),
+            Subject::User(u) => format!("user:{}", self.transparency.pseudonym(u)),
+        };
         if !PURPOSES.contains(&purpose) {
             return Err(PlatformError::bad_request(format!(
                 "purpose: say why you need this data, one of {}",
@@ -95,8 +116,29 @@ impl Platform {
             pseudonymised: d.allowed && d.pseudonymise,
             rule: d.rule.clone(),
         };
+        let publish = |rec: &AccessRecord| -> Result<(), PlatformError> {
+            self.cells.ledger_write(target, rec)?;
+            self.transparency
+                .append(foryou_tlog::entry::Entry::Access {
+                    v: foryou_tlog::entry::VERSION,
+                    ts_ms: rec.ts_ms,
+                    actor: self.transparency.pseudonym(rec.actor),
+                    role: format!("{:?}", rec.role).to_lowercase(),
+                    actor_region: rec.actor_region.to_string(),
+                    target_region: rec.target_region.to_string(),
+                    purpose: rec.purpose.clone(),
+                    category: rec.category.clone(),
+                    action: verb.clone(),
+                    subject: subject.clone(),
+                    records: rec.records,
+                    allowed: rec.allowed,
+                    pseudonymised: rec.pseudonymised,
+                    rule: rec.rule.clone(),
+                })?;
+            Ok(())
+        };
         if !d.allowed {
-            self.cells.ledger_write(target, &rec)?;
+            publish(&rec)?;
             return Err(PlatformError::forbidden(format!(
                 "the access policy does not allow a {} of region {} to reach {category} data of region {target} for {purpose}: {}",
                 format!("{:?}", caller.role).to_lowercase(),
@@ -112,12 +154,12 @@ impl Platform {
             Effect::Read => {
                 let (out, n) = work(&grant)?;
                 rec.records = n;
-                self.cells.ledger_write(target, &rec)?;
+                publish(&rec)?;
                 Ok(out)
             }
             Effect::Change => {
                 rec.records = 1;
-                self.cells.ledger_write(target, &rec)?;
+                publish(&rec)?;
                 Ok(work(&grant)?.0)
             }
         }
@@ -138,6 +180,8 @@ impl Platform {
             purpose,
             category: "account",
             action: format!("list accounts from {cursor}"),
+            verb: "list accounts".into(),
+            subject: Subject::None,
             effect: Effect::Read,
         };
         self.through_gateway(caller, req, |grant| {
@@ -188,6 +232,8 @@ impl Platform {
             purpose,
             category: "account",
             action: format!("set the role of {user} to {role:?}").to_lowercase(),
+            verb: format!("set role to {role:?}").to_lowercase(),
+            subject: Subject::User(user),
             effect: Effect::Change,
         };
         self.through_gateway(caller, req, |grant| {

@@ -210,6 +210,8 @@ impl Platform {
             purpose,
             category: "content",
             action: format!("remove video {id}"),
+            verb: "remove video".into(),
+            subject: super::staff::Subject::Video(id),
             effect: super::staff::Effect::Change,
         };
         self.through_gateway(caller, req, |grant| {

@@ -1,0 +1,579 @@
+//! The platform's side of the transparency log: its key and directory (`DIR/transparency/`),
+//! the keyed pseudonyms that stand for people in it, what is logged (gateway decisions,
+//! private releases, ranking configurations, the access policy, boosts, operator role grants),
+//! the boosts in force (rebuilt from the log at start, so none can exist unlogged), the
+//! recommender configurations served at `/v1/recommender`, and the witness it submits to.
+
+use super::*;
+use foryou_tlog::entry::{Entry, VERSION};
+use foryou_tlog::log::{Sequencer, TileLog};
+use foryou_tlog::note::{add_signature_lines, open_checkpoint, CosignatureVerifier, LogSigner};
+use hmac::{Hmac, Mac};
+
+/// Where a server submits its checkpoints to be cosigned.
+#[derive(Clone, Debug)]
+pub struct WitnessConfig {
+    /// The witness's URL prefix (`POST <url>/add-checkpoint`).
+    pub url: String,
+    /// The witness's verifier key.
+    pub vkey: String,
+}
+
+/// A boost or suppression in force.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BoostState {
+    /// `boost` or `suppress`.
+    pub action: String,
+    /// Regions whose feeds it applies to.
+    pub regions: Vec<String>,
+    /// The reason staff gave.
+    pub reason: String,
+}
+
+pub(crate) struct Transparency {
+    seq: Sequencer,
+    dir: PathBuf,
+    pseudonym_key: Vec<u8>,
+    boosts: RwLock<BTreeMap<VideoId, BoostState>>,
+    config_version: String,
+    /// The latest checkpoint with the witness's cosignature, once it has cosigned it.
+    cosigned: Arc<Mutex<Option<Vec<u8>>>>,
+    /// Wakes the witness thread after an append.
+    witness: Option<Mutex<std::sync::mpsc::Sender<()>>>,
+}
+
+const LOG_KEY: &str = "log.key";
+/// The origin of a new log when the operator names none.
+const DEFAULT_ORIGIN: &str = "foryou.localhost/log";
+const PSEUDONYM_KEY: &str = "pseudonym.key";
+const RECOMMENDER: &str = "recommender";
+
+/// The SHA-256 hex of bytes.
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    crate::auth::hex(&Sha256::digest(b))
+}
+
+/// Reads a secret file, or creates it (readable by the owner only) with `make()`'s content.
+fn secret_file(path: &Path, make: impl FnOnce() -> Vec<u8>) -> Result<Vec<u8>, PlatformError> {
+    if let Ok(b) = std::fs::read(path) {
+        return Ok(b);
+    }
+    let bytes = make();
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let mut f = o.open(&tmp).map_err(PlatformError::internal)?;
+        f.write_all(&bytes).map_err(PlatformError::internal)?;
+        f.sync_all().map_err(PlatformError::internal)?;
+    }
+    std::fs::rename(&tmp, path).map_err(PlatformError::internal)?;
+    Ok(bytes)
+}
+
+fn log_err(e: impl std::fmt::Display) -> PlatformError {
+    PlatformError::internal(format!("transparency log: {e}"))
+}
+
+impl Transparency {
+    /// Opens the log in `dir`, rebuilds the boosts in force from it, and logs the engine
+    /// configuration and the access policy when they differ from the last ones logged.
+    pub fn open(
+        dir: &Path,
+        origin: Option<&str>,
+        engine: &EngineConfig,
+        policy: &crate::gateway::Policy,
+        witness: Option<WitnessConfig>,
+    ) -> Result<Transparency, PlatformError> {
+        std::fs::create_dir_all(dir.join(RECOMMENDER)).map_err(PlatformError::internal)?;
+        let mut made = None;
+        let skey = secret_file(&dir.join(LOG_KEY), || {
+            match LogSigner::generate(origin.unwrap_or(DEFAULT_ORIGIN)) {
+                Ok((skey, _)) => skey.into_bytes(),
+                Err(e) => {
+                    made = Some(e.to_string());
+                    Vec::new()
+                }
+            }
+        })?;
+        if let Some(e) = made {
+            return Err(PlatformError::bad_request(format!("--log-origin: {e}")));
+        }
+        let signer = LogSigner::from_skey(&String::from_utf8_lossy(&skey)).map_err(log_err)?;
+        if origin.is_some_and(|o| o != signer.origin()) {
+            return Err(PlatformError::bad_request(format!(
+                "--log-origin: the log in {} was created as '{}', not '{}'; its origin cannot change",
+                dir.display(),
+                signer.origin(),
+                origin.unwrap_or_default()
+            )));
+        }
+        let pseudonym_key = secret_file(&dir.join(PSEUDONYM_KEY), || {
+            let mut k = vec![0u8; 32];
+            rand::thread_rng().fill(&mut k[..]);
+            k
+        })?;
+        let log = TileLog::open(&dir.join("log"), signer).map_err(log_err)?;
+        // What the log says is in force.
+        let mut boosts = BTreeMap::new();
+        let (mut last_config, mut last_policy) = (None, None);
+        let mut from = 0;
+        loop {
+            let batch = log.entries(from, 4096).map_err(log_err)?;
+            if batch.is_empty() {
+                break;
+            }
+            from += batch.len() as u64;
+            for raw in batch {
+                match Entry::parse(&raw) {
+                    Ok(Entry::Boost {
+                        video,
+                        action,
+                        regions,
+                        reason,
+                        ..
+                    }) => {
+                        let Ok(id) = video.parse::<u64>() else {
+                            continue;
+                        };
+                        if action == "clear" {
+                            boosts.remove(&VideoId(id));
+                        } else {
+                            boosts.insert(
+                                VideoId(id),
+                                BoostState {
+                                    action,
+                                    regions,
+                                    reason,
+                                },
+                            );
+                        }
+                    }
+                    Ok(Entry::Config { version, .. }) => last_config = Some(version),
+                    Ok(Entry::Policy { version, .. }) => last_policy = Some(version),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "unreadable transparency log entry"),
+                }
+            }
+        }
+        let config_json = serde_json::to_vec_pretty(engine).map_err(PlatformError::internal)?;
+        let config_version = sha256_hex(&config_json);
+        let stored = dir.join(RECOMMENDER).join(format!("{config_version}.json"));
+        if !stored.exists() {
+            write_atomically(&stored, &config_json).map_err(PlatformError::internal)?;
+        }
+        let policy_version =
+            sha256_hex(&serde_json::to_vec(policy).map_err(PlatformError::internal)?);
+        let seq = Sequencer::start(log);
+        let cosigned = Arc::new(Mutex::new(None));
+        let witness = match witness {
+            Some(w) => {
+                let verifier = CosignatureVerifier::new(&w.vkey)
+                    .map_err(|e| PlatformError::bad_request(format!("--witness-key: {e}")))?;
+                let (tx, rx) = std::sync::mpsc::channel();
+                let (s, c) = (seq.clone(), Arc::clone(&cosigned));
+                std::thread::Builder::new()
+                    .name("witness".into())
+                    .spawn(move || witness_loop(s, w, verifier, c, rx))
+                    .map_err(PlatformError::internal)?;
+                let _ = tx.send(());
+                Some(Mutex::new(tx))
+            }
+            None => None,
+        };
+        let t = Transparency {
+            seq,
+            dir: dir.to_path_buf(),
+            pseudonym_key,
+            boosts: RwLock::new(boosts),
+            config_version: config_version.clone(),
+            cosigned,
+            witness,
+        };
+        if last_config.as_deref() != Some(config_version.as_str()) {
+            t.append(Entry::Config {
+                v: VERSION,
+                ts_ms: now_ms(),
+                component: "engine".into(),
+                version: config_version,
+            })?;
+        }
+        if last_policy.as_deref() != Some(policy_version.as_str()) {
+            t.append(Entry::Policy {
+                v: VERSION,
+                ts_ms: now_ms(),
+                version: policy_version,
+            })?;
+        }
+        Ok(t)
+    }
+
+    /// A person as the log names them: an HMAC of their id under a key only this server holds,
+    /// so the log links one person's entries without saying who they are.
+    pub fn pseudonym(&self, id: UserId) -> String {
+        let mut mac = match Hmac::<sha2::Sha256>::new_from_slice(&self.pseudonym_key) {
+            Ok(m) => m,
+            Err(_) => return "p-unavailable".into(),
+        };
+        mac.update(b"foryou-log-pseudonym\0");
+        mac.update(&id.0.to_be_bytes());
+        format!(
+            "p-{}",
+            &crate::auth::hex(&mac.finalize().into_bytes())[..16]
+        )
+    }
+
+    /// Appends an entry; returns its index once it is durable under a signed checkpoint.
+    pub fn append(&self, e: Entry) -> Result<u64, PlatformError> {
+        let i = self.seq.append(e.to_bytes()).map_err(log_err)?;
+        if let Some(w) = &self.witness {
+            if let Ok(tx) = w.lock() {
+                let _ = tx.send(());
+            }
+        }
+        Ok(i)
+    }
+
+    /// The checkpoint to serve: the latest, with the witness's cosignature once it has one.
+    pub fn checkpoint(&self) -> Result<Vec<u8>, PlatformError> {
+        let latest = self
+            .seq
+            .read(|l| l.checkpoint().to_vec())
+            .map_err(log_err)?;
+        if let Ok(c) = self.cosigned.lock() {
+            if let Some(c) = c.as_ref() {
+                if c.starts_with(&latest) {
+                    return Ok(c.clone());
+                }
+            }
+        }
+        Ok(latest)
+    }
+
+    /// The log's verifier key.
+    pub fn vkey(&self) -> Result<String, PlatformError> {
+        self.seq.read(|l| l.vkey().to_string()).map_err(log_err)
+    }
+
+    /// A tile's bytes, as the tlog-tiles layout names it.
+    pub fn tile(
+        &self,
+        path: &foryou_tlog::paths::TilePath,
+    ) -> Result<Option<Vec<u8>>, PlatformError> {
+        self.seq
+            .read(|l| l.tile(path))
+            .map_err(log_err)?
+            .map_err(log_err)
+    }
+
+    /// The version of the ranking configuration in force.
+    pub fn config_version(&self) -> &str {
+        &self.config_version
+    }
+
+    /// A ranking configuration by version, as activated.
+    pub fn recommender(&self, version: &str) -> Option<Vec<u8>> {
+        if version.len() != 64 || !version.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        std::fs::read(self.dir.join(RECOMMENDER).join(format!("{version}.json"))).ok()
+    }
+
+    /// Every configuration version ever activated here, newest last.
+    pub fn recommender_versions(&self) -> Result<Vec<(u64, String)>, PlatformError> {
+        let mut out = Vec::new();
+        let mut from = 0;
+        loop {
+            let batch = self
+                .seq
+                .read(|l| l.entries(from, 4096))
+                .map_err(log_err)?
+                .map_err(log_err)?;
+            if batch.is_empty() {
+                break;
+            }
+            from += batch.len() as u64;
+            for raw in batch {
+                if let Ok(Entry::Config { ts_ms, version, .. }) = Entry::parse(&raw) {
+                    out.push((ts_ms, version));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Boosted and suppressed videos for `region`'s feeds.
+    pub fn boosts_for(&self, region: &Region) -> (Vec<VideoId>, Vec<VideoId>) {
+        let (mut up, mut down) = (Vec::new(), Vec::new());
+        if let Ok(b) = self.boosts.read() {
+            for (v, s) in b.iter() {
+                if s.regions.iter().any(|r| r == region.as_str()) {
+                    if s.action == "boost" {
+                        up.push(*v);
+                    } else {
+                        down.push(*v);
+                    }
+                }
+            }
+        }
+        (up, down)
+    }
+
+    /// The boost in force on a video.
+    pub fn boost_of(&self, video: VideoId) -> Option<BoostState> {
+        self.boosts.read().ok()?.get(&video).cloned()
+    }
+
+    /// Records a boost, suppression or clearing in the log, then puts it in force.
+    pub fn set_boost(&self, video: VideoId, entry: Entry) -> Result<u64, PlatformError> {
+        let Entry::Boost {
+            action,
+            regions,
+            reason,
+            ..
+        } = &entry
+        else {
+            return Err(PlatformError::internal("not a boost entry"));
+        };
+        let state = BoostState {
+            action: action.clone(),
+            regions: regions.clone(),
+            reason: reason.clone(),
+        };
+        let clear = action == "clear";
+        let mut boosts = self.boosts.write().map_err(lock_err)?;
+        let index = self.append(entry)?;
+        if clear {
+            boosts.remove(&video);
+        } else {
+            boosts.insert(video, state);
+        }
+        Ok(index)
+    }
+}
+
+/// Submits each new checkpoint to the witness and keeps its cosignature; a refusal is logged
+/// as an error, loudly, every time.
+fn witness_loop(
+    seq: Sequencer,
+    w: WitnessConfig,
+    verifier: CosignatureVerifier,
+    cosigned: Arc<Mutex<Option<Vec<u8>>>>,
+    wake: std::sync::mpsc::Receiver<()>,
+) {
+    // The witness's size for this log, learned from its first answer.
+    let mut known: Option<u64> = None;
+    let mut done = 0u64;
+    while wake.recv().is_ok() {
+        while wake.try_recv().is_ok() {}
+        for _attempt in 0..3 {
+            let Ok((note, size, vkey)) =
+                seq.read(|l| (l.checkpoint().to_vec(), l.size(), l.vkey().to_string()))
+            else {
+                return;
+            };
+            if known == Some(size) && done == size {
+                break;
+            }
+            let old = known.unwrap_or(0);
+            let proof = if old == 0 || old >= size {
+                Vec::new()
+            } else {
+                match seq.read(|l| l.prove_consistency(old, size)) {
+                    Ok(Ok(p)) => p,
+                    _ => Vec::new(),
+                }
+            };
+            let body = foryou_tlog::witness::add_checkpoint_body(old, &proof, &note);
+            let url = format!("{}/add-checkpoint", w.url.trim_end_matches('/'));
+            match crate::client::request(
+                "POST",
+                &url,
+                "text/plain",
+                &body,
+                std::time::Duration::from_secs(10),
+            ) {
+                Ok((200, lines)) => {
+                    let ok = add_signature_lines(&note, &lines).ok().filter(|c| {
+                        open_checkpoint(c, &vkey, std::slice::from_ref(&verifier))
+                            .map(|o| !o.cosigned_by.is_empty())
+                            .unwrap_or(false)
+                    });
+                    match ok {
+                        Some(c) => {
+                            if let Ok(mut slot) = cosigned.lock() {
+                                *slot = Some(c);
+                            }
+                            known = Some(size);
+                            done = size;
+                            tracing::info!(size, witness = %verifier.name(), "checkpoint cosigned");
+                        }
+                        None => {
+                            tracing::error!(size, witness = %verifier.name(), "WITNESS answered without a valid cosignature by its key")
+                        }
+                    }
+                    break;
+                }
+                Ok((409, b)) => {
+                    let theirs = String::from_utf8_lossy(&b).trim().parse::<u64>().ok();
+                    if theirs.is_some_and(|t| t > size) {
+                        tracing::error!(size, witness_size = ?theirs, "WITNESS has cosigned a LARGER tree than this log holds: the log was rolled back or forked");
+                        break;
+                    }
+                    known = theirs;
+                }
+                Ok((status, b)) => {
+                    tracing::error!(size, status, answer = %String::from_utf8_lossy(&b).chars().take(200).collect::<String>(), "WITNESS REFUSED to cosign the checkpoint");
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(size, error = %e, "WITNESS unreachable: the checkpoint is not cosigned");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Longest reason a boost may give.
+const MAX_BOOST_REASON: usize = 500;
+
+impl Platform {
+    /// The transparency log's latest checkpoint (cosigned by the witness once it has cosigned).
+    pub fn log_checkpoint(&self) -> Result<Vec<u8>, PlatformError> {
+        self.transparency.checkpoint()
+    }
+
+    /// The transparency log's verifier key.
+    pub fn log_key(&self) -> Result<String, PlatformError> {
+        self.transparency.vkey()
+    }
+
+    /// A tile of the transparency log; `None` when the log has no such tile.
+    pub fn log_tile(
+        &self,
+        path: &foryou_tlog::paths::TilePath,
+    ) -> Result<Option<Vec<u8>>, PlatformError> {
+        self.transparency.tile(path)
+    }
+
+    /// The version of the ranking configuration in force (named by every feed response).
+    pub fn ranking_version(&self) -> &str {
+        self.transparency.config_version()
+    }
+
+    /// A ranking configuration as activated (its JSON), by version.
+    pub fn recommender(&self, version: &str) -> Option<Vec<u8>> {
+        self.transparency.recommender(version)
+    }
+
+    /// Every activation of a ranking configuration: (time, version), oldest first.
+    pub fn recommender_history(&self) -> Result<Vec<(u64, String)>, PlatformError> {
+        self.transparency.recommender_versions()
+    }
+
+    /// Each region's latest differentially private release.
+    pub fn latest_releases(
+        &self,
+    ) -> Result<Vec<(Region, foryou_engine::release::Release)>, PlatformError> {
+        for r in self.cells.regions() {
+            self.try_release(r, now_ms())?;
+        }
+        Ok(self
+            .releases
+            .lock()
+            .map_err(lock_err)?
+            .iter()
+            .map(|(r, rel)| (r.clone(), rel.clone()))
+            .collect())
+    }
+
+    /// The boost or suppression in force on a video.
+    pub fn boost_of(&self, video: VideoId) -> Option<BoostState> {
+        self.transparency.boost_of(video)
+    }
+
+    /// Boosts, suppresses or clears a video in For You feeds, as a moderator or an admin, with a
+    /// reason. It is in the transparency log before it takes effect. A moderator acts on their
+    /// own region's feeds; an admin may name any served regions.
+    pub fn boost(
+        &self,
+        caller: &Caller,
+        video: VideoId,
+        action: &str,
+        reason: &str,
+        regions: &[String],
+    ) -> Result<u64, PlatformError> {
+        if !matches!(caller.role, Role::Moderator | Role::Admin) {
+            return Err(PlatformError::forbidden(
+                "only moderators and admins may boost or suppress videos",
+            ));
+        }
+        if !matches!(action, "boost" | "suppress" | "clear") {
+            return Err(PlatformError::bad_request(
+                "action: one of boost, suppress, clear",
+            ));
+        }
+        let reason = reason.trim();
+        let n = reason.chars().count();
+        if n == 0 || n > MAX_BOOST_REASON {
+            return Err(PlatformError::bad_request(format!(
+                "reason: say why, in 1 to {MAX_BOOST_REASON} characters; it is published"
+            )));
+        }
+        if !self
+            .world
+            .read()
+            .map_err(lock_err)?
+            .videos
+            .contains_key(&video)
+        {
+            return Err(PlatformError::not_found(format!(
+                "no video with id {video}"
+            )));
+        }
+        let regions: Vec<String> = if regions.is_empty() {
+            vec![caller.region.to_string()]
+        } else {
+            let mut rs = Vec::new();
+            for r in regions {
+                let Some(region) = self.cells.regions().find(|x| x.as_str() == r) else {
+                    return Err(PlatformError::bad_request(format!(
+                        "regions: '{}' is not a served region",
+                        r.chars().take(20).collect::<String>()
+                    )));
+                };
+                if caller.role != Role::Admin && region != &caller.region {
+                    return Err(PlatformError::forbidden(format!(
+                        "a moderator acts on their own region's feeds ({}), not {region}",
+                        caller.region
+                    )));
+                }
+                if !rs.contains(&region.to_string()) {
+                    rs.push(region.to_string());
+                }
+            }
+            rs
+        };
+        self.transparency.set_boost(
+            video,
+            Entry::Boost {
+                v: VERSION,
+                ts_ms: now_ms(),
+                actor: self.transparency.pseudonym(caller.user),
+                role: format!("{:?}", caller.role).to_lowercase(),
+                video: video.to_string(),
+                action: action.to_string(),
+                regions,
+                reason: reason.to_string(),
+            },
+        )
+    }
+}
