@@ -158,4 +158,10 @@ pub struct AccessRecord {
     pub pseudonymised: bool,
     /// The policy rule that decided (its index and text), or the default deny.
     pub rule: String,
+    /// What was done, without ids (as the public transparency log says it).
+    #[serde(default)]
+    pub verb: String,
+    /// What it was done to, in public form (`video:<id>`, `user:<pseudonym>` or empty).
+    #[serde(default)]
+    pub subject: String,
 }

@@ -234,7 +234,8 @@ pub(crate) async fn admin_users(
 }
 
 /// `GET /v1/admin/access?region=R&cursor&limit`: the gateway's decisions about a region's data,
-/// for auditors and admins of any region.
+/// for auditors and admins of any region. Auditors see them as the public log has them: staff
+/// as pseudonyms, actions without ids.
 pub(crate) async fn admin_access(
     State(p): State<AppState>,
     caller: Caller,
@@ -260,6 +261,21 @@ pub(crate) async fn admin_access(
     let from = (q.cursor as u64).saturating_add(1);
     let records = blocking(&p, move |p| p.access_records(&region, from, q.limit)).await?;
     let next = records.last().map(|r| r.seq.to_string());
+    if caller.role == Role::Auditor {
+        let public: Vec<Value> = records
+            .iter()
+            .map(|r| {
+                json!({
+                    "seq": r.seq, "ts_ms": r.ts_ms, "actor": p.pseudonym(r.actor),
+                    "role": r.role, "actor_region": r.actor_region, "target_region": r.target_region,
+                    "purpose": r.purpose, "category": r.category, "action": r.verb,
+                    "subject": r.subject, "records": r.records, "allowed": r.allowed,
+                    "pseudonymised": r.pseudonymised, "rule": r.rule,
+                })
+            })
+            .collect();
+        return Ok(Json(json!({"decisions": public, "next_cursor": next})));
+    }
     Ok(Json(json!({"decisions": records, "next_cursor": next})))
 }
 

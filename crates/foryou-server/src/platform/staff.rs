@@ -115,6 +115,8 @@ impl Platform {
             allowed: d.allowed,
             pseudonymised: d.allowed && d.pseudonymise,
             rule: d.rule.clone(),
+            verb: verb.clone(),
+            subject: subject.clone(),
         };
         let publish = |rec: &AccessRecord| -> Result<(), PlatformError> {
             self.cells.ledger_write(target, rec)?;
@@ -128,8 +130,8 @@ impl Platform {
                     target_region: rec.target_region.to_string(),
                     purpose: rec.purpose.clone(),
                     category: rec.category.clone(),
-                    action: verb.clone(),
-                    subject: subject.clone(),
+                    action: rec.verb.clone(),
+                    subject: rec.subject.clone(),
                     records: rec.records,
                     allowed: rec.allowed,
                     pseudonymised: rec.pseudonymised,

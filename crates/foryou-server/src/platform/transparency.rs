@@ -451,6 +451,11 @@ impl Platform {
         self.transparency.checkpoint()
     }
 
+    /// A person as the transparency log names them (a keyed pseudonym).
+    pub fn pseudonym(&self, id: UserId) -> String {
+        self.transparency.pseudonym(id)
+    }
+
     /// The transparency log's verifier key.
     pub fn log_key(&self) -> Result<String, PlatformError> {
         self.transparency.vkey()
