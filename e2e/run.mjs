@@ -30,6 +30,10 @@ async function main() {
   mkdirSync(shots, { recursive: true });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  // An admin, made by the operator's command before the server starts (as the README says).
+  const adminOut = execFileSync(bin, ['admin', 'create', '--handle', 'e2eboss', '--country', 'US', '--data', join(dir, 'data')]).toString();
+  const adminPassword = (adminOut.match(/one-time password: (\S+)/) || [])[1];
+  check(adminPassword, 'admin create printed no password: ' + adminOut);
   server = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--data', join(dir, 'data')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   server.stderr.on('data', d => { log += d; });
@@ -237,6 +241,32 @@ async function main() {
     await page.waitForSelector(`section.item[data-id="${shared}"] .follow`);
     const again = await page.$eval('section.item', el => el.dataset.id);
     check(again === shared, `after sign-up the page shows ${again}, not ${shared}`);
+  });
+
+  await step('a staff promotion is labelled on the video and its reason is one tap away', async () => {
+    const j = (method, path, body, token) => fetch(base + path, { method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) }, body: body && JSON.stringify(body) });
+    const { token: boss } = await (await j('POST', '/v1/sessions', { handle: 'e2eboss', password: adminPassword })).json();
+    const { token: maker } = await (await j('POST', '/v1/sessions', { handle: other, password: 'another long password' })).json();
+    const c = join(dir, 'promoted.mp4');
+    execFileSync(bin, ['synth-clip', '--seconds', '4', '--seed', '21', '--out', c]);
+    const fd = new FormData();
+    fd.append('caption', 'city council live #news');
+    fd.append('file', new Blob([readFileSync(c)], { type: 'video/mp4' }), 'c.mp4');
+    const up = await fetch(base + '/v1/videos', { method: 'POST', headers: { Authorization: 'Bearer ' + maker }, body: fd });
+    check(up.status === 201, 'upload failed: ' + up.status);
+    const promoted = (await up.json()).id;
+    const r = await j('POST', `/v1/admin/videos/${promoted}/boost`, { action: 'boost', reason: 'local election coverage', regions: ['eu', 'us', 'row'] }, boss);
+    check(r.status === 201, 'boost failed: ' + r.status);
+    await page.goto(`${base}/#/`);
+    await page.reload();
+    const sel = `section.item[data-id="${promoted}"]`;
+    await page.waitForSelector(`${sel} .promoted`);
+    await page.$eval(sel, el => el.scrollIntoView());
+    await page.click(`${sel} .promoted`);
+    const reasons = await page.$$eval('[data-panel=why] li', lis => lis.map(l => l.textContent));
+    check(reasons.some(t => t.includes('local election coverage') && t.includes('transparency log')), 'the promotion reason is not shown: ' + JSON.stringify(reasons));
+    await page.screenshot({ path: join(shots, 'promoted.png') });
+    await page.click('[data-panel=why] .close');
   });
 
   await step('the strict Content-Security-Policy blocked nothing the app needs', async () => {

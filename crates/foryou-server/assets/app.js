@@ -216,6 +216,7 @@ function makeItem(data) {
   item.el = h('section', { class: 'item', 'data-id': data.id }, video, mute,
     h('div', { class: 'side' }, state.me && state.me.id === data.creator.id ? null : followBtn, likeBtn, commentBtn, share, why, state.me ? nope : null),
     h('div', { class: 'info' },
+      data.boosted ? h('button', { class: 'promoted', title: 'Promoted by Foryou staff; the promotion and its reason are in the public transparency log', onclick: () => { closePanels(item); item.el.append(reasonsPanel(item)); } }, 'Promoted') : null,
       h('a', { class: 'who', href: `#/u/${encodeURIComponent(data.creator.handle)}` }, '@' + data.creator.handle),
       h('div', { class: 'caption' }, data.caption),
       h('a', { class: 'sound', href: `#/sound/${data.sound.id}` }, '♪ ' + data.sound.title)));

@@ -3,6 +3,7 @@
 mod audit;
 mod backends;
 mod bench;
+mod bench_log;
 mod demo;
 mod eval;
 
@@ -95,6 +96,19 @@ enum Command {
         /// Vectors in the ANN recall measurement.
         #[arg(long, default_value_t = 100_000)]
         ann_vectors: usize,
+    },
+    /// Benchmarks of the transparency log in a temporary directory: appends (one per commit and
+    /// batched), proofs, a full audit.
+    BenchLog {
+        /// Entries appended.
+        #[arg(long, default_value_t = 100_000)]
+        entries: u64,
+        /// Concurrent writers for the batched appends.
+        #[arg(long, default_value_t = 64)]
+        threads: u64,
+        /// Inclusion and consistency proofs made and checked.
+        #[arg(long, default_value_t = 1_000)]
+        proofs: u64,
     },
     /// Write a playable synthetic MP4 clip (H.264, made without ffmpeg), e.g. to try an upload.
     SynthClip {
@@ -438,6 +452,19 @@ fn main() -> Result<()> {
                 events,
                 requests,
                 ann_vectors,
+            })?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::BenchLog {
+            entries,
+            threads,
+            proofs,
+        } => {
+            let report = bench_log::run(bench_log::LogBenchOptions {
+                entries,
+                threads,
+                proofs,
             })?;
             println!("{report}");
             Ok(())
