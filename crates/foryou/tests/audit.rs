@@ -325,11 +325,22 @@ fn staff_actions_and_a_boost_are_logged_labelled_witnessed_and_verified() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/verify-log.py");
     let out = Command::new("python3")
         .arg(&script)
-        .args(["--server", &url, "--key", &vkey, "--witness-key", &witness.vkey])
+        .args([
+            "--server",
+            &url,
+            "--key",
+            &vkey,
+            "--witness-key",
+            &witness.vkey,
+        ])
         .output()
         .expect("python3");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.starts_with("OK") && stdout.contains("witnessed"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.starts_with("OK") && stdout.contains("witnessed"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The wrong key is refused.
     let (_, other) = foryou_tlog::note::LogSigner::generate("foryou.localhost/log").expect("key");
     let out = verify(&["--server", &url, "--key", other.vkey()]);

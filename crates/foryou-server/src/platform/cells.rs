@@ -41,7 +41,22 @@ pub(crate) struct Cell {
     /// Held from an append to this region's log until every consumer has applied it, so the
     /// store, the projection and the engine see records in log order.
     append: Mutex<()>,
+    /// Appends waiting for the next group commit.
+    queue: Mutex<Vec<Job>>,
 }
+
+/// One caller's records waiting in the queue, and where its outcome goes.
+type Job = (
+    Vec<EventRecord>,
+    std::sync::mpsc::Sender<Result<Vec<Appended>, PlatformError>>,
+);
+
+/// Most records committed in one group.
+const MAX_GROUP: usize = 4096;
+
+/// What every append does with its records once they are in the log and the store (the same
+/// function for every caller, so one caller may run it for a whole group).
+pub(super) type Project<'a> = &'a (dyn Fn(&[Appended]) -> Result<(), PlatformError> + Sync);
 
 /// A record as the log took it: its position, whether it was there already, and what applying
 /// it changed in the store.
@@ -86,18 +101,65 @@ impl Cell {
             releaser: Mutex::new(Releaser::new(config.release.clone(), now_ms(), budget)),
             dir,
             append: Mutex::new(()),
+            queue: Mutex::new(Vec::new()),
         })
     }
 
     /// Appends `records` to the region's log, applies the new ones to the store, lets
     /// `project` apply them to the projection, and has the engine and the releaser learn them:
-    /// all in log order, under the region's append lock.
+    /// all in log order, under the region's append lock. Concurrent callers are committed as a
+    /// group: whoever holds the lock takes everything queued meanwhile into one log append and
+    /// one store transaction (every caller queues, then takes the lock, so none is left behind).
     pub(super) fn append(
         &self,
         records: Vec<EventRecord>,
-        project: impl FnOnce(&[Appended]) -> Result<(), PlatformError>,
+        project: Project<'_>,
     ) -> Result<Vec<Appended>, PlatformError> {
-        let _order = self.append.lock().map_err(lock_err)?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.queue.lock().map_err(lock_err)?.push((records, tx));
+        {
+            let _order = self.append.lock().map_err(lock_err)?;
+            let jobs: Vec<Job> = {
+                let mut q = self.queue.lock().map_err(lock_err)?;
+                let mut n = 0;
+                let take = q
+                    .iter()
+                    .take_while(|(r, _)| {
+                        n += r.len();
+                        n <= MAX_GROUP || n == r.len()
+                    })
+                    .count();
+                q.drain(..take).collect()
+            };
+            if !jobs.is_empty() {
+                let sizes: Vec<usize> = jobs.iter().map(|(r, _)| r.len()).collect();
+                let (all, senders): (Vec<Vec<EventRecord>>, Vec<_>) = jobs.into_iter().unzip();
+                let result = self.commit(all.into_iter().flatten().collect(), project);
+                match result {
+                    Ok(mut appended) => {
+                        for (size, tx) in sizes.into_iter().zip(senders) {
+                            let rest = appended.split_off(size.min(appended.len()));
+                            let _ = tx.send(Ok(std::mem::replace(&mut appended, rest)));
+                        }
+                    }
+                    Err(e) => {
+                        for tx in senders {
+                            let _ = tx.send(Err(e.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        rx.recv()
+            .map_err(|_| PlatformError::internal("an append was lost by its group"))?
+    }
+
+    /// One group commit (the caller holds the append lock).
+    fn commit(
+        &self,
+        records: Vec<EventRecord>,
+        project: Project<'_>,
+    ) -> Result<Vec<Appended>, PlatformError> {
         let logged = self.log.append(&records)?;
         let mut out: Vec<Appended> = records
             .into_iter()
@@ -176,7 +238,11 @@ impl Public<'_> {
 
     /// Appends catalog records (publish, unpublish) to the region's log; its engine learns them
     /// at their place in the stream.
-    pub fn append_catalog(&self, records: &[EventRecord]) -> Result<(), PlatformError> {
+    pub fn append_catalog(
+        &self,
+        records: &[EventRecord],
+        project: Project<'_>,
+    ) -> Result<(), PlatformError> {
         let batch = records
             .iter()
             .map(|r| EventRecord {
@@ -184,7 +250,7 @@ impl Public<'_> {
                 ..r.clone()
             })
             .collect();
-        self.cell.append(batch, |_| Ok(()))?;
+        self.cell.append(batch, project)?;
         Ok(())
     }
 

@@ -36,14 +36,7 @@ impl Platform {
             }
         }
         let cell = self.cells.home(caller)?;
-        let appended = cell.append(batch, |appended| {
-            let mut w = self.world.write().map_err(lock_err)?;
-            for a in appended.iter().filter(|a| !a.duplicate) {
-                w.apply(&a.record, &a.effect);
-                self.metrics.event(a.record.kind);
-            }
-            Ok(())
-        })?;
+        let appended = cell.append(batch, &|a| self.project(a))?;
         self.maintain_engine(cell)?;
         Ok(appended
             .into_iter()
@@ -57,6 +50,19 @@ impl Platform {
                 duplicate: a.duplicate,
             })
             .collect())
+    }
+
+    /// Applies appended records to the projection (counts, likes, follows, comments): the one
+    /// projection every append runs, in log order.
+    pub(super) fn project(&self, appended: &[cells::Appended]) -> Result<(), PlatformError> {
+        let mut w = self.world.write().map_err(lock_err)?;
+        for a in appended.iter().filter(|a| !a.duplicate) {
+            w.apply(&a.record, &a.effect);
+            if !a.record.kind.platform_only() && a.record.kind != EventKind::Refresh {
+                self.metrics.event(a.record.kind);
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn check_event(
@@ -236,7 +242,9 @@ impl Platform {
             comment: None,
             tags: Vec::new(),
         };
-        self.cells.home(caller)?.append(vec![record], |_| Ok(()))?;
+        self.cells
+            .home(caller)?
+            .append(vec![record], &|a| self.project(a))?;
         Ok(())
     }
 }

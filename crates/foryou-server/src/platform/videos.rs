@@ -171,7 +171,7 @@ impl Platform {
             return Ok(());
         }
         for public in self.cells.publics() {
-            public.append_catalog(records)?;
+            public.append_catalog(records, &|a| self.project(a))?;
         }
         Ok(())
     }
