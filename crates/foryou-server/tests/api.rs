@@ -65,9 +65,9 @@ async fn sign_up_validates_and_fixes_the_home_region() {
             "country",
         ),
         (
-            mk("okname", "long enough pw", "2020-01-01", "US"),
+            mk("littleone", "long enough pw", "2020-01-01", "US"),
             StatusCode::FORBIDDEN,
-            "13",
+            "can't create a Foryou account",
         ),
         (
             json!({"handle": "okname"}),

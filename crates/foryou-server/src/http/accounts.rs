@@ -36,22 +36,55 @@ pub(crate) struct NewAccount {
     country: String,
 }
 
+/// The cookie that keeps a browser the age gate refused from trying again for a day.
+const AGE_GATE_COOKIE: &str = "fy_age_gate";
+
 pub(crate) async fn create_account(
     State(p): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiJson(b): ApiJson<NewAccount>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
+    // A browser the age gate refused gets the same neutral answer, whatever it sends now.
+    let refused_before = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| crate::query::cookie_value(c, AGE_GATE_COOKIE).is_some());
+    if refused_before {
+        return Err(crate::platform::agegate::refusal().into());
+    }
     p.check_sign_up_fields(&b.handle, &b.password, &b.birthdate, &b.country)?;
     p.limiters.check(Guarded::SignupClient, &ip, 1)?;
     let _place = p.hash_gate.enter(HASH_WAIT).await.ok_or_else(busy)?;
-    let a = blocking(&p, move |p| {
+    let result = blocking(&p, move |p| {
         p.create_account(&b.handle, &b.password, &b.birthdate, &b.country, Role::User)
     })
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"id": a.id, "handle": a.handle, "region": a.region})),
-    ))
+    .await;
+    match result {
+        Ok(a) => Ok((
+            StatusCode::CREATED,
+            Json(json!({"id": a.id, "handle": a.handle, "region": a.region})),
+        )
+            .into_response()),
+        Err(e) if e.code == "not_eligible" => {
+            let mut res = e.into_response();
+            let secure = if p.config().secure_cookies {
+                "; Secure"
+            } else {
+                ""
+            };
+            set_cookie(
+                &mut res,
+                format!(
+                    "{AGE_GATE_COOKIE}=1; Max-Age={}; Path=/v1/accounts; HttpOnly; SameSite=Strict{secure}",
+                    crate::platform::agegate::BLOCK_MS / 1000
+                ),
+            );
+            Ok(res)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Deserialize)]

@@ -38,15 +38,15 @@ impl Platform {
                 "birthdate: is in the future; send your real date of birth",
             ));
         }
+        // The age gate: the same refusal for a blocked handle and for anyone too young, naming
+        // no threshold; a refusal blocks the handle for a day, kept as a keyed hash only.
+        let now = now_ms();
+        if self.age_gate.blocked(handle, now) {
+            return Err(agegate::refusal());
+        }
         if age < self.config.min_age {
-            return Err(PlatformError::new(
-                Kind::Forbidden,
-                "too_young",
-                format!(
-                    "you must be at least {} years old to use Foryou",
-                    self.config.min_age
-                ),
-            ));
+            self.age_gate.block(handle, now)?;
+            return Err(agegate::refusal());
         }
         if age > 130 {
             return Err(PlatformError::unprocessable(

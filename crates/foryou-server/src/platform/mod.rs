@@ -4,6 +4,7 @@
 //! operations live by area beside it.
 
 mod accounts;
+pub(crate) mod agegate;
 mod cells;
 mod engines;
 mod error;
@@ -246,6 +247,8 @@ pub struct Platform {
     pub(crate) upload_gate: crate::limits::Gate,
     /// The transparency log and what it keeps in force.
     pub(crate) transparency: transparency::Transparency,
+    /// Handles refused by the age gate, blocked for a day (as keyed hashes only).
+    age_gate: agegate::AgeGate,
 }
 
 fn lock_err<T>(_: T) -> PlatformError {
@@ -279,6 +282,7 @@ impl Platform {
             ),
             releases: Mutex::new(BTreeMap::new()),
             transparency,
+            age_gate: agegate::AgeGate::open(&config.data_dir.join("agegate"))?,
             hashers: auth::Hashers::new(config.max_concurrent_hashes, config.max_queued_hashes),
             upload_gate: crate::limits::Gate::new(
                 config.max_concurrent_hashes,

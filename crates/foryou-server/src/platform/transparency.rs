@@ -55,7 +55,10 @@ fn sha256_hex(b: &[u8]) -> String {
 }
 
 /// Reads a secret file, or creates it (readable by the owner only) with `make()`'s content.
-fn secret_file(path: &Path, make: impl FnOnce() -> Vec<u8>) -> Result<Vec<u8>, PlatformError> {
+pub(super) fn secret_file(
+    path: &Path,
+    make: impl FnOnce() -> Vec<u8>,
+) -> Result<Vec<u8>, PlatformError> {
     if let Ok(b) = std::fs::read(path) {
         return Ok(b);
     }
