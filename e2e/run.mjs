@@ -243,6 +243,17 @@ async function main() {
     check(again === shared, `after sign-up the page shows ${again}, not ${shared}`);
   });
 
+  await step('download my data from my profile: one archive of everything kept about me', async () => {
+    await page.goto(`${base}/#/`);
+    await page.click('#nav-profile');
+    await page.waitForSelector('#export-link');
+    const [status, type, size] = await page.evaluate(async () => {
+      const r = await fetch(document.querySelector('#export-link').getAttribute('href'));
+      return [r.status, r.headers.get('content-type'), (await r.arrayBuffer()).byteLength];
+    });
+    check(status === 200 && type === 'application/x-tar' && size > 2048, `export: ${status} ${type} ${size} bytes`);
+  });
+
   await step('a staff promotion is labelled on the video and its reason is one tap away', async () => {
     const j = (method, path, body, token) => fetch(base + path, { method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) }, body: body && JSON.stringify(body) });
     const { token: boss } = await (await j('POST', '/v1/sessions', { handle: 'e2eboss', password: adminPassword })).json();

@@ -11,6 +11,7 @@ mod explain;
 pub mod explore;
 pub mod filter;
 pub mod hydrate;
+pub mod interests;
 mod intern;
 mod learn;
 pub mod pipeline;

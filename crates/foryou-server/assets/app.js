@@ -437,6 +437,7 @@ async function profilePage(handle) {
     page.replaceChildren(h('h1', {}, '@' + p.handle),
       h('div', { class: 'stats' }, h('span', {}, h('b', {}, fmt(p.following)), ' following'), h('span', { class: 'followers' }, h('b', {}, fmt(p.followers)), ' followers'), h('span', {}, h('b', {}, fmt(p.likes_received)), ' likes')),
       mine ? h('a', { href: '#/upload' }, h('button', { class: 'primary' }, 'Upload')) : follow,
+      mine ? h('p', { class: 'privacy-links' }, h('a', { href: '/v1/me/export', download: '', id: 'export-link' }, 'Download my data'), ' (everything Foryou keeps about you, as one archive)') : null,
       videos.length ? grid(videos) : h('p', {}, 'No videos yet.'));
   } catch (err) { page.replaceChildren(h('p', { class: 'error' }, err.message)); }
 }

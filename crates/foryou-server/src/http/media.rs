@@ -17,9 +17,10 @@ use std::task::{Context, Poll};
 const CHUNK: u64 = 256 * 1024;
 
 /// A response body fed chunk by chunk by a reader task.
-struct Chunks {
-    rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
-    len: u64,
+/// A response body of `len` bytes arriving as chunks on a channel.
+pub(super) struct Chunks {
+    pub(super) rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    pub(super) len: u64,
 }
 
 impl http_body::Body for Chunks {

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod content;
+mod export;
 mod extract;
 mod feed;
 mod media;
@@ -66,6 +67,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
             post(accounts::create_session).delete(accounts::delete_session),
         )
         .route("/v1/me", get(accounts::me))
+        .route("/v1/me/export", get(export::export))
         .route(
             "/v1/videos",
             post(upload::upload).layer(DefaultBodyLimit::max(upload_limit)),

@@ -9,6 +9,7 @@ mod cells;
 mod engines;
 mod error;
 mod events;
+mod export;
 mod staff;
 mod transparency;
 mod videos;

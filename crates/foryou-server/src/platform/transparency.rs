@@ -289,6 +289,37 @@ impl Transparency {
         std::fs::read(self.dir.join(RECOMMENDER).join(format!("{version}.json"))).ok()
     }
 
+    /// Every log entry that names `pseudonym` (as actor or subject), with its index.
+    pub fn entries_naming(
+        &self,
+        pseudonym: &str,
+    ) -> Result<Vec<(u64, serde_json::Value)>, PlatformError> {
+        let mut out = Vec::new();
+        let mut from = 0;
+        loop {
+            let batch = self
+                .seq
+                .read(|l| l.entries(from, 4096))
+                .map_err(log_err)?
+                .map_err(log_err)?;
+            if batch.is_empty() {
+                break;
+            }
+            for (i, raw) in batch.iter().enumerate() {
+                if raw
+                    .windows(pseudonym.len())
+                    .any(|w| w == pseudonym.as_bytes())
+                {
+                    if let Ok(v) = serde_json::from_slice(raw) {
+                        out.push((from + i as u64, v));
+                    }
+                }
+            }
+            from += batch.len() as u64;
+        }
+        Ok(out)
+    }
+
     /// Every configuration version ever activated here, newest last.
     pub fn recommender_versions(&self) -> Result<Vec<(u64, String)>, PlatformError> {
         let mut out = Vec::new();
