@@ -305,6 +305,10 @@ impl Engine {
             (EventKind::Publish | EventKind::Unpublish, None) => return,
             _ => {}
         }
+        // The person had personalisation off: nothing is learned from it, now or on replay.
+        if e.not_learned {
+            return;
+        }
         let s = signal(e);
         let item = e.video.and_then(|v| self.state.item_ids.get(&v));
         let (creator, sound, tags) = match item {

@@ -223,6 +223,7 @@ mod tests {
             text: None,
             comment: None,
             tags: Vec::new(),
+            not_learned: false,
         }
     }
 

@@ -290,3 +290,20 @@ fn a_rebuilt_index_is_fresh() {
     assert!(!e.index_stale());
     assert!(!e.recommend(&request(3, 10, NOW + 1300 * DAY, 1)).is_empty());
 }
+
+#[test]
+fn records_marked_not_learned_teach_the_engine_nothing() {
+    let mut e = common::world(50, EngineConfig::default());
+    let mut c = common::Clock::new();
+    for v in 1..=20u64 {
+        let mut r = c.event(7, EventKind::View, v, Some(1.0));
+        r.not_learned = true;
+        e.observe(&r);
+        let mut r = c.event(7, EventKind::Like, v, None);
+        r.not_learned = true;
+        e.observe(&r);
+    }
+    assert!(e.state().users.is_empty(), "a user state was made");
+    assert!(!e.has_seen(UserId(7), VideoId(3)));
+    assert_eq!(e.last_seq(), c.seq, "the positions still advance");
+}

@@ -5,7 +5,7 @@
 
 use crate::codec::{dec, enc};
 use crate::embedded_log::{EVENTS, EVENT_IDS, LOG_FILE};
-use crate::records::{Account, Comment, Effect, Sound, TokenRecord, Video};
+use crate::records::{Account, Comment, Effect, Settings, Sound, TokenRecord, Video};
 use crate::{AccessRecord, RegionStore, StoreError};
 use foryou_types::{CommentId, EventKind, EventRecord, Region, Role, UserId, VideoId};
 use redb::{Database, Durability, ReadableTable, TableDefinition};
@@ -25,6 +25,7 @@ const FOLLOWS: TableDefinition<(u64, u64), u64> = TableDefinition::new("follows"
 const LIKES: TableDefinition<(u64, u64), u64> = TableDefinition::new("likes");
 const COMMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("comments");
 const ACCESS: TableDefinition<u64, &[u8]> = TableDefinition::new("access");
+const SETTINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("settings");
 /// Views and shares per video made by this region's users, kept with the log they come from.
 const COUNTS: TableDefinition<u64, (u64, u64)> = TableDefinition::new("counts");
 /// The key in `COUNTS` that says the counts cover the whole log (ids stay below 2^53).
@@ -68,6 +69,7 @@ impl EmbeddedStore {
             tx.open_table(LIKES).map_err(|e| backend(&e))?;
             tx.open_table(COMMENTS).map_err(|e| backend(&e))?;
             tx.open_table(ACCESS).map_err(|e| backend(&e))?;
+            tx.open_table(SETTINGS).map_err(|e| backend(&e))?;
             tx.open_table(COUNTS).map_err(|e| backend(&e))?;
             let mut meta = tx.open_table(META).map_err(|e| backend(&e))?;
             if meta.get(APPLIED).map_err(|e| backend(&e))?.is_none() {
@@ -346,6 +348,33 @@ impl RegionStore for EmbeddedStore {
                 vt.insert(v.id.0, enc(v).as_slice())
                     .map_err(|e| self.err(e))?;
             }
+            Ok(())
+        })
+    }
+
+    fn settings(&self, id: UserId) -> Result<Option<Settings>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(SETTINGS).map_err(|e| self.err(e))?;
+        let v = t.get(id.0).map_err(|e| self.err(e))?;
+        v.map(|v| dec("settings", v.value())).transpose()
+    }
+
+    fn all_settings(&self) -> Result<Vec<(UserId, Settings)>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(SETTINGS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            out.push((UserId(k.value()), dec("settings", v.value())?));
+        }
+        Ok(out)
+    }
+
+    fn set_settings(&self, id: UserId, settings: &Settings) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut t = tx.open_table(SETTINGS).map_err(|e| self.err(e))?;
+            t.insert(id.0, enc(settings).as_slice())
+                .map_err(|e| self.err(e))?;
             Ok(())
         })
     }

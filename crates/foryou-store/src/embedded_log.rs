@@ -201,6 +201,7 @@ mod tests {
             text: None,
             comment: None,
             tags: Vec::new(),
+            not_learned: false,
         }
     }
 

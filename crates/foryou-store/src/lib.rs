@@ -13,7 +13,9 @@ mod records;
 pub use embedded::EmbeddedStore;
 pub use embedded_log::EmbeddedLog;
 pub use log::{EventLog, Logged};
-pub use records::{AccessRecord, Account, Comment, Effect, Sound, TokenRecord, Video};
+pub use records::{
+    AccessRecord, Account, Comment, CommentPolicy, Effect, Settings, Sound, TokenRecord, Video,
+};
 
 use foryou_types::{EventRecord, Region, Role, UserId, VideoId};
 
@@ -77,6 +79,13 @@ pub trait RegionStore: Send + Sync {
     fn accounts(&self) -> Result<Vec<Account>, StoreError>;
     /// Changes an account's role.
     fn set_role(&self, id: UserId, role: Role) -> Result<bool, StoreError>;
+
+    /// A person's stored settings (`None`: never changed, the defaults of their age band apply).
+    fn settings(&self, id: UserId) -> Result<Option<Settings>, StoreError>;
+    /// Every stored setting of this region's people (rebuild at start).
+    fn all_settings(&self) -> Result<Vec<(UserId, Settings)>, StoreError>;
+    /// Stores a person's settings.
+    fn set_settings(&self, id: UserId, settings: &Settings) -> Result<(), StoreError>;
 
     /// Stores a session token's hash.
     fn insert_token(&self, hash: &[u8; 32], token: &TokenRecord) -> Result<(), StoreError>;

@@ -165,3 +165,51 @@ pub struct AccessRecord {
     #[serde(default)]
     pub subject: String,
 }
+
+/// Who may comment on a person's videos.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentPolicy {
+    /// Anyone signed in.
+    #[default]
+    Everyone,
+    /// People who follow them.
+    Followers,
+    /// No one.
+    Nobody,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A person's own choices. The platform applies the limits of their age band over whatever is
+/// stored here, so a stored value can never weaken them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// A personalised For You feed; off means the non-personalised feed, and nothing is learned
+    /// from what they do.
+    #[serde(default = "yes")]
+    pub personalised: bool,
+    /// A private account: not suggested to others; its videos listed to its followers only.
+    #[serde(default)]
+    pub private: bool,
+    /// Who may comment on their videos.
+    #[serde(default)]
+    pub comments: CommentPolicy,
+    /// Words and hashtags whose videos never reach their feeds.
+    #[serde(default)]
+    pub filters: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            personalised: true,
+            private: false,
+            comments: CommentPolicy::Everyone,
+            filters: Vec::new(),
+        }
+    }
+}

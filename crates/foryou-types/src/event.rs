@@ -156,6 +156,10 @@ pub struct EventRecord {
     /// A published video's hashtags (`publish` records only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Set when the person had personalisation off: the record counts (views, likes) but the
+    /// engine does not learn from it, now or on any replay.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_learned: bool,
 }
 
 impl EventRecord {

@@ -110,6 +110,7 @@ pub fn run(o: BenchOptions) -> Result<String> {
             text: None,
             comment: None,
             tags: Vec::new(),
+            not_learned: false,
         });
     }
     let t = Instant::now();

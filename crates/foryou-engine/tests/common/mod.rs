@@ -74,6 +74,7 @@ impl Clock {
             text: None,
             comment: None,
             tags: Vec::new(),
+            not_learned: false,
         }
     }
 

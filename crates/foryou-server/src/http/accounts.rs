@@ -171,3 +171,39 @@ pub(crate) async fn me(State(p): State<AppState>, caller: Caller) -> Result<Json
         json!({"id": caller.user, "handle": caller.handle, "region": caller.region, "role": caller.role, "profile": profile}),
     ))
 }
+
+/// `GET /v1/me/settings`: the settings in force and what the caller's age band allows.
+pub(crate) async fn settings(
+    State(p): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let (s, band) = p.my_settings(&caller)?;
+    Ok(Json(settings_view(&s, band)))
+}
+
+fn settings_view(s: &foryou_store::Settings, band: crate::platform::settings::Band) -> Value {
+    use crate::platform::settings::Band;
+    json!({
+        "settings": s,
+        "band": band,
+        "limits": {
+            "may_be_public": band != Band::YoungTeen,
+            "comments_from_everyone": band == Band::Adult,
+        },
+    })
+}
+
+/// `PUT /v1/me/settings`: replaces the caller's settings; a change their age band does not allow
+/// is refused with the rule (403), and nothing changes.
+pub(crate) async fn put_settings(
+    State(p): State<AppState>,
+    caller: Caller,
+    ApiJson(s): ApiJson<foryou_store::Settings>,
+) -> Result<Json<Value>, ApiError> {
+    let (s, band) = blocking(&p, move |p| {
+        let s = p.set_my_settings(&caller, s)?;
+        p.my_settings(&caller).map(|(_, b)| (s, b))
+    })
+    .await?;
+    Ok(Json(settings_view(&s, band)))
+}

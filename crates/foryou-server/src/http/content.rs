@@ -149,14 +149,21 @@ pub(crate) async fn user_videos(
     let q = page_query(raw.as_deref().unwrap_or(""), 60)?;
     let id = by_handle(&p, &h)?;
     let viewer = c.map(|c| c.user);
-    let (list, next) = p.read_world(|w| {
+    let (list, next, private) = p.read_world(|w| {
+        // A private account's videos are listed to its followers (and itself) only.
+        if !p.may_see(w, viewer, id) {
+            return (Vec::new(), None, true);
+        }
         let ids = newest_first(w.by_creator.get(&id));
-        page(
+        let (list, next) = page(
             ids.into_iter().filter_map(|v| views::video(w, v, viewer)),
             q,
-        )
+        );
+        (list, next, false)
     })?;
-    Ok(Json(json!({"videos": list, "next_cursor": next})))
+    Ok(Json(
+        json!({"videos": list, "next_cursor": next, "private": private}),
+    ))
 }
 
 pub(crate) async fn sound(

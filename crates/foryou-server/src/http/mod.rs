@@ -69,6 +69,10 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/v1/me", get(accounts::me))
         .route("/v1/me/export", get(export::export))
         .route(
+            "/v1/me/settings",
+            get(accounts::settings).put(accounts::put_settings),
+        )
+        .route(
             "/v1/videos",
             post(upload::upload).layer(DefaultBodyLimit::max(upload_limit)),
         )

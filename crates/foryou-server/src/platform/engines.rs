@@ -99,7 +99,8 @@ impl Platform {
                     .collect()
             }
             (FeedKind::ForYou { personalised }, caller) => {
-                let personalised = personalised && caller.is_some();
+                let personalised =
+                    personalised && caller.is_some_and(|c| self.settings_of(c.user).personalised);
                 let following = match caller {
                     Some(c) if personalised => self
                         .world
@@ -115,11 +116,13 @@ impl Platform {
                     .map(|c| c.region.clone())
                     .unwrap_or_else(|| self.config.regions.default.clone());
                 let (boosted, suppressed) = self.transparency.boosts_for(&region);
+                // Twice the page, so what the viewer may not see or filtered out still leaves a
+                // full one.
                 let req = FeedRequest {
                     boosted,
                     suppressed,
                     user: caller.map(|c| c.user).unwrap_or(UserId(0)),
-                    limit,
+                    limit: (limit * 2).min(100),
                     mode: if personalised {
                         FeedMode::Personalised
                     } else {
@@ -141,7 +144,24 @@ impl Platform {
                         .recommend(&req),
                     None => self.cells.public(&region)?.recommend_anonymous(req)?,
                 };
-                recs.into_iter().map(|r| (r.video, r.reasons)).collect()
+                // Private accounts are not suggested to people who do not follow them, and the
+                // viewer's own filter words keep videos out.
+                let viewer = caller.map(|c| c.user);
+                let filters = viewer
+                    .map(|v| self.settings_of(v).filters)
+                    .unwrap_or_default();
+                let w = self.world.read().map_err(lock_err)?;
+                recs.into_iter()
+                    .filter(|r| {
+                        let Some(e) = w.videos.get(&r.video) else {
+                            return false;
+                        };
+                        self.may_see(&w, viewer, e.video.creator)
+                            && !filtered(&filters, &e.video.caption, &e.video.hashtags)
+                    })
+                    .take(limit)
+                    .map(|r| (r.video, r.reasons))
+                    .collect()
             }
         };
         Ok(recs
@@ -217,6 +237,17 @@ impl Platform {
         }
         Ok(())
     }
+}
+
+/// Whether a video's caption or hashtags hold one of the viewer's filter words.
+fn filtered(filters: &[String], caption: &str, hashtags: &[String]) -> bool {
+    if filters.is_empty() {
+        return false;
+    }
+    let caption = caption.to_lowercase();
+    filters
+        .iter()
+        .any(|f| hashtags.iter().any(|h| h == f) || caption.contains(f.as_str()))
 }
 
 /// A release is used for this many windows after it was made, then dropped.

@@ -31,8 +31,14 @@ impl Platform {
         let mut batch = Vec::with_capacity(inputs.len());
         {
             let w = self.world.read().map_err(lock_err)?;
+            // With personalisation off, what the caller does counts but is not learned.
+            let learn = w.users.get(&caller.user).is_none_or(|u| {
+                settings::effective(u.settings.as_ref(), settings::band(u.birthdate)).personalised
+            });
             for (i, ev) in inputs.iter().enumerate() {
-                batch.push(self.check_event(&w, caller, i, ev, now)?);
+                let mut rec = self.check_event(&w, caller, i, ev, now)?;
+                rec.not_learned = !learn;
+                batch.push(rec);
             }
         }
         let cell = self.cells.home(caller)?;
@@ -129,6 +135,7 @@ impl Platform {
             text: None,
             comment: None,
             tags: Vec::new(),
+            not_learned: false,
         };
         match ev.kind {
             EventKind::View | EventKind::Skip => {
@@ -168,6 +175,38 @@ impl Platform {
                         "text",
                         format!("a comment needs 1 to 1000 characters, got {n}"),
                     ));
+                }
+                // The creator's choice (within their age band's limits) of who may comment.
+                if let Some(v) = video {
+                    let owner = v.video.creator;
+                    let policy = w
+                        .users
+                        .get(&owner)
+                        .map(|u| {
+                            settings::effective(u.settings.as_ref(), settings::band(u.birthdate))
+                                .comments
+                        })
+                        .unwrap_or_default();
+                    let follows = w
+                        .following
+                        .get(&caller.user)
+                        .is_some_and(|f| f.contains(&owner));
+                    let allowed = caller.user == owner
+                        || match policy {
+                            foryou_store::CommentPolicy::Everyone => true,
+                            foryou_store::CommentPolicy::Followers => follows,
+                            foryou_store::CommentPolicy::Nobody => false,
+                        };
+                    if !allowed {
+                        return Err(PlatformError::new(
+                            Kind::Forbidden,
+                            "comments_restricted",
+                            format!(
+                                "{}: the creator does not take comments from you on this video",
+                                field("text")
+                            ),
+                        ));
+                    }
                 }
                 rec.text = Some(text.to_string());
                 rec.comment = Some(CommentId(new_id()));
@@ -241,6 +280,7 @@ impl Platform {
             text: None,
             comment: None,
             tags: Vec::new(),
+            not_learned: false,
         };
         self.cells
             .home(caller)?

@@ -10,6 +10,7 @@ mod engines;
 mod error;
 mod events;
 mod export;
+pub(crate) mod settings;
 mod staff;
 mod transparency;
 mod videos;
@@ -304,6 +305,11 @@ impl Platform {
             let s = &cell.store;
             for a in s.accounts()? {
                 w.add_account(a);
+            }
+            for (id, settings) in s.all_settings()? {
+                if let Some(u) = w.users.get_mut(&id) {
+                    u.settings = Some(settings);
+                }
             }
             for snd in s.sounds()? {
                 w.sounds.insert(snd.id, snd);

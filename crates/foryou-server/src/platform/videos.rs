@@ -410,5 +410,6 @@ fn catalog_record(kind: EventKind, v: &Video) -> EventRecord {
         text: None,
         comment: None,
         tags: v.hashtags.clone(),
+        not_learned: false,
     }
 }

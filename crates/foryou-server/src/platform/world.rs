@@ -9,6 +9,10 @@ pub(crate) struct UserEntry {
     pub region: Region,
     pub role: Role,
     pub created_ms: u64,
+    /// For the age band's limits (in memory only; the account in the home store holds it).
+    pub birthdate: Date,
+    /// Stored settings (`None`: the band's defaults).
+    pub settings: Option<foryou_store::Settings>,
 }
 
 #[derive(Clone, Debug)]
@@ -43,6 +47,8 @@ impl World {
             region: a.region,
             role: a.role,
             created_ms: a.created_ms,
+            birthdate: a.birthdate,
+            settings: None,
         };
         self.users.insert(a.id, entry);
     }

@@ -1,0 +1,169 @@
+//! A person's settings and the limits of their age band, enforced by the server on every use:
+//! a stored value (or a client) can never weaken them.
+//!
+//! | band | private account | who may comment | personalised feed |
+//! |---|---|---|---|
+//! | 13–15 | always | followers or no one | their choice (used for their own feed only) |
+//! | 16–17 | by default; may turn it off | followers or no one | their choice |
+//! | 18+ | their choice | their choice | their choice |
+//!
+//! Nothing about anyone is profiled for anything but their own feed (Foryou shows no ads).
+
+use super::*;
+use foryou_store::{CommentPolicy, Settings};
+
+/// The most filter words a person may keep, and the longest.
+const MAX_FILTERS: usize = 50;
+const MAX_FILTER_CHARS: usize = 40;
+
+/// An account's age band (there are no accounts under 13).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Band {
+    /// 13 to 15.
+    YoungTeen,
+    /// 16 and 17.
+    OlderTeen,
+    /// 18 and over.
+    Adult,
+}
+
+/// The band of someone born on `birth`, today.
+pub fn band(birth: Date) -> Band {
+    match age_on(birth, Date::from_unix_ms(now_ms())) {
+        ..=15 => Band::YoungTeen,
+        16 | 17 => Band::OlderTeen,
+        _ => Band::Adult,
+    }
+}
+
+/// The settings a new account of `band` starts with.
+pub fn defaults(band: Band) -> Settings {
+    match band {
+        Band::Adult => Settings::default(),
+        Band::YoungTeen | Band::OlderTeen => Settings {
+            private: true,
+            comments: CommentPolicy::Followers,
+            ..Settings::default()
+        },
+    }
+}
+
+/// What is in force: the stored choices (or the band's defaults) with the band's limits applied.
+pub fn effective(stored: Option<&Settings>, band: Band) -> Settings {
+    let mut s = stored.cloned().unwrap_or_else(|| defaults(band));
+    if band == Band::YoungTeen {
+        s.private = true;
+    }
+    if band != Band::Adult && s.comments == CommentPolicy::Everyone {
+        s.comments = CommentPolicy::Followers;
+    }
+    s
+}
+
+/// Refuses a change the band does not allow, saying which rule.
+fn check(new: &Settings, band: Band) -> Result<(), PlatformError> {
+    if band == Band::YoungTeen && !new.private {
+        return Err(PlatformError::forbidden(
+            "private: accounts of people under 16 stay private",
+        ));
+    }
+    if band != Band::Adult && new.comments == CommentPolicy::Everyone {
+        return Err(PlatformError::forbidden(
+            "comments: on the videos of people under 18, only followers (or no one) may comment",
+        ));
+    }
+    if new.filters.len() > MAX_FILTERS {
+        return Err(PlatformError::bad_request(format!(
+            "filters: at most {MAX_FILTERS} words or hashtags"
+        )));
+    }
+    if let Some(f) = new
+        .filters
+        .iter()
+        .find(|f| f.trim().is_empty() || f.chars().count() > MAX_FILTER_CHARS)
+    {
+        return Err(PlatformError::bad_request(format!(
+            "filters: '{}' must be 1 to {MAX_FILTER_CHARS} characters",
+            f.chars().take(MAX_FILTER_CHARS).collect::<String>()
+        )));
+    }
+    Ok(())
+}
+
+impl Platform {
+    /// The settings in force for `user` (their band's limits applied).
+    pub(crate) fn settings_of(&self, user: UserId) -> Settings {
+        self.world
+            .read()
+            .ok()
+            .and_then(|w| {
+                w.users
+                    .get(&user)
+                    .map(|u| effective(u.settings.as_ref(), band(u.birthdate)))
+            })
+            .unwrap_or_default()
+    }
+
+    /// The caller's settings in force and their age band.
+    pub fn my_settings(&self, caller: &Caller) -> Result<(Settings, Band), PlatformError> {
+        let w = self.world.read().map_err(lock_err)?;
+        let u = w
+            .users
+            .get(&caller.user)
+            .ok_or_else(|| PlatformError::not_found("no such account"))?;
+        let b = band(u.birthdate);
+        Ok((effective(u.settings.as_ref(), b), b))
+    }
+
+    /// Changes the caller's settings, within their band's limits; in force on the next request.
+    pub fn set_my_settings(
+        &self,
+        caller: &Caller,
+        mut new: Settings,
+    ) -> Result<Settings, PlatformError> {
+        let b = {
+            let w = self.world.read().map_err(lock_err)?;
+            band(
+                w.users
+                    .get(&caller.user)
+                    .ok_or_else(|| PlatformError::not_found("no such account"))?
+                    .birthdate,
+            )
+        };
+        new.filters = new
+            .filters
+            .iter()
+            .map(|f| f.trim().trim_start_matches('#').to_lowercase())
+            .collect();
+        new.filters.dedup();
+        check(&new, b)?;
+        self.cells
+            .home(caller)?
+            .store
+            .set_settings(caller.user, &new)?;
+        if let Some(u) = self
+            .world
+            .write()
+            .map_err(lock_err)?
+            .users
+            .get_mut(&caller.user)
+        {
+            u.settings = Some(new.clone());
+        }
+        Ok(effective(Some(&new), b))
+    }
+
+    /// Whether `viewer` may see `owner`'s videos in lists and feeds: always, unless the owner's
+    /// account is private and the viewer neither is them nor follows them.
+    pub(crate) fn may_see(&self, w: &World, viewer: Option<UserId>, owner: UserId) -> bool {
+        let Some(u) = w.users.get(&owner) else {
+            return true;
+        };
+        if !effective(u.settings.as_ref(), band(u.birthdate)).private {
+            return true;
+        }
+        viewer
+            .is_some_and(|v| v == owner || w.following.get(&v).is_some_and(|f| f.contains(&owner)))
+    }
+}

@@ -1,0 +1,277 @@
+//! Teen defaults the server enforces, whatever a client sends: private accounts, comments only
+//! from followers, not suggested to strangers; a 16–17-year-old may go public but not open
+//! comments to everyone; and an adult's own controls (personalisation off means nothing is
+//! learned; filter words keep videos out of the feed).
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::Env;
+use foryou_server::Limits;
+use serde_json::{json, Value};
+
+/// A birthdate `years` years ago (minus a day, so the birthday has passed).
+fn born(years: i32) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    let d = foryou_types::Date::from_unix_ms(now - 86_400_000);
+    format!("{:04}-{:02}-{:02}", d.year - years, d.month, d.day.min(28))
+}
+
+async fn person(env: &Env, handle: &str, years: i32) -> String {
+    let (s, v) = env
+        .call("POST", "/v1/accounts", None, Some(json!({"handle": handle, "password": "long enough pw", "birthdate": born(years), "country": "US"})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, v) = env
+        .call(
+            "POST",
+            "/v1/sessions",
+            None,
+            Some(json!({"handle": handle, "password": "long enough pw"})),
+        )
+        .await;
+    v["token"].as_str().expect("token").to_string()
+}
+
+async fn id_of(env: &Env, token: &str) -> String {
+    let (_, me) = env.call("GET", "/v1/me", Some(token), None).await;
+    me["id"].as_str().expect("id").to_string()
+}
+
+async fn feed_ids(env: &Env, token: &str, personalized: bool) -> Vec<String> {
+    let (s, f) = env
+        .call(
+            "GET",
+            &format!("/v1/feed?limit=50&personalized={personalized}"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{f}");
+    f["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["id"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+async fn comment(env: &Env, token: &str, video: &str, n: u32) -> (StatusCode, Value) {
+    env.call("POST", "/v1/events", Some(token), Some(json!({"events": [{"id": format!("c{n}"), "kind": "comment", "video_id": video, "text": "hi"}]})))
+        .await
+}
+
+#[tokio::test]
+async fn a_young_teen_stays_private_and_only_followers_comment() {
+    let env = Env::with("minors-teen", |c| c.limits = Limits::off());
+    let teen = person(&env, "teenager", 14).await;
+    let stranger = person(&env, "stranger", 35).await;
+    let friend = person(&env, "friendly", 15).await;
+    let (s, v) = env.upload(&teen, &common::clip(2.0), "my clip", None).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let vid = v["id"].as_str().expect("id").to_string();
+    let (s, v) = env
+        .upload(&stranger, &common::clip(2.5), "grown-up clip", None)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+
+    let (s, v) = env.call("GET", "/v1/me/settings", Some(&teen), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["band"], "young_teen");
+    assert_eq!(v["settings"]["private"], true, "{v}");
+    assert_eq!(v["settings"]["comments"], "followers");
+    // No client can weaken it.
+    for weaker in [
+        json!({"private": false}),
+        json!({"private": true, "comments": "everyone"}),
+        json!({"private": false, "comments": "everyone", "personalised": true}),
+    ] {
+        let (s, v) = env
+            .call("PUT", "/v1/me/settings", Some(&teen), Some(weaker.clone()))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{weaker} -> {v}");
+    }
+    let (_, v) = env.call("GET", "/v1/me/settings", Some(&teen), None).await;
+    assert_eq!(v["settings"]["private"], true);
+    assert_eq!(v["settings"]["comments"], "followers");
+
+    // Not suggested to a stranger; not listed to them; they may not comment.
+    assert!(!feed_ids(&env, &stranger, true).await.contains(&vid));
+    assert!(!feed_ids(&env, &stranger, false).await.contains(&vid));
+    let (_, list) = env
+        .call("GET", "/v1/users/teenager/videos", Some(&stranger), None)
+        .await;
+    assert_eq!(list["private"], true);
+    assert!(list["videos"].as_array().expect("videos").is_empty());
+    let (_, list) = env
+        .call("GET", "/v1/users/teenager/videos", None, None)
+        .await;
+    assert!(
+        list["videos"].as_array().expect("videos").is_empty(),
+        "signed out sees a private account's videos"
+    );
+    let (s, v) = comment(&env, &stranger, &vid, 1).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["error"]["code"], "comments_restricted");
+
+    // A follower sees the videos and may comment.
+    let teen_id = id_of(&env, &teen).await;
+    let (s, _) = env
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&friend),
+            Some(json!({"events": [{"id": "f1", "kind": "follow", "target": teen_id}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, list) = env
+        .call("GET", "/v1/users/teenager/videos", Some(&friend), None)
+        .await;
+    assert_eq!(list["videos"][0]["id"], vid.as_str());
+    let (s, v) = comment(&env, &friend, &vid, 2).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The teen may close comments altogether.
+    let (s, _) = env
+        .call(
+            "PUT",
+            "/v1/me/settings",
+            Some(&teen),
+            Some(json!({"private": true, "comments": "nobody"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = comment(&env, &friend, &vid, 3).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_older_teen_may_go_public_but_not_open_comments_to_everyone() {
+    let env = Env::with("minors-older", |c| c.limits = Limits::off());
+    let teen = person(&env, "seventeen", 17).await;
+    let (_, v) = env.call("GET", "/v1/me/settings", Some(&teen), None).await;
+    assert_eq!(
+        (v["band"].as_str(), v["settings"]["private"].as_bool()),
+        (Some("older_teen"), Some(true))
+    );
+    let (s, v) = env
+        .call(
+            "PUT",
+            "/v1/me/settings",
+            Some(&teen),
+            Some(json!({"private": false, "comments": "followers"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["settings"]["private"], false);
+    let (s, _) = env
+        .call(
+            "PUT",
+            "/v1/me/settings",
+            Some(&teen),
+            Some(json!({"private": false, "comments": "everyone"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Unknown fields are refused rather than ignored.
+    let (s, _) = env
+        .call(
+            "PUT",
+            "/v1/me/settings",
+            Some(&teen),
+            Some(json!({"private": false, "adult_mode": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn personalisation_off_learns_nothing_and_filters_keep_videos_out() {
+    let (env, _p) = Env::with_platform("minors-controls", |c| c.limits = Limits::off());
+    let me = person(&env, "grownup", 30).await;
+    let maker = person(&env, "makerone", 30).await;
+    let mut vids = Vec::new();
+    for (k, caption) in ["cute #cats", "fast #cars", "more #cats"]
+        .iter()
+        .enumerate()
+    {
+        let (s, v) = env
+            .upload(&maker, &common::clip(2.0 + k as f64 * 0.5), caption, None)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        vids.push(v["id"].as_str().expect("id").to_string());
+    }
+    let (s, _) = env
+        .call(
+            "PUT",
+            "/v1/me/settings",
+            Some(&me),
+            Some(json!({"personalised": false, "filters": ["#Cats"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, f) = env.call("GET", "/v1/feed?limit=20", Some(&me), None).await;
+    let items = f["items"].as_array().expect("items");
+    assert!(!items.is_empty());
+    assert!(
+        items.iter().all(|i| i["reasons"]
+            .as_array()
+            .expect("r")
+            .iter()
+            .any(|r| r["code"] == "not_personalised")),
+        "{f}"
+    );
+    assert!(
+        items
+            .iter()
+            .all(|i| i["id"] != vids[0].as_str() && i["id"] != vids[2].as_str()),
+        "a filtered video is in the feed: {f}"
+    );
+    let (s, _) = env
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&me),
+            Some(json!({"events": [
+                {"id": "v1", "kind": "view", "video_id": vids[1], "watch_ms": 3000},
+                {"id": "l1", "kind": "like", "video_id": vids[1]},
+            ]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // The like counts, but the engine learned nothing about them.
+    let (_, v) = env
+        .call("GET", &format!("/v1/videos/{}", vids[1]), None, None)
+        .await;
+    assert_eq!(v["counts"]["likes"], 1);
+    let (_, _, body) = env
+        .raw(
+            Request::get("/v1/me/export")
+                .header("authorization", format!("Bearer {me}"))
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    let mut archive = tar::Archive::new(body.as_slice());
+    let interests = archive
+        .entries()
+        .expect("tar")
+        .filter_map(Result::ok)
+        .find_map(|mut e| {
+            use std::io::Read;
+            let name = e.path().ok()?.to_string_lossy().to_string();
+            let mut b = String::new();
+            e.read_to_string(&mut b).ok()?;
+            name.ends_with("interests.json").then_some(b)
+        })
+        .expect("interests.json");
+    assert_eq!(
+        interests.trim(),
+        "null",
+        "the engine learned about someone with personalisation off"
+    );
+}
