@@ -254,6 +254,28 @@ async function main() {
     check(status === 200 && type === 'application/x-tar' && size > 2048, `export: ${status} ${type} ${size} bytes`);
   });
 
+  await step('turn personalisation off in settings: the next feed is the non-personalised one', async () => {
+    await page.goto(`${base}/#/settings`);
+    await page.waitForSelector('#settings-form');
+    await page.uncheck('#settings-form input[name=personalised]');
+    await page.click('#settings-form button[type=submit]');
+    for (let i = 0; i < 50; i++) {
+      const s = await page.evaluate(async () => (await (await fetch('/v1/me/settings')).json()).settings.personalised);
+      if (s === false) break;
+      await sleep(100);
+    }
+    const codes = await page.evaluate(async () => {
+      const f = await (await fetch('/v1/feed?limit=5')).json();
+      return f.items.flatMap(i => i.reasons.map(r => r.code));
+    });
+    check(codes.length > 0 && codes.includes('not_personalised'), 'the feed is still personalised: ' + JSON.stringify(codes));
+    await page.goto(`${base}/#/settings`);
+    await page.waitForSelector('#settings-form');
+    await page.check('#settings-form input[name=personalised]');
+    await page.click('#settings-form button[type=submit]');
+    await sleep(300);
+  });
+
   await step('a staff promotion is labelled on the video and its reason is one tap away', async () => {
     const j = (method, path, body, token) => fetch(base + path, { method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) }, body: body && JSON.stringify(body) });
     const { token: boss } = await (await j('POST', '/v1/sessions', { handle: 'e2eboss', password: adminPassword })).json();

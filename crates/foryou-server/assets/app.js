@@ -437,9 +437,42 @@ async function profilePage(handle) {
     page.replaceChildren(h('h1', {}, '@' + p.handle),
       h('div', { class: 'stats' }, h('span', {}, h('b', {}, fmt(p.following)), ' following'), h('span', { class: 'followers' }, h('b', {}, fmt(p.followers)), ' followers'), h('span', {}, h('b', {}, fmt(p.likes_received)), ' likes')),
       mine ? h('a', { href: '#/upload' }, h('button', { class: 'primary' }, 'Upload')) : follow,
-      mine ? h('p', { class: 'privacy-links' }, h('a', { href: '/v1/me/export', download: '', id: 'export-link' }, 'Download my data'), ' (everything Foryou keeps about you, as one archive)') : null,
+      mine ? h('p', { class: 'privacy-links' }, h('a', { href: '#/settings', id: 'settings-link' }, 'Privacy and settings'), ' · ', h('a', { href: '/v1/me/export', download: '', id: 'export-link' }, 'Download my data'), ' (everything Foryou keeps about you, as one archive)') : null,
       videos.length ? grid(videos) : h('p', {}, 'No videos yet.'));
   } catch (err) { page.replaceChildren(h('p', { class: 'error' }, err.message)); }
+}
+
+// Your own choices; the server applies the limits of your age band and says when it refuses.
+async function settingsPage() {
+  leaveFeed();
+  const page = h('div', { class: 'page' }, 'Loading…');
+  view.replaceChildren(page);
+  const render = ({ settings: s, limits }) => {
+    const err = h('p', { class: 'error' });
+    const personalised = h('input', { type: 'checkbox', name: 'personalised', checked: s.personalised });
+    const priv = h('input', { type: 'checkbox', name: 'private', checked: s.private, disabled: !limits.may_be_public });
+    const comments = h('select', { name: 'comments' },
+      ...['everyone', 'followers', 'nobody'].map(v => h('option', { value: v, selected: s.comments === v, disabled: v === 'everyone' && !limits.comments_from_everyone }, { everyone: 'Everyone', followers: 'Followers', nobody: 'No one' }[v])));
+    const filters = h('input', { name: 'filters', value: s.filters.join(', '), placeholder: 'words or #hashtags, comma-separated' });
+    const form = h('form', { class: 'box', id: 'settings-form', onsubmit: async e => {
+      e.preventDefault();
+      err.textContent = '';
+      try {
+        const body = { personalised: personalised.checked, private: priv.checked, comments: comments.value, filters: filters.value.split(',').map(x => x.trim()).filter(Boolean) };
+        render(await api('PUT', '/v1/me/settings', body));
+        feeds.clear();
+        toast('Saved: in force from your next request');
+      } catch (ex) { err.textContent = ex.message; }
+    } },
+      h('label', {}, personalised, ' Personalised For You feed (off: ranked by popularity, and nothing is learned from what you do)'),
+      h('label', {}, priv, ' Private account (not suggested to others; your videos only for your followers)', limits.may_be_public ? null : h('small', {}, ' — always on under 16')),
+      h('label', {}, 'Who may comment on your videos ', comments),
+      h('label', {}, 'Keep videos with these words out of my feed ', filters),
+      h('button', { class: 'primary', type: 'submit' }, 'Save'), err);
+    page.replaceChildren(h('h1', {}, 'Privacy and settings'), form,
+      h('p', {}, h('a', { href: '/v1/me/export', download: '' }, 'Download my data')));
+  };
+  try { render(await api('GET', '/v1/me/settings')); } catch (ex) { page.replaceChildren(h('p', { class: 'error' }, ex.message)); }
 }
 
 async function soundPage(id) {
@@ -480,7 +513,7 @@ async function route() {
   renderMenu();
   document.querySelectorAll('#tabs a').forEach(a => a.classList.toggle('on', (a.dataset.tab === 'following') === (parts[0] === 'following') && (!parts[0] || parts[0] === 'following')));
   // Watching needs no account; following, uploading and your own pages do.
-  if (['following', 'upload'].includes(parts[0]) && !state.me) { askToJoin(); return; }
+  if (['following', 'upload', 'settings'].includes(parts[0]) && !state.me) { askToJoin(); return; }
   if (['login', 'signup'].includes(parts[0]) && state.me) { location.hash = '#' + (params.get('next') || '/'); return; }
   const forYou = cursor => api('GET', `/v1/feed?mode=foryou&limit=8&personalized=${state.personalized && !!state.me}` + (cursor ? `&cursor=${cursor}` : ''));
   switch (parts[0]) {
@@ -500,6 +533,7 @@ async function route() {
     case 'upload': return uploadPage(params);
     case 'u': return profilePage(decodeURIComponent(parts[1] || ''));
     case 'sound': return soundPage(parts[1]);
+    case 'settings': return settingsPage();
     default: leaveFeed(); view.replaceChildren(h('div', { class: 'page' }, h('h1', {}, 'Not found'), h('a', { href: '#/' }, 'Back to For You')));
   }
 }
