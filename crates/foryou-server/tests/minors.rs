@@ -114,9 +114,21 @@ async fn a_young_teen_stays_private_and_only_followers_comment() {
         list["videos"].as_array().expect("videos").is_empty(),
         "signed out sees a private account's videos"
     );
+    // Nor may they open it by its link, play it, read its comments or act on it.
+    for path in [
+        format!("/v1/videos/{vid}"),
+        format!("/v1/videos/{vid}/media"),
+        format!("/v1/videos/{vid}/poster"),
+        format!("/v1/videos/{vid}/comments"),
+    ] {
+        let (s, _) = env.call("GET", &path, Some(&stranger), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        let (s, _) = env.call("GET", &path, None, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path} signed out");
+    }
     let (s, v) = comment(&env, &stranger, &vid, 1).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    assert_eq!(v["error"]["code"], "comments_restricted");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["code"], "unknown_video");
 
     // A follower sees the videos and may comment.
     let teen_id = id_of(&env, &teen).await;
@@ -133,6 +145,15 @@ async fn a_young_teen_stays_private_and_only_followers_comment() {
         .call("GET", "/v1/users/teenager/videos", Some(&friend), None)
         .await;
     assert_eq!(list["videos"][0]["id"], vid.as_str());
+    let (s, _) = env
+        .call(
+            "GET",
+            &format!("/v1/videos/{vid}/media"),
+            Some(&friend),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "a follower cannot play it");
     let (s, v) = comment(&env, &friend, &vid, 2).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // The teen may close comments altogether.

@@ -43,7 +43,11 @@ pub(crate) async fn video(
     Path(id): Path<String>,
 ) -> Result<Json<views::VideoView>, ApiError> {
     let id: VideoId = parse_id("video", &id)?;
-    p.read_world(|w| views::video(w, id, c.map(|c| c.user)))?
+    let viewer = c.map(|c| c.user);
+    if !p.may_see_video(viewer, id) {
+        return Err(ApiError::not_found(format!("no video with id {id}")));
+    }
+    p.read_world(|w| views::video(w, id, viewer))?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))
 }
@@ -78,10 +82,14 @@ pub(crate) async fn delete_video(
 /// `GET /v1/videos/{id}/comments?limit=20&cursor=C`: oldest first, a page at a time.
 pub(crate) async fn comments(
     State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let id: VideoId = parse_id("video", &id)?;
+    if !p.may_see_video(c.map(|c| c.user), id) {
+        return Err(ApiError::not_found(format!("no video with id {id}")));
+    }
     let q = page_query(raw.as_deref().unwrap_or(""), 20)?;
     let out = p.read_world(|w| {
         w.videos.contains_key(&id).then(|| {

@@ -1,6 +1,7 @@
 //! Video bytes and posters with single byte ranges: up to one chunk (256 KiB) read in one go,
 //! anything longer streamed from the object store chunk by chunk, never read whole.
 
+use super::extract::MaybeCaller;
 use super::{blocking, parse_id, AppState};
 use crate::error::ApiError;
 use crate::query::byte_range;
@@ -74,18 +75,20 @@ fn stream(p: &AppState, id: VideoId, poster: bool, start: u64, end: u64) -> Chun
 
 pub(crate) async fn media(
     State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    serve(p, id, false, headers).await
+    serve(p, c.map(|c| c.user), id, false, headers).await
 }
 
 pub(crate) async fn poster(
     State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    serve(p, id, true, headers).await
+    serve(p, c.map(|c| c.user), id, true, headers).await
 }
 
 /// What one trip to the blocking pool learns: the type and size, the range asked for, and the
@@ -99,11 +102,16 @@ struct Head {
 
 async fn serve(
     p: AppState,
+    viewer: Option<foryou_types::UserId>,
     id: String,
     poster: bool,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id: VideoId = parse_id("video", &id)?;
+    // A private account's videos play for its followers only; to anyone else they do not exist.
+    if !p.may_see_video(viewer, id) {
+        return Err(ApiError::not_found(format!("no video with id {id}")));
+    }
     let range_header = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())

@@ -105,10 +105,16 @@ impl Platform {
                 ),
             ));
         }
+        // A private account's videos do not exist for people who do not follow it.
         let video = match ev.video_id {
-            Some(v) => Some(w.videos.get(&v).ok_or_else(|| {
-                unproc("unknown_video", "video_id", format!("no video with id {v}"))
-            })?),
+            Some(v) => Some(
+                w.videos
+                    .get(&v)
+                    .filter(|e| self.may_see(w, Some(caller.user), e.video.creator))
+                    .ok_or_else(|| {
+                        unproc("unknown_video", "video_id", format!("no video with id {v}"))
+                    })?,
+            ),
             None => None,
         };
         let needs_video =

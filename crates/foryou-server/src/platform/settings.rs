@@ -154,6 +154,19 @@ impl Platform {
         Ok(effective(Some(&new), b))
     }
 
+    /// Whether `viewer` may see video `id` at all (its page, media, comments): not when it does
+    /// not exist, nor when its creator's account is private and the viewer does not follow them.
+    pub fn may_see_video(&self, viewer: Option<UserId>, id: VideoId) -> bool {
+        self.world
+            .read()
+            .map(|w| {
+                w.videos
+                    .get(&id)
+                    .is_some_and(|e| self.may_see(&w, viewer, e.video.creator))
+            })
+            .unwrap_or(false)
+    }
+
     /// Whether `viewer` may see `owner`'s videos in lists and feeds: always, unless the owner's
     /// account is private and the viewer neither is them nor follows them.
     pub(crate) fn may_see(&self, w: &World, viewer: Option<UserId>, owner: UserId) -> bool {
