@@ -291,6 +291,11 @@ function renderFeed(key, source) {
       await flush();
       const page = await source(ctx.cursor);
       ctx.cursor = page.next_cursor;
+      if (page.screen_time_reminder && !state.reminded) {
+        state.reminded = true;
+        box.parentNode.append(h('div', { class: 'panel reminder', role: 'alert', 'data-panel': 'reminder' }, h('h3', {}, 'Time for a break?'), h('p', {}, page.screen_time_reminder),
+          h('button', { class: 'primary', onclick: e => e.target.closest('.reminder').remove() }, 'OK')));
+      }
       const fresh = page.items.filter(d => !ctx.seen.has(d.id));
       fresh.forEach(d => { ctx.seen.add(d.id); const it = makeItem(d); box.append(it.el); io.observe(it.el); });
       if (!fresh.length && (page.next_cursor === null || page.next_cursor === undefined)) ctx.done = true;

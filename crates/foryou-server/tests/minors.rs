@@ -296,3 +296,46 @@ async fn personalisation_off_learns_nothing_and_filters_keep_videos_out() {
         "the engine learned about someone with personalisation off"
     );
 }
+
+#[tokio::test]
+async fn a_teen_is_reminded_after_an_hour_today_and_an_adult_is_not() {
+    let env = Env::with("minors-screen", |c| c.limits = Limits::off());
+    let teen = person(&env, "watcher", 15).await;
+    let adult = person(&env, "bigwatcher", 40).await;
+    let maker = person(&env, "clipmaker", 30).await;
+    let (s, v) = env.upload(&maker, &common::clip(2.0), "a clip", None).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let vid = v["id"].as_str().expect("id").to_string();
+    for (who, token) in [("teen", &teen), ("adult", &adult)] {
+        let (_, f) = env.call("GET", "/v1/feed?limit=5", Some(token), None).await;
+        assert!(
+            f.get("screen_time_reminder").is_none(),
+            "{who} reminded before watching: {f}"
+        );
+        // Sixty minutes of watching (one minute per event, the most a 2-second clip allows).
+        let events: Vec<Value> = (0..60)
+            .map(|i| json!({"id": format!("w{i}"), "kind": "view", "video_id": vid, "watch_ms": 60_000}))
+            .collect();
+        let (s, v) = env
+            .call(
+                "POST",
+                "/v1/events",
+                Some(token),
+                Some(json!({"events": events})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (_, f) = env.call("GET", "/v1/feed?limit=5", Some(&teen), None).await;
+    assert!(
+        f["screen_time_reminder"]
+            .as_str()
+            .unwrap_or("")
+            .contains("60 minutes"),
+        "{f}"
+    );
+    let (_, f) = env
+        .call("GET", "/v1/feed?limit=5", Some(&adult), None)
+        .await;
+    assert!(f.get("screen_time_reminder").is_none(), "{f}");
+}

@@ -50,6 +50,7 @@ pub(crate) async fn feed(
             crate::platform::FeedKind::ForYou { personalised: true }
         );
     let viewer = caller.as_ref().map(|c| (c.user, c.region.clone()));
+    let reminder = caller.as_ref().and_then(|c| p.screen_time_reminder(c.user));
     let shown = blocking(&p, move |p| {
         p.feed(caller.as_ref(), q.kind, q.limit, q.cursor)
     })
@@ -78,9 +79,12 @@ pub(crate) async fn feed(
         } else {
             None
         };
-    Ok(Json(
-        json!({"items": items, "next_cursor": next, "ranking_version": p.ranking_version()}),
-    ))
+    let mut body =
+        json!({"items": items, "next_cursor": next, "ranking_version": p.ranking_version()});
+    if let Some(r) = reminder {
+        body["screen_time_reminder"] = json!(r);
+    }
+    Ok(Json(body))
 }
 
 pub(crate) async fn refresh(

@@ -62,7 +62,16 @@ impl Platform {
     /// projection every append runs, in log order.
     pub(super) fn project(&self, appended: &[cells::Appended]) -> Result<(), PlatformError> {
         let mut w = self.world.write().map_err(lock_err)?;
+        let mut screen = self.screen_time.lock().map_err(lock_err)?;
         for a in appended.iter().filter(|a| !a.duplicate) {
+            if let (EventKind::View, Some(ms)) = (a.record.kind, a.record.watch_ms) {
+                let day = (a.record.ts_ms / 86_400_000) as i64;
+                let t = screen.entry(a.record.user).or_insert((day, 0));
+                if t.0 != day {
+                    *t = (day, 0);
+                }
+                t.1 = t.1.saturating_add(ms);
+            }
             w.apply(&a.record, &a.effect);
             if !a.record.kind.platform_only() && a.record.kind != EventKind::Refresh {
                 self.metrics.event(a.record.kind);

@@ -251,6 +251,9 @@ pub struct Platform {
     pub(crate) transparency: transparency::Transparency,
     /// Handles refused by the age gate, blocked for a day (as keyed hashes only).
     age_gate: agegate::AgeGate,
+    /// Watch time today per person (UTC day, ms watched), for the screen-time reminder; kept in
+    /// memory only.
+    screen_time: Mutex<HashMap<UserId, (i64, u64)>>,
 }
 
 fn lock_err<T>(_: T) -> PlatformError {
@@ -285,6 +288,7 @@ impl Platform {
             releases: Mutex::new(BTreeMap::new()),
             transparency,
             age_gate: agegate::AgeGate::open(&config.data_dir.join("agegate"))?,
+            screen_time: Mutex::new(HashMap::new()),
             hashers: auth::Hashers::new(config.max_concurrent_hashes, config.max_queued_hashes),
             upload_gate: crate::limits::Gate::new(
                 config.max_concurrent_hashes,

@@ -12,6 +12,9 @@
 use super::*;
 use foryou_store::{CommentPolicy, Settings};
 
+/// Daily watch time after which people under 18 are reminded to take a break.
+pub const SCREEN_TIME_REMINDER_MS: u64 = 60 * 60_000;
+
 /// The most filter words a person may keep, and the longest.
 const MAX_FILTERS: usize = 50;
 const MAX_FILTER_CHARS: usize = 40;
@@ -152,6 +155,36 @@ impl Platform {
             u.settings = Some(new.clone());
         }
         Ok(effective(Some(&new), b))
+    }
+
+    /// The screen-time reminder due to `user` now, if any: people under 18 are reminded once
+    /// they have watched 60 minutes today (UTC).
+    pub fn screen_time_reminder(&self, user: UserId) -> Option<String> {
+        let minor = self
+            .world
+            .read()
+            .ok()?
+            .users
+            .get(&user)
+            .is_some_and(|u| band(u.birthdate) != Band::Adult);
+        if !minor {
+            return None;
+        }
+        let today = (now_ms() / 86_400_000) as i64;
+        let watched = self
+            .screen_time
+            .lock()
+            .ok()?
+            .get(&user)
+            .filter(|(day, _)| *day == today)
+            .map(|t| t.1)
+            .unwrap_or(0);
+        (watched >= SCREEN_TIME_REMINDER_MS).then(|| {
+            format!(
+                "You have watched Foryou for {} minutes today. Time for a break?",
+                watched / 60_000
+            )
+        })
     }
 
     /// Whether `viewer` may see video `id` at all (its page, media, comments): not when it does
