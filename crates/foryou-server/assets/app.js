@@ -391,6 +391,7 @@ function uploadPage(params) {
   const file = h('input', { type: 'file', name: 'file', accept: 'video/mp4,video/webm', required: true });
   const caption = h('textarea', { name: 'caption', rows: 3, maxlength: 2200, placeholder: 'Caption with #hashtags' });
   const sound = h('input', { name: 'sound_id', placeholder: 'sound id (optional: use this sound)', value: params.get('sound') || '' });
+  const mature = h('input', { type: 'checkbox', name: 'mature' });
   const post = h('button', { class: 'primary', type: 'submit' }, 'Post');
   const form = h('form', { class: 'box', onsubmit: async e => {
     e.preventDefault();
@@ -404,6 +405,7 @@ function uploadPage(params) {
     fd.append('file', file.files[0]);
     fd.append('caption', caption.value);
     if (sound.value.trim()) fd.append('sound_id', sound.value.trim());
+    if (mature.checked) fd.append('mature', 'true');
     const poster = await posterFrom(file.files[0]);
     if (poster) fd.append('poster', poster, 'poster.png');
     bar.hidden = false;
@@ -419,7 +421,7 @@ function uploadPage(params) {
     };
     xhr.onerror = () => { done(); err.textContent = 'The upload was interrupted. Check your connection and try again.'; };
     xhr.send(fd);
-  } }, file, caption, sound, post, bar, err);
+  } }, file, caption, sound, h('label', {}, mature, ' Mature content (never shown to people under 18)'), post, bar, err);
   view.replaceChildren(h('div', { class: 'page' }, h('h1', {}, 'Upload a video'),
     h('p', {}, 'MP4 (H.264/AAC) or WebM (VP8/VP9/AV1), up to 60 seconds.'), form));
 }

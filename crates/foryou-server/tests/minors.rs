@@ -339,3 +339,101 @@ async fn a_teen_is_reminded_after_an_hour_today_and_an_adult_is_not() {
         .await;
     assert!(f.get("screen_time_reminder").is_none(), "{f}");
 }
+
+#[tokio::test]
+async fn mature_videos_never_reach_teens_or_signed_out_visitors() {
+    let (env, p) = Env::with_platform("minors-mature", |c| c.limits = Limits::off());
+    let teen = person(&env, "youngone", 16).await;
+    let adult = person(&env, "olderone", 30).await;
+    let maker = person(&env, "edgymaker", 30).await;
+    let moderator = person(&env, "modfrank", 40).await;
+    let mod_id = id_of(&env, &moderator).await;
+    p.set_role(
+        foryou_types::UserId(mod_id.parse().expect("id")),
+        foryou_types::Role::Moderator,
+    )
+    .expect("role");
+    let mut vids = Vec::new();
+    for k in 0..3 {
+        let (s, v) = env
+            .upload(
+                &maker,
+                &common::clip(2.0 + f64::from(k) * 0.5),
+                "clip",
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        vids.push(v["id"].as_str().expect("id").to_string());
+    }
+    // The creator marks one; a moderator marks another (through the gateway, with a purpose).
+    let (s, _) = env
+        .call(
+            "PUT",
+            &format!("/v1/videos/{}/mature", vids[0]),
+            Some(&maker),
+            Some(json!({"mature": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = env
+        .call(
+            "PUT",
+            &format!("/v1/videos/{}/mature", vids[1]),
+            Some(&adult),
+            Some(json!({"mature": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "anyone may mark others' videos");
+    let (s, _) = env
+        .call(
+            "PUT",
+            &format!("/v1/videos/{}/mature", vids[1]),
+            Some(&moderator),
+            Some(json!({"mature": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "staff must name a purpose");
+    let (s, v) = env
+        .call(
+            "PUT",
+            &format!("/v1/videos/{}/mature?purpose=moderation", vids[1]),
+            Some(&moderator),
+            Some(json!({"mature": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let decisions = p
+        .access_records(&foryou_types::Region::new("us").expect("region"), 1, 100)
+        .expect("records");
+    assert!(decisions
+        .iter()
+        .any(|d| d.verb == "mark video mature" && d.allowed));
+
+    let teen_feed = feed_ids(&env, &teen, false).await;
+    assert!(
+        !teen_feed.contains(&vids[0]) && !teen_feed.contains(&vids[1]),
+        "{teen_feed:?}"
+    );
+    assert!(teen_feed.contains(&vids[2]));
+    let adult_feed = feed_ids(&env, &adult, false).await;
+    assert!(
+        adult_feed.contains(&vids[0]) && adult_feed.contains(&vids[1]),
+        "{adult_feed:?}"
+    );
+    let (_, f) = env.call("GET", "/v1/feed?limit=50", None, None).await;
+    let anon: Vec<&str> = f["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert!(
+        !anon.contains(&vids[0].as_str()) && !anon.contains(&vids[1].as_str()),
+        "{anon:?}"
+    );
+    let (_, v) = env
+        .call("GET", &format!("/v1/videos/{}", vids[0]), None, None)
+        .await;
+    assert_eq!(v["mature"], true);
+}

@@ -271,6 +271,19 @@ impl RegionStore for EmbeddedStore {
         })
     }
 
+    fn update_video(&self, video: &Video) -> Result<bool, StoreError> {
+        self.check_region(&video.region)?;
+        self.write(|tx| {
+            let mut t = tx.open_table(VIDEOS).map_err(|e| self.err(e))?;
+            if t.get(video.id.0).map_err(|e| self.err(e))?.is_none() {
+                return Ok(false);
+            }
+            t.insert(video.id.0, enc(video).as_slice())
+                .map_err(|e| self.err(e))?;
+            Ok(true)
+        })
+    }
+
     fn delete_video(&self, id: VideoId) -> Result<Option<Video>, StoreError> {
         self.write(|tx| {
             let mut t = tx.open_table(VIDEOS).map_err(|e| self.err(e))?;

@@ -96,6 +96,8 @@ pub trait RegionStore: Send + Sync {
 
     /// Stores a video and, when it brings a new original sound, that sound, in one transaction.
     fn insert_video(&self, video: &Video, new_sound: Option<&Sound>) -> Result<(), StoreError>;
+    /// Replaces a stored video's record (e.g. a moderator marking it mature); false when absent.
+    fn update_video(&self, video: &Video) -> Result<bool, StoreError>;
     /// Removes a video (moderation or its creator's request); returns it when it existed.
     fn delete_video(&self, id: VideoId) -> Result<Option<Video>, StoreError>;
     /// Every video uploaded by this region's users.

@@ -72,6 +72,9 @@ pub struct Video {
     pub poster_mime: String,
     /// Media size in bytes.
     pub size_bytes: u64,
+    /// Marked mature by its creator or a moderator: never in the feeds of people under 18.
+    #[serde(default)]
+    pub mature: bool,
     /// Upload time, Unix ms.
     pub created_ms: u64,
 }

@@ -376,6 +376,7 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
             media_key: format!("videos/{id}.mp4"),
             poster_key: format!("posters/{id}.png"),
             poster_mime: "image/png".into(),
+            mature: false,
             size_bytes: 0,
             created_ms: now - rng.gen_range(0..14 * day),
         });

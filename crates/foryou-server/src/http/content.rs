@@ -79,6 +79,30 @@ pub(crate) async fn delete_video(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MatureBody {
+    mature: bool,
+}
+
+/// `PUT /v1/videos/{id}/mature[?purpose=P]`: the creator, or staff through the gateway, marks a
+/// video mature (never in the feeds of people under 18) or not.
+pub(crate) async fn set_mature(
+    State(p): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    ApiJson(b): ApiJson<MatureBody>,
+) -> Result<StatusCode, ApiError> {
+    let id: VideoId = parse_id("video", &id)?;
+    let (purpose, _) = purpose_of(raw.as_deref(), &[])?;
+    blocking(&p, move |p| {
+        p.set_mature(&caller, id, b.mature, purpose.as_deref())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `GET /v1/videos/{id}/comments?limit=20&cursor=C`: oldest first, a page at a time.
 pub(crate) async fn comments(
     State(p): State<AppState>,

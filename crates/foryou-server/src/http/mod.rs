@@ -83,6 +83,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/v1/videos/{id}/media", get(media::media))
         .route("/v1/videos/{id}/poster", get(media::poster))
         .route("/v1/videos/{id}/comments", get(content::comments))
+        .route("/v1/videos/{id}/mature", put(content::set_mature))
         .route("/v1/events", post(feed::events))
         .route("/v1/feed", get(feed::feed))
         .route("/v1/feed/refresh", post(feed::refresh))

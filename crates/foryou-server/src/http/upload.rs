@@ -124,6 +124,7 @@ pub(crate) async fn upload(
         ))
     })?;
     let mut file = TempFile(None);
+    let mut mature = false;
     let (mut caption, mut sound_id, mut poster, mut sound_title) =
         (String::new(), None, None, None);
     while let Some(mut field) = next_field(&mut mp, max).await? {
@@ -165,9 +166,16 @@ pub(crate) async fn upload(
             }
             "sound_title" => sound_title = Some(text_part(&mut field, "sound_title", max).await?),
             "poster" => poster = Some(small_part(&mut field, "poster", MAX_POSTER, max).await?),
+            "mature" => {
+                mature = match text_part(&mut field, "mature", max).await?.trim() {
+                    "true" | "1" | "on" => true,
+                    "false" | "0" | "" => false,
+                    _ => return Err(ApiError::bad_request("mature: send true or false")),
+                }
+            }
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown form field '{}'; send file, caption, sound_id, sound_title, poster",
+                    "unknown form field '{}'; send file, caption, sound_id, sound_title, poster, mature",
                     other.chars().take(40).collect::<String>()
                 )))
             }
@@ -182,6 +190,7 @@ pub(crate) async fn upload(
         sound_id,
         poster,
         sound_title,
+        mature,
     };
     let _place = p
         .upload_gate

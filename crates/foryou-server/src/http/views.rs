@@ -72,6 +72,8 @@ pub struct VideoView {
     pub following: bool,
     /// Upload time, Unix ms.
     pub created_ms: u64,
+    /// Marked mature: never in the feeds of people under 18.
+    pub mature: bool,
 }
 
 /// A reason rendered for people.
@@ -139,6 +141,7 @@ pub(crate) fn video(w: &World, id: VideoId, viewer: Option<UserId>) -> Option<Vi
         following: viewer
             .is_some_and(|u| w.following.get(&u).is_some_and(|s| s.contains(&v.creator))),
         created_ms: v.created_ms,
+        mature: v.mature,
     })
 }
 

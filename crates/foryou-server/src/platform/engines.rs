@@ -151,12 +151,20 @@ impl Platform {
                     .map(|v| self.settings_of(v).filters)
                     .unwrap_or_default();
                 let w = self.world.read().map_err(lock_err)?;
+                // Mature videos never reach people under 18, nor signed-out visitors (who may be
+                // children: the view-only experience).
+                let minor = viewer.is_none_or(|v| {
+                    w.users
+                        .get(&v)
+                        .is_none_or(|u| settings::band(u.birthdate) != settings::Band::Adult)
+                });
                 recs.into_iter()
                     .filter(|r| {
                         let Some(e) = w.videos.get(&r.video) else {
                             return false;
                         };
                         self.may_see(&w, viewer, e.video.creator)
+                            && !(minor && e.video.mature)
                             && !filtered(&filters, &e.video.caption, &e.video.hashtags)
                     })
                     .take(limit)

@@ -169,6 +169,8 @@ pub struct UploadInput {
     pub poster: Option<Vec<u8>>,
     /// Optional title for a new original sound.
     pub sound_title: Option<String>,
+    /// The creator marks it mature: never in the feeds of people under 18.
+    pub mature: bool,
 }
 
 /// One event's outcome in a batch.

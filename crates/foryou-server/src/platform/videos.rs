@@ -113,6 +113,7 @@ impl Platform {
             media_key: media_key.clone(),
             poster_key: poster_key.clone(),
             poster_mime: poster.1.to_string(),
+            mature: input.mature,
             size_bytes: size,
             created_ms: now,
         };
@@ -174,6 +175,69 @@ impl Platform {
             public.append_catalog(records, &|a| self.project(a))?;
         }
         Ok(())
+    }
+
+    /// Marks a video mature (or not): its creator may; staff through the gateway (category
+    /// `content`), logged like every staff change. Mature videos never reach the feeds of people
+    /// under 18 or of signed-out visitors.
+    pub fn set_mature(
+        &self,
+        caller: &Caller,
+        id: VideoId,
+        mature: bool,
+        purpose: Option<&str>,
+    ) -> Result<(), PlatformError> {
+        let video = {
+            let w = self.world.read().map_err(lock_err)?;
+            w.videos
+                .get(&id)
+                .filter(|e| self.may_see(&w, Some(caller.user), e.video.creator))
+                .map(|e| e.video.clone())
+                .ok_or_else(|| PlatformError::not_found(format!("no video with id {id}")))?
+        };
+        let apply = |cell: &cells::Cell| -> Result<(), PlatformError> {
+            let updated = Video {
+                mature,
+                ..video.clone()
+            };
+            if !cell.store.update_video(&updated)? {
+                return Err(PlatformError::not_found(format!("no video with id {id}")));
+            }
+            if let Some(e) = self.world.write().map_err(lock_err)?.videos.get_mut(&id) {
+                e.video.mature = mature;
+            }
+            Ok(())
+        };
+        if video.creator == caller.user {
+            return apply(self.cells.home(caller)?);
+        }
+        if !matches!(caller.role, Role::Moderator | Role::Admin) {
+            return Err(PlatformError::forbidden(
+                "only the creator, a moderator or an admin may mark this video",
+            ));
+        }
+        let purpose = purpose.ok_or_else(|| {
+            PlatformError::bad_request(format!(
+                "purpose: staff name why they change someone else's video (?purpose=moderation), one of {}",
+                crate::gateway::PURPOSES.join(", ")
+            ))
+        })?;
+        let req = super::staff::StaffRequest {
+            target: &video.region,
+            purpose,
+            category: "content",
+            action: format!("mark video {id} mature={mature}"),
+            verb: if mature {
+                "mark video mature".into()
+            } else {
+                "unmark video mature".into()
+            },
+            subject: super::staff::Subject::Video(id),
+            effect: super::staff::Effect::Change,
+        };
+        self.through_gateway(caller, req, |grant| {
+            apply(self.cells.granted(grant)?).map(|()| ((), 1))
+        })
     }
 
     /// Removes a video: its creator, a moderator or an admin may. Media and poster go too.
