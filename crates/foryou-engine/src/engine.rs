@@ -34,7 +34,11 @@ pub fn signal(e: &EventRecord) -> f32 {
         EventKind::Follow => 3.0,
         EventKind::Unfollow => -3.0,
         EventKind::NotInterested => -5.0,
-        EventKind::Refresh | EventKind::Publish | EventKind::Unpublish => 0.0,
+        EventKind::Refresh
+        | EventKind::Publish
+        | EventKind::Unpublish
+        | EventKind::ApproveFollower
+        | EventKind::DeclineFollower => 0.0,
     }
 }
 
@@ -306,7 +310,13 @@ impl Engine {
             _ => {}
         }
         // The person had personalisation off: nothing is learned from it, now or on replay.
-        if e.not_learned {
+        // Follower approvals are account settings, not taste.
+        if e.not_learned
+            || matches!(
+                e.kind,
+                EventKind::ApproveFollower | EventKind::DeclineFollower
+            )
+        {
             return;
         }
         let s = signal(e);
@@ -346,7 +356,9 @@ impl Engine {
                 EventKind::Unfollow
                 | EventKind::Refresh
                 | EventKind::Publish
-                | EventKind::Unpublish => {}
+                | EventKind::Unpublish
+                | EventKind::ApproveFollower
+                | EventKind::DeclineFollower => {}
             }
             add_stats(st, &d);
             add_stats(&mut self.state.totals.sum, &d);

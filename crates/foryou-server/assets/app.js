@@ -476,7 +476,17 @@ async function settingsPage() {
       h('label', {}, 'Who may comment on your videos ', comments),
       h('label', {}, 'Keep videos with these words out of my feed ', filters),
       h('button', { class: 'primary', type: 'submit' }, 'Save'), err);
-    page.replaceChildren(h('h1', {}, 'Privacy and settings'), form,
+    const requests = h('div', { id: 'follow-requests' });
+    api('GET', '/v1/me/follow-requests').then(({ requests: list }) => {
+      if (!list.length) return;
+      const decide = (id, kind) => async () => {
+        try { await api('POST', '/v1/events', { events: [{ id: uid(), kind, target: id }] }); settingsPage(); } catch (ex) { toast(ex.message); }
+      };
+      requests.replaceChildren(h('h2', {}, 'Follow requests'), ...list.map(r => h('p', {}, '@' + r.handle, ' ',
+        h('button', { class: 'primary', onclick: decide(r.id, 'approve_follower') }, 'Approve'), ' ',
+        h('button', { class: 'secondary', onclick: decide(r.id, 'decline_follower') }, 'Decline'))));
+    }).catch(() => {});
+    page.replaceChildren(h('h1', {}, 'Privacy and settings'), form, requests,
       h('p', {}, h('a', { href: '/v1/me/export', download: '' }, 'Download my data')));
   };
   try { render(await api('GET', '/v1/me/settings')); } catch (ex) { page.replaceChildren(h('p', { class: 'error' }, ex.message)); }

@@ -141,6 +141,45 @@ async fn a_young_teen_stays_private_and_only_followers_comment() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    // Following is a request until the teen approves it.
+    let (_, list) = env
+        .call("GET", "/v1/users/teenager/videos", Some(&friend), None)
+        .await;
+    assert!(
+        list["videos"].as_array().expect("videos").is_empty(),
+        "{list}"
+    );
+    let (s, v) = comment(&env, &friend, &vid, 9).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (_, req) = env
+        .call("GET", "/v1/me/follow-requests", Some(&teen), None)
+        .await;
+    assert_eq!(req["requests"][0]["handle"], "friendly", "{req}");
+    let friend_id = req["requests"][0]["id"].as_str().expect("id").to_string();
+    let (s, v) = env
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&teen),
+            Some(
+                json!({"events": [{"id": "a1", "kind": "approve_follower", "target": friend_id}]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, req) = env
+        .call("GET", "/v1/me/follow-requests", Some(&teen), None)
+        .await;
+    assert!(req["requests"].as_array().expect("requests").is_empty());
+    let stranger_id = id_of(&env, &stranger).await;
+    let (s, _) = env
+        .call("POST", "/v1/events", Some(&teen), Some(json!({"events": [{"id": "a2", "kind": "approve_follower", "target": stranger_id}]})))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "approving someone who does not follow"
+    );
     let (_, list) = env
         .call("GET", "/v1/users/teenager/videos", Some(&friend), None)
         .await;

@@ -26,6 +26,8 @@ const LIKES: TableDefinition<(u64, u64), u64> = TableDefinition::new("likes");
 const COMMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("comments");
 const ACCESS: TableDefinition<u64, &[u8]> = TableDefinition::new("access");
 const SETTINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("settings");
+/// (account, follower) → 1 approved, 0 declined.
+const APPROVALS: TableDefinition<(u64, u64), u8> = TableDefinition::new("approvals");
 /// Views and shares per video made by this region's users, kept with the log they come from.
 const COUNTS: TableDefinition<u64, (u64, u64)> = TableDefinition::new("counts");
 /// The key in `COUNTS` that says the counts cover the whole log (ids stay below 2^53).
@@ -70,6 +72,7 @@ impl EmbeddedStore {
             tx.open_table(COMMENTS).map_err(|e| backend(&e))?;
             tx.open_table(ACCESS).map_err(|e| backend(&e))?;
             tx.open_table(SETTINGS).map_err(|e| backend(&e))?;
+            tx.open_table(APPROVALS).map_err(|e| backend(&e))?;
             tx.open_table(COUNTS).map_err(|e| backend(&e))?;
             let mut meta = tx.open_table(META).map_err(|e| backend(&e))?;
             if meta.get(APPLIED).map_err(|e| backend(&e))?.is_none() {
@@ -365,6 +368,18 @@ impl RegionStore for EmbeddedStore {
         })
     }
 
+    fn approvals(&self) -> Result<Vec<(UserId, UserId, bool)>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(APPROVALS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            let (a, f) = k.value();
+            out.push((UserId(a), UserId(f), v.value() == 1));
+        }
+        Ok(out)
+    }
+
     fn settings(&self, id: UserId) -> Result<Option<Settings>, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(SETTINGS).map_err(|e| self.err(e))?;
@@ -403,6 +418,7 @@ impl RegionStore for EmbeddedStore {
             let mut follows = tx.open_table(FOLLOWS).map_err(|e| self.err(e))?;
             let mut comments = tx.open_table(COMMENTS).map_err(|e| self.err(e))?;
             let mut counts = tx.open_table(COUNTS).map_err(|e| self.err(e))?;
+            let mut approvals = tx.open_table(APPROVALS).map_err(|e| self.err(e))?;
             let mut applied = meta
                 .get(APPLIED)
                 .map_err(|e| self.err(e))?
@@ -465,6 +481,18 @@ impl RegionStore for EmbeddedStore {
                             Effect::FollowRemoved
                         } else {
                             Effect::None
+                        }
+                    }
+                    (EventKind::ApproveFollower | EventKind::DeclineFollower, _, Some(f)) => {
+                        let state = u8::from(rec.kind == EventKind::ApproveFollower);
+                        let before = approvals
+                            .insert((rec.user.0, f.0), state)
+                            .map_err(|e| self.err(e))?
+                            .map(|v| v.value());
+                        match (before == Some(state), state) {
+                            (true, _) => Effect::None,
+                            (false, 1) => Effect::FollowerApproved,
+                            (false, _) => Effect::FollowerDeclined,
                         }
                     }
                     (EventKind::Comment, Some(v), _) => {

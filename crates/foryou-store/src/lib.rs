@@ -108,6 +108,8 @@ pub trait RegionStore: Send + Sync {
     fn follows(&self) -> Result<Vec<(UserId, UserId)>, StoreError>;
     /// Every (user, video) like by this region's users.
     fn likes(&self) -> Result<Vec<(UserId, VideoId)>, StoreError>;
+    /// Every follower decision of this region's private accounts: (account, follower, approved).
+    fn approvals(&self) -> Result<Vec<(UserId, UserId, bool)>, StoreError>;
     /// Every comment written by this region's users.
     fn comments(&self) -> Result<Vec<Comment>, StoreError>;
 

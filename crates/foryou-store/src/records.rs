@@ -128,6 +128,10 @@ pub enum Effect {
     FollowRemoved,
     /// A comment was stored.
     CommentAdded(Comment),
+    /// A private account approved a follower.
+    FollowerApproved,
+    /// A private account declined a follower (or took an approval back).
+    FollowerDeclined,
 }
 
 /// One decision of the staff gateway on personal data of a region: who asked, as what, why,

@@ -34,6 +34,10 @@ pub enum EventKind {
     Publish,
     /// A video left the public catalog. Written like `Publish`.
     Unpublish,
+    /// A private account lets a follower (`target`) see its videos and comment.
+    ApproveFollower,
+    /// A private account declines a follower (`target`), or takes an approval back.
+    DeclineFollower,
 }
 
 impl EventKind {
@@ -52,11 +56,13 @@ impl EventKind {
             EventKind::Refresh => "refresh",
             EventKind::Publish => "publish",
             EventKind::Unpublish => "unpublish",
+            EventKind::ApproveFollower => "approve_follower",
+            EventKind::DeclineFollower => "decline_follower",
         }
     }
 
     /// Every kind, for metrics and documentation.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::View,
         EventKind::Skip,
         EventKind::Like,
@@ -69,6 +75,8 @@ impl EventKind {
         EventKind::Refresh,
         EventKind::Publish,
         EventKind::Unpublish,
+        EventKind::ApproveFollower,
+        EventKind::DeclineFollower,
     ];
 
     /// Whether only the platform writes this kind (never a client's event batch).

@@ -207,3 +207,15 @@ pub(crate) async fn put_settings(
     .await?;
     Ok(Json(settings_view(&s, band)))
 }
+
+/// `GET /v1/me/follow-requests`: followers waiting for the caller's decision; approve or decline
+/// with an `approve_follower` / `decline_follower` event naming them as `target`.
+pub(crate) async fn follow_requests(
+    State(p): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let list = p.follow_requests(&caller)?;
+    Ok(Json(json!({
+        "requests": list.into_iter().map(|(id, handle)| json!({"id": id, "handle": handle})).collect::<Vec<_>>(),
+    })))
+}

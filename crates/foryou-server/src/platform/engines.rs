@@ -85,6 +85,8 @@ impl Platform {
                     .flatten()
                     .flat_map(|c| w.by_creator.get(c).into_iter().flatten())
                     .filter_map(|v| w.videos.get(v).map(|e| &e.video))
+                    // A private account's videos reach the followers it approved.
+                    .filter(|v| self.may_see(&w, Some(caller.user), v.creator))
                     .collect();
                 ids.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(b.id.cmp(&a.id)));
                 ids.into_iter()

@@ -126,8 +126,13 @@ impl Platform {
             ),
             None => None,
         };
-        let needs_video =
-            !matches!(ev.kind, EventKind::Follow | EventKind::Unfollow) || ev.target.is_none();
+        let needs_video = !matches!(
+            ev.kind,
+            EventKind::Follow
+                | EventKind::Unfollow
+                | EventKind::ApproveFollower
+                | EventKind::DeclineFollower
+        ) || ev.target.is_none();
         if needs_video && video.is_none() {
             return Err(bad(
                 "video_id",
@@ -202,10 +207,8 @@ impl Platform {
                                 .comments
                         })
                         .unwrap_or_default();
-                    let follows = w
-                        .following
-                        .get(&caller.user)
-                        .is_some_and(|f| f.contains(&owner));
+                    // A private account's followers count once it approved them.
+                    let follows = settings::approved_follower(w, caller.user, owner);
                     let allowed = caller.user == owner
                         || match policy {
                             foryou_store::CommentPolicy::Everyone => true,
@@ -225,6 +228,28 @@ impl Platform {
                 }
                 rec.text = Some(text.to_string());
                 rec.comment = Some(CommentId(new_id()));
+            }
+            EventKind::ApproveFollower | EventKind::DeclineFollower => {
+                let id: UserId = ev
+                    .target
+                    .as_deref()
+                    .and_then(|t| t.parse().ok())
+                    .ok_or_else(|| bad("target", "name the follower's user id".into()))?;
+                if !w
+                    .following
+                    .get(&id)
+                    .is_some_and(|f| f.contains(&caller.user))
+                {
+                    return Err(unproc(
+                        "not_a_follower",
+                        "target",
+                        format!("user {id} does not follow you"),
+                    ));
+                }
+                rec.video = None;
+                rec.creator = Some(id);
+                rec.sound = None;
+                rec.duration_ms = None;
             }
             EventKind::Follow | EventKind::Unfollow => {
                 if let Some(t) = &ev.target {

@@ -332,6 +332,9 @@ impl Platform {
                 w.following.entry(a).or_default().insert(b);
                 *w.followers.entry(b).or_default() += 1;
             }
+            for (account, follower, approved) in s.approvals()? {
+                w.approvals.insert((account, follower), approved);
+            }
             for (u, v) in s.likes()? {
                 w.likes.insert((u, v));
                 if let Some(e) = w.videos.get_mut(&v) {

@@ -209,7 +209,32 @@ impl Platform {
         if !effective(u.settings.as_ref(), band(u.birthdate)).private {
             return true;
         }
-        viewer
-            .is_some_and(|v| v == owner || w.following.get(&v).is_some_and(|f| f.contains(&owner)))
+        viewer.is_some_and(|v| v == owner || approved_follower(w, v, owner))
     }
+
+    /// Followers of the caller waiting for a decision (private accounts approve who sees their
+    /// videos and may comment), by handle.
+    pub fn follow_requests(&self, caller: &Caller) -> Result<Vec<(UserId, String)>, PlatformError> {
+        let w = self.world.read().map_err(lock_err)?;
+        let mut out: Vec<(UserId, String)> = w
+            .following
+            .iter()
+            .filter(|(f, set)| {
+                set.contains(&caller.user) && !w.approvals.contains_key(&(caller.user, **f))
+            })
+            .filter_map(|(f, _)| w.users.get(f).map(|u| (*f, u.handle.clone())))
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(out)
+    }
+}
+
+/// Whether `viewer` follows `owner` and, `owner` being private, was approved by them.
+pub(crate) fn approved_follower(w: &World, viewer: UserId, owner: UserId) -> bool {
+    let follows = w.following.get(&viewer).is_some_and(|f| f.contains(&owner));
+    let private = w
+        .users
+        .get(&owner)
+        .is_some_and(|u| effective(u.settings.as_ref(), band(u.birthdate)).private);
+    follows && (!private || w.approvals.get(&(owner, viewer)) == Some(&true))
 }

@@ -36,6 +36,8 @@ pub(crate) struct World {
     pub following: HashMap<UserId, BTreeSet<UserId>>,
     pub followers: HashMap<UserId, u64>,
     pub likes: HashSet<(UserId, VideoId)>,
+    /// Private accounts' decisions on followers: (account, follower) → approved.
+    pub approvals: HashMap<(UserId, UserId), bool>,
     pub comments: HashMap<VideoId, Vec<Comment>>,
 }
 
@@ -107,6 +109,12 @@ impl World {
                 }
             }
             Effect::CommentAdded(c) => self.comments.entry(c.video).or_default().push(c.clone()),
+            Effect::FollowerApproved | Effect::FollowerDeclined => {
+                if let Some(f) = rec.creator {
+                    self.approvals
+                        .insert((rec.user, f), *effect == Effect::FollowerApproved);
+                }
+            }
             Effect::None => {}
         }
     }
