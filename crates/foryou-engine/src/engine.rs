@@ -4,7 +4,7 @@
 use crate::ann::{Hnsw, HnswConfig, VectorIndex};
 use crate::embed::Group;
 use crate::explore;
-use crate::learn::{add_stats, coengagement_feature, learn_affinity, AFFINITY_CAP};
+use crate::learn::{add_stats, coengagement_feature, learn_affinity, signal, AFFINITY_CAP};
 use crate::pipeline::{Pipeline, Query};
 use crate::rerank::PagePlan;
 use crate::state::{Item, State, Stats, UserState};
@@ -12,35 +12,6 @@ use crate::{EngineConfig, EngineError, FeedMode, FeedRequest, ItemMeta, Recommen
 use foryou_types::{EventKind, EventRecord, NotInterestedTarget, UserId, VideoId};
 use rand::SeedableRng;
 use rustc_hash::FxHashSet;
-
-/// How much an event says the user liked the video (negative: disliked).
-pub fn signal(e: &EventRecord) -> f32 {
-    match e.kind {
-        EventKind::View => {
-            let r = e.watch_ratio().unwrap_or(0.0) as f32;
-            if e.completed() {
-                1.0 + 0.5 * e.replays().min(4) as f32
-            } else if r < 0.2 {
-                -0.3
-            } else {
-                r - 0.2
-            }
-        }
-        EventKind::Skip => -0.5,
-        EventKind::Like => 2.0,
-        EventKind::Unlike => -2.0,
-        EventKind::Share => 3.0,
-        EventKind::Comment => 1.5,
-        EventKind::Follow => 3.0,
-        EventKind::Unfollow => -3.0,
-        EventKind::NotInterested => -5.0,
-        EventKind::Refresh
-        | EventKind::Publish
-        | EventKind::Unpublish
-        | EventKind::ApproveFollower
-        | EventKind::DeclineFollower => 0.0,
-    }
-}
 
 /// The input of an ANN index build, taken from the engine so the build can run off its lock.
 pub struct IndexJob {
@@ -309,6 +280,10 @@ impl Engine {
             (EventKind::Publish | EventKind::Unpublish, None) => return,
             _ => {}
         }
+        if e.kind == EventKind::UndoNotInterested {
+            self.undo_not_interested(e);
+            return;
+        }
         // The person had personalisation off: nothing is learned from it, now or on replay.
         // Follower approvals are account settings, not taste.
         if e.not_learned
@@ -358,7 +333,8 @@ impl Engine {
                 | EventKind::Publish
                 | EventKind::Unpublish
                 | EventKind::ApproveFollower
-                | EventKind::DeclineFollower => {}
+                | EventKind::DeclineFollower
+                | EventKind::UndoNotInterested => {}
             }
             add_stats(st, &d);
             add_stats(&mut self.state.totals.sum, &d);
@@ -470,6 +446,41 @@ impl Engine {
         let cap = self.config.history_len.max(self.config.cooc.window);
         while u.recent.len() > cap {
             u.recent.pop_front();
+        }
+    }
+
+    /// Takes a "not interested" back: the video, its creator or its sound may return.
+    fn undo_not_interested(&mut self, e: &EventRecord) {
+        let item = e.video.and_then(|v| self.state.item_ids.get(&v));
+        let (creator, sound) = match item {
+            Some(i) => {
+                let it = &self.state.items[i as usize];
+                (it.creator, it.sound)
+            }
+            None => (
+                e.creator.and_then(|c| self.state.creator_ids.get(&c)),
+                e.sound.and_then(|c| self.state.sound_ids.get(&c)),
+            ),
+        };
+        let Some(u) = self.state.users.get_mut(&e.user) else {
+            return;
+        };
+        match e.not_interested.unwrap_or(NotInterestedTarget::Video) {
+            NotInterestedTarget::Video => {
+                if let Some(i) = item {
+                    u.blocked_items.remove(&i);
+                }
+            }
+            NotInterestedTarget::Creator => {
+                if let Some(c) = creator {
+                    u.blocked_creators.remove(&c);
+                }
+            }
+            NotInterestedTarget::Sound => {
+                if let Some(s) = sound {
+                    u.blocked_sounds.remove(&s);
+                }
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 
 use crate::state::{State, Stats, UserState};
 use crate::EngineConfig;
+use foryou_types::{EventKind, EventRecord};
 
 /// Affinities stay within ±this (logit scale).
 pub(crate) const AFFINITY_CAP: f32 = 6.0;
@@ -156,5 +157,35 @@ impl State {
         });
         v.truncate(n);
         v
+    }
+}
+
+/// How much an event says the user liked the video (negative: disliked).
+pub fn signal(e: &EventRecord) -> f32 {
+    match e.kind {
+        EventKind::View => {
+            let r = e.watch_ratio().unwrap_or(0.0) as f32;
+            if e.completed() {
+                1.0 + 0.5 * e.replays().min(4) as f32
+            } else if r < 0.2 {
+                -0.3
+            } else {
+                r - 0.2
+            }
+        }
+        EventKind::Skip => -0.5,
+        EventKind::Like => 2.0,
+        EventKind::Unlike => -2.0,
+        EventKind::Share => 3.0,
+        EventKind::Comment => 1.5,
+        EventKind::Follow => 3.0,
+        EventKind::Unfollow => -3.0,
+        EventKind::NotInterested => -5.0,
+        EventKind::Refresh
+        | EventKind::Publish
+        | EventKind::Unpublish
+        | EventKind::ApproveFollower
+        | EventKind::DeclineFollower
+        | EventKind::UndoNotInterested => 0.0,
     }
 }

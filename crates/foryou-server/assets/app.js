@@ -486,7 +486,19 @@ async function settingsPage() {
         h('button', { class: 'primary', onclick: decide(r.id, 'approve_follower') }, 'Approve'), ' ',
         h('button', { class: 'secondary', onclick: decide(r.id, 'decline_follower') }, 'Decline'))));
     }).catch(() => {});
-    page.replaceChildren(h('h1', {}, 'Privacy and settings'), form, requests,
+    const nope = h('div', { id: 'not-interested' });
+    api('GET', '/v1/me/not-interested').then(n => {
+      const undo = (video, target) => async () => {
+        try { await api('POST', '/v1/events', { events: [{ id: uid(), kind: 'undo_not_interested', video_id: video, target }] }); feeds.clear(); settingsPage(); } catch (ex) { toast(ex.message); }
+      };
+      const rows = [
+        ...n.videos.map(v => h('p', {}, 'Video \u201c' + (v.caption || v.video_id) + '\u201d ', h('button', { class: 'secondary', onclick: undo(v.video_id, 'video') }, 'Undo'))),
+        ...n.creators.filter(c => c.video_id).map(c => h('p', {}, 'Creator @' + c.handle + ' ', h('button', { class: 'secondary', onclick: undo(c.video_id, 'creator') }, 'Undo'))),
+        ...n.sounds.filter(s => s.video_id).map(s => h('p', {}, 'Sound \u201c' + s.title + '\u201d ', h('button', { class: 'secondary', onclick: undo(s.video_id, 'sound') }, 'Undo'))),
+      ];
+      if (rows.length) nope.replaceChildren(h('h2', {}, 'Not interested'), ...rows);
+    }).catch(() => {});
+    page.replaceChildren(h('h1', {}, 'Privacy and settings'), form, requests, nope,
       h('p', {}, h('a', { href: '/v1/me/export', download: '' }, 'Download my data')));
   };
   try { render(await api('GET', '/v1/me/settings')); } catch (ex) { page.replaceChildren(h('p', { class: 'error' }, ex.message)); }

@@ -476,3 +476,40 @@ async fn mature_videos_never_reach_teens_or_signed_out_visitors() {
         .await;
     assert_eq!(v["mature"], true);
 }
+
+#[tokio::test]
+async fn not_interested_choices_are_listed_and_can_be_undone() {
+    let env = Env::with("controls-nope", |c| c.limits = Limits::off());
+    let me = person(&env, "chooser", 30).await;
+    let maker = person(&env, "boringmaker", 30).await;
+    let other = person(&env, "finemaker", 30).await;
+    let (s, v) = env.upload(&maker, &common::clip(2.0), "meh", None).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let vid = v["id"].as_str().expect("id").to_string();
+    let (s, _) = env.upload(&other, &common::clip(2.5), "fine", None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = env
+        .call("POST", "/v1/events", Some(&me), Some(json!({"events": [{"id": "n1", "kind": "not_interested", "video_id": vid, "target": "creator"}]})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, n) = env
+        .call("GET", "/v1/me/not-interested", Some(&me), None)
+        .await;
+    assert_eq!(n["creators"][0]["handle"], "boringmaker", "{n}");
+    assert!(!feed_ids(&env, &me, true).await.contains(&vid));
+    let (s, v) = env
+        .call("POST", "/v1/events", Some(&me), Some(json!({"events": [{"id": "u1", "kind": "undo_not_interested", "video_id": n["creators"][0]["video_id"], "target": "creator"}]})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, n) = env
+        .call("GET", "/v1/me/not-interested", Some(&me), None)
+        .await;
+    assert!(
+        n["creators"].as_array().expect("creators").is_empty(),
+        "{n}"
+    );
+    assert!(
+        feed_ids(&env, &me, true).await.contains(&vid),
+        "the creator did not come back"
+    );
+}

@@ -38,6 +38,8 @@ pub enum EventKind {
     ApproveFollower,
     /// A private account declines a follower (`target`), or takes an approval back.
     DeclineFollower,
+    /// Takes a "not interested" back (`target` as for `not_interested`, on the same video).
+    UndoNotInterested,
 }
 
 impl EventKind {
@@ -58,11 +60,12 @@ impl EventKind {
             EventKind::Unpublish => "unpublish",
             EventKind::ApproveFollower => "approve_follower",
             EventKind::DeclineFollower => "decline_follower",
+            EventKind::UndoNotInterested => "undo_not_interested",
         }
     }
 
     /// Every kind, for metrics and documentation.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::View,
         EventKind::Skip,
         EventKind::Like,
@@ -77,6 +80,7 @@ impl EventKind {
         EventKind::Unpublish,
         EventKind::ApproveFollower,
         EventKind::DeclineFollower,
+        EventKind::UndoNotInterested,
     ];
 
     /// Whether only the platform writes this kind (never a client's event batch).

@@ -219,3 +219,17 @@ pub(crate) async fn follow_requests(
         "requests": list.into_iter().map(|(id, handle)| json!({"id": id, "handle": handle})).collect::<Vec<_>>(),
     })))
 }
+
+/// `GET /v1/me/not-interested`: what the caller said "not interested" to, each with a video to
+/// name in an `undo_not_interested` event (`target`: video, creator or sound).
+pub(crate) async fn not_interested(
+    State(p): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let n = blocking(&p, move |p| p.not_interested(&caller)).await?;
+    Ok(Json(json!({
+        "videos": n.videos.into_iter().map(|(id, caption)| json!({"video_id": id, "caption": caption})).collect::<Vec<_>>(),
+        "creators": n.creators.into_iter().map(|(id, handle, v)| json!({"id": id, "handle": handle, "video_id": v})).collect::<Vec<_>>(),
+        "sounds": n.sounds.into_iter().map(|(id, title, v)| json!({"id": id, "title": title, "video_id": v})).collect::<Vec<_>>(),
+    })))
+}

@@ -69,6 +69,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/v1/me", get(accounts::me))
         .route("/v1/me/export", get(export::export))
         .route("/v1/me/follow-requests", get(accounts::follow_requests))
+        .route("/v1/me/not-interested", get(accounts::not_interested))
         .route(
             "/v1/me/settings",
             get(accounts::settings).put(accounts::put_settings),

@@ -273,7 +273,7 @@ impl Platform {
                     ));
                 }
             }
-            EventKind::NotInterested => {
+            EventKind::NotInterested | EventKind::UndoNotInterested => {
                 rec.not_interested = Some(match ev.target.as_deref() {
                     None | Some("video") => NotInterestedTarget::Video,
                     Some("creator") => NotInterestedTarget::Creator,

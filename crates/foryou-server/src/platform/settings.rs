@@ -238,3 +238,54 @@ pub(crate) fn approved_follower(w: &World, viewer: UserId, owner: UserId) -> boo
         .is_some_and(|u| effective(u.settings.as_ref(), band(u.birthdate)).private);
     follows && (!private || w.approvals.get(&(owner, viewer)) == Some(&true))
 }
+
+/// What a person said "not interested" to, for their settings page: each with a video to name
+/// in an `undo_not_interested` event.
+#[derive(Debug, Default)]
+pub struct NotInterested {
+    /// Videos: (id, caption).
+    pub videos: Vec<(VideoId, String)>,
+    /// Creators: (id, handle, one of their videos).
+    pub creators: Vec<(UserId, String, Option<VideoId>)>,
+    /// Sounds: (id, title, one video using it).
+    pub sounds: Vec<(SoundId, String, Option<VideoId>)>,
+}
+
+impl Platform {
+    /// The caller's "not interested" choices, as their home region's engine holds them.
+    pub fn not_interested(&self, caller: &Caller) -> Result<NotInterested, PlatformError> {
+        let learned = {
+            let engine = self.cells.home(caller)?.engine.read().map_err(lock_err)?;
+            foryou_engine::interests::interests(&engine, caller.user, 0)
+        };
+        let Some(i) = learned else {
+            return Ok(NotInterested::default());
+        };
+        let w = self.world.read().map_err(lock_err)?;
+        Ok(NotInterested {
+            videos: i
+                .not_interested_videos
+                .iter()
+                .filter_map(|v| w.videos.get(v).map(|e| (*v, e.video.caption.clone())))
+                .collect(),
+            creators: i
+                .not_interested_creators
+                .iter()
+                .filter_map(|c| {
+                    let u = w.users.get(c)?;
+                    let any = w.by_creator.get(c).and_then(|l| l.first()).copied();
+                    Some((*c, u.handle.clone(), any))
+                })
+                .collect(),
+            sounds: i
+                .not_interested_sounds
+                .iter()
+                .filter_map(|s| {
+                    let snd = w.sounds.get(s)?;
+                    let any = w.by_sound.get(s).and_then(|l| l.first()).copied();
+                    Some((*s, snd.title.clone(), any))
+                })
+                .collect(),
+        })
+    }
+}
