@@ -15,6 +15,19 @@ pub(super) enum Effect {
     Change,
 }
 
+/// The purpose a staff member must name to `what` (e.g. "remove someone else's video").
+pub(super) fn required_purpose<'a>(
+    purpose: Option<&'a str>,
+    what: &str,
+) -> Result<&'a str, PlatformError> {
+    purpose.ok_or_else(|| {
+        PlatformError::bad_request(format!(
+            "purpose: staff name why they {what} (?purpose=moderation), one of {}",
+            PURPOSES.join(", ")
+        ))
+    })
+}
+
 /// What a staff request is about, as the public log may name it.
 pub(super) enum Subject {
     /// Nothing in particular (a list).

@@ -216,12 +216,7 @@ impl Platform {
                 "only the creator, a moderator or an admin may mark this video",
             ));
         }
-        let purpose = purpose.ok_or_else(|| {
-            PlatformError::bad_request(format!(
-                "purpose: staff name why they change someone else's video (?purpose=moderation), one of {}",
-                crate::gateway::PURPOSES.join(", ")
-            ))
-        })?;
+        let purpose = super::staff::required_purpose(purpose, "change someone else's video")?;
         let req = super::staff::StaffRequest {
             target: &video.region,
             purpose,
@@ -263,12 +258,7 @@ impl Platform {
             ));
         }
         // Staff removing someone else's video reach that person's data: through the gateway.
-        let purpose = purpose.ok_or_else(|| {
-            PlatformError::bad_request(format!(
-                "purpose: staff name why they remove someone else's video (?purpose=moderation), one of {}",
-                crate::gateway::PURPOSES.join(", ")
-            ))
-        })?;
+        let purpose = super::staff::required_purpose(purpose, "remove someone else's video")?;
         let req = super::staff::StaffRequest {
             target: &video.region,
             purpose,
