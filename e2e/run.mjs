@@ -276,6 +276,23 @@ async function main() {
     await sleep(300);
   });
 
+  await step('report a video: it reaches the moderators of its region', async () => {
+    // Opened from its link, the video is the first in the feed.
+    await page.goto(`${base}/#/v/${otherVideos[1]}`);
+    const sel = `section.item[data-id="${otherVideos[1]}"]`;
+    await page.waitForSelector(`${sel} .report`);
+    await page.click(`${sel} .report`);
+    await page.click(`${sel} [data-panel=report] button:has-text("Spam")`);
+    const j = (method, path, body, token) => fetch(base + path, { method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) }, body: body && JSON.stringify(body) });
+    const { token: boss } = await (await j('POST', '/v1/sessions', { handle: 'e2eboss', password: adminPassword })).json();
+    for (let i = 0; i < 50; i++) {
+      const q = await (await j('GET', '/v1/admin/reports?region=us&purpose=moderation', undefined, boss)).json();
+      if ((q.reports || []).some(r => r.video === otherVideos[1] && r.reason === 'spam')) return;
+      await sleep(100);
+    }
+    throw new Error('the report did not reach the queue');
+  });
+
   await step('a staff promotion is labelled on the video and its reason is one tap away', async () => {
     const j = (method, path, body, token) => fetch(base + path, { method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) }, body: body && JSON.stringify(body) });
     const { token: boss } = await (await j('POST', '/v1/sessions', { handle: 'e2eboss', password: adminPassword })).json();

@@ -212,9 +212,20 @@ function makeItem(data) {
     item.el.append(panel);
   } }, '⊘', h('small', {}, 'Nope'));
   const why = h('button', { class: 'why', 'aria-label': 'why this video', onclick: () => { closePanels(item); item.el.append(reasonsPanel(item)); } }, 'ⓘ', h('small', {}, 'Why'));
+  const report = h('button', { class: 'report', 'aria-label': 'report', onclick: () => {
+    closePanels(item);
+    const send = reason => async () => {
+      try { await api('POST', '/v1/reports', { video_id: data.id, reason }); panel.remove(); toast('Reported: a moderator of its region will look at it'); } catch (ex) { toast(ex.message); }
+    };
+    const names = { spam: 'Spam', harassment: 'Harassment', nudity: 'Nudity', violence: 'Violence', under_13: 'The creator is under 13', other: 'Something else' };
+    const panel = h('div', { class: 'panel', 'data-panel': 'report' }, h('h3', {}, 'Report this video'),
+      h('p', {}, ...Object.entries(names).map(([k, v]) => h('button', { class: 'secondary', onclick: send(k) }, v)), ' ',
+        h('button', { class: 'secondary', onclick: () => panel.remove() }, 'cancel')));
+    item.el.append(panel);
+  } }, '⚑', h('small', {}, 'Report'));
   video.addEventListener('click', () => { if (video.paused) video.play().catch(() => {}); else video.pause(); });
   item.el = h('section', { class: 'item', 'data-id': data.id }, video, mute,
-    h('div', { class: 'side' }, state.me && state.me.id === data.creator.id ? null : followBtn, likeBtn, commentBtn, share, why, state.me ? nope : null),
+    h('div', { class: 'side' }, state.me && state.me.id === data.creator.id ? null : followBtn, likeBtn, commentBtn, share, why, state.me ? nope : null, state.me && state.me.id !== data.creator.id ? report : null),
     h('div', { class: 'info' },
       data.boosted ? h('button', { class: 'promoted', title: 'Promoted by Foryou staff; the promotion and its reason are in the public transparency log', onclick: () => { closePanels(item); item.el.append(reasonsPanel(item)); } }, 'Promoted') : null,
       h('a', { class: 'who', href: `#/u/${encodeURIComponent(data.creator.handle)}` }, '@' + data.creator.handle),
@@ -498,7 +509,20 @@ async function settingsPage() {
       ];
       if (rows.length) nope.replaceChildren(h('h2', {}, 'Not interested'), ...rows);
     }).catch(() => {});
-    page.replaceChildren(h('h1', {}, 'Privacy and settings'), form, requests, nope,
+    const decisions = h('div', { id: 'moderation' });
+    api('GET', '/v1/me/moderation').then(({ decisions: list }) => {
+      if (!list.length) return;
+      decisions.replaceChildren(h('h2', {}, 'Moderation of your videos'), ...list.map(d => {
+        const appeal = async () => {
+          const text = prompt('Why should the video come back?');
+          if (!text) return;
+          try { await api('POST', `/v1/me/moderation/${d.id}/appeal`, { text }); settingsPage(); } catch (ex) { toast(ex.message); }
+        };
+        return h('p', {}, `Video ${d.video_id}: ${d.status.replace('_', ' ')} — \u201c${d.decision}\u201d `,
+          d.status === 'removed' ? h('button', { class: 'secondary', onclick: appeal }, 'Appeal') : null);
+      }));
+    }).catch(() => {});
+    page.replaceChildren(h('h1', {}, 'Privacy and settings'), form, requests, nope, decisions,
       h('p', {}, h('a', { href: '/v1/me/export', download: '' }, 'Download my data')));
   };
   try { render(await api('GET', '/v1/me/settings')); } catch (ex) { page.replaceChildren(h('p', { class: 'error' }, ex.message)); }

@@ -5,7 +5,7 @@
 
 use crate::codec::{dec, enc};
 use crate::embedded_log::{EVENTS, EVENT_IDS, LOG_FILE};
-use crate::records::{Account, Comment, Effect, Settings, Sound, TokenRecord, Video};
+use crate::records::{Account, Comment, Effect, Report, Settings, Sound, TokenRecord, Video};
 use crate::{AccessRecord, RegionStore, StoreError};
 use foryou_types::{CommentId, EventKind, EventRecord, Region, Role, UserId, VideoId};
 use redb::{Database, Durability, ReadableTable, TableDefinition};
@@ -26,6 +26,7 @@ const LIKES: TableDefinition<(u64, u64), u64> = TableDefinition::new("likes");
 const COMMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("comments");
 const ACCESS: TableDefinition<u64, &[u8]> = TableDefinition::new("access");
 const SETTINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("settings");
+const REPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("reports");
 /// (account, follower) → 1 approved, 0 declined.
 const APPROVALS: TableDefinition<(u64, u64), u8> = TableDefinition::new("approvals");
 /// Views and shares per video made by this region's users, kept with the log they come from.
@@ -73,6 +74,7 @@ impl EmbeddedStore {
             tx.open_table(ACCESS).map_err(|e| backend(&e))?;
             tx.open_table(SETTINGS).map_err(|e| backend(&e))?;
             tx.open_table(APPROVALS).map_err(|e| backend(&e))?;
+            tx.open_table(REPORTS).map_err(|e| backend(&e))?;
             tx.open_table(COUNTS).map_err(|e| backend(&e))?;
             let mut meta = tx.open_table(META).map_err(|e| backend(&e))?;
             if meta.get(APPLIED).map_err(|e| backend(&e))?.is_none() {
@@ -366,6 +368,19 @@ impl RegionStore for EmbeddedStore {
             }
             Ok(())
         })
+    }
+
+    fn put_report(&self, report: &Report) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut t = tx.open_table(REPORTS).map_err(|e| self.err(e))?;
+            t.insert(report.id, enc(report).as_slice())
+                .map_err(|e| self.err(e))?;
+            Ok(())
+        })
+    }
+
+    fn reports(&self) -> Result<Vec<Report>, StoreError> {
+        self.all(REPORTS, "reports")
     }
 
     fn approvals(&self) -> Result<Vec<(UserId, UserId, bool)>, StoreError> {

@@ -14,7 +14,8 @@ pub use embedded::EmbeddedStore;
 pub use embedded_log::EmbeddedLog;
 pub use log::{EventLog, Logged};
 pub use records::{
-    AccessRecord, Account, Comment, CommentPolicy, Effect, Settings, Sound, TokenRecord, Video,
+    AccessRecord, Account, Comment, CommentPolicy, Effect, Report, ReportStatus, Settings, Sound,
+    TokenRecord, Video,
 };
 
 use foryou_types::{EventRecord, Region, Role, UserId, VideoId};
@@ -108,6 +109,10 @@ pub trait RegionStore: Send + Sync {
     fn follows(&self) -> Result<Vec<(UserId, UserId)>, StoreError>;
     /// Every (user, video) like by this region's users.
     fn likes(&self) -> Result<Vec<(UserId, VideoId)>, StoreError>;
+    /// Stores (or replaces) a report about this region's content.
+    fn put_report(&self, report: &Report) -> Result<(), StoreError>;
+    /// Every report about this region's content.
+    fn reports(&self) -> Result<Vec<Report>, StoreError>;
     /// Every follower decision of this region's private accounts: (account, follower, approved).
     fn approvals(&self) -> Result<Vec<(UserId, UserId, bool)>, StoreError>;
     /// Every comment written by this region's users.

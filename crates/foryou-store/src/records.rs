@@ -75,6 +75,9 @@ pub struct Video {
     /// Marked mature by its creator or a moderator: never in the feeds of people under 18.
     #[serde(default)]
     pub mature: bool,
+    /// Taken down by a moderator (kept, with its media, while its creator may appeal).
+    #[serde(default)]
+    pub removed: bool,
     /// Upload time, Unix ms.
     pub created_ms: u64,
 }
@@ -219,4 +222,50 @@ impl Default for Settings {
             filters: Vec::new(),
         }
     }
+}
+
+/// Where a report stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    /// Waiting for a moderator.
+    Open,
+    /// A moderator found nothing wrong.
+    Dismissed,
+    /// A moderator took the video down; its creator may appeal once.
+    Removed,
+    /// Its creator appealed; waiting for a moderator.
+    Appealed,
+    /// The appeal was refused: the video stays down.
+    Upheld,
+    /// The appeal was granted: the video is back.
+    Reversed,
+}
+
+/// A report of a video to the moderators of its region, kept in that region's store. The
+/// reporter appears only as a keyed pseudonym.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Random id.
+    pub id: u64,
+    /// When it was filed, Unix ms.
+    pub ts_ms: u64,
+    /// The video.
+    pub video: VideoId,
+    /// Its creator.
+    pub creator: UserId,
+    /// One of spam, harassment, nudity, violence, under_13, other.
+    pub reason: String,
+    /// What the reporter added (at most 500 characters).
+    pub note: String,
+    /// The reporter, as a keyed pseudonym.
+    pub reporter: String,
+    /// Where it stands.
+    pub status: ReportStatus,
+    /// The moderator's reason for the last decision (shown to the creator).
+    pub decision: String,
+    /// The creator's appeal.
+    pub appeal: String,
+    /// When it was last decided, Unix ms (0 while open).
+    pub decided_ms: u64,
 }

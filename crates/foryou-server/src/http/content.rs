@@ -56,7 +56,10 @@ pub(crate) async fn video(
 type Params = Vec<(String, String)>;
 
 /// The `purpose` a staff request names (`?purpose=moderation`), if any, and every parameter.
-fn purpose_of(raw: Option<&str>, extra: &[&str]) -> Result<(Option<String>, Params), ApiError> {
+pub(super) fn purpose_of(
+    raw: Option<&str>,
+    extra: &[&str],
+) -> Result<(Option<String>, Params), ApiError> {
     let mut allowed = vec!["purpose"];
     allowed.extend_from_slice(extra);
     let pairs = crate::query::pairs(raw.unwrap_or(""), &allowed)?;

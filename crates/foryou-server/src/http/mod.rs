@@ -7,6 +7,7 @@ mod export;
 mod extract;
 mod feed;
 mod media;
+mod moderation;
 mod transparency;
 mod upload;
 pub(crate) mod views;
@@ -98,6 +99,14 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/v1/admin/policy", get(content::admin_policy))
         .route("/v1/admin/users/{id}/role", put(content::admin_set_role))
         .route("/v1/admin/videos/{id}/boost", post(transparency::boost))
+        .route("/v1/reports", post(moderation::report))
+        .route("/v1/admin/reports", get(moderation::admin_reports))
+        .route(
+            "/v1/admin/reports/{id}/resolve",
+            post(moderation::resolve_report),
+        )
+        .route("/v1/me/moderation", get(moderation::my_moderation))
+        .route("/v1/me/moderation/{id}/appeal", post(moderation::appeal))
         .route("/v1/audit/releases", get(transparency::releases))
         .route("/v1/recommender", get(transparency::recommender))
         .route(

@@ -348,6 +348,12 @@ impl Cells {
             .map(|(region, cell)| Public { region, cell })
     }
 
+    /// The store where `region`'s moderation queue lives, for filing a report about its content
+    /// (the reporter named only by a pseudonym) and checking for a duplicate.
+    pub(super) fn moderation(&self, region: &Region) -> Result<&dyn RegionStore, PlatformError> {
+        Ok(self.get(region)?.store.as_ref())
+    }
+
     /// Writes a gateway decision about `region`'s data in that region's record.
     pub(super) fn ledger_write(
         &self,

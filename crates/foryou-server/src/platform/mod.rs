@@ -10,6 +10,7 @@ mod engines;
 mod error;
 mod events;
 mod export;
+pub mod moderation;
 pub(crate) mod settings;
 mod staff;
 mod transparency;
@@ -326,7 +327,11 @@ impl Platform {
                 let refs = referenced.entry(r.clone()).or_default();
                 refs.insert(v.media_key.clone());
                 refs.insert(v.poster_key.clone());
-                w.add_video(v);
+                // A video a moderator took down keeps its media (its creator may appeal) but is
+                // in no projection and no engine.
+                if !v.removed {
+                    w.add_video(v);
+                }
             }
             for (a, b) in s.follows()? {
                 w.following.entry(a).or_default().insert(b);

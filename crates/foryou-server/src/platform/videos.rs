@@ -114,6 +114,7 @@ impl Platform {
             poster_key: poster_key.clone(),
             poster_mime: poster.1.to_string(),
             mature: input.mature,
+            removed: false,
             size_bytes: size,
             created_ms: now,
         };
@@ -439,6 +440,15 @@ fn placeholder_poster(width: u32, height: u32, seed: u64) -> Vec<u8> {
         }
     }
     foryou_media::png::encode(w, h, &rgb)
+}
+
+/// A catalog record for a video that leaves or rejoins the catalog after its first time (a
+/// moderator's takedown, a granted appeal): its own id, so the log does not take it for a resend.
+pub(super) fn catalog_record_again(kind: EventKind, v: &Video) -> EventRecord {
+    EventRecord {
+        id: format!("{}-{}-{:x}", kind.as_str(), v.id, new_id()),
+        ..catalog_record(kind, v)
+    }
 }
 
 /// The catalog record of a video: public facts only (id, creator, sound, tags, duration), never

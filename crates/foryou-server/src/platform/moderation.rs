@@ -1,0 +1,250 @@
+//! Reports and the moderation queue. Anyone signed in reports a video; the report waits in the
+//! video's own region (the reporter only as a keyed pseudonym). Moderators reach a region's
+//! queue and decide through the staff gateway (purpose and decision logged). A video taken down
+//! leaves every feed and engine at once but keeps its record and media, so that its creator,
+//! who sees the moderator's reason, may appeal once; a granted appeal brings it back everywhere.
+
+use super::staff::{Effect as StaffEffect, StaffRequest, Subject};
+use super::*;
+use foryou_store::{Report, ReportStatus};
+
+/// Why a video may be reported.
+pub const REPORT_REASONS: [&str; 6] = [
+    "spam",
+    "harassment",
+    "nudity",
+    "violence",
+    "under_13",
+    "other",
+];
+/// Longest note, decision reason or appeal.
+const MAX_TEXT: usize = 500;
+
+fn text(field: &str, t: &str, required: bool) -> Result<String, PlatformError> {
+    let t = t.trim();
+    let n = t.chars().count();
+    if (required && n == 0) || n > MAX_TEXT {
+        return Err(PlatformError::bad_request(format!(
+            "{field}: {} to {MAX_TEXT} characters",
+            u8::from(required)
+        )));
+    }
+    Ok(t.to_string())
+}
+
+impl Platform {
+    /// Files a report about a video the caller can see; a second open report by the same person
+    /// on the same video is the first one.
+    pub fn report_video(
+        &self,
+        caller: &Caller,
+        video: VideoId,
+        reason: &str,
+        note: &str,
+    ) -> Result<u64, PlatformError> {
+        if !REPORT_REASONS.contains(&reason) {
+            return Err(PlatformError::bad_request(format!(
+                "reason: one of {}",
+                REPORT_REASONS.join(", ")
+            )));
+        }
+        let note = text("note", note, false)?;
+        let v = {
+            let w = self.world.read().map_err(lock_err)?;
+            w.videos
+                .get(&video)
+                .filter(|e| self.may_see(&w, Some(caller.user), e.video.creator))
+                .map(|e| e.video.clone())
+                .ok_or_else(|| PlatformError::not_found(format!("no video with id {video}")))?
+        };
+        let reporter = self.transparency.pseudonym(caller.user);
+        let existing = self.cells.moderation(&v.region)?.reports()?;
+        if let Some(r) = existing
+            .iter()
+            .find(|r| r.video == video && r.reporter == reporter && r.status == ReportStatus::Open)
+        {
+            return Ok(r.id);
+        }
+        let report = Report {
+            id: new_id(),
+            ts_ms: now_ms(),
+            video,
+            creator: v.creator,
+            reason: reason.to_string(),
+            note,
+            reporter,
+            status: ReportStatus::Open,
+            decision: String::new(),
+            appeal: String::new(),
+            decided_ms: 0,
+        };
+        self.cells.moderation(&v.region)?.put_report(&report)?;
+        Ok(report.id)
+    }
+
+    /// A region's moderation queue (open reports and appeals), through the gateway.
+    pub fn moderation_queue(
+        &self,
+        caller: &Caller,
+        region: &Region,
+        purpose: &str,
+    ) -> Result<Vec<Report>, PlatformError> {
+        let req = StaffRequest {
+            target: region,
+            purpose,
+            category: "content",
+            action: "read the moderation queue".into(),
+            verb: "read the moderation queue".into(),
+            subject: Subject::None,
+            effect: StaffEffect::Read,
+        };
+        self.through_gateway(caller, req, |grant| {
+            let mut open: Vec<Report> = self
+                .cells
+                .granted(grant)?
+                .store
+                .reports()?
+                .into_iter()
+                .filter(|r| matches!(r.status, ReportStatus::Open | ReportStatus::Appealed))
+                .collect();
+            open.sort_by_key(|r| (r.ts_ms, r.id));
+            let n = open.len() as u64;
+            Ok((open, n))
+        })
+    }
+
+    /// Decides a report through the gateway: `remove` or `dismiss` an open one, `uphold` or
+    /// `reverse` an appealed one, with a reason the creator is shown.
+    pub fn resolve_report(
+        &self,
+        caller: &Caller,
+        region: &Region,
+        id: u64,
+        action: &str,
+        reason: &str,
+        purpose: &str,
+    ) -> Result<Report, PlatformError> {
+        let reason = text("reason", reason, true)?;
+        let req = StaffRequest {
+            target: region,
+            purpose,
+            category: "content",
+            action: format!("{action} report {id}"),
+            verb: format!("{action} a reported video"),
+            subject: Subject::None,
+            effect: StaffEffect::Change,
+        };
+        self.through_gateway(caller, req, |grant| {
+            let cell = self.cells.granted(grant)?;
+            let mut r = cell
+                .store
+                .reports()?
+                .into_iter()
+                .find(|r| r.id == id)
+                .ok_or_else(|| PlatformError::not_found(format!("no report {id} in {region}")))?;
+            let (status, removed) = match (r.status, action) {
+                (ReportStatus::Open, "remove") => (ReportStatus::Removed, Some(true)),
+                (ReportStatus::Open, "dismiss") => (ReportStatus::Dismissed, None),
+                (ReportStatus::Appealed, "uphold") => (ReportStatus::Upheld, None),
+                (ReportStatus::Appealed, "reverse") => (ReportStatus::Reversed, Some(false)),
+                (s, _) => {
+                    return Err(PlatformError::new(
+                        Kind::Conflict,
+                        "not_decidable",
+                        format!(
+                            "action: a report that is {s:?} takes {}",
+                            match s {
+                                ReportStatus::Open => "remove or dismiss",
+                                ReportStatus::Appealed => "uphold or reverse",
+                                _ => "no further decision",
+                            }
+                        )
+                        .to_lowercase(),
+                    ))
+                }
+            };
+            if let Some(removed) = removed {
+                self.set_removed(cell, r.video, removed)?;
+            }
+            r.status = status;
+            r.decision = reason.clone();
+            r.decided_ms = now_ms();
+            cell.store.put_report(&r)?;
+            Ok((r, 1))
+        })
+    }
+
+    /// Takes a video down (out of the projection and every engine; record and media kept) or
+    /// brings it back.
+    fn set_removed(
+        &self,
+        cell: &cells::Cell,
+        id: VideoId,
+        removed: bool,
+    ) -> Result<(), PlatformError> {
+        let video = cell
+            .store
+            .videos()?
+            .into_iter()
+            .find(|v| v.id == id)
+            .ok_or_else(|| PlatformError::not_found(format!("no video with id {id}")))?;
+        if video.removed == removed {
+            return Ok(());
+        }
+        let updated = Video { removed, ..video };
+        cell.store.update_video(&updated)?;
+        if removed {
+            self.append_catalog(&[videos::catalog_record_again(EventKind::Unpublish, &updated)])?;
+            let mut w = self.world.write().map_err(lock_err)?;
+            w.videos.remove(&id);
+            if let Some(l) = w.by_creator.get_mut(&updated.creator) {
+                l.retain(|v| *v != id);
+            }
+            if let Some(l) = w.by_sound.get_mut(&updated.sound) {
+                l.retain(|v| *v != id);
+            }
+        } else {
+            self.append_catalog(&[videos::catalog_record_again(EventKind::Publish, &updated)])?;
+            self.world.write().map_err(lock_err)?.add_video(updated);
+        }
+        Ok(())
+    }
+
+    /// Moderators' decisions on the caller's videos (not the open reports).
+    pub fn my_moderation(&self, caller: &Caller) -> Result<Vec<Report>, PlatformError> {
+        let mut mine: Vec<Report> = self
+            .cells
+            .home(caller)?
+            .store
+            .reports()?
+            .into_iter()
+            .filter(|r| r.creator == caller.user)
+            .filter(|r| !matches!(r.status, ReportStatus::Open | ReportStatus::Dismissed))
+            .collect();
+        mine.sort_by_key(|r| std::cmp::Reverse(r.decided_ms));
+        Ok(mine)
+    }
+
+    /// The creator appeals a takedown, once.
+    pub fn appeal(&self, caller: &Caller, id: u64, appeal: &str) -> Result<Report, PlatformError> {
+        let appeal = text("text", appeal, true)?;
+        let cell = self.cells.home(caller)?;
+        let mut r = cell
+            .store
+            .reports()?
+            .into_iter()
+            .find(|r| r.id == id && r.creator == caller.user)
+            .ok_or_else(|| PlatformError::not_found(format!("no decision {id} on your videos")))?;
+        if r.status != ReportStatus::Removed {
+            return Err(PlatformError::new(
+                Kind::Conflict,
+                "not_appealable",
+                "only a takedown can be appealed, and only once",
+            ));
+        }
+        r.status = ReportStatus::Appealed;
+        r.appeal = appeal;
+        cell.store.put_report(&r)?;
+        Ok(r)
+    }
+}

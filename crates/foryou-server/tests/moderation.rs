@@ -1,0 +1,225 @@
+//! Reports and the moderation queue: a report waits in the video's region with the reporter as
+//! a pseudonym; a moderator takes the video down through the gateway, everywhere at once; its
+//! creator sees the reason and appeals once; a granted appeal brings the video back.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::Env;
+use foryou_server::Limits;
+use foryou_types::{Region, Role, UserId};
+use serde_json::json;
+
+#[tokio::test]
+async fn report_takedown_appeal_and_reversal() {
+    let (env, p) = Env::with_platform("moderation", |c| c.limits = Limits::off());
+    let creator = env.user("reportedmaker", "DE").await;
+    let viewer = env.user("reporterzed", "US").await;
+    let moderator = env.user("modeuone", "FR").await;
+    let (_, me) = env.call("GET", "/v1/me", Some(&moderator), None).await;
+    p.set_role(
+        UserId(me["id"].as_str().expect("id").parse().expect("id")),
+        Role::Moderator,
+    )
+    .expect("role");
+    let (s, v) = env
+        .upload(&creator, &common::clip(2.0), "questionable", None)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let vid = v["id"].as_str().expect("id").to_string();
+
+    let (s, _) = env
+        .call(
+            "POST",
+            "/v1/reports",
+            Some(&viewer),
+            Some(json!({"video_id": vid, "reason": "rude"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, r1) = env
+        .call(
+            "POST",
+            "/v1/reports",
+            Some(&viewer),
+            Some(json!({"video_id": vid, "reason": "spam", "note": "posted 40 times"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r1}");
+    let (_, r2) = env
+        .call(
+            "POST",
+            "/v1/reports",
+            Some(&viewer),
+            Some(json!({"video_id": vid, "reason": "spam"})),
+        )
+        .await;
+    assert_eq!(
+        r1["id"], r2["id"],
+        "a second report by the same person is the first"
+    );
+
+    // The queue: staff only, with a purpose; the reporter is a pseudonym.
+    let (s, _) = env
+        .call(
+            "GET",
+            "/v1/admin/reports?purpose=moderation",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, q) = env
+        .call(
+            "GET",
+            "/v1/admin/reports?region=eu&purpose=moderation",
+            Some(&moderator),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{q}");
+    let report = &q["reports"][0];
+    assert_eq!(report["reason"], "spam");
+    assert!(report["reporter"]
+        .as_str()
+        .expect("reporter")
+        .starts_with("p-"));
+    assert!(!q.to_string().contains("reporterzed"));
+    let id = r1["id"].as_str().expect("id").to_string();
+
+    // Taken down: gone for everyone at once.
+    let (s, v) = env
+        .call(
+            "POST",
+            &format!("/v1/admin/reports/{id}/resolve?region=eu&purpose=moderation"),
+            Some(&moderator),
+            Some(json!({"action": "remove", "reason": "spam ring, 40 copies"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for token in [&viewer, &creator] {
+        let (s, _) = env
+            .call("GET", &format!("/v1/videos/{vid}"), Some(token), None)
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+    let (_, f) = env
+        .call(
+            "GET",
+            "/v1/feed?limit=50&personalized=false",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert!(f["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .all(|i| i["id"] != vid.as_str()));
+    let decisions = p
+        .access_records(&Region::new("eu").expect("region"), 1, 100)
+        .expect("records");
+    assert!(decisions
+        .iter()
+        .any(|d| d.verb == "remove a reported video" && d.allowed));
+
+    // The creator sees why, and appeals once.
+    let (_, mine) = env
+        .call("GET", "/v1/me/moderation", Some(&creator), None)
+        .await;
+    assert_eq!(
+        mine["decisions"][0]["decision"], "spam ring, 40 copies",
+        "{mine}"
+    );
+    assert_eq!(mine["decisions"][0]["status"], "removed");
+    let (s, _) = env
+        .call(
+            "POST",
+            &format!("/v1/me/moderation/{id}/appeal"),
+            Some(&viewer),
+            Some(json!({"text": "not mine"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "someone else appealed");
+    let (s, v) = env
+        .call(
+            "POST",
+            &format!("/v1/me/moderation/{id}/appeal"),
+            Some(&creator),
+            Some(json!({"text": "each copy is a different edit"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = env
+        .call(
+            "POST",
+            &format!("/v1/me/moderation/{id}/appeal"),
+            Some(&creator),
+            Some(json!({"text": "again"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "a second appeal");
+
+    // The appeal reaches the queue; reversed, the video is back everywhere.
+    let (_, q) = env
+        .call(
+            "GET",
+            "/v1/admin/reports?region=eu&purpose=moderation",
+            Some(&moderator),
+            None,
+        )
+        .await;
+    assert_eq!(q["reports"][0]["status"], "appealed");
+    assert_eq!(q["reports"][0]["appeal"], "each copy is a different edit");
+    let (s, _) = env
+        .call(
+            "POST",
+            &format!("/v1/admin/reports/{id}/resolve?region=eu&purpose=moderation"),
+            Some(&moderator),
+            Some(json!({"action": "remove", "reason": "x"})),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "an appeal is upheld or reversed, not removed again"
+    );
+    let (s, _) = env
+        .call(
+            "POST",
+            &format!("/v1/admin/reports/{id}/resolve?region=eu&purpose=moderation"),
+            Some(&moderator),
+            Some(json!({"action": "reverse", "reason": "distinct edits, fine"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = env
+        .call("GET", &format!("/v1/videos/{vid}"), Some(&viewer), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, f) = env
+        .call(
+            "GET",
+            "/v1/feed?limit=50&personalized=false",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert!(
+        f["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|i| i["id"] == vid.as_str()),
+        "{f}"
+    );
+    let (s, _) = env
+        .call(
+            "GET",
+            &format!("/v1/videos/{vid}/media"),
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "the media survived the takedown");
+}
