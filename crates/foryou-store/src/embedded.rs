@@ -4,7 +4,6 @@
 //! a crash lost. After a failed commit the store marks itself failed and refuses further writes.
 
 use crate::codec::{dec, enc};
-use crate::embedded_log::{EVENTS, EVENT_IDS, LOG_FILE};
 use crate::records::{Account, Comment, Effect, Report, Settings, Sound, TokenRecord, Video};
 use crate::{AccessRecord, RegionStore, StoreError};
 use foryou_types::{CommentId, EventKind, EventRecord, Region, Role, UserId, VideoId};
@@ -30,9 +29,9 @@ const REPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("reports");
 /// (account, follower) → 1 approved, 0 declined.
 const APPROVALS: TableDefinition<(u64, u64), u8> = TableDefinition::new("approvals");
 /// Views and shares per video made by this region's users, kept with the log they come from.
-const COUNTS: TableDefinition<u64, (u64, u64)> = TableDefinition::new("counts");
+pub(crate) const COUNTS: TableDefinition<u64, (u64, u64)> = TableDefinition::new("counts");
 /// The key in `COUNTS` that says the counts cover the whole log (ids stay below 2^53).
-const COUNTED: u64 = u64::MAX;
+pub(crate) const COUNTED: u64 = u64::MAX;
 /// Positions: `applied` is the last log position whose effects are in the tables.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const APPLIED: &str = "applied";
@@ -80,7 +79,7 @@ impl EmbeddedStore {
             if meta.get(APPLIED).map_err(|e| backend(&e))?.is_none() {
                 // A store written by an older version held the log itself, with every effect
                 // applied: the log moves to its own file and the store records how far it got.
-                let legacy = legacy_log(&tx, dir).map_err(|e| backend(&e))?;
+                let legacy = crate::migrate::legacy_log(&tx, dir).map_err(|e| backend(&e))?;
                 meta.insert(APPLIED, legacy).map_err(|e| backend(&e))?;
             }
         }
@@ -598,55 +597,4 @@ impl RegionStore for EmbeddedStore {
         }
         Ok(out)
     }
-}
-
-/// The last position of a log kept inside the store by an older version (0 when none), with its
-/// view and share counts tallied when the store had none; the old tables are dropped once the
-/// log's own file exists.
-fn legacy_log(tx: &redb::WriteTransaction, dir: &Path) -> Result<u64, StoreError> {
-    let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt {
-        table: "events",
-        message: e.to_string(),
-    };
-    let last = {
-        let events = tx.open_table(EVENTS).map_err(|e| corrupt(&e))?;
-        let last = events
-            .last()
-            .map_err(|e| corrupt(&e))?
-            .map(|(k, _)| k.value())
-            .unwrap_or(0);
-        let mut counts = tx.open_table(COUNTS).map_err(|e| corrupt(&e))?;
-        if counts.get(COUNTED).map_err(|e| corrupt(&e))?.is_none() {
-            let mut tally: std::collections::BTreeMap<u64, (u64, u64)> = Default::default();
-            for row in events.iter().map_err(|e| corrupt(&e))? {
-                let (_, v) = row.map_err(|e| corrupt(&e))?;
-                let rec: EventRecord = dec("events", v.value())?;
-                if let Some(video) = rec.video {
-                    let t = tally.entry(video.0).or_default();
-                    match rec.kind {
-                        EventKind::View => t.0 += 1,
-                        EventKind::Share => t.1 += 1,
-                        _ => {}
-                    }
-                }
-            }
-            for (v, c) in tally {
-                counts.insert(v, c).map_err(|e| corrupt(&e))?;
-            }
-            counts.insert(COUNTED, (0, 0)).map_err(|e| corrupt(&e))?;
-        }
-        last
-    };
-    if last > 0 && !dir.join(LOG_FILE).exists() {
-        return Err(StoreError::Corrupt {
-            table: "events",
-            message: format!(
-                "{} holds an event log from an older version; open the event log first, which moves it to {LOG_FILE}",
-                dir.join(STORE_FILE).display()
-            ),
-        });
-    }
-    tx.delete_table(EVENTS).map_err(|e| corrupt(&e))?;
-    tx.delete_table(EVENT_IDS).map_err(|e| corrupt(&e))?;
-    Ok(last)
 }

@@ -8,6 +8,7 @@ mod codec;
 mod embedded;
 mod embedded_log;
 mod log;
+mod migrate;
 mod records;
 
 pub use embedded::EmbeddedStore;

@@ -15,6 +15,7 @@ pub(crate) mod settings;
 mod staff;
 mod transparency;
 mod videos;
+mod witness;
 mod world;
 
 pub use transparency::{BoostState, WitnessConfig};
