@@ -223,3 +223,68 @@ async fn report_takedown_appeal_and_reversal() {
         .await;
     assert_eq!(s, StatusCode::OK, "the media survived the takedown");
 }
+
+#[tokio::test]
+async fn a_takedown_holds_across_a_restart() {
+    let dir = common::temp_dir("moderation-restart");
+    let vid;
+    {
+        let (env, p) = {
+            let mut c = foryou_server::Config::new(&dir);
+            c.limits = Limits::off();
+            let p = std::sync::Arc::new(common::platform(c));
+            let env = Env {
+                dir: dir.clone(),
+                app: foryou_server::router(std::sync::Arc::clone(&p)),
+                keep_dir: true,
+            };
+            (env, p)
+        };
+        let creator = env.user("keptdown", "DE").await;
+        let viewer = env.user("seesnothing", "DE").await;
+        let moderator = env.user("modtwo", "DE").await;
+        let (_, me) = env.call("GET", "/v1/me", Some(&moderator), None).await;
+        p.set_role(
+            UserId(me["id"].as_str().expect("id").parse().expect("id")),
+            Role::Moderator,
+        )
+        .expect("role");
+        let (_, v) = env
+            .upload(&creator, &common::clip(2.0), "down it goes", None)
+            .await;
+        vid = v["id"].as_str().expect("id").to_string();
+        let (_, r) = env
+            .call(
+                "POST",
+                "/v1/reports",
+                Some(&viewer),
+                Some(json!({"video_id": vid, "reason": "violence"})),
+            )
+            .await;
+        let id = r["id"].as_str().expect("id").to_string();
+        let (s, _) = env
+            .call(
+                "POST",
+                &format!("/v1/admin/reports/{id}/resolve?purpose=moderation"),
+                Some(&moderator),
+                Some(json!({"action": "remove", "reason": "graphic"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let env = Env::at(&dir, false);
+    let (s, _) = env
+        .call("GET", &format!("/v1/videos/{vid}"), None, None)
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "a restart brought a taken-down video back"
+    );
+    let (_, f) = env.call("GET", "/v1/feed?limit=50", None, None).await;
+    assert!(f["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .all(|i| i["id"] != vid.as_str()));
+}
