@@ -455,6 +455,12 @@ async function profilePage(handle) {
     page.replaceChildren(h('h1', {}, '@' + p.handle),
       h('div', { class: 'stats' }, h('span', {}, h('b', {}, fmt(p.following)), ' following'), h('span', { class: 'followers' }, h('b', {}, fmt(p.followers)), ' followers'), h('span', {}, h('b', {}, fmt(p.likes_received)), ' likes')),
       mine ? h('a', { href: '#/upload' }, h('button', { class: 'primary' }, 'Upload')) : follow,
+      !mine && state.me ? h('p', {}, h('select', { id: 'report-account', onchange: async e => {
+        const reason = e.target.value;
+        if (!reason) return;
+        try { await api('POST', '/v1/reports', { account: p.id, reason }); toast('Reported: a moderator of their region will look at it'); } catch (ex) { toast(ex.message); }
+        e.target.value = '';
+      } }, h('option', { value: '' }, 'Report this account…'), h('option', { value: 'under_13' }, 'They are under 13'), h('option', { value: 'harassment' }, 'Harassment'), h('option', { value: 'spam' }, 'Spam'), h('option', { value: 'other' }, 'Something else'))) : null,
       mine ? h('p', { class: 'privacy-links' }, h('a', { href: '#/settings', id: 'settings-link' }, 'Privacy and settings'), ' · ', h('a', { href: '/v1/me/export', download: '', id: 'export-link' }, 'Download my data'), ' (everything Foryou keeps about you, as one archive)') : null,
       videos.length ? grid(videos) : h('p', {}, 'No videos yet.'));
   } catch (err) { page.replaceChildren(h('p', { class: 'error' }, err.message)); }

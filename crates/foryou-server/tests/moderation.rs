@@ -288,3 +288,115 @@ async fn a_takedown_holds_across_a_restart() {
         .iter()
         .all(|i| i["id"] != vid.as_str()));
 }
+
+#[tokio::test]
+async fn an_account_reported_as_under_13_is_locked_and_may_appeal() {
+    let (env, p) = Env::with_platform("moderation-account", |c| c.limits = Limits::off());
+    let kid = env.user("lookslikeakid", "DE").await;
+    let reporter = env.user("concerned", "DE").await;
+    let moderator = env.user("modthree", "DE").await;
+    let (_, me) = env.call("GET", "/v1/me", Some(&moderator), None).await;
+    p.set_role(
+        UserId(me["id"].as_str().expect("id").parse().expect("id")),
+        Role::Moderator,
+    )
+    .expect("role");
+    let (_, kid_me) = env.call("GET", "/v1/me", Some(&kid), None).await;
+    let kid_id = kid_me["id"].as_str().expect("id").to_string();
+    let (s, v) = env.upload(&kid, &common::clip(2.0), "my cat", None).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let vid = v["id"].as_str().expect("id").to_string();
+
+    let (s, _) = env
+        .call(
+            "POST",
+            "/v1/reports",
+            Some(&reporter),
+            Some(json!({"reason": "under_13"})),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "a report names a video or an account"
+    );
+    let (s, r) = env
+        .call("POST", "/v1/reports", Some(&reporter), Some(json!({"account": kid_id, "reason": "under_13", "note": "says they are in 5th grade"})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let id = r["id"].as_str().expect("id").to_string();
+    let (s, _) = env
+        .call(
+            "POST",
+            &format!("/v1/admin/reports/{id}/resolve?purpose=moderation"),
+            Some(&moderator),
+            Some(json!({"action": "remove", "reason": "x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "an account is locked, not removed");
+    let (s, v) = env
+        .call(
+            "POST",
+            &format!("/v1/admin/reports/{id}/resolve?purpose=moderation"),
+            Some(&moderator),
+            Some(json!({"action": "lock", "reason": "confirmed under 13"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    // Locked: only the decision, the appeal, the export and signing out.
+    let (s, v) = env
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&kid),
+            Some(json!({"events": [{"id": "e1", "kind": "like", "video_id": vid}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["error"]["code"], "account_locked");
+    let (s, _) = env.call("GET", "/v1/me", Some(&kid), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = env
+        .call("GET", &format!("/v1/videos/{vid}"), Some(&reporter), None)
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "a locked account's video is still shown"
+    );
+    let (_, mine) = env.call("GET", "/v1/me/moderation", Some(&kid), None).await;
+    assert_eq!(mine["decisions"][0]["account"], true, "{mine}");
+    assert_eq!(mine["decisions"][0]["decision"], "confirmed under 13");
+    let (s, _) = env
+        .call(
+            "POST",
+            &format!("/v1/me/moderation/{id}/appeal"),
+            Some(&kid),
+            Some(json!({"text": "I am 19; here is how to check"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = env
+        .call(
+            "POST",
+            &format!("/v1/admin/reports/{id}/resolve?purpose=moderation"),
+            Some(&moderator),
+            Some(json!({"action": "reverse", "reason": "age verified"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = env
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&kid),
+            Some(json!({"events": [{"id": "e2", "kind": "like", "video_id": vid}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "the unlocked account still cannot act");
+    let (s, _) = env
+        .call("GET", &format!("/v1/videos/{vid}"), Some(&reporter), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}

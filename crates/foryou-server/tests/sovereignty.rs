@@ -38,6 +38,7 @@ fn viewer(id: u64, region_name: &str, country: &str) -> Account {
         id: UserId(id),
         handle: format!("viewer{id}"),
         password_hash: "!".into(),
+        locked: false,
         birthdate: Date::from_unix_ms(0),
         country: country.into(),
         region: region(region_name),

@@ -210,6 +210,25 @@ impl RegionStore for EmbeddedStore {
         self.all(ACCOUNTS, "accounts")
     }
 
+    fn set_locked(&self, id: UserId, locked: bool) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let mut t = tx.open_table(ACCOUNTS).map_err(|e| self.err(e))?;
+            let current: Option<Account> = match t.get(id.0).map_err(|e| self.err(e))? {
+                Some(v) => Some(dec("accounts", v.value())?),
+                None => None,
+            };
+            match current {
+                Some(mut a) => {
+                    a.locked = locked;
+                    t.insert(id.0, enc(&a).as_slice())
+                        .map_err(|e| self.err(e))?;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        })
+    }
+
     fn set_role(&self, id: UserId, role: Role) -> Result<bool, StoreError> {
         self.write(|tx| {
             let mut t = tx.open_table(ACCOUNTS).map_err(|e| self.err(e))?;

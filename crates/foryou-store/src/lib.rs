@@ -79,6 +79,8 @@ pub trait RegionStore: Send + Sync {
     fn account(&self, id: UserId) -> Result<Option<Account>, StoreError>;
     /// Every account (directory rebuild at start).
     fn accounts(&self) -> Result<Vec<Account>, StoreError>;
+    /// Locks or unlocks an account; false when it does not exist.
+    fn set_locked(&self, id: UserId, locked: bool) -> Result<bool, StoreError>;
     /// Changes an account's role.
     fn set_role(&self, id: UserId, role: Role) -> Result<bool, StoreError>;
 

@@ -22,6 +22,10 @@ pub struct Account {
     pub role: Role,
     /// Creation time, Unix ms.
     pub created_ms: u64,
+    /// Locked by a moderator (e.g. confirmed under 13): it may sign in only to read the decision,
+    /// appeal and export; its videos are hidden from everyone else.
+    #[serde(default)]
+    pub locked: bool,
 }
 
 /// A session token, stored under the SHA-256 of the bearer secret.
@@ -232,7 +236,7 @@ pub enum ReportStatus {
     Open,
     /// A moderator found nothing wrong.
     Dismissed,
-    /// A moderator took the video down; its creator may appeal once.
+    /// A moderator took the video down or locked the account; its creator may appeal once.
     Removed,
     /// Its creator appealed; waiting for a moderator.
     Appealed,
@@ -242,17 +246,18 @@ pub enum ReportStatus {
     Reversed,
 }
 
-/// A report of a video to the moderators of its region, kept in that region's store. The
-/// reporter appears only as a keyed pseudonym.
+/// A report of a video or an account to the moderators of its region, kept in that region's
+/// store. The reporter appears only as a keyed pseudonym.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Random id.
     pub id: u64,
     /// When it was filed, Unix ms.
     pub ts_ms: u64,
-    /// The video.
-    pub video: VideoId,
-    /// Its creator.
+    /// The video, for a report of a video.
+    #[serde(default)]
+    pub video: Option<VideoId>,
+    /// The video's creator, or the reported account.
     pub creator: UserId,
     /// One of spam, harassment, nudity, violence, under_13, other.
     pub reason: String,

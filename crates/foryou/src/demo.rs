@@ -264,6 +264,7 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
             id,
             handle,
             password_hash: "!".into(),
+            locked: false,
             birthdate: birth,
             country: country.into(),
             region: region.clone(),

@@ -143,13 +143,29 @@ impl FromRequestParts<AppState> for Caller {
                 "the token is invalid, expired or revoked; sign in again",
             ));
         }
-        super::blocking(p, move |p| p.authenticate(&token))
+        let caller = super::blocking(p, move |p| p.authenticate(&token))
             .await?
             .ok_or_else(|| {
                 ApiError::unauthorized(
                     "your session has ended (expired or signed out); sign in again",
                 )
-            })
+            })?;
+        // A locked account may read the decision, appeal, export and sign out; nothing else.
+        if p.is_locked(caller.user) {
+            let path = parts.uri.path();
+            let allowed = path == "/v1/me"
+                || path.starts_with("/v1/me/moderation")
+                || path == "/v1/me/export"
+                || path == "/v1/sessions";
+            if !allowed {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "account_locked",
+                    "a moderator locked this account; see GET /v1/me/moderation for why, and appeal there",
+                ));
+            }
+        }
+        Ok(caller)
     }
 }
 

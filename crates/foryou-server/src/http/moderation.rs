@@ -17,7 +17,10 @@ use serde_json::{json, Value};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReportBody {
-    video_id: VideoId,
+    #[serde(default)]
+    video_id: Option<VideoId>,
+    #[serde(default)]
+    account: Option<foryou_types::UserId>,
     reason: String,
     #[serde(default)]
     note: String,
@@ -29,10 +32,22 @@ pub(crate) async fn report(
     caller: Caller,
     ApiJson(b): ApiJson<ReportBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let id = blocking(&p, move |p| {
-        p.report_video(&caller, b.video_id, &b.reason, &b.note)
-    })
-    .await?;
+    let id = match (b.video_id, b.account) {
+        (Some(v), None) => {
+            blocking(&p, move |p| p.report_video(&caller, v, &b.reason, &b.note)).await?
+        }
+        (None, Some(a)) => {
+            blocking(&p, move |p| {
+                p.report_account(&caller, a, &b.reason, &b.note)
+            })
+            .await?
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "report a video (video_id) or an account (account), one of the two",
+            ))
+        }
+    };
     Ok((StatusCode::CREATED, Json(json!({"id": id.to_string()}))))
 }
 
@@ -101,7 +116,7 @@ pub(crate) async fn my_moderation(
     let list = blocking(&p, move |p| p.my_moderation(&caller)).await?;
     let view: Vec<Value> = list
         .iter()
-        .map(|r| json!({"id": r.id.to_string(), "video_id": r.video, "reason": r.reason, "status": r.status, "decision": r.decision, "appeal": r.appeal, "decided_ms": r.decided_ms}))
+        .map(|r| json!({"id": r.id.to_string(), "video_id": r.video, "account": r.video.is_none(), "reason": r.reason, "status": r.status, "decision": r.decision, "appeal": r.appeal, "decided_ms": r.decided_ms}))
         .collect();
     Ok(Json(json!({"decisions": view})))
 }

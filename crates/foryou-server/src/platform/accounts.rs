@@ -95,6 +95,7 @@ impl Platform {
             region: region.clone(),
             role,
             created_ms: now_ms(),
+            locked: false,
         };
         self.cells
             .credentials(&region)

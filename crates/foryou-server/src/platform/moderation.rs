@@ -1,5 +1,7 @@
-//! Reports and the moderation queue. Anyone signed in reports a video; the report waits in the
-//! video's own region (the reporter only as a keyed pseudonym). Moderators reach a region's
+//! Reports and the moderation queue. Anyone signed in reports a video or an account (for
+//! instance as under 13); the report waits in the reported content's own region (the reporter
+//! only as a keyed pseudonym). A confirmed account report locks the account: it may sign in only
+//! to read the decision, appeal and export, and its videos are hidden from everyone else. Moderators reach a region's
 //! queue and decide through the staff gateway (purpose and decision logged). A video taken down
 //! leaves every feed and engine at once but keeps its record and media, so that its creator,
 //! who sees the moderator's reason, may appeal once; a granted appeal brings it back everywhere.
@@ -59,16 +61,15 @@ impl Platform {
         };
         let reporter = self.transparency.pseudonym(caller.user);
         let existing = self.cells.moderation(&v.region)?.reports()?;
-        if let Some(r) = existing
-            .iter()
-            .find(|r| r.video == video && r.reporter == reporter && r.status == ReportStatus::Open)
-        {
+        if let Some(r) = existing.iter().find(|r| {
+            r.video == Some(video) && r.reporter == reporter && r.status == ReportStatus::Open
+        }) {
             return Ok(r.id);
         }
         let report = Report {
             id: new_id(),
             ts_ms: now_ms(),
-            video,
+            video: Some(video),
             creator: v.creator,
             reason: reason.to_string(),
             note,
@@ -130,7 +131,15 @@ impl Platform {
             purpose,
             category: "content",
             action: format!("{action} report {id}"),
-            verb: format!("{action} a reported video"),
+            verb: match action {
+                "remove" => "remove a reported video",
+                "lock" => "lock a reported account",
+                "dismiss" => "dismiss a report",
+                "uphold" => "uphold a takedown on appeal",
+                "reverse" => "reverse a takedown on appeal",
+                _ => "decide a report",
+            }
+            .into(),
             subject: Subject::None,
             effect: StaffEffect::Change,
         };
@@ -142,8 +151,10 @@ impl Platform {
                 .into_iter()
                 .find(|r| r.id == id)
                 .ok_or_else(|| PlatformError::not_found(format!("no report {id} in {region}")))?;
+            // An account is locked rather than removed.
+            let take_down = if r.video.is_some() { "remove" } else { "lock" };
             let (status, removed) = match (r.status, action) {
-                (ReportStatus::Open, "remove") => (ReportStatus::Removed, Some(true)),
+                (ReportStatus::Open, a) if a == take_down => (ReportStatus::Removed, Some(true)),
                 (ReportStatus::Open, "dismiss") => (ReportStatus::Dismissed, None),
                 (ReportStatus::Appealed, "uphold") => (ReportStatus::Upheld, None),
                 (ReportStatus::Appealed, "reverse") => (ReportStatus::Reversed, Some(false)),
@@ -154,7 +165,8 @@ impl Platform {
                         format!(
                             "action: a report that is {s:?} takes {}",
                             match s {
-                                ReportStatus::Open => "remove or dismiss",
+                                ReportStatus::Open if r.video.is_some() => "remove or dismiss",
+                                ReportStatus::Open => "lock or dismiss",
                                 ReportStatus::Appealed => "uphold or reverse",
                                 _ => "no further decision",
                             }
@@ -164,7 +176,10 @@ impl Platform {
                 }
             };
             if let Some(removed) = removed {
-                self.set_removed(cell, r.video, removed)?;
+                match r.video {
+                    Some(v) => self.set_removed(cell, v, removed)?,
+                    None => self.set_locked(cell, r.creator, removed)?,
+                }
             }
             r.status = status;
             r.decision = reason.clone();
@@ -172,6 +187,81 @@ impl Platform {
             cell.store.put_report(&r)?;
             Ok((r, 1))
         })
+    }
+
+    /// Reports an account (for instance as under 13) to the moderators of its region.
+    pub fn report_account(
+        &self,
+        caller: &Caller,
+        account: UserId,
+        reason: &str,
+        note: &str,
+    ) -> Result<u64, PlatformError> {
+        if !REPORT_REASONS.contains(&reason) {
+            return Err(PlatformError::bad_request(format!(
+                "reason: one of {}",
+                REPORT_REASONS.join(", ")
+            )));
+        }
+        let note = text("note", note, false)?;
+        let region = {
+            let w = self.world.read().map_err(lock_err)?;
+            w.users
+                .get(&account)
+                .filter(|u| !u.locked && account != caller.user)
+                .map(|u| u.region.clone())
+                .ok_or_else(|| PlatformError::not_found(format!("no user with id {account}")))?
+        };
+        let reporter = self.transparency.pseudonym(caller.user);
+        let store = self.cells.moderation(&region)?;
+        if let Some(r) = store.reports()?.iter().find(|r| {
+            r.video.is_none()
+                && r.creator == account
+                && r.reporter == reporter
+                && r.status == ReportStatus::Open
+        }) {
+            return Ok(r.id);
+        }
+        let report = Report {
+            id: new_id(),
+            ts_ms: now_ms(),
+            video: None,
+            creator: account,
+            reason: reason.to_string(),
+            note,
+            reporter,
+            status: ReportStatus::Open,
+            decision: String::new(),
+            appeal: String::new(),
+            decided_ms: 0,
+        };
+        store.put_report(&report)?;
+        Ok(report.id)
+    }
+
+    /// Locks an account (it may sign in only to read the decision, appeal and export; its
+    /// videos are hidden from everyone else) or unlocks it.
+    fn set_locked(
+        &self,
+        cell: &cells::Cell,
+        user: UserId,
+        locked: bool,
+    ) -> Result<(), PlatformError> {
+        if !cell.store.set_locked(user, locked)? {
+            return Err(PlatformError::not_found(format!("no user with id {user}")));
+        }
+        if let Some(u) = self.world.write().map_err(lock_err)?.users.get_mut(&user) {
+            u.locked = locked;
+        }
+        Ok(())
+    }
+
+    /// Whether a moderator locked this account.
+    pub fn is_locked(&self, user: UserId) -> bool {
+        self.world
+            .read()
+            .map(|w| w.users.get(&user).is_some_and(|u| u.locked))
+            .unwrap_or(false)
     }
 
     /// Takes a video down (out of the projection and every engine; record and media kept) or

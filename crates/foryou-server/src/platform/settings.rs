@@ -206,6 +206,10 @@ impl Platform {
         let Some(u) = w.users.get(&owner) else {
             return true;
         };
+        // A locked account's videos are for itself only.
+        if u.locked {
+            return viewer == Some(owner);
+        }
         if !effective(u.settings.as_ref(), band(u.birthdate)).private {
             return true;
         }

@@ -13,6 +13,8 @@ pub(crate) struct UserEntry {
     pub birthdate: Date,
     /// Stored settings (`None`: the band's defaults).
     pub settings: Option<foryou_store::Settings>,
+    /// Locked by a moderator.
+    pub locked: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -51,6 +53,7 @@ impl World {
             created_ms: a.created_ms,
             birthdate: a.birthdate,
             settings: None,
+            locked: a.locked,
         };
         self.users.insert(a.id, entry);
     }
