@@ -148,7 +148,10 @@ async function commentsPanel(item) {
   async function load() {
     try {
       const page = await api('GET', `/v1/videos/${item.data.id}/comments?limit=50`);
-      const rows = page.comments.map(c => h('li', {}, h('b', {}, '@' + c.author.handle), ' ', c.text));
+      const flag = c => state.me && state.me.id !== c.author.id ? h('button', { class: 'flag', title: 'Report this comment', 'aria-label': 'report this comment', onclick: async () => {
+        try { await api('POST', '/v1/reports', { comment_id: c.id, reason: 'harassment' }); toast('Reported: a moderator will look at it'); } catch (ex) { toast(ex.message); }
+      } }, '⚑') : null;
+      const rows = page.comments.map(c => h('li', {}, h('b', {}, '@' + c.author.handle), ' ', c.text, ' ', flag(c)));
       if (page.next_cursor) rows.push(h('li', { class: 'more' }, `and ${page.total - page.comments.length} more`));
       list.replaceChildren(...(rows.length ? rows : [h('li', {}, 'No comments yet.')]));
     } catch (err) { toast(err.message); }

@@ -121,7 +121,7 @@ async fn report_takedown_appeal_and_reversal() {
         .expect("records");
     assert!(decisions
         .iter()
-        .any(|d| d.verb == "remove a reported video" && d.allowed));
+        .any(|d| d.verb == "remove reported content" && d.allowed));
 
     // The creator sees why, and appeals once.
     let (_, mine) = env
@@ -399,4 +399,80 @@ async fn an_account_reported_as_under_13_is_locked_and_may_appeal() {
         .call("GET", &format!("/v1/videos/{vid}"), Some(&reporter), None)
         .await;
     assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_reported_comment_is_taken_down_and_can_come_back() {
+    let (env, p) = Env::with_platform("moderation-comment", |c| c.limits = Limits::off());
+    let creator = env.user("postsvideos", "DE").await;
+    let troll = env.user("trollish", "US").await;
+    let moderator = env.user("modusone", "US").await;
+    let (_, me) = env.call("GET", "/v1/me", Some(&moderator), None).await;
+    p.set_role(
+        UserId(me["id"].as_str().expect("id").parse().expect("id")),
+        Role::Moderator,
+    )
+    .expect("role");
+    let (_, v) = env
+        .upload(&creator, &common::clip(2.0), "hello", None)
+        .await;
+    let vid = v["id"].as_str().expect("id").to_string();
+    let (s, r) = env
+        .call("POST", "/v1/events", Some(&troll), Some(json!({"events": [{"id": "c1", "kind": "comment", "video_id": vid, "text": "a nasty remark"}]})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let cid = r["results"][0]["comment_id"]
+        .as_str()
+        .expect("comment id")
+        .to_string();
+    let (s, rep) = env
+        .call(
+            "POST",
+            "/v1/reports",
+            Some(&creator),
+            Some(json!({"comment_id": cid, "reason": "harassment"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{rep}");
+    let id = rep["id"].as_str().expect("id").to_string();
+    // The comment lives in its author's region (us): that is where the report waits.
+    let (s, v) = env
+        .call(
+            "POST",
+            &format!("/v1/admin/reports/{id}/resolve?region=us&purpose=moderation"),
+            Some(&moderator),
+            Some(json!({"action": "remove", "reason": "harassment"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, c) = env
+        .call("GET", &format!("/v1/videos/{vid}/comments"), None, None)
+        .await;
+    assert_eq!(c["total"], 0, "{c}");
+    let (_, mine) = env
+        .call("GET", "/v1/me/moderation", Some(&troll), None)
+        .await;
+    assert_eq!(mine["decisions"][0]["comment_id"], cid.as_str(), "{mine}");
+    let (s, _) = env
+        .call(
+            "POST",
+            &format!("/v1/me/moderation/{id}/appeal"),
+            Some(&troll),
+            Some(json!({"text": "it was a joke"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = env
+        .call(
+            "POST",
+            &format!("/v1/admin/reports/{id}/resolve?region=us&purpose=moderation"),
+            Some(&moderator),
+            Some(json!({"action": "reverse", "reason": "borderline, restored"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, c) = env
+        .call("GET", &format!("/v1/videos/{vid}/comments"), None, None)
+        .await;
+    assert_eq!(c["comments"][0]["text"], "a nasty remark", "{c}");
 }

@@ -388,6 +388,19 @@ impl RegionStore for EmbeddedStore {
         })
     }
 
+    fn update_comment(&self, comment: &Comment) -> Result<bool, StoreError> {
+        self.check_region(&comment.region)?;
+        self.write(|tx| {
+            let mut t = tx.open_table(COMMENTS).map_err(|e| self.err(e))?;
+            if t.get(comment.id.0).map_err(|e| self.err(e))?.is_none() {
+                return Ok(false);
+            }
+            t.insert(comment.id.0, enc(comment).as_slice())
+                .map_err(|e| self.err(e))?;
+            Ok(true)
+        })
+    }
+
     fn put_report(&self, report: &Report) -> Result<(), StoreError> {
         self.write(|tx| {
             let mut t = tx.open_table(REPORTS).map_err(|e| self.err(e))?;
@@ -536,6 +549,7 @@ impl RegionStore for EmbeddedStore {
                             region: rec.region.clone(),
                             text: rec.text.clone().unwrap_or_default(),
                             created_ms: rec.ts_ms,
+                            removed: false,
                         };
                         comments
                             .insert(c.id.0, enc(&c).as_slice())

@@ -118,6 +118,8 @@ pub trait RegionStore: Send + Sync {
     fn reports(&self) -> Result<Vec<Report>, StoreError>;
     /// Every follower decision of this region's private accounts: (account, follower, approved).
     fn approvals(&self) -> Result<Vec<(UserId, UserId, bool)>, StoreError>;
+    /// Replaces a stored comment (a moderator's takedown); false when absent.
+    fn update_comment(&self, comment: &Comment) -> Result<bool, StoreError>;
     /// Every comment written by this region's users.
     fn comments(&self) -> Result<Vec<Comment>, StoreError>;
 

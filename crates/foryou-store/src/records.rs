@@ -118,6 +118,9 @@ pub struct Comment {
     pub text: String,
     /// Time, Unix ms.
     pub created_ms: u64,
+    /// Taken down by a moderator (kept while its author may appeal).
+    #[serde(default)]
+    pub removed: bool,
 }
 
 /// What applying a log record changed in the tables.
@@ -254,9 +257,12 @@ pub struct Report {
     pub id: u64,
     /// When it was filed, Unix ms.
     pub ts_ms: u64,
-    /// The video, for a report of a video.
+    /// The video, for a report of a video (or of a comment on it).
     #[serde(default)]
     pub video: Option<VideoId>,
+    /// The comment, for a report of a comment.
+    #[serde(default)]
+    pub comment: Option<CommentId>,
     /// The video's creator, or the reported account.
     pub creator: UserId,
     /// One of spam, harassment, nudity, violence, under_13, other.

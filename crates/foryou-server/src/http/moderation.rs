@@ -21,6 +21,8 @@ pub(crate) struct ReportBody {
     video_id: Option<VideoId>,
     #[serde(default)]
     account: Option<foryou_types::UserId>,
+    #[serde(default)]
+    comment_id: Option<foryou_types::CommentId>,
     reason: String,
     #[serde(default)]
     note: String,
@@ -32,21 +34,25 @@ pub(crate) async fn report(
     caller: Caller,
     ApiJson(b): ApiJson<ReportBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let id = match (b.video_id, b.account) {
-        (Some(v), None) => {
+    let id = match (b.video_id, b.account, b.comment_id) {
+        (Some(v), None, None) => {
             blocking(&p, move |p| p.report_video(&caller, v, &b.reason, &b.note)).await?
         }
-        (None, Some(a)) => {
+        (None, Some(a), None) => {
             blocking(&p, move |p| {
                 p.report_account(&caller, a, &b.reason, &b.note)
             })
             .await?
         }
-        _ => {
-            return Err(ApiError::bad_request(
-                "report a video (video_id) or an account (account), one of the two",
-            ))
+        (None, None, Some(c)) => {
+            blocking(&p, move |p| {
+                p.report_comment(&caller, c, &b.reason, &b.note)
+            })
+            .await?
         }
+        _ => return Err(ApiError::bad_request(
+            "report one thing: a video (video_id), a comment (comment_id) or an account (account)",
+        )),
     };
     Ok((StatusCode::CREATED, Json(json!({"id": id.to_string()}))))
 }
@@ -116,7 +122,7 @@ pub(crate) async fn my_moderation(
     let list = blocking(&p, move |p| p.my_moderation(&caller)).await?;
     let view: Vec<Value> = list
         .iter()
-        .map(|r| json!({"id": r.id.to_string(), "video_id": r.video, "account": r.video.is_none(), "reason": r.reason, "status": r.status, "decision": r.decision, "appeal": r.appeal, "decided_ms": r.decided_ms}))
+        .map(|r| json!({"id": r.id.to_string(), "video_id": r.video, "comment_id": r.comment, "account": r.video.is_none(), "reason": r.reason, "status": r.status, "decision": r.decision, "appeal": r.appeal, "decided_ms": r.decided_ms}))
         .collect();
     Ok(Json(json!({"decisions": view})))
 }

@@ -347,7 +347,7 @@ impl Platform {
                     e.likes += 1;
                 }
             }
-            for c in s.comments()? {
+            for c in s.comments()?.into_iter().filter(|c| !c.removed) {
                 if let Some(e) = w.videos.get_mut(&c.video) {
                     e.comments += 1;
                 }

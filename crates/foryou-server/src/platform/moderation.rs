@@ -70,6 +70,7 @@ impl Platform {
             id: new_id(),
             ts_ms: now_ms(),
             video: Some(video),
+            comment: None,
             creator: v.creator,
             reason: reason.to_string(),
             note,
@@ -132,7 +133,7 @@ impl Platform {
             category: "content",
             action: format!("{action} report {id}"),
             verb: match action {
-                "remove" => "remove a reported video",
+                "remove" => "remove reported content",
                 "lock" => "lock a reported account",
                 "dismiss" => "dismiss a report",
                 "uphold" => "uphold a takedown on appeal",
@@ -151,7 +152,7 @@ impl Platform {
                 .into_iter()
                 .find(|r| r.id == id)
                 .ok_or_else(|| PlatformError::not_found(format!("no report {id} in {region}")))?;
-            // An account is locked rather than removed.
+            // An account is locked rather than removed; a video or a comment is removed.
             let take_down = if r.video.is_some() { "remove" } else { "lock" };
             let (status, removed) = match (r.status, action) {
                 (ReportStatus::Open, a) if a == take_down => (ReportStatus::Removed, Some(true)),
@@ -176,9 +177,10 @@ impl Platform {
                 }
             };
             if let Some(removed) = removed {
-                match r.video {
-                    Some(v) => self.set_removed(cell, v, removed)?,
-                    None => self.set_locked(cell, r.creator, removed)?,
+                match (r.comment, r.video) {
+                    (Some(c), _) => self.set_comment_removed(cell, c, removed)?,
+                    (None, Some(v)) => self.set_removed(cell, v, removed)?,
+                    (None, None) => self.set_locked(cell, r.creator, removed)?,
                 }
             }
             r.status = status;
@@ -187,6 +189,98 @@ impl Platform {
             cell.store.put_report(&r)?;
             Ok((r, 1))
         })
+    }
+
+    /// Reports a comment to the moderators of its author's region (where it is stored).
+    pub fn report_comment(
+        &self,
+        caller: &Caller,
+        comment: CommentId,
+        reason: &str,
+        note: &str,
+    ) -> Result<u64, PlatformError> {
+        if !REPORT_REASONS.contains(&reason) {
+            return Err(PlatformError::bad_request(format!(
+                "reason: one of {}",
+                REPORT_REASONS.join(", ")
+            )));
+        }
+        let note = text("note", note, false)?;
+        let c = {
+            let w = self.world.read().map_err(lock_err)?;
+            w.comments
+                .values()
+                .flatten()
+                .find(|c| c.id == comment)
+                .filter(|c| {
+                    w.videos
+                        .get(&c.video)
+                        .is_some_and(|e| self.may_see(&w, Some(caller.user), e.video.creator))
+                })
+                .cloned()
+                .ok_or_else(|| PlatformError::not_found(format!("no comment with id {comment}")))?
+        };
+        let reporter = self.transparency.pseudonym(caller.user);
+        let store = self.cells.moderation(&c.region)?;
+        if let Some(r) = store.reports()?.iter().find(|r| {
+            r.comment == Some(comment) && r.reporter == reporter && r.status == ReportStatus::Open
+        }) {
+            return Ok(r.id);
+        }
+        let report = Report {
+            id: new_id(),
+            ts_ms: now_ms(),
+            video: Some(c.video),
+            comment: Some(comment),
+            creator: c.author,
+            reason: reason.to_string(),
+            note,
+            reporter,
+            status: ReportStatus::Open,
+            decision: String::new(),
+            appeal: String::new(),
+            decided_ms: 0,
+        };
+        store.put_report(&report)?;
+        Ok(report.id)
+    }
+
+    /// Takes a comment down (out of the projection; kept in its author's store) or restores it.
+    fn set_comment_removed(
+        &self,
+        cell: &cells::Cell,
+        id: CommentId,
+        removed: bool,
+    ) -> Result<(), PlatformError> {
+        let c = cell
+            .store
+            .comments()?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| PlatformError::not_found(format!("no comment with id {id}")))?;
+        if c.removed == removed {
+            return Ok(());
+        }
+        let updated = Comment { removed, ..c };
+        cell.store.update_comment(&updated)?;
+        let mut w = self.world.write().map_err(lock_err)?;
+        let count = |w: &mut World, d: i64| {
+            if let Some(e) = w.videos.get_mut(&updated.video) {
+                e.comments = e.comments.saturating_add_signed(d);
+            }
+        };
+        if removed {
+            if let Some(l) = w.comments.get_mut(&updated.video) {
+                l.retain(|x| x.id != id);
+            }
+            count(&mut w, -1);
+        } else {
+            let l = w.comments.entry(updated.video).or_default();
+            l.push(updated.clone());
+            l.sort_by_key(|c| (c.created_ms, c.id));
+            count(&mut w, 1);
+        }
+        Ok(())
     }
 
     /// Reports an account (for instance as under 13) to the moderators of its region.
@@ -226,6 +320,7 @@ impl Platform {
             id: new_id(),
             ts_ms: now_ms(),
             video: None,
+            comment: None,
             creator: account,
             reason: reason.to_string(),
             note,
