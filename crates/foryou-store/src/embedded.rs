@@ -142,6 +142,28 @@ impl EmbeddedStore {
         Ok(out)
     }
 
+    /// Changes one stored account in place; false when it does not exist.
+    fn update_account(
+        &self,
+        id: UserId,
+        change: impl FnOnce(&mut Account),
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let mut t = tx.open_table(ACCOUNTS).map_err(|e| self.err(e))?;
+            let current: Option<Account> = match t.get(id.0).map_err(|e| self.err(e))? {
+                Some(v) => Some(dec("accounts", v.value())?),
+                None => None,
+            };
+            let Some(mut a) = current else {
+                return Ok(false);
+            };
+            change(&mut a);
+            t.insert(id.0, enc(&a).as_slice())
+                .map_err(|e| self.err(e))?;
+            Ok(true)
+        })
+    }
+
     fn all<K: redb::Key + 'static, T: DeserializeOwned>(
         &self,
         def: TableDefinition<K, &[u8]>,
@@ -211,41 +233,11 @@ impl RegionStore for EmbeddedStore {
     }
 
     fn set_locked(&self, id: UserId, locked: bool) -> Result<bool, StoreError> {
-        self.write(|tx| {
-            let mut t = tx.open_table(ACCOUNTS).map_err(|e| self.err(e))?;
-            let current: Option<Account> = match t.get(id.0).map_err(|e| self.err(e))? {
-                Some(v) => Some(dec("accounts", v.value())?),
-                None => None,
-            };
-            match current {
-                Some(mut a) => {
-                    a.locked = locked;
-                    t.insert(id.0, enc(&a).as_slice())
-                        .map_err(|e| self.err(e))?;
-                    Ok(true)
-                }
-                None => Ok(false),
-            }
-        })
+        self.update_account(id, |a| a.locked = locked)
     }
 
     fn set_role(&self, id: UserId, role: Role) -> Result<bool, StoreError> {
-        self.write(|tx| {
-            let mut t = tx.open_table(ACCOUNTS).map_err(|e| self.err(e))?;
-            let current: Option<Account> = match t.get(id.0).map_err(|e| self.err(e))? {
-                Some(v) => Some(dec("accounts", v.value())?),
-                None => None,
-            };
-            match current {
-                Some(mut a) => {
-                    a.role = role;
-                    t.insert(id.0, enc(&a).as_slice())
-                        .map_err(|e| self.err(e))?;
-                    Ok(true)
-                }
-                None => Ok(false),
-            }
-        })
+        self.update_account(id, |a| a.role = role)
     }
 
     fn insert_token(&self, hash: &[u8; 32], token: &TokenRecord) -> Result<(), StoreError> {

@@ -35,12 +35,14 @@ fn text(field: &str, t: &str, required: bool) -> Result<String, PlatformError> {
 }
 
 impl Platform {
-    /// Files a report about a video the caller can see; a second open report by the same person
-    /// on the same video is the first one.
-    pub fn report_video(
+    /// Files a report in `region`'s queue about one target (a video, a comment on `video`, or,
+    /// with neither, the account `creator`); a second open report by the same person on the same
+    /// target is the first one.
+    fn file_report(
         &self,
         caller: &Caller,
-        video: VideoId,
+        region: &Region,
+        target: (Option<VideoId>, Option<CommentId>, UserId),
         reason: &str,
         note: &str,
     ) -> Result<u64, PlatformError> {
@@ -51,27 +53,22 @@ impl Platform {
             )));
         }
         let note = text("note", note, false)?;
-        let v = {
-            let w = self.world.read().map_err(lock_err)?;
-            w.videos
-                .get(&video)
-                .filter(|e| self.may_see(&w, Some(caller.user), e.video.creator))
-                .map(|e| e.video.clone())
-                .ok_or_else(|| PlatformError::not_found(format!("no video with id {video}")))?
-        };
+        let (video, comment, creator) = target;
         let reporter = self.transparency.pseudonym(caller.user);
-        let existing = self.cells.moderation(&v.region)?.reports()?;
-        if let Some(r) = existing.iter().find(|r| {
-            r.video == Some(video) && r.reporter == reporter && r.status == ReportStatus::Open
+        let store = self.cells.moderation(region)?;
+        if let Some(r) = store.reports()?.iter().find(|r| {
+            (r.video, r.comment, r.creator) == (video, comment, creator)
+                && r.reporter == reporter
+                && r.status == ReportStatus::Open
         }) {
             return Ok(r.id);
         }
         let report = Report {
             id: new_id(),
             ts_ms: now_ms(),
-            video: Some(video),
-            comment: None,
-            creator: v.creator,
+            video,
+            comment,
+            creator,
             reason: reason.to_string(),
             note,
             reporter,
@@ -80,8 +77,78 @@ impl Platform {
             appeal: String::new(),
             decided_ms: 0,
         };
-        self.cells.moderation(&v.region)?.put_report(&report)?;
+        store.put_report(&report)?;
         Ok(report.id)
+    }
+
+    /// Reports a video the caller can see to the moderators of its region.
+    pub fn report_video(
+        &self,
+        caller: &Caller,
+        video: VideoId,
+        reason: &str,
+        note: &str,
+    ) -> Result<u64, PlatformError> {
+        let v = {
+            let w = self.world.read().map_err(lock_err)?;
+            w.videos
+                .get(&video)
+                .filter(|e| self.may_see(&w, Some(caller.user), e.video.creator))
+                .map(|e| e.video.clone())
+                .ok_or_else(|| PlatformError::not_found(format!("no video with id {video}")))?
+        };
+        self.file_report(
+            caller,
+            &v.region,
+            (Some(video), None, v.creator),
+            reason,
+            note,
+        )
+    }
+
+    /// Reports a comment to the moderators of its author's region (where it is stored).
+    pub fn report_comment(
+        &self,
+        caller: &Caller,
+        comment: CommentId,
+        reason: &str,
+        note: &str,
+    ) -> Result<u64, PlatformError> {
+        let c = {
+            let w = self.world.read().map_err(lock_err)?;
+            w.comments
+                .values()
+                .flatten()
+                .find(|c| c.id == comment)
+                .filter(|c| {
+                    w.videos
+                        .get(&c.video)
+                        .is_some_and(|e| self.may_see(&w, Some(caller.user), e.video.creator))
+                })
+                .cloned()
+                .ok_or_else(|| PlatformError::not_found(format!("no comment with id {comment}")))?
+        };
+        let target = (Some(c.video), Some(comment), c.author);
+        self.file_report(caller, &c.region, target, reason, note)
+    }
+
+    /// Reports an account (for instance as under 13) to the moderators of its region.
+    pub fn report_account(
+        &self,
+        caller: &Caller,
+        account: UserId,
+        reason: &str,
+        note: &str,
+    ) -> Result<u64, PlatformError> {
+        let region = {
+            let w = self.world.read().map_err(lock_err)?;
+            w.users
+                .get(&account)
+                .filter(|u| !u.locked && account != caller.user)
+                .map(|u| u.region.clone())
+                .ok_or_else(|| PlatformError::not_found(format!("no user with id {account}")))?
+        };
+        self.file_report(caller, &region, (None, None, account), reason, note)
     }
 
     /// A region's moderation queue (open reports and appeals), through the gateway.
@@ -191,60 +258,6 @@ impl Platform {
         })
     }
 
-    /// Reports a comment to the moderators of its author's region (where it is stored).
-    pub fn report_comment(
-        &self,
-        caller: &Caller,
-        comment: CommentId,
-        reason: &str,
-        note: &str,
-    ) -> Result<u64, PlatformError> {
-        if !REPORT_REASONS.contains(&reason) {
-            return Err(PlatformError::bad_request(format!(
-                "reason: one of {}",
-                REPORT_REASONS.join(", ")
-            )));
-        }
-        let note = text("note", note, false)?;
-        let c = {
-            let w = self.world.read().map_err(lock_err)?;
-            w.comments
-                .values()
-                .flatten()
-                .find(|c| c.id == comment)
-                .filter(|c| {
-                    w.videos
-                        .get(&c.video)
-                        .is_some_and(|e| self.may_see(&w, Some(caller.user), e.video.creator))
-                })
-                .cloned()
-                .ok_or_else(|| PlatformError::not_found(format!("no comment with id {comment}")))?
-        };
-        let reporter = self.transparency.pseudonym(caller.user);
-        let store = self.cells.moderation(&c.region)?;
-        if let Some(r) = store.reports()?.iter().find(|r| {
-            r.comment == Some(comment) && r.reporter == reporter && r.status == ReportStatus::Open
-        }) {
-            return Ok(r.id);
-        }
-        let report = Report {
-            id: new_id(),
-            ts_ms: now_ms(),
-            video: Some(c.video),
-            comment: Some(comment),
-            creator: c.author,
-            reason: reason.to_string(),
-            note,
-            reporter,
-            status: ReportStatus::Open,
-            decision: String::new(),
-            appeal: String::new(),
-            decided_ms: 0,
-        };
-        store.put_report(&report)?;
-        Ok(report.id)
-    }
-
     /// Takes a comment down (out of the projection; kept in its author's store) or restores it.
     fn set_comment_removed(
         &self,
@@ -281,57 +294,6 @@ impl Platform {
             count(&mut w, 1);
         }
         Ok(())
-    }
-
-    /// Reports an account (for instance as under 13) to the moderators of its region.
-    pub fn report_account(
-        &self,
-        caller: &Caller,
-        account: UserId,
-        reason: &str,
-        note: &str,
-    ) -> Result<u64, PlatformError> {
-        if !REPORT_REASONS.contains(&reason) {
-            return Err(PlatformError::bad_request(format!(
-                "reason: one of {}",
-                REPORT_REASONS.join(", ")
-            )));
-        }
-        let note = text("note", note, false)?;
-        let region = {
-            let w = self.world.read().map_err(lock_err)?;
-            w.users
-                .get(&account)
-                .filter(|u| !u.locked && account != caller.user)
-                .map(|u| u.region.clone())
-                .ok_or_else(|| PlatformError::not_found(format!("no user with id {account}")))?
-        };
-        let reporter = self.transparency.pseudonym(caller.user);
-        let store = self.cells.moderation(&region)?;
-        if let Some(r) = store.reports()?.iter().find(|r| {
-            r.video.is_none()
-                && r.creator == account
-                && r.reporter == reporter
-                && r.status == ReportStatus::Open
-        }) {
-            return Ok(r.id);
-        }
-        let report = Report {
-            id: new_id(),
-            ts_ms: now_ms(),
-            video: None,
-            comment: None,
-            creator: account,
-            reason: reason.to_string(),
-            note,
-            reporter,
-            status: ReportStatus::Open,
-            decision: String::new(),
-            appeal: String::new(),
-            decided_ms: 0,
-        };
-        store.put_report(&report)?;
-        Ok(report.id)
     }
 
     /// Locks an account (it may sign in only to read the decision, appeal and export; its
@@ -380,14 +342,7 @@ impl Platform {
         cell.store.update_video(&updated)?;
         if removed {
             self.append_catalog(&[videos::catalog_record_again(EventKind::Unpublish, &updated)])?;
-            let mut w = self.world.write().map_err(lock_err)?;
-            w.videos.remove(&id);
-            if let Some(l) = w.by_creator.get_mut(&updated.creator) {
-                l.retain(|v| *v != id);
-            }
-            if let Some(l) = w.by_sound.get_mut(&updated.sound) {
-                l.retain(|v| *v != id);
-            }
+            self.world.write().map_err(lock_err)?.remove_video(&updated);
         } else {
             self.append_catalog(&[videos::catalog_record_again(EventKind::Publish, &updated)])?;
             self.world.write().map_err(lock_err)?.add_video(updated);

@@ -289,57 +289,52 @@ impl Transparency {
         std::fs::read(self.dir.join(RECOMMENDER).join(format!("{version}.json"))).ok()
     }
 
+    /// Runs `f` over every entry of the log, in order, with its index.
+    fn each_entry(&self, mut f: impl FnMut(u64, &[u8])) -> Result<(), PlatformError> {
+        let mut from = 0;
+        loop {
+            let batch = self
+                .seq
+                .read(|l| l.entries(from, 4096))
+                .map_err(log_err)?
+                .map_err(log_err)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for (i, raw) in batch.iter().enumerate() {
+                f(from + i as u64, raw);
+            }
+            from += batch.len() as u64;
+        }
+    }
+
     /// Every log entry that names `pseudonym` (as actor or subject), with its index.
     pub fn entries_naming(
         &self,
         pseudonym: &str,
     ) -> Result<Vec<(u64, serde_json::Value)>, PlatformError> {
         let mut out = Vec::new();
-        let mut from = 0;
-        loop {
-            let batch = self
-                .seq
-                .read(|l| l.entries(from, 4096))
-                .map_err(log_err)?
-                .map_err(log_err)?;
-            if batch.is_empty() {
-                break;
-            }
-            for (i, raw) in batch.iter().enumerate() {
-                if raw
-                    .windows(pseudonym.len())
-                    .any(|w| w == pseudonym.as_bytes())
-                {
-                    if let Ok(v) = serde_json::from_slice(raw) {
-                        out.push((from + i as u64, v));
-                    }
+        self.each_entry(|i, raw| {
+            if raw
+                .windows(pseudonym.len())
+                .any(|w| w == pseudonym.as_bytes())
+            {
+                if let Ok(v) = serde_json::from_slice(raw) {
+                    out.push((i, v));
                 }
             }
-            from += batch.len() as u64;
-        }
+        })?;
         Ok(out)
     }
 
     /// Every configuration version ever activated here, newest last.
     pub fn recommender_versions(&self) -> Result<Vec<(u64, String)>, PlatformError> {
         let mut out = Vec::new();
-        let mut from = 0;
-        loop {
-            let batch = self
-                .seq
-                .read(|l| l.entries(from, 4096))
-                .map_err(log_err)?
-                .map_err(log_err)?;
-            if batch.is_empty() {
-                break;
+        self.each_entry(|_, raw| {
+            if let Ok(Entry::Config { ts_ms, version, .. }) = Entry::parse(raw) {
+                out.push((ts_ms, version));
             }
-            from += batch.len() as u64;
-            for raw in batch {
-                if let Ok(Entry::Config { ts_ms, version, .. }) = Entry::parse(&raw) {
-                    out.push((ts_ms, version));
-                }
-            }
-        }
+        })?;
         Ok(out)
     }
 

@@ -288,14 +288,7 @@ impl Platform {
         media.delete(&video.media_key)?;
         media.delete(&video.poster_key)?;
         self.append_catalog(&[catalog_record(EventKind::Unpublish, video)])?;
-        let mut w = self.world.write().map_err(lock_err)?;
-        w.videos.remove(&id);
-        if let Some(l) = w.by_creator.get_mut(&video.creator) {
-            l.retain(|v| *v != id);
-        }
-        if let Some(l) = w.by_sound.get_mut(&video.sound) {
-            l.retain(|v| *v != id);
-        }
+        self.world.write().map_err(lock_err)?.remove_video(video);
         tracing::info!(video = %id, by = %caller.user, role = ?caller.role, "video removed");
         Ok(())
     }

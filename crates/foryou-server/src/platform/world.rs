@@ -73,6 +73,17 @@ impl World {
         );
     }
 
+    /// Takes a video out of the projection (its lists included).
+    pub(super) fn remove_video(&mut self, v: &Video) {
+        self.videos.remove(&v.id);
+        if let Some(l) = self.by_creator.get_mut(&v.creator) {
+            l.retain(|x| *x != v.id);
+        }
+        if let Some(l) = self.by_sound.get_mut(&v.sound) {
+            l.retain(|x| *x != v.id);
+        }
+    }
+
     pub(super) fn apply(&mut self, rec: &EventRecord, effect: &Effect) {
         let entry = rec.video.and_then(|v| self.videos.get_mut(&v));
         if let Some(e) = entry {
