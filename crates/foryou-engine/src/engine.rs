@@ -255,6 +255,9 @@ impl Engine {
             return;
         }
         self.state.last_seq = self.state.last_seq.max(e.seq);
+        if e.kind == EventKind::Erased {
+            return;
+        }
         self.advance_clock(e.ts_ms);
         match (e.kind, e.video) {
             (EventKind::Refresh, _) => {
@@ -334,7 +337,8 @@ impl Engine {
                 | EventKind::Unpublish
                 | EventKind::ApproveFollower
                 | EventKind::DeclineFollower
-                | EventKind::UndoNotInterested => {}
+                | EventKind::UndoNotInterested
+                | EventKind::Erased => {}
             }
             add_stats(st, &d);
             add_stats(&mut self.state.totals.sum, &d);
@@ -481,6 +485,23 @@ impl Engine {
                     u.blocked_sounds.remove(&s);
                 }
             }
+        }
+    }
+
+    /// Erases a person (when `user` is given) and videos: what was learned about them as a
+    /// viewer goes, the videos leave the catalog and their ids the state, and the person's id as
+    /// a creator is forgotten (the slots stay, naming no one, so others' learned state keeps its
+    /// shape). Counts they added to others' videos stay as numbers.
+    pub fn erase(&mut self, user: Option<UserId>, videos: &[VideoId]) {
+        for &v in videos {
+            self.remove_item(v);
+            if let Some(i) = self.state.item_ids.forget(&v, VideoId(0)) {
+                self.state.items[i as usize].id = VideoId(0);
+            }
+        }
+        if let Some(u) = user {
+            self.forget_user(u);
+            self.state.creator_ids.forget(&u, UserId(0));
         }
     }
 

@@ -58,6 +58,16 @@ impl<K: Eq + Hash + Clone> Interner<K> {
         self.keys.is_empty()
     }
 
+    /// Forgets `key`: its slot stays (learned state is indexed by slot) but holds `placeholder`
+    /// and no lookup finds it. Returns the slot it had.
+    pub fn forget(&mut self, key: &K, placeholder: K) -> Option<u32> {
+        let i = self.index.remove(key)?;
+        self.keys[i as usize] = placeholder.clone();
+        // Placeholders are never looked up.
+        self.index.remove(&placeholder);
+        Some(i)
+    }
+
     /// Rebuilds the lookup table after deserialising.
     pub fn reindex(&mut self) {
         self.index = self

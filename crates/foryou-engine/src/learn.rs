@@ -186,6 +186,7 @@ pub fn signal(e: &EventRecord) -> f32 {
         | EventKind::Unpublish
         | EventKind::ApproveFollower
         | EventKind::DeclineFollower
-        | EventKind::UndoNotInterested => 0.0,
+        | EventKind::UndoNotInterested
+        | EventKind::Erased => 0.0,
     }
 }

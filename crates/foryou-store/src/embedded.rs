@@ -11,29 +11,30 @@ use redb::{Database, Durability, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{RwLock, RwLockReadGuard};
 
 /// File name of the store inside a region's directory.
 pub(crate) const STORE_FILE: &str = "store.redb";
 
-const ACCOUNTS: TableDefinition<u64, &[u8]> = TableDefinition::new("accounts");
-const HANDLES: TableDefinition<&str, u64> = TableDefinition::new("handles");
-const TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokens");
-const VIDEOS: TableDefinition<u64, &[u8]> = TableDefinition::new("videos");
-const SOUNDS: TableDefinition<u64, &[u8]> = TableDefinition::new("sounds");
-const FOLLOWS: TableDefinition<(u64, u64), u64> = TableDefinition::new("follows");
-const LIKES: TableDefinition<(u64, u64), u64> = TableDefinition::new("likes");
-const COMMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("comments");
-const ACCESS: TableDefinition<u64, &[u8]> = TableDefinition::new("access");
-const SETTINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("settings");
-const REPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("reports");
+pub(crate) const ACCOUNTS: TableDefinition<u64, &[u8]> = TableDefinition::new("accounts");
+pub(crate) const HANDLES: TableDefinition<&str, u64> = TableDefinition::new("handles");
+pub(crate) const TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokens");
+pub(crate) const VIDEOS: TableDefinition<u64, &[u8]> = TableDefinition::new("videos");
+pub(crate) const SOUNDS: TableDefinition<u64, &[u8]> = TableDefinition::new("sounds");
+pub(crate) const FOLLOWS: TableDefinition<(u64, u64), u64> = TableDefinition::new("follows");
+pub(crate) const LIKES: TableDefinition<(u64, u64), u64> = TableDefinition::new("likes");
+pub(crate) const COMMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("comments");
+pub(crate) const ACCESS: TableDefinition<u64, &[u8]> = TableDefinition::new("access");
+pub(crate) const SETTINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("settings");
+pub(crate) const REPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("reports");
 /// (account, follower) → 1 approved, 0 declined.
-const APPROVALS: TableDefinition<(u64, u64), u8> = TableDefinition::new("approvals");
+pub(crate) const APPROVALS: TableDefinition<(u64, u64), u8> = TableDefinition::new("approvals");
 /// Views and shares per video made by this region's users, kept with the log they come from.
 pub(crate) const COUNTS: TableDefinition<u64, (u64, u64)> = TableDefinition::new("counts");
 /// The key in `COUNTS` that says the counts cover the whole log (ids stay below 2^53).
 pub(crate) const COUNTED: u64 = u64::MAX;
 /// Positions: `applied` is the last log position whose effects are in the tables.
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const APPLIED: &str = "applied";
 /// Log applications committed without fsync before one is made durable.
 const APPLY_GROUP: u64 = 64;
@@ -41,8 +42,11 @@ const APPLY_GROUP: u64 = 64;
 /// A region's store in `DIR/store.redb`.
 pub struct EmbeddedStore {
     region: Region,
-    db: Database,
-    failed: AtomicBool,
+    pub(crate) dir: std::path::PathBuf,
+    pub(crate) cache_bytes: usize,
+    /// Replaced whole by [`RegionStore::vacuum`]; every transaction begins under a read guard.
+    pub(crate) db: RwLock<Database>,
+    pub(crate) failed: AtomicBool,
     /// Log applications committed since the last durable commit.
     lazy: AtomicU64,
 }
@@ -86,13 +90,20 @@ impl EmbeddedStore {
         tx.commit().map_err(|e| backend(&e))?;
         Ok(EmbeddedStore {
             region,
-            db,
+            dir: dir.to_path_buf(),
+            cache_bytes,
+            db: RwLock::new(db),
             failed: AtomicBool::new(false),
             lazy: AtomicU64::new(0),
         })
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> StoreError {
+    /// The database, for beginning one transaction.
+    pub(crate) fn db(&self) -> Result<RwLockReadGuard<'_, Database>, StoreError> {
+        self.db.read().map_err(|e| self.err(e))
+    }
+
+    pub(crate) fn err(&self, e: impl std::fmt::Display) -> StoreError {
         StoreError::Backend {
             region: self.region.clone(),
             message: e.to_string(),
@@ -111,7 +122,7 @@ impl EmbeddedStore {
     }
 
     /// Runs `f` in a write transaction and commits durably; a failed commit fails the store.
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -128,7 +139,7 @@ impl EmbeddedStore {
         if self.failed.load(Ordering::SeqCst) {
             return Err(self.err("an earlier write failed; restart after checking the disk"));
         }
-        let mut tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
         if durable {
             self.lazy.store(0, Ordering::SeqCst);
         } else {
@@ -169,7 +180,7 @@ impl EmbeddedStore {
         def: TableDefinition<K, &[u8]>,
         name: &'static str,
     ) -> Result<Vec<T>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(def).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in t.iter().map_err(|e| self.err(e))? {
@@ -180,7 +191,7 @@ impl EmbeddedStore {
     }
 
     fn pairs(&self, def: TableDefinition<(u64, u64), u64>) -> Result<Vec<(u64, u64)>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(def).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in t.iter().map_err(|e| self.err(e))? {
@@ -222,7 +233,7 @@ impl RegionStore for EmbeddedStore {
     }
 
     fn account(&self, id: UserId) -> Result<Option<Account>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(ACCOUNTS).map_err(|e| self.err(e))?;
         let row = t.get(id.0).map_err(|e| self.err(e))?;
         row.map(|v| dec("accounts", v.value())).transpose()
@@ -251,7 +262,7 @@ impl RegionStore for EmbeddedStore {
     }
 
     fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(TOKENS).map_err(|e| self.err(e))?;
         let row = t.get(hash.as_slice()).map_err(|e| self.err(e))?;
         row.map(|v| dec("tokens", v.value())).transpose()
@@ -407,7 +418,7 @@ impl RegionStore for EmbeddedStore {
     }
 
     fn approvals(&self) -> Result<Vec<(UserId, UserId, bool)>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(APPROVALS).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in t.iter().map_err(|e| self.err(e))? {
@@ -419,14 +430,14 @@ impl RegionStore for EmbeddedStore {
     }
 
     fn settings(&self, id: UserId) -> Result<Option<Settings>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(SETTINGS).map_err(|e| self.err(e))?;
         let v = t.get(id.0).map_err(|e| self.err(e))?;
         v.map(|v| dec("settings", v.value())).transpose()
     }
 
     fn all_settings(&self) -> Result<Vec<(UserId, Settings)>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(SETTINGS).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in t.iter().map_err(|e| self.err(e))? {
@@ -570,8 +581,16 @@ impl RegionStore for EmbeddedStore {
         })
     }
 
+    fn erase(&self, user: Option<UserId>, videos: &[VideoId]) -> Result<crate::Erased, StoreError> {
+        self.erase_records(user, videos)
+    }
+
+    fn vacuum(&self) -> Result<(), StoreError> {
+        self.rewrite()
+    }
+
     fn applied_seq(&self) -> Result<u64, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(META).map_err(|e| self.err(e))?;
         let v = t
             .get(APPLIED)
@@ -598,7 +617,7 @@ impl RegionStore for EmbeddedStore {
     }
 
     fn access_records(&self, from: u64, max: usize) -> Result<Vec<AccessRecord>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(ACCESS).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in t.range(from..).map_err(|e| self.err(e))?.take(max) {
@@ -609,7 +628,7 @@ impl RegionStore for EmbeddedStore {
     }
 
     fn view_share_counts(&self) -> Result<Vec<(VideoId, u64, u64)>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(COUNTS).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in t.iter().map_err(|e| self.err(e))? {

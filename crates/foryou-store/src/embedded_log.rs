@@ -1,16 +1,22 @@
 //! The embedded event log: one redb file per region (`DIR/events.redb`), every append fsynced
-//! before it returns. After a failed commit the log refuses further appends.
+//! before it returns. After a failed commit the log refuses further appends. It keeps sealed
+//! records (tag and body); records written before sealing existed are plain JSON, and are read
+//! back as such (see [`crate::SealedLog`]).
 
-use crate::codec::{dec, enc};
-use crate::log::{EventLog, Logged};
+use crate::log::{EventLog, Logged, Sealed};
 use crate::StoreError;
-use foryou_types::{EventRecord, Region};
+use foryou_types::Region;
 use redb::{Database, ReadableTable, TableDefinition};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(crate) const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+/// The deduplication table of older versions, keyed by (user, event id) in clear.
 pub(crate) const EVENT_IDS: TableDefinition<(u64, &str), u64> = TableDefinition::new("event_ids");
+/// Tag → position, for recognising a resent record.
+const EVENT_TAGS: TableDefinition<&[u8], u64> = TableDefinition::new("event_tags");
+/// First byte of a stored sealed record (a plain JSON record of an older version starts `{`).
+const SEALED_ROW: u8 = 0xA5;
 
 /// File name of the log inside a region's directory.
 pub(crate) const LOG_FILE: &str = "events.redb";
@@ -43,7 +49,10 @@ impl EmbeddedLog {
             .map_err(|e| backend(&e))?;
         let tx = db.begin_write().map_err(|e| backend(&e))?;
         tx.open_table(EVENTS).map_err(|e| backend(&e))?;
-        tx.open_table(EVENT_IDS).map_err(|e| backend(&e))?;
+        tx.open_table(EVENT_TAGS).map_err(|e| backend(&e))?;
+        // The older deduplication table named people in clear; a resend of a record from
+        // before the upgrade is no longer recognised, a small price for not keeping it.
+        tx.delete_table(EVENT_IDS).map_err(|e| backend(&e))?;
         tx.commit().map_err(|e| backend(&e))?;
         Ok(EmbeddedLog {
             region,
@@ -101,15 +110,7 @@ impl EventLog for EmbeddedLog {
         &self.region
     }
 
-    fn append(&self, batch: &[EventRecord]) -> Result<Vec<Logged>, StoreError> {
-        for r in batch {
-            if r.region != self.region {
-                return Err(StoreError::WrongRegion {
-                    store: self.region.clone(),
-                    got: r.region.clone(),
-                });
-            }
-        }
+    fn append(&self, batch: &[Sealed]) -> Result<Vec<Logged>, StoreError> {
         if self.failed.load(Ordering::SeqCst) {
             return Err(self.err("an earlier append failed; restart after checking the disk"));
         }
@@ -117,17 +118,14 @@ impl EventLog for EmbeddedLog {
         let mut out = Vec::with_capacity(batch.len());
         {
             let mut events = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
-            let mut ids = tx.open_table(EVENT_IDS).map_err(|e| self.err(e))?;
+            let mut tags = tx.open_table(EVENT_TAGS).map_err(|e| self.err(e))?;
             let mut seq = events
                 .last()
                 .map_err(|e| self.err(e))?
                 .map(|(k, _)| k.value())
                 .unwrap_or(0);
             for r in batch {
-                if let Some(prev) = ids
-                    .get((r.user.0, r.id.as_str()))
-                    .map_err(|e| self.err(e))?
-                {
+                if let Some(prev) = tags.get(r.tag.as_slice()).map_err(|e| self.err(e))? {
                     out.push(Logged {
                         seq: prev.value(),
                         duplicate: true,
@@ -135,12 +133,14 @@ impl EventLog for EmbeddedLog {
                     continue;
                 }
                 seq += 1;
-                let mut rec = r.clone();
-                rec.seq = seq;
+                let mut row = Vec::with_capacity(1 + 32 + r.body.len());
+                row.push(SEALED_ROW);
+                row.extend_from_slice(&r.tag);
+                row.extend_from_slice(&r.body);
                 events
-                    .insert(seq, enc(&rec).as_slice())
+                    .insert(seq, row.as_slice())
                     .map_err(|e| self.err(e))?;
-                ids.insert((rec.user.0, rec.id.as_str()), seq)
+                tags.insert(r.tag.as_slice(), seq)
                     .map_err(|e| self.err(e))?;
                 out.push(Logged {
                     seq,
@@ -155,13 +155,35 @@ impl EventLog for EmbeddedLog {
         Ok(out)
     }
 
-    fn read(&self, from: u64, max: usize) -> Result<Vec<EventRecord>, StoreError> {
+    fn read(&self, from: u64, max: usize) -> Result<Vec<Sealed>, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in t.range(from..).map_err(|e| self.err(e))?.take(max) {
-            let (_, v) = row.map_err(|e| self.err(e))?;
-            out.push(dec("events", v.value())?);
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            let v = v.value();
+            let rec = match v.split_first() {
+                Some((&SEALED_ROW, rest)) if rest.len() >= 32 => {
+                    let (tag, body) = rest.split_at(32);
+                    Sealed {
+                        seq: k.value(),
+                        tag: tag.try_into().unwrap_or([0; 32]),
+                        body: body.to_vec(),
+                    }
+                }
+                Some((b'{', _)) => Sealed {
+                    seq: k.value(),
+                    tag: [0; 32],
+                    body: v.to_vec(),
+                },
+                _ => {
+                    return Err(StoreError::Corrupt {
+                        table: "events",
+                        message: format!("record {} has no known format", k.value()),
+                    })
+                }
+            };
+            out.push(rec);
         }
         Ok(out)
     }
@@ -181,8 +203,9 @@ impl EventLog for EmbeddedLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{EmbeddedStore, RegionStore};
-    use foryou_types::{EventKind, UserId, VideoId};
+    use crate::codec::enc;
+    use crate::{EmbeddedKeys, EmbeddedStore, RegionStore, SealedLog};
+    use foryou_types::{EventKind, EventRecord, UserId, VideoId};
 
     fn view(region: &Region, seq: u64, video: u64) -> EventRecord {
         EventRecord {
@@ -206,8 +229,9 @@ mod tests {
     }
 
     /// A directory of the older layout (the log inside `store.redb`, no counts) opens with the
-    /// log moved to its own file, its positions and duplicates kept, the counts tallied once and
-    /// the store's old copy dropped.
+    /// log moved to its own file, its positions kept and its plain records readable, the counts
+    /// tallied once and the store's old copy dropped, as is the old deduplication table that
+    /// named people in clear.
     #[test]
     fn an_older_store_with_the_log_inside_is_migrated() {
         let dir = std::env::temp_dir().join(format!("foryou-legacy-{}", std::process::id()));
@@ -228,20 +252,28 @@ mod tests {
             }
             tx.commit().expect("commit");
         }
-        let log = EmbeddedLog::open(eu.clone(), &dir, 1 << 20).expect("log");
+        let log = SealedLog::new(
+            Box::new(EmbeddedLog::open(eu.clone(), &dir, 1 << 20).expect("log")),
+            Box::new(EmbeddedKeys::open(eu.clone(), &dir).expect("keys")),
+        );
         let store = EmbeddedStore::open(eu.clone(), &dir, 1 << 20).expect("store");
         assert_eq!(log.last_seq().expect("last"), 3);
         assert_eq!(store.applied_seq().expect("applied"), 3);
-        let resent = EventRecord {
-            seq: 0,
-            ..view(&eu, 1, 7)
-        };
-        let again = log.append(&[resent]).expect("append");
+        let old = log.read(1, 10).expect("read");
+        assert_eq!(old.len(), 3);
+        assert_eq!((old[2].seq, old[2].video), (3, Some(VideoId(8))));
+        let next = log
+            .append(&[EventRecord {
+                seq: 0,
+                id: "new".into(),
+                ..view(&eu, 1, 9)
+            }])
+            .expect("append");
         assert_eq!(
-            again[0],
+            next[0],
             Logged {
-                seq: 1,
-                duplicate: true
+                seq: 4,
+                duplicate: false
             }
         );
         let mut counts = store.view_share_counts().expect("counts");
@@ -254,6 +286,10 @@ mod tests {
             tx.open_table(EVENTS).is_err(),
             "the store's old copy of the log is dropped"
         );
+        drop((tx, db));
+        let db = Database::create(dir.join(LOG_FILE)).expect("db");
+        let tx = db.begin_read().expect("tx");
+        assert!(tx.open_table(EVENT_IDS).is_err(), "old id table dropped");
         drop((tx, db));
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -1,25 +1,32 @@
 //! Region stores: every personal record lives in exactly one region's store and event log,
-//! behind the [`RegionStore`] and [`EventLog`] traits. The log is the source of truth for what
-//! people did; the store's likes, follows, comments and counts are derived from it and record the
-//! last log position they applied. [`EmbeddedStore`] and [`EmbeddedLog`] keep each region in its
-//! own redb files; PostgreSQL or a stream fill the same slots without touching the server.
+//! behind the [`RegionStore`], [`EventLog`] and [`KeyStore`] traits. The log is the source of
+//! truth for what people did; the store's likes, follows, comments and counts are derived from it
+//! and record the last log position they applied. Log records are sealed under their subject's
+//! key ([`SealedLog`]), so erasing a person destroys their key and every copy of their records
+//! with it. [`EmbeddedStore`], [`EmbeddedLog`] and [`EmbeddedKeys`] keep each region in its own
+//! files; PostgreSQL or a stream fill the same slots without touching the server.
 
 mod codec;
 mod embedded;
 mod embedded_log;
+mod erase;
+mod keys;
 mod log;
 mod migrate;
 mod records;
+mod sealed;
 
 pub use embedded::EmbeddedStore;
 pub use embedded_log::EmbeddedLog;
-pub use log::{EventLog, Logged};
+pub use keys::{EmbeddedKeys, KeyStore, SubjectKey, KEYS_FILE};
+pub use log::{EventLog, Logged, Sealed};
 pub use records::{
     AccessRecord, Account, Comment, CommentPolicy, Effect, Report, ReportStatus, Settings, Sound,
     TokenRecord, Video,
 };
+pub use sealed::SealedLog;
 
-use foryou_types::{EventRecord, Region, Role, UserId, VideoId};
+use foryou_types::{CommentId, EventRecord, Region, Role, UserId, VideoId};
 
 /// A failure of a region store.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +73,19 @@ pub enum StoreError {
         /// The decoder's message.
         message: String,
     },
+}
+
+/// What [`RegionStore::erase`] removed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Erased {
+    /// The person's account was here and is gone.
+    pub account: bool,
+    /// The videos removed (their media are the caller's to delete).
+    pub videos: Vec<Video>,
+    /// The comments removed: the person's own, and every comment on a removed video.
+    pub comments: Vec<CommentId>,
+    /// Records removed or redacted in all.
+    pub rows: u64,
 }
 
 /// Everything one region stores. Implementations make each method atomic and durable on return.
@@ -144,6 +164,16 @@ pub trait RegionStore: Send + Sync {
     /// Views and shares per video made by this region's users, kept as the log is applied, so a
     /// start need not read the log to count them.
     fn view_share_counts(&self) -> Result<Vec<(VideoId, u64, u64)>, StoreError>;
+    /// Removes, in one transaction, everything held by or about `user` (their account, handle,
+    /// sessions, settings, videos, follows either way, likes, comments, follower decisions and
+    /// reports about them; staff decisions that named them stay with the name redacted, and their
+    /// original sounds stay, unnamed, for the videos that use them) and everything attached to
+    /// `videos` (the videos, their likes, comments, counts and reports), whoever's they are.
+    fn erase(&self, user: Option<UserId>, videos: &[VideoId]) -> Result<Erased, StoreError>;
+    /// Rewrites the store's files so that nothing removed survives in them (freed pages
+    /// included); run after [`RegionStore::erase`].
+    fn vacuum(&self) -> Result<(), StoreError>;
+
     /// Appends a staff-gateway decision about this region's data, durably; returns its position.
     fn record_access(&self, record: &AccessRecord) -> Result<u64, StoreError>;
     /// Up to `max` access decisions from position `from` (1-based), in order.

@@ -1,29 +1,45 @@
 //! The event log: a region's source of truth. Every interaction, catalog change and refresh of
 //! the region's users is appended here first; the record tables, the counters and the engine are
 //! consumers that each know the last position they applied, and catch up from there.
+//!
+//! A backend holds opaque sealed records ([`Sealed`]): each is encrypted under its subject's key
+//! by [`crate::SealedLog`], so the backend never sees a person's id or words, and erasing a
+//! person is destroying their key.
 
 use crate::StoreError;
-use foryou_types::{EventRecord, Region};
+use foryou_types::Region;
 
-/// Where an appended event landed.
+/// Where an appended record landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Logged {
     /// Its position in the log (the earlier one for a duplicate).
     pub seq: u64,
-    /// True when an event with the same `(user, id)` was appended before; nothing was added.
+    /// True when a record with the same tag was appended before; nothing was added.
     pub duplicate: bool,
 }
 
-/// A region's append-only event log. Implementations make `append` atomic and durable on
-/// return, number records 1, 2, 3, … without gaps, and refuse records of another region.
+/// One record as a log backend keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    /// Position in the log, from 1, gap-free (0 before it is appended).
+    pub seq: u64,
+    /// Deduplication tag: a keyed hash of the client's event id under the subject's key, so a
+    /// resend is recognised without the log knowing who sent it.
+    pub tag: [u8; 32],
+    /// The sealed record.
+    pub body: Vec<u8>,
+}
+
+/// A region's append-only log of sealed records. Implementations make `append` atomic and
+/// durable on return, and number records 1, 2, 3, … without gaps.
 pub trait EventLog: Send + Sync {
     /// The region whose events this log holds.
     fn region(&self) -> &Region;
     /// Appends a batch in order, assigning each new record the next position; a record whose
-    /// `(user, id)` is already in the log is reported as a duplicate and not appended again.
-    fn append(&self, batch: &[EventRecord]) -> Result<Vec<Logged>, StoreError>;
+    /// tag is already in the log is reported as a duplicate and not appended again.
+    fn append(&self, batch: &[Sealed]) -> Result<Vec<Logged>, StoreError>;
     /// Up to `max` records with `seq >= from`, in order.
-    fn read(&self, from: u64, max: usize) -> Result<Vec<EventRecord>, StoreError>;
+    fn read(&self, from: u64, max: usize) -> Result<Vec<Sealed>, StoreError>;
     /// The last assigned position (0 when empty).
     fn last_seq(&self) -> Result<u64, StoreError>;
 }

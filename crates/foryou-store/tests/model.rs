@@ -3,7 +3,7 @@
 //! falls behind its log and catches up.
 
 use foryou_store::Effect;
-use foryou_store::{EmbeddedLog, EmbeddedStore, EventLog, RegionStore};
+use foryou_store::{EmbeddedKeys, EmbeddedLog, EmbeddedStore, RegionStore, SealedLog};
 use foryou_types::{EventKind, EventRecord, Region, UserId, VideoId};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,14 +27,17 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn open(region: &Region, dir: &std::path::Path) -> (EmbeddedLog, EmbeddedStore) {
-    let log = EmbeddedLog::open(region.clone(), dir, 16 << 20).expect("open log");
+fn open(region: &Region, dir: &std::path::Path) -> (SealedLog, EmbeddedStore) {
+    let log = SealedLog::new(
+        Box::new(EmbeddedLog::open(region.clone(), dir, 16 << 20).expect("open log")),
+        Box::new(EmbeddedKeys::open(region.clone(), dir).expect("open keys")),
+    );
     let store = EmbeddedStore::open(region.clone(), dir, 16 << 20).expect("open store");
     (log, store)
 }
 
 /// Applies whatever of the log the store has not applied yet.
-fn catch_up(log: &EmbeddedLog, store: &EmbeddedStore) {
+fn catch_up(log: &SealedLog, store: &EmbeddedStore) {
     let from = store.applied_seq().expect("applied") + 1;
     let rest = log.read(from, usize::MAX).expect("read");
     store.apply(&rest).expect("apply");

@@ -40,6 +40,9 @@ pub enum EventKind {
     DeclineFollower,
     /// Takes a "not interested" back (`target` as for `not_interested`, on the same video).
     UndoNotInterested,
+    /// A record whose subject was erased: its key is destroyed, so only its position remains.
+    /// Never written; reading the log yields it in place of what can no longer be read.
+    Erased,
 }
 
 impl EventKind {
@@ -61,11 +64,12 @@ impl EventKind {
             EventKind::ApproveFollower => "approve_follower",
             EventKind::DeclineFollower => "decline_follower",
             EventKind::UndoNotInterested => "undo_not_interested",
+            EventKind::Erased => "erased",
         }
     }
 
     /// Every kind, for metrics and documentation.
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::View,
         EventKind::Skip,
         EventKind::Like,
@@ -81,13 +85,14 @@ impl EventKind {
         EventKind::ApproveFollower,
         EventKind::DeclineFollower,
         EventKind::UndoNotInterested,
+        EventKind::Erased,
     ];
 
     /// Whether only the platform writes this kind (never a client's event batch).
     pub fn platform_only(self) -> bool {
         matches!(
             self,
-            EventKind::Refresh | EventKind::Publish | EventKind::Unpublish
+            EventKind::Refresh | EventKind::Publish | EventKind::Unpublish | EventKind::Erased
         )
     }
 }

@@ -3,7 +3,7 @@
 
 use foryou_media::{LocalObjectStore, ObjectStore};
 use foryou_server::{Backends, Config, PlatformError};
-use foryou_store::{EmbeddedLog, EmbeddedStore, EventLog, RegionStore};
+use foryou_store::{EmbeddedKeys, EmbeddedLog, EmbeddedStore, EventLog, KeyStore, RegionStore};
 use foryou_types::Region;
 use std::path::Path;
 
@@ -11,6 +11,10 @@ use std::path::Path;
 pub struct Embedded;
 
 impl Backends for Embedded {
+    fn keys(&self, region: &Region, dir: &Path) -> Result<Box<dyn KeyStore>, PlatformError> {
+        Ok(Box::new(EmbeddedKeys::open(region.clone(), dir)?))
+    }
+
     fn log(
         &self,
         region: &Region,

@@ -20,14 +20,15 @@ use super::*;
 use crate::platform::staff::Grant;
 use foryou_engine::release::{Release, Releaser};
 use foryou_engine::Recommendation;
-use foryou_store::{AccessRecord, EventLog};
+use foryou_store::{AccessRecord, SealedLog};
 
 /// One region's everything.
 pub(crate) struct Cell {
     /// The region's own directory (`DIR/regions/<r>`).
     pub(super) dir: PathBuf,
     pub(super) store: Box<dyn RegionStore>,
-    pub(super) log: Box<dyn EventLog>,
+    /// The region's event log, each record sealed under its subject's key.
+    pub(super) log: SealedLog,
     pub(super) media: Box<dyn ObjectStore>,
     pub(super) engine: Arc<RwLock<Engine>>,
     /// Set while the ANN index is being rebuilt in the background.
@@ -89,7 +90,10 @@ impl Cell {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
-        let log = backends.log(region, &dir, config)?;
+        let log = SealedLog::new(
+            backends.log(region, &dir, config)?,
+            backends.keys(region, &dir)?,
+        );
         Ok(Cell {
             store: backends.store(region, &dir, config)?,
             log,

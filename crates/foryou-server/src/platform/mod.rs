@@ -28,7 +28,9 @@ use cells::{Cells, ENGINE_SNAPSHOT};
 pub use error::{Kind, PlatformError};
 use foryou_engine::{Engine, EngineConfig, FeedMode, FeedRequest, ItemMeta};
 use foryou_media::ObjectStore;
-use foryou_store::{Account, Comment, Effect, EventLog, RegionStore, Sound, TokenRecord, Video};
+use foryou_store::{
+    Account, Comment, Effect, EventLog, KeyStore, RegionStore, Sound, TokenRecord, Video,
+};
 use foryou_types::{
     age_on, hashtags, parse_date, validate_caption, validate_handle, validate_password, CommentId,
     Date, EventInput, EventKind, EventRecord, NotInterestedTarget, Region, RegionMap, Role,
@@ -210,10 +212,13 @@ pub enum FeedKind {
     Following,
 }
 
-/// How a region's event log, record store and media store are opened. The binary chooses the
-/// implementations (embedded files today; a stream, PostgreSQL or S3 fit the same slots):
-/// nothing in this crate names one. A cell opens its log first, then its store, then its media.
+/// How a region's event log, subject keys, record store and media store are opened. The binary
+/// chooses the implementations (embedded files today; a stream, PostgreSQL or S3 fit the same
+/// slots): nothing in this crate names one. A cell opens its log and keys first, then its store,
+/// then its media.
 pub trait Backends {
+    /// Opens (creating) the keys under which `region`'s log records are sealed.
+    fn keys(&self, region: &Region, dir: &Path) -> Result<Box<dyn KeyStore>, PlatformError>;
     /// Opens (creating) the event log of `region` in its directory `dir`.
     fn log(
         &self,

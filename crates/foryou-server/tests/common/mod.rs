@@ -8,7 +8,7 @@ use axum::Router;
 use foryou_media::synth::{clip_mp4, ClipSpec};
 use foryou_media::{LocalObjectStore, ObjectStore};
 use foryou_server::{router, Backends, Config, Platform, PlatformError};
-use foryou_store::{EmbeddedLog, EmbeddedStore, EventLog, RegionStore};
+use foryou_store::{EmbeddedKeys, EmbeddedLog, EmbeddedStore, EventLog, KeyStore, RegionStore};
 use foryou_types::Region;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -20,6 +20,10 @@ use tower::ServiceExt;
 pub struct Embedded;
 
 impl Backends for Embedded {
+    fn keys(&self, region: &Region, dir: &Path) -> Result<Box<dyn KeyStore>, PlatformError> {
+        Ok(Box::new(EmbeddedKeys::open(region.clone(), dir)?))
+    }
+
     fn log(
         &self,
         region: &Region,

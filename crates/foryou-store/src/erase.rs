@@ -1,0 +1,428 @@
+//! Erasure in the embedded store: removing a person, or videos, with everything attached, and
+//! rewriting the file so that nothing removed survives in its free pages (redb, like most
+//! copy-on-write stores, leaves freed pages as they were until it reuses them).
+
+use crate::codec::{dec, enc};
+use crate::embedded::{
+    EmbeddedStore, ACCESS, ACCOUNTS, APPROVALS, COMMENTS, COUNTS, FOLLOWS, HANDLES, LIKES, META,
+    REPORTS, SETTINGS, SOUNDS, STORE_FILE, TOKENS, VIDEOS,
+};
+use crate::records::{Account, Comment, Report, Sound, TokenRecord, Video};
+use crate::{AccessRecord, Erased, StoreError};
+use foryou_types::{UserId, VideoId};
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+
+/// Where an access record named an erased person, it names no one.
+const REDACTED: &str = "[erased]";
+
+impl EmbeddedStore {
+    pub(crate) fn erase_records(
+        &self,
+        user: Option<UserId>,
+        videos: &[VideoId],
+    ) -> Result<Erased, StoreError> {
+        self.write(|tx| {
+            let mut out = Erased::default();
+            let mut gone: HashSet<u64> = videos.iter().map(|v| v.0).collect();
+            if let Some(u) = user {
+                let account: Option<Account> = {
+                    let mut t = tx.open_table(ACCOUNTS).map_err(|x| self.err(x))?;
+                    let got = t.remove(u.0).map_err(|x| self.err(x))?;
+                    match got {
+                        Some(v) => Some(dec("accounts", v.value())?),
+                        None => None,
+                    }
+                };
+                if let Some(a) = &account {
+                    let mut h = tx.open_table(HANDLES).map_err(|x| self.err(x))?;
+                    h.remove(a.handle.to_ascii_lowercase().as_str())
+                        .map_err(|x| self.err(x))?;
+                    out.account = true;
+                    out.rows += 2;
+                }
+                // Sessions.
+                let mut t = tx.open_table(TOKENS).map_err(|x| self.err(x))?;
+                let mut doomed = Vec::new();
+                for row in t.iter().map_err(|x| self.err(x))? {
+                    let (k, v) = row.map_err(|x| self.err(x))?;
+                    let tok: TokenRecord = dec("tokens", v.value())?;
+                    if tok.user == u {
+                        doomed.push(k.value().to_vec());
+                    }
+                }
+                for k in &doomed {
+                    t.remove(k.as_slice()).map_err(|x| self.err(x))?;
+                }
+                out.rows += doomed.len() as u64;
+                drop(t);
+                let mut t = tx.open_table(SETTINGS).map_err(|x| self.err(x))?;
+                out.rows += u64::from(t.remove(u.0).map_err(|x| self.err(x))?.is_some());
+                drop(t);
+                // Their videos go with them.
+                for v in self.scan::<Video>(tx, VIDEOS, "videos")? {
+                    if v.creator == u {
+                        gone.insert(v.id.0);
+                    }
+                }
+                // Their original sounds stay for the videos that use them, unnamed.
+                let all: Vec<Sound> = self.scan(tx, SOUNDS, "sounds")?;
+                let mut t = tx.open_table(SOUNDS).map_err(|x| self.err(x))?;
+                for s in all {
+                    if s.creator == u {
+                        let s = Sound {
+                            title: "original sound".into(),
+                            creator: UserId(0),
+                            ..s
+                        };
+                        t.insert(s.id.0, enc(&s).as_slice())
+                            .map_err(|x| self.err(x))?;
+                        out.rows += 1;
+                    }
+                }
+                drop(t);
+                out.rows += remove_pairs(tx, FOLLOWS, |a, b| a == u.0 || b == u.0)
+                    .map_err(|x| self.err(x))?;
+                out.rows += remove_pairs(tx, LIKES, |a, _| a == u.0).map_err(|x| self.err(x))?;
+                out.rows += remove_approvals(tx, u.0).map_err(|x| self.err(x))?;
+                // Their words, wherever they wrote them.
+                let all: Vec<Comment> = self.scan(tx, COMMENTS, "comments")?;
+                let mut t = tx.open_table(COMMENTS).map_err(|x| self.err(x))?;
+                for c in all {
+                    if c.author == u {
+                        t.remove(c.id.0).map_err(|x| self.err(x))?;
+                        out.comments.push(c.id);
+                    }
+                }
+                drop(t);
+                // Staff decisions about them stay, naming no one.
+                let mut t = tx.open_table(ACCESS).map_err(|x| self.err(x))?;
+                let names: Vec<String> = std::iter::once(u.0.to_string())
+                    .chain(account.map(|a| a.handle))
+                    .collect();
+                let mut redact = Vec::new();
+                for row in t.iter().map_err(|x| self.err(x))? {
+                    let (k, v) = row.map_err(|x| self.err(x))?;
+                    let mut r: AccessRecord = dec("access", v.value())?;
+                    let mut hit = false;
+                    for f in [&mut r.action, &mut r.subject, &mut r.purpose] {
+                        for n in &names {
+                            if f.contains(n.as_str()) {
+                                *f = f.replace(n.as_str(), REDACTED);
+                                hit = true;
+                            }
+                        }
+                    }
+                    if hit {
+                        redact.push((k.value(), r));
+                    }
+                }
+                for (k, r) in &redact {
+                    t.insert(*k, enc(r).as_slice()).map_err(|x| self.err(x))?;
+                }
+                out.rows += redact.len() as u64;
+                drop(t);
+                // Reports about their account or videos.
+                let all: Vec<Report> = self.scan(tx, REPORTS, "reports")?;
+                let mut t = tx.open_table(REPORTS).map_err(|x| self.err(x))?;
+                for r in all {
+                    if r.creator == u {
+                        t.remove(r.id).map_err(|x| self.err(x))?;
+                        out.rows += 1;
+                    }
+                }
+            }
+            // The videos, and everything attached to them.
+            let mut t = tx.open_table(VIDEOS).map_err(|x| self.err(x))?;
+            for id in &gone {
+                if let Some(v) = t.remove(*id).map_err(|x| self.err(x))? {
+                    out.videos.push(dec("videos", v.value())?);
+                }
+            }
+            drop(t);
+            if !gone.is_empty() {
+                out.rows +=
+                    remove_pairs(tx, LIKES, |_, v| gone.contains(&v)).map_err(|x| self.err(x))?;
+                let all: Vec<Comment> = self.scan(tx, COMMENTS, "comments")?;
+                let mut t = tx.open_table(COMMENTS).map_err(|x| self.err(x))?;
+                for c in all {
+                    if gone.contains(&c.video.0) {
+                        t.remove(c.id.0).map_err(|x| self.err(x))?;
+                        out.comments.push(c.id);
+                    }
+                }
+                drop(t);
+                let mut t = tx.open_table(COUNTS).map_err(|x| self.err(x))?;
+                for id in &gone {
+                    out.rows += u64::from(t.remove(*id).map_err(|x| self.err(x))?.is_some());
+                }
+                drop(t);
+                let all: Vec<Report> = self.scan(tx, REPORTS, "reports")?;
+                let mut t = tx.open_table(REPORTS).map_err(|x| self.err(x))?;
+                for r in all {
+                    if r.video.is_some_and(|v| gone.contains(&v.0)) {
+                        t.remove(r.id).map_err(|x| self.err(x))?;
+                        out.rows += 1;
+                    }
+                }
+            }
+            out.rows += out.videos.len() as u64 + out.comments.len() as u64;
+            Ok(out)
+        })
+    }
+
+    /// Every record of a table, decoded.
+    fn scan<T: serde::de::DeserializeOwned>(
+        &self,
+        tx: &WriteTransaction,
+        def: TableDefinition<u64, &[u8]>,
+        name: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        let t = tx.open_table(def).map_err(|x| self.err(x))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|x| self.err(x))? {
+            let (_, v) = row.map_err(|x| self.err(x))?;
+            out.push(dec(name, v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Rewrites `store.redb` with only its live records: the copy is made inside a write
+    /// transaction of the old file (so no write is in flight or can start), fsynced, renamed into
+    /// place, and the store carries on with it.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn rewrite(&self) -> Result<(), StoreError> {
+        let mut db = self.db.write().map_err(|x| self.err(x))?;
+        let path = self.dir.join(STORE_FILE);
+        let tmp = self.dir.join("store.redb.tmp");
+        let copy = || -> Result<(), redb::Error> {
+            let from = db.begin_write()?;
+            let _ = std::fs::remove_file(&tmp);
+            let new = Database::builder()
+                .set_cache_size(self.cache_bytes)
+                .create(&tmp)?;
+            let to = new.begin_write()?;
+            copy(&from, &to, ACCOUNTS)?;
+            copy(&from, &to, HANDLES)?;
+            copy(&from, &to, TOKENS)?;
+            copy(&from, &to, VIDEOS)?;
+            copy(&from, &to, SOUNDS)?;
+            copy(&from, &to, FOLLOWS)?;
+            copy(&from, &to, LIKES)?;
+            copy(&from, &to, COMMENTS)?;
+            copy(&from, &to, ACCESS)?;
+            copy(&from, &to, SETTINGS)?;
+            copy(&from, &to, REPORTS)?;
+            copy(&from, &to, APPROVALS)?;
+            copy(&from, &to, COUNTS)?;
+            copy(&from, &to, META)?;
+            to.commit()?;
+            from.abort()?;
+            Ok(())
+        };
+        copy().map_err(|x| self.err(x))?;
+        let swap = || -> std::io::Result<()> {
+            std::fs::rename(&tmp, &path)?;
+            std::fs::File::open(&self.dir)?.sync_all()
+        };
+        swap().map_err(|x| self.err(x))?;
+        match Database::builder()
+            .set_cache_size(self.cache_bytes)
+            .create(&path)
+        {
+            Ok(new) => {
+                *db = new;
+                Ok(())
+            }
+            Err(x) => {
+                self.failed.store(true, Ordering::SeqCst);
+                Err(self.err(x))
+            }
+        }
+    }
+}
+
+/// Copies one table between two transactions.
+#[allow(clippy::result_large_err)] // redb's own error, converted at the store's edge
+fn copy<K: redb::Key + 'static, V: redb::Value + 'static>(
+    from: &WriteTransaction,
+    to: &WriteTransaction,
+    def: TableDefinition<K, V>,
+) -> Result<(), redb::Error> {
+    let src = from.open_table(def)?;
+    let mut dst = to.open_table(def)?;
+    for row in src.iter()? {
+        let (k, v) = row?;
+        dst.insert(k.value(), v.value())?;
+    }
+    Ok(())
+}
+
+/// Removes the pairs of a (u64, u64)-keyed table that `doomed` picks; returns how many.
+#[allow(clippy::result_large_err)] // redb's own error, converted at the store's edge
+fn remove_pairs(
+    tx: &WriteTransaction,
+    def: TableDefinition<(u64, u64), u64>,
+    doomed: impl Fn(u64, u64) -> bool,
+) -> Result<u64, redb::Error> {
+    let mut t = tx.open_table(def)?;
+    let mut keys = Vec::new();
+    for row in t.iter()? {
+        let (k, _) = row?;
+        let (a, b) = k.value();
+        if doomed(a, b) {
+            keys.push((a, b));
+        }
+    }
+    for k in &keys {
+        t.remove(*k)?;
+    }
+    Ok(keys.len() as u64)
+}
+
+/// Removes the follower decisions made by or about `u`.
+#[allow(clippy::result_large_err)] // redb's own error, converted at the store's edge
+fn remove_approvals(tx: &WriteTransaction, u: u64) -> Result<u64, redb::Error> {
+    let mut t = tx.open_table(APPROVALS)?;
+    let mut keys = Vec::new();
+    for row in t.iter()? {
+        let (k, _) = row?;
+        let (a, b) = k.value();
+        if a == u || b == u {
+            keys.push((a, b));
+        }
+    }
+    for k in &keys {
+        t.remove(*k)?;
+    }
+    Ok(keys.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Account, EmbeddedStore, RegionStore, Video};
+    use foryou_types::{
+        parse_date, CommentId, EventKind, EventRecord, Region, Role, SoundId, UserId, VideoId,
+    };
+
+    fn event(region: &Region, seq: u64, user: UserId, kind: EventKind, video: u64) -> EventRecord {
+        EventRecord {
+            seq,
+            id: format!("e{seq}"),
+            user,
+            region: region.clone(),
+            kind,
+            ts_ms: 1,
+            video: Some(VideoId(video)),
+            creator: None,
+            sound: None,
+            duration_ms: None,
+            watch_ms: None,
+            not_interested: None,
+            text: (kind == EventKind::Comment).then(|| format!("quux-wrote-{seq}")),
+            comment: (kind == EventKind::Comment).then_some(CommentId(900 + seq)),
+            tags: Vec::new(),
+            not_learned: false,
+        }
+    }
+
+    /// An erased person's records leave the store's file, free pages included, and what others
+    /// did on their videos goes too; everyone else's stays.
+    #[test]
+    fn an_erased_person_leaves_nothing_in_the_file() {
+        let dir = std::env::temp_dir().join(format!("foryou-erase-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let eu = Region::new("eu").expect("region");
+        let store = EmbeddedStore::open(eu.clone(), &dir, 1 << 20).expect("open");
+        let gone = UserId(4_111_222_333_444);
+        let kept = UserId(4_555_666_777_888);
+        for (id, handle) in [(gone, "zorblaxian"), (kept, "keeper")] {
+            store
+                .insert_account(&Account {
+                    id,
+                    handle: handle.into(),
+                    password_hash: "h".into(),
+                    birthdate: parse_date("2000-01-01").expect("date"),
+                    country: "DE".into(),
+                    region: eu.clone(),
+                    role: Role::User,
+                    created_ms: 1,
+                    locked: false,
+                })
+                .expect("account");
+        }
+        let video = |id: u64, creator: UserId| Video {
+            id: VideoId(id),
+            creator,
+            region: eu.clone(),
+            caption: format!("caption-of-{id}"),
+            hashtags: Vec::new(),
+            sound: SoundId(1),
+            duration_ms: 1000,
+            width: 1,
+            height: 1,
+            mime: "video/mp4".into(),
+            video_codec: "avc1".into(),
+            audio_codec: None,
+            media_key: format!("m{id}"),
+            poster_key: format!("p{id}"),
+            poster_mime: "image/png".into(),
+            size_bytes: 1,
+            mature: false,
+            removed: false,
+            created_ms: 1,
+        };
+        store.insert_video(&video(71, gone), None).expect("video");
+        store.insert_video(&video(72, kept), None).expect("video");
+        store
+            .apply(&[
+                event(&eu, 1, gone, EventKind::Comment, 72),
+                event(&eu, 2, kept, EventKind::Comment, 71),
+                event(&eu, 3, kept, EventKind::Like, 71),
+                event(&eu, 4, kept, EventKind::Comment, 72),
+                event(&eu, 5, gone, EventKind::Like, 72),
+            ])
+            .expect("apply");
+        let erased = store.erase(Some(gone), &[]).expect("erase");
+        assert!(erased.account);
+        assert_eq!(erased.videos.len(), 1);
+        assert_eq!(
+            erased.comments.len(),
+            2,
+            "their comment and the one on their video"
+        );
+        store.vacuum().expect("vacuum");
+        // The store carries on after its rewrite.
+        assert!(store.account(gone).expect("account").is_none());
+        assert!(store.account(kept).expect("account").is_some());
+        assert_eq!(store.likes().expect("likes"), Vec::new());
+        let texts: Vec<String> = store
+            .comments()
+            .expect("comments")
+            .into_iter()
+            .map(|c| c.text)
+            .collect();
+        assert_eq!(texts, ["quux-wrote-4"]);
+        store
+            .apply(&[event(&eu, 6, kept, EventKind::Like, 72)])
+            .expect("apply after");
+        drop(store);
+        let bytes = std::fs::read(dir.join(super::STORE_FILE)).expect("file");
+        let has = |m: &[u8]| bytes.windows(m.len()).any(|w| w == m);
+        assert!(!has(b"zorblaxian"));
+        assert!(!has(b"quux-wrote-1"));
+        assert!(!has(b"quux-wrote-2"));
+        assert!(!has(b"caption-of-71"));
+        assert!(!has(gone.0.to_string().as_bytes()));
+        assert!(!has(&gone.0.to_le_bytes()));
+        assert!(!has(&gone.0.to_be_bytes()));
+        assert!(
+            has(b"keeper") && has(b"quux-wrote-4"),
+            "the scan can find what is there"
+        );
+        let store = EmbeddedStore::open(eu, &dir, 1 << 20).expect("reopen");
+        assert_eq!(store.likes().expect("likes").len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
