@@ -20,6 +20,6 @@ pub use http::views::{FeedItem, VideoView};
 pub use http::{router, serve};
 pub use limits::{Limits, Rate};
 pub use platform::{
-    now_ms, Backends, BoostState, Caller, Config, EventResult, FeedKind, Kind, Platform,
-    PlatformError, Shown, UploadInput, WitnessConfig,
+    now_ms, Backends, BoostState, Caller, Config, ErasureReceipt, EventResult, FeedKind, Kind,
+    Platform, PlatformError, Shown, UploadInput, WitnessConfig,
 };

@@ -66,22 +66,6 @@ impl EmbeddedStore {
                         gone.insert(v.id.0);
                     }
                 }
-                // Their original sounds stay for the videos that use them, unnamed.
-                let all: Vec<Sound> = self.scan(tx, SOUNDS, "sounds")?;
-                let mut t = tx.open_table(SOUNDS).map_err(|x| self.err(x))?;
-                for s in all {
-                    if s.creator == u {
-                        let s = Sound {
-                            title: "original sound".into(),
-                            creator: UserId(0),
-                            ..s
-                        };
-                        t.insert(s.id.0, enc(&s).as_slice())
-                            .map_err(|x| self.err(x))?;
-                        out.rows += 1;
-                    }
-                }
-                drop(t);
                 out.rows += remove_pairs(tx, FOLLOWS, |a, b| a == u.0 || b == u.0)
                     .map_err(|x| self.err(x))?;
                 out.rows += remove_pairs(tx, LIKES, |a, _| a == u.0).map_err(|x| self.err(x))?;
@@ -167,6 +151,28 @@ impl EmbeddedStore {
                     }
                 }
             }
+            // Original sounds stay for the videos that use them, naming neither the person nor
+            // the erased video they came from.
+            let all: Vec<Sound> = self.scan(tx, SOUNDS, "sounds")?;
+            let mut t = tx.open_table(SOUNDS).map_err(|x| self.err(x))?;
+            for s in all {
+                let theirs = user.is_some_and(|u| s.creator == u);
+                let orphan = gone.contains(&s.origin.0);
+                if theirs || orphan {
+                    let mut s = s;
+                    if theirs {
+                        s.title = "original sound".into();
+                        s.creator = UserId(0);
+                    }
+                    if orphan {
+                        s.origin = VideoId(0);
+                    }
+                    t.insert(s.id.0, enc(&s).as_slice())
+                        .map_err(|x| self.err(x))?;
+                    out.rows += 1;
+                }
+            }
+            drop(t);
             out.rows += out.videos.len() as u64 + out.comments.len() as u64;
             Ok(out)
         })

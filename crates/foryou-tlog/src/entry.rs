@@ -112,6 +112,23 @@ pub enum Entry {
         /// Who: `operator` for the command line.
         by: String,
     },
+    /// A person's account (with everything of theirs) or a video (with everything attached)
+    /// was erased. Nothing says whose: the person holds a receipt whose SHA-256 is `commitment`,
+    /// and can show it to prove the erasure was logged here.
+    Erasure {
+        /// Schema version.
+        v: u32,
+        /// When, Unix ms.
+        ts_ms: u64,
+        /// The home region of what was erased.
+        region: String,
+        /// `account` or `video`.
+        scope: String,
+        /// Who asked: `self`, `parent`, `creator` or `staff`.
+        by: String,
+        /// SHA-256 (hex) of the receipt handed to whoever asked.
+        commitment: String,
+    },
 }
 
 impl Entry {

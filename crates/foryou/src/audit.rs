@@ -150,6 +150,7 @@ fn verify(
                 "boosts and suppressions"
             }
             Entry::Role { .. } => "operator role grants",
+            Entry::Erasure { .. } => "erasures",
         };
         *kinds.entry(kind).or_default() += 1;
         Ok(())

@@ -165,6 +165,46 @@ pub(crate) async fn delete_session(
     Ok(res)
 }
 
+/// What `DELETE /v1/me` takes: the current password, re-entered.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Erase {
+    password: String,
+}
+
+/// `DELETE /v1/me`: erases the caller's account and everything of theirs from every region
+/// (see `platform::erasure`), and answers with the receipt; the session cookies go too.
+pub(crate) async fn delete_me(
+    State(p): State<AppState>,
+    caller: Caller,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<Erase>,
+) -> Result<Response, ApiError> {
+    if b.password.len() > 1024 {
+        return Err(ApiError::unauthorized(
+            "password: enter your current password to erase your account",
+        ));
+    }
+    p.limiters.check(Guarded::LoginClient, &ip, 1)?;
+    let _place = p.hash_gate.enter(HASH_WAIT).await.ok_or_else(busy)?;
+    let receipt = blocking(&p, move |p| p.erase_me(&caller, &b.password)).await?;
+    let mut res = (
+        StatusCode::OK,
+        Json(json!({"erased": true, "receipt": receipt})),
+    )
+        .into_response();
+    if headers.contains_key(header::COOKIE) {
+        for name in [SESSION_COOKIE, CSRF_COOKIE] {
+            set_cookie(
+                &mut res,
+                format!("{name}=; Path=/; Max-Age=0; SameSite=Strict"),
+            );
+        }
+    }
+    Ok(res)
+}
+
 pub(crate) async fn me(State(p): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let profile = p.read_world(|w| views::profile(w, caller.user, Some(caller.user)))?;
     Ok(Json(

@@ -150,7 +150,8 @@ impl FromRequestParts<AppState> for Caller {
                     "your session has ended (expired or signed out); sign in again",
                 )
             })?;
-        // A locked account may read the decision, appeal, export and sign out; nothing else.
+        // A locked account may read the decision, appeal, export, erase itself and sign out;
+        // nothing else.
         if p.is_locked(caller.user) {
             let path = parts.uri.path();
             let allowed = path == "/v1/me"

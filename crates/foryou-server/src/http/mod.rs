@@ -67,7 +67,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
             "/v1/sessions",
             post(accounts::create_session).delete(accounts::delete_session),
         )
-        .route("/v1/me", get(accounts::me))
+        .route("/v1/me", get(accounts::me).delete(accounts::delete_me))
         .route("/v1/me/export", get(export::export))
         .route("/v1/me/follow-requests", get(accounts::follow_requests))
         .route("/v1/me/not-interested", get(accounts::not_interested))

@@ -14,9 +14,12 @@
 //!   differentially private releases;
 //! - [`Cells::ledger`]: the gateway's record of decisions about a region's data;
 //! - [`Cells::upkeep`]: the platform's own work while serving no one (the start, snapshots, bulk
-//!   imports and operator commands).
+//!   imports and operator commands);
+//! - [`Cells::purge`]: an erasure, with the [`Purge`] that only the erasure makes once the
+//!   transparency log records it.
 
 use super::*;
+use crate::platform::erasure::Purge;
 use crate::platform::staff::Grant;
 use foryou_engine::release::{Release, Releaser};
 use foryou_engine::Recommendation;
@@ -44,6 +47,12 @@ pub(crate) struct Cell {
     append: Mutex<()>,
     /// Appends waiting for the next group commit.
     queue: Mutex<Vec<Job>>,
+    /// People erased since the start: nothing more is appended for them (in memory only; their
+    /// sessions are gone, so after a restart no request can act for them).
+    erased: Mutex<HashSet<UserId>>,
+    /// Generation of the engine state: bumped by an erasure, so a snapshot taken before it is
+    /// never written after it.
+    pub(super) generation: Arc<Mutex<u64>>,
 }
 
 /// One caller's records waiting in the queue, and where its outcome goes.
@@ -106,6 +115,8 @@ impl Cell {
             dir,
             append: Mutex::new(()),
             queue: Mutex::new(Vec::new()),
+            erased: Mutex::new(HashSet::new()),
+            generation: Arc::new(Mutex::new(0)),
         })
     }
 
@@ -134,6 +145,20 @@ impl Cell {
                     })
                     .count();
                 q.drain(..take).collect()
+            };
+            // Whatever is queued for someone erased meanwhile is refused, not sealed anew.
+            let jobs: Vec<Job> = {
+                let erased = self.erased.lock().map_err(lock_err)?;
+                jobs.into_iter()
+                    .filter(|(records, tx)| {
+                        let gone = records.iter().any(|r| erased.contains(&r.user));
+                        if gone {
+                            let _ =
+                                tx.send(Err(PlatformError::not_found("this account was erased")));
+                        }
+                        !gone
+                    })
+                    .collect()
             };
             if !jobs.is_empty() {
                 let sizes: Vec<usize> = jobs.iter().map(|(r, _)| r.len()).collect();
@@ -195,6 +220,27 @@ impl Cell {
         }
         engine.tick(now_ms());
         Ok(out)
+    }
+
+    /// Destroys `user`'s key in this region, under the append lock, so no record of theirs is
+    /// being sealed meanwhile and none is afterwards. True when the region held a key for them.
+    pub(super) fn forget(&self, user: UserId) -> Result<bool, PlatformError> {
+        let _order = self.append.lock().map_err(lock_err)?;
+        self.erased.lock().map_err(lock_err)?.insert(user);
+        Ok(self.log.forget(user)?)
+    }
+
+    /// Writes the engine's snapshot now (after an erasure), so no file keeps what it forgot; a
+    /// background snapshot taken before is then never written.
+    pub(super) fn snapshot_now(&self) -> Result<(), PlatformError> {
+        // Lock order everywhere: engine, then the cell's bookkeeping.
+        let e = self.engine.read().map_err(lock_err)?;
+        let mut generation = self.generation.lock().map_err(lock_err)?;
+        *generation += 1;
+        let bytes = e.snapshot().map_err(PlatformError::internal)?;
+        *self.snapshot_seq.lock().map_err(lock_err)? = e.last_seq();
+        drop(e);
+        write_atomically(&self.dir.join(ENGINE_SNAPSHOT), &bytes).map_err(PlatformError::internal)
     }
 
     /// Applies to the store whatever of the log it has not applied (after a crash between the
@@ -384,6 +430,11 @@ impl Cells {
 
     /// Every cell, for the platform's own work while serving no one.
     pub(super) fn upkeep(&self) -> impl Iterator<Item = (&Region, &Cell)> {
+        self.map.iter()
+    }
+
+    /// Every cell, for an erasure the transparency log has recorded.
+    pub(super) fn purge(&self, _: &Purge) -> impl Iterator<Item = (&Region, &Cell)> {
         self.map.iter()
     }
 

@@ -31,11 +31,20 @@ impl Platform {
             e.expire_idle(now_ms().saturating_sub(IDLE_USER_EXPIRY_MS));
             let bytes = e.snapshot().map_err(PlatformError::internal)?;
             *last = e.last_seq();
+            let taken = *cell.generation.lock().map_err(lock_err)?;
             drop(e);
             let path = cell.dir.join(ENGINE_SNAPSHOT);
+            let cell_generation = Arc::clone(&cell.generation);
             // Any snapshot, even one overtaken by a newer write, is correct: a start replays the
-            // log after the snapshot's own sequence number.
+            // log after the snapshot's own sequence number. One taken before an erasure is not
+            // written after it.
             std::thread::spawn(move || {
+                let Ok(generation) = cell_generation.lock() else {
+                    return;
+                };
+                if *generation != taken {
+                    return;
+                }
                 if let Err(err) = write_atomically(&path, &bytes) {
                     tracing::warn!(path = %path.display(), error = %err, "engine snapshot not written");
                 }

@@ -7,6 +7,7 @@ mod accounts;
 pub(crate) mod agegate;
 mod cells;
 mod engines;
+mod erasure;
 mod error;
 mod events;
 mod export;
@@ -18,6 +19,7 @@ mod videos;
 mod witness;
 mod world;
 
+pub use erasure::ErasureReceipt;
 pub use transparency::{BoostState, WitnessConfig};
 pub use videos::upload_too_large;
 pub(crate) use world::World;

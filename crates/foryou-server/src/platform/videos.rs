@@ -289,6 +289,8 @@ impl Platform {
         media.delete(&video.poster_key)?;
         self.append_catalog(&[catalog_record(EventKind::Unpublish, video)])?;
         self.world.write().map_err(lock_err)?.remove_video(video);
+        // Its comments, likes, counts and learned state, in every region.
+        self.erase_videos(&[id])?;
         tracing::info!(video = %id, by = %caller.user, role = ?caller.role, "video removed");
         Ok(())
     }

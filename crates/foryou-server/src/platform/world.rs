@@ -84,6 +84,77 @@ impl World {
         }
     }
 
+    /// Takes a video out with everything attached: its likes and comments.
+    pub(super) fn purge_video(&mut self, id: VideoId) {
+        if let Some(e) = self.videos.get(&id) {
+            let v = e.video.clone();
+            self.remove_video(&v);
+        }
+        self.likes.retain(|(_, v)| *v != id);
+        self.comments.remove(&id);
+        for s in self.sounds.values_mut() {
+            if s.origin == id {
+                s.origin = VideoId(0);
+            }
+        }
+    }
+
+    /// Takes comments out (erased with their author or their video).
+    pub(super) fn remove_comments(&mut self, ids: &[CommentId]) {
+        if ids.is_empty() {
+            return;
+        }
+        let ids: HashSet<CommentId> = ids.iter().copied().collect();
+        for (video, list) in self.comments.iter_mut() {
+            let before = list.len();
+            list.retain(|c| !ids.contains(&c.id));
+            let gone = (before - list.len()) as u64;
+            if let Some(e) = self.videos.get_mut(video) {
+                e.comments = e.comments.saturating_sub(gone);
+            }
+        }
+    }
+
+    /// Takes a person out: their account, handle, follows either way, likes, follower
+    /// decisions, and their name on the sounds they first used (their videos and comments go
+    /// through `purge_video` and `remove_comments`).
+    pub(super) fn remove_user(&mut self, u: UserId) {
+        if let Some(e) = self.users.remove(&u) {
+            self.handles.remove(&e.handle.to_ascii_lowercase());
+        }
+        self.by_creator.remove(&u);
+        if let Some(followed) = self.following.remove(&u) {
+            for c in followed {
+                if let Some(n) = self.followers.get_mut(&c) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
+        self.followers.remove(&u);
+        for set in self.following.values_mut() {
+            set.remove(&u);
+        }
+        let liked: Vec<VideoId> = self
+            .likes
+            .iter()
+            .filter(|(a, _)| *a == u)
+            .map(|(_, v)| *v)
+            .collect();
+        for v in liked {
+            self.likes.remove(&(u, v));
+            if let Some(e) = self.videos.get_mut(&v) {
+                e.likes = e.likes.saturating_sub(1);
+            }
+        }
+        self.approvals.retain(|(a, b), _| *a != u && *b != u);
+        for s in self.sounds.values_mut() {
+            if s.creator == u {
+                s.creator = UserId(0);
+                s.title = "original sound".into();
+            }
+        }
+    }
+
     pub(super) fn apply(&mut self, rec: &EventRecord, effect: &Effect) {
         let entry = rec.video.and_then(|v| self.videos.get_mut(&v));
         if let Some(e) = entry {

@@ -117,6 +117,20 @@ impl Env {
         (env, p)
     }
 
+    /// An environment and its platform over `dir`, which is kept when they are dropped (for a
+    /// restart).
+    pub fn with_platform_at(dir: &Path, tweak: impl Fn(&mut Config)) -> (Env, Arc<Platform>) {
+        let mut c = Config::new(dir);
+        tweak(&mut c);
+        let p = Arc::new(platform(c));
+        let env = Env {
+            dir: dir.to_path_buf(),
+            app: router(Arc::clone(&p)),
+            keep_dir: true,
+        };
+        (env, p)
+    }
+
     pub fn with(name: &str, tweak: impl Fn(&mut Config)) -> Env {
         let dir = temp_dir(name);
         let app = open(&dir, tweak);
