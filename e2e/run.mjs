@@ -319,6 +319,26 @@ async function main() {
     await page.click('[data-panel=why] .close');
   });
 
+  await step('erase my account from settings: a receipt, and I am gone everywhere', async () => {
+    await page.goto(`${base}/#/settings`);
+    await page.waitForSelector('#erase-form');
+    const me = await page.evaluate(async () => (await fetch('/v1/me')).json());
+    await page.fill('#erase-form input[name=password]', 'wrong password here');
+    page.once('dialog', d => d.accept());
+    await page.click('#erase-button');
+    await page.waitForFunction(() => document.querySelector('#erase-form .error').textContent.length > 0);
+    await page.fill('#erase-form input[name=password]', 'a fresh long password');
+    page.once('dialog', d => d.accept());
+    await page.click('#erase-button');
+    await page.waitForSelector('#erasure-receipt');
+    check(/^[0-9a-f]{64}$/.test((await page.textContent('#erasure-receipt')).trim()), 'no receipt shown');
+    check(await page.$('#nav-upload') === null, 'still shown as signed in');
+    const profile = await fetch(`${base}/v1/users/${me.handle}`);
+    check(profile.status === 404, 'the profile still answers: ' + profile.status);
+    const login = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle: me.handle, password: 'a fresh long password' }) });
+    check(login.status === 401, 'the erased account can still log in: ' + login.status);
+  });
+
   await step('the strict Content-Security-Policy blocked nothing the app needs', async () => {
     check(violations.length === 0, 'violations: ' + violations.join(' | '));
   });

@@ -531,8 +531,30 @@ async function settingsPage() {
           d.status === 'removed' ? h('button', { class: 'secondary', onclick: appeal }, 'Appeal') : null);
       }));
     }).catch(() => {});
+    const pw = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', placeholder: 'your password' });
+    const eraseErr = h('p', { class: 'error' });
+    const erase = h('form', { class: 'box', id: 'erase-form', onsubmit: async e => {
+      e.preventDefault();
+      eraseErr.textContent = '';
+      if (!confirm('Erase your account, your videos, comments, likes and everything Foryou learned about you, in every region? This cannot be undone.')) return;
+      try {
+        const { receipt } = await api('DELETE', '/v1/me', { password: pw.value });
+        state.me = null;
+        feeds.clear();
+        page.replaceChildren(h('h1', {}, 'Your account is erased'),
+          h('p', {}, `Everything of yours is gone from every region: ${receipt.videos} video(s), ${receipt.comments} comment(s), ${receipt.records} record(s), and the keys your activity was sealed under.`),
+          h('p', {}, 'Your receipt (keep it to prove the erasure was logged; its SHA-256 is entry ', h('code', {}, String(receipt.log_index)), ' of the transparency log):'),
+          h('pre', { id: 'erasure-receipt' }, receipt.receipt),
+          h('p', {}, h('a', { href: '#/' }, 'Back to Foryou')));
+        renderMenu();
+      } catch (ex) { eraseErr.textContent = ex.message; }
+    } },
+      h('h2', {}, 'Delete my account'),
+      h('p', {}, 'Erases your account and everything of yours everywhere. Download your data first if you want a copy.'),
+      h('label', {}, 'Password ', pw),
+      h('button', { class: 'danger', type: 'submit', id: 'erase-button' }, 'Erase my account'), eraseErr);
     page.replaceChildren(h('h1', {}, 'Privacy and settings'), form, requests, nope, decisions,
-      h('p', {}, h('a', { href: '/v1/me/export', download: '' }, 'Download my data')));
+      h('p', {}, h('a', { href: '/v1/me/export', download: '' }, 'Download my data')), erase);
   };
   try { render(await api('GET', '/v1/me/settings')); } catch (ex) { page.replaceChildren(h('p', { class: 'error' }, ex.message)); }
 }

@@ -141,7 +141,7 @@ async fn an_erased_person_leaves_nothing_findable_anywhere_restart_included() {
                 Some(json!({"password": "not it"})),
             )
             .await;
-        assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
         let (s, _) = env.call("DELETE", "/v1/me", Some(&gone), None).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "the password is required");
         let (s, v) = env

@@ -58,8 +58,8 @@ impl Platform {
         match self.hashers.run(move || auth::verify_password(&pw, &phc)) {
             Some(true) => {}
             Some(false) => {
-                return Err(PlatformError::unauthorized(
-                    "password: enter your current password to erase your account",
+                return Err(PlatformError::forbidden(
+                    "password: that is not your current password; enter it to erase your account",
                 ))
             }
             None => {
