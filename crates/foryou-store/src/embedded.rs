@@ -27,6 +27,8 @@ pub(crate) const COMMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("c
 pub(crate) const ACCESS: TableDefinition<u64, &[u8]> = TableDefinition::new("access");
 pub(crate) const SETTINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("settings");
 pub(crate) const REPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("reports");
+/// Minor → family link.
+pub(crate) const FAMILY: TableDefinition<u64, &[u8]> = TableDefinition::new("family");
 /// (account, follower) → 1 approved, 0 declined.
 pub(crate) const APPROVALS: TableDefinition<(u64, u64), u8> = TableDefinition::new("approvals");
 /// Views and shares per video made by this region's users, kept with the log they come from.
@@ -78,6 +80,7 @@ impl EmbeddedStore {
             tx.open_table(SETTINGS).map_err(|e| backend(&e))?;
             tx.open_table(APPROVALS).map_err(|e| backend(&e))?;
             tx.open_table(REPORTS).map_err(|e| backend(&e))?;
+            tx.open_table(FAMILY).map_err(|e| backend(&e))?;
             tx.open_table(COUNTS).map_err(|e| backend(&e))?;
             let mut meta = tx.open_table(META).map_err(|e| backend(&e))?;
             if meta.get(APPLIED).map_err(|e| backend(&e))?.is_none() {
@@ -445,6 +448,33 @@ impl RegionStore for EmbeddedStore {
             out.push((UserId(k.value()), dec("settings", v.value())?));
         }
         Ok(out)
+    }
+
+    fn families(&self) -> Result<Vec<(UserId, crate::Family)>, StoreError> {
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(FAMILY).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            out.push((UserId(k.value()), dec("family", v.value())?));
+        }
+        Ok(out)
+    }
+
+    fn set_family(&self, minor: UserId, link: Option<&crate::Family>) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut t = tx.open_table(FAMILY).map_err(|e| self.err(e))?;
+            match link {
+                Some(l) => {
+                    t.insert(minor.0, enc(l).as_slice())
+                        .map_err(|e| self.err(e))?;
+                }
+                None => {
+                    t.remove(minor.0).map_err(|e| self.err(e))?;
+                }
+            }
+            Ok(())
+        })
     }
 
     fn set_settings(&self, id: UserId, settings: &Settings) -> Result<(), StoreError> {

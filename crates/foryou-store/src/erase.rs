@@ -4,10 +4,10 @@
 
 use crate::codec::{dec, enc};
 use crate::embedded::{
-    EmbeddedStore, ACCESS, ACCOUNTS, APPROVALS, COMMENTS, COUNTS, FOLLOWS, HANDLES, LIKES, META,
-    REPORTS, SETTINGS, SOUNDS, STORE_FILE, TOKENS, VIDEOS,
+    EmbeddedStore, ACCESS, ACCOUNTS, APPROVALS, COMMENTS, COUNTS, FAMILY, FOLLOWS, HANDLES, LIKES,
+    META, REPORTS, SETTINGS, SOUNDS, STORE_FILE, TOKENS, VIDEOS,
 };
-use crate::records::{Account, Comment, Report, Sound, TokenRecord, Video};
+use crate::records::{Account, Comment, Family, Report, Sound, TokenRecord, Video};
 use crate::{AccessRecord, Erased, StoreError};
 use foryou_types::{UserId, VideoId};
 use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
@@ -59,6 +59,24 @@ impl EmbeddedStore {
                 drop(t);
                 let mut t = tx.open_table(SETTINGS).map_err(|x| self.err(x))?;
                 out.rows += u64::from(t.remove(u.0).map_err(|x| self.err(x))?.is_some());
+                drop(t);
+                // Family links where they are the minor or the parent.
+                let links: Vec<(u64, Family)> = {
+                    let t = tx.open_table(FAMILY).map_err(|x| self.err(x))?;
+                    let mut v = Vec::new();
+                    for row in t.iter().map_err(|x| self.err(x))? {
+                        let (k, val) = row.map_err(|x| self.err(x))?;
+                        v.push((k.value(), dec("family", val.value())?));
+                    }
+                    v
+                };
+                let mut t = tx.open_table(FAMILY).map_err(|x| self.err(x))?;
+                for (minor, f) in links {
+                    if minor == u.0 || f.guardian == u {
+                        t.remove(minor).map_err(|x| self.err(x))?;
+                        out.rows += 1;
+                    }
+                }
                 drop(t);
                 // Their videos go with them.
                 for v in self.scan::<Video>(tx, VIDEOS, "videos")? {
@@ -220,6 +238,7 @@ impl EmbeddedStore {
             copy(&from, &to, ACCESS)?;
             copy(&from, &to, SETTINGS)?;
             copy(&from, &to, REPORTS)?;
+            copy(&from, &to, FAMILY)?;
             copy(&from, &to, APPROVALS)?;
             copy(&from, &to, COUNTS)?;
             copy(&from, &to, META)?;

@@ -21,8 +21,8 @@ pub use embedded_log::EmbeddedLog;
 pub use keys::{EmbeddedKeys, KeyStore, SubjectKey, KEYS_FILE};
 pub use log::{EventLog, Logged, Sealed};
 pub use records::{
-    AccessRecord, Account, Comment, CommentPolicy, Effect, Report, ReportStatus, Settings, Sound,
-    TokenRecord, Video,
+    AccessRecord, Account, Comment, CommentPolicy, Effect, Family, Report, ReportStatus, Settings,
+    Sound, TokenRecord, Video,
 };
 pub use sealed::SealedLog;
 
@@ -110,6 +110,11 @@ pub trait RegionStore: Send + Sync {
     fn all_settings(&self) -> Result<Vec<(UserId, Settings)>, StoreError>;
     /// Stores a person's settings.
     fn set_settings(&self, id: UserId, settings: &Settings) -> Result<(), StoreError>;
+
+    /// Every family link of this region's minors: (minor, link).
+    fn families(&self) -> Result<Vec<(UserId, Family)>, StoreError>;
+    /// Stores (or, with `None`, removes) a minor's family link.
+    fn set_family(&self, minor: UserId, link: Option<&Family>) -> Result<(), StoreError>;
 
     /// Stores a session token's hash.
     fn insert_token(&self, hash: &[u8; 32], token: &TokenRecord) -> Result<(), StoreError>;

@@ -200,6 +200,33 @@ fn yes() -> bool {
     true
 }
 
+/// A family link: a parent (or guardian) and a minor, kept in the minor's home store. A teen's
+/// link exists once both confirmed (the parent's invitation code, entered by the teen); an
+/// under-13 account exists only as `supervised`, made by the parent after verifiable consent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Family {
+    /// The parent's account.
+    pub guardian: UserId,
+    /// An under-13 account the parent made (it cannot leave the link; the parent may erase it).
+    #[serde(default)]
+    pub supervised: bool,
+    /// The parent's daily limit, minutes (the feed stops for the day once it is reached).
+    #[serde(default)]
+    pub daily_limit_min: Option<u32>,
+    /// Restricted mode: no mature videos, and none that is still new (being tried on its first
+    /// viewers, not yet vetted by an audience).
+    #[serde(default)]
+    pub restricted: bool,
+    /// The most the parent allows on who may comment (the teen may choose less).
+    #[serde(default)]
+    pub comments: Option<CommentPolicy>,
+    /// Whether the parent allows the account to be public (only 16–17 may be).
+    #[serde(default)]
+    pub may_be_public: bool,
+    /// When the link was made, Unix ms.
+    pub since_ms: u64,
+}
+
 /// A person's own choices. The platform applies the limits of their age band over whatever is
 /// stored here, so a stored value can never weaken them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -210,6 +210,10 @@ struct ServeArgs {
     /// The witness's verifier key (printed by `foryou audit witness`).
     #[arg(long, requires = "witness_url")]
     witness_key: Option<String>,
+    /// Where people reach this server, for links in e-mails written to DATA/outbox (parental
+    /// consent); default: http://<--addr>.
+    #[arg(long)]
+    public_url: Option<String>,
 }
 
 fn regions(spec: &Option<String>) -> Result<RegionMap> {
@@ -240,6 +244,10 @@ impl ServeArgs {
         c.store_cache_bytes = self.store_cache_mib << 20;
         c.secure_cookies = self.secure_cookies;
         c.log_origin = self.log_origin.clone();
+        c.public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr));
         if let (Some(url), Some(vkey)) = (&self.witness_url, &self.witness_key) {
             c.witness = Some(foryou_server::WitnessConfig {
                 url: url.clone(),

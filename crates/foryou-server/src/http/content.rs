@@ -142,7 +142,7 @@ fn by_handle(p: &AppState, handle: &str) -> Result<UserId, ApiError> {
 }
 
 fn profile_of(p: &AppState, id: UserId, viewer: Option<UserId>) -> Result<Json<Value>, ApiError> {
-    let exists = p.read_world(|w| w.users.contains_key(&id))?;
+    let exists = p.read_world(|w| p.findable(w, id, viewer))?;
     if !exists {
         return Err(ApiError::not_found(format!("no user with id {id}")));
     }
@@ -184,6 +184,9 @@ pub(crate) async fn user_videos(
     let q = page_query(raw.as_deref().unwrap_or(""), 60)?;
     let id = by_handle(&p, &h)?;
     let viewer = c.map(|c| c.user);
+    if !p.read_world(|w| p.findable(w, id, viewer))? {
+        return Err(ApiError::not_found(format!("no user with id {id}")));
+    }
     let (list, next, private) = p.read_world(|w| {
         // A private account's videos are listed to its followers (and itself) only.
         if !p.may_see(w, viewer, id) {

@@ -5,6 +5,7 @@ mod accounts;
 mod content;
 mod export;
 mod extract;
+mod family;
 mod feed;
 mod media;
 mod moderation;
@@ -19,7 +20,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -69,6 +70,19 @@ pub fn router(platform: Arc<Platform>) -> Router {
         )
         .route("/v1/me", get(accounts::me).delete(accounts::delete_me))
         .route("/v1/me/export", get(export::export))
+        .route("/v1/consent/requests", post(family::request_consent))
+        .route(
+            "/v1/consent/{token}",
+            get(family::consent_request).post(family::confirm_consent),
+        )
+        .route("/v1/family", get(family::view).delete(family::unlink_self))
+        .route("/v1/family/invitations", post(family::invite))
+        .route("/v1/family/links", post(family::join))
+        .route(
+            "/v1/family/{child}",
+            put(family::set).delete(family::unlink_child),
+        )
+        .route("/v1/family/{child}/account", delete(family::erase_child))
         .route("/v1/me/follow-requests", get(accounts::follow_requests))
         .route("/v1/me/not-interested", get(accounts::not_interested))
         .route(

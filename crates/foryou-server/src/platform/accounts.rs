@@ -48,6 +48,30 @@ impl Platform {
             self.age_gate.block(handle, now)?;
             return Err(agegate::refusal());
         }
+        self.insert_account(handle, password, birthdate, country, role, None)
+    }
+
+    /// Stores a new account (and, for a minor a parent links or makes, its family link first),
+    /// after the checks every account passes.
+    pub(super) fn insert_account(
+        &self,
+        handle: &str,
+        password: &str,
+        birthdate: &str,
+        country: &str,
+        role: Role,
+        family: Option<foryou_store::Family>,
+    ) -> Result<Account, PlatformError> {
+        self.check_sign_up_fields(handle, password, birthdate, country)?;
+        let birth = parse_date(birthdate)?;
+        let today = Date::from_unix_ms(now_ms());
+        let age = age_on(birth, today);
+        if birth > today {
+            return Err(PlatformError::unprocessable(
+                "invalid",
+                "birthdate: is in the future; send your real date of birth",
+            ));
+        }
         if age > 130 {
             return Err(PlatformError::unprocessable(
                 "invalid",
@@ -97,15 +121,21 @@ impl Platform {
             created_ms: now_ms(),
             locked: false,
         };
-        self.cells
+        let store = &self
+            .cells
             .credentials(&region)
             .ok_or_else(|| PlatformError::internal(format!("no cell for region {region}")))?
-            .store
-            .insert_account(&account)?;
-        self.world
-            .write()
-            .map_err(lock_err)?
-            .add_account(account.clone());
+            .store;
+        // The link first: an account a parent makes never exists without it.
+        if let Some(f) = &family {
+            store.set_family(id, Some(f))?;
+        }
+        store.insert_account(&account)?;
+        let mut w = self.world.write().map_err(lock_err)?;
+        w.add_account(account.clone());
+        if let Some(u) = w.users.get_mut(&id) {
+            u.family = family;
+        }
         Ok(account)
     }
 

@@ -15,11 +15,14 @@
 //! - [`Cells::ledger`]: the gateway's record of decisions about a region's data;
 //! - [`Cells::upkeep`]: the platform's own work while serving no one (the start, snapshots, bulk
 //!   imports and operator commands);
+//! - [`Cells::family`]: a parent reaches their linked child's region with a [`Guardianship`],
+//!   which only Family Pairing makes after checking the link;
 //! - [`Cells::purge`]: an erasure, with the [`Purge`] that only the erasure makes once the
 //!   transparency log records it.
 
 use super::*;
 use crate::platform::erasure::Purge;
+use crate::platform::family::Guardianship;
 use crate::platform::staff::Grant;
 use foryou_engine::release::{Release, Releaser};
 use foryou_engine::Recommendation;
@@ -431,6 +434,11 @@ impl Cells {
     /// Every cell, for the platform's own work while serving no one.
     pub(super) fn upkeep(&self) -> impl Iterator<Item = (&Region, &Cell)> {
         self.map.iter()
+    }
+
+    /// The home region of a parent's linked child.
+    pub(super) fn family(&self, g: &Guardianship) -> Result<&Cell, PlatformError> {
+        self.get(g.region())
     }
 
     /// Every cell, for an erasure the transparency log has recorded.

@@ -110,6 +110,9 @@ impl Platform {
                     .collect()
             }
             (FeedKind::ForYou { personalised }, caller) => {
+                if let Some(c) = caller {
+                    self.check_daily_limit(c.user)?;
+                }
                 let personalised =
                     personalised && caller.is_some_and(|c| self.settings_of(c.user).personalised);
                 let following = match caller {
@@ -169,14 +172,24 @@ impl Platform {
                         .get(&v)
                         .is_none_or(|u| settings::band(u.birthdate) != settings::Band::Adult)
                 });
+                // Restricted mode (a parent's control): nothing still new, not yet vetted by an
+                // audience.
+                let restricted = viewer.is_some_and(|v| self.restricted(&w, v));
                 recs.into_iter()
                     .filter(|r| {
                         let Some(e) = w.videos.get(&r.video) else {
                             return false;
                         };
-                        self.may_see(&w, viewer, e.video.creator)
-                            && !(minor && e.video.mature)
-                            && !filtered(&filters, &e.video.caption, &e.video.hashtags)
+                        let unvetted = r.reasons.iter().any(|x| {
+                            matches!(
+                                x,
+                                foryou_engine::Reason::NewVideo | foryou_engine::Reason::Newest
+                            )
+                        });
+                        let kept_out = (restricted && unvetted)
+                            || (minor && e.video.mature)
+                            || filtered(&filters, &e.video.caption, &e.video.hashtags);
+                        self.may_see(&w, viewer, e.video.creator) && !kept_out
                     })
                     .take(limit)
                     .map(|r| (r.video, r.reasons))

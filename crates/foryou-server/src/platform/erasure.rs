@@ -48,6 +48,16 @@ impl Platform {
         caller: &Caller,
         password: &str,
     ) -> Result<ErasureReceipt, PlatformError> {
+        self.check_password(caller, password)?;
+        self.erase_account(caller.user, &caller.region, "self")
+    }
+
+    /// Checks the caller's password, re-entered to confirm something that cannot be undone.
+    pub(super) fn check_password(
+        &self,
+        caller: &Caller,
+        password: &str,
+    ) -> Result<(), PlatformError> {
         let account = self
             .cells
             .home(caller)?
@@ -56,21 +66,16 @@ impl Platform {
             .ok_or_else(|| PlatformError::not_found("this account was erased"))?;
         let (pw, phc) = (password.to_string(), account.password_hash);
         match self.hashers.run(move || auth::verify_password(&pw, &phc)) {
-            Some(true) => {}
-            Some(false) => {
-                return Err(PlatformError::forbidden(
-                    "password: that is not your current password; enter it to erase your account",
-                ))
-            }
-            None => {
-                return Err(PlatformError::new(
-                    Kind::Busy,
-                    "busy",
-                    "too many password checks at once; try again in a moment",
-                ))
-            }
+            Some(true) => Ok(()),
+            Some(false) => Err(PlatformError::forbidden(
+                "password: that is not your current password; enter it to confirm",
+            )),
+            None => Err(PlatformError::new(
+                Kind::Busy,
+                "busy",
+                "too many password checks at once; try again in a moment",
+            )),
         }
-        self.erase_account(caller.user, &caller.region, "self")
     }
 
     /// Erases `user` (home `region`) with everything of theirs from every region, having logged

@@ -32,9 +32,10 @@ impl Platform {
         {
             let w = self.world.read().map_err(lock_err)?;
             // With personalisation off, what the caller does counts but is not learned.
-            let learn = w.users.get(&caller.user).is_none_or(|u| {
-                settings::effective(u.settings.as_ref(), settings::band(u.birthdate)).personalised
-            });
+            let learn = w
+                .users
+                .get(&caller.user)
+                .is_none_or(|u| settings::effective_for(u).personalised);
             for (i, ev) in inputs.iter().enumerate() {
                 let mut rec = self.check_event(&w, caller, i, ev, now)?;
                 rec.not_learned = !learn;
@@ -196,16 +197,24 @@ impl Platform {
                         format!("a comment needs 1 to 1000 characters, got {n}"),
                     ));
                 }
+                // A supervised child's account posts nothing others read.
+                if w.users
+                    .get(&caller.user)
+                    .is_some_and(|u| settings::band(u.birthdate) == settings::Band::Child)
+                {
+                    return Err(PlatformError::new(
+                        Kind::Forbidden,
+                        "supervised_account",
+                        "text: supervised accounts cannot comment",
+                    ));
+                }
                 // The creator's choice (within their age band's limits) of who may comment.
                 if let Some(v) = video {
                     let owner = v.video.creator;
                     let policy = w
                         .users
                         .get(&owner)
-                        .map(|u| {
-                            settings::effective(u.settings.as_ref(), settings::band(u.birthdate))
-                                .comments
-                        })
+                        .map(|u| settings::effective_for(u).comments)
                         .unwrap_or_default();
                     // A private account's followers count once it approved them.
                     let follows = settings::approved_follower(w, caller.user, owner);
@@ -270,6 +279,21 @@ impl Platform {
                         "invalid",
                         "target",
                         "you cannot follow yourself".into(),
+                    ));
+                }
+                // Nobody can follow (and so reach) a supervised child's account.
+                let child = rec
+                    .creator
+                    .and_then(|c| w.users.get(&c))
+                    .is_some_and(|u| settings::band(u.birthdate) == settings::Band::Child);
+                if ev.kind == EventKind::Follow && child {
+                    return Err(unproc(
+                        "unknown_user",
+                        "target",
+                        format!(
+                            "no user with id {}",
+                            rec.creator.map(|c| c.0).unwrap_or_default()
+                        ),
                     ));
                 }
             }

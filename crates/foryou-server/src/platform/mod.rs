@@ -6,11 +6,13 @@
 mod accounts;
 pub(crate) mod agegate;
 mod cells;
+pub mod consent;
 mod engines;
 mod erasure;
 mod error;
 mod events;
 mod export;
+pub mod family;
 pub mod moderation;
 pub(crate) mod settings;
 mod staff;
@@ -87,6 +89,8 @@ pub struct Config {
     pub log_origin: Option<String>,
     /// The witness that cosigns the transparency log's checkpoints, if any.
     pub witness: Option<WitnessConfig>,
+    /// Where people reach this server (`--public-url`), for links sent by e-mail.
+    pub public_url: String,
     /// Every parameter and weight of the ranking (logged and served at `/v1/recommender`).
     pub engine: EngineConfig,
 }
@@ -122,6 +126,7 @@ impl Config {
             ),
             log_origin: None,
             witness: None,
+            public_url: "http://127.0.0.1:8080".into(),
             engine: EngineConfig::default(),
         }
     }
@@ -265,6 +270,10 @@ pub struct Platform {
     /// Watch time today per person (UTC day, ms watched), for the screen-time reminder; kept in
     /// memory only.
     screen_time: Mutex<HashMap<UserId, (i64, u64)>>,
+    /// Family Pairing invitation codes waiting for a teen to enter them.
+    invitations: family::Invitations,
+    /// Parental consent requests waiting for the parent.
+    consents: consent::Consents,
 }
 
 fn lock_err<T>(_: T) -> PlatformError {
@@ -300,6 +309,8 @@ impl Platform {
             transparency,
             age_gate: agegate::AgeGate::open(&config.data_dir.join("agegate"))?,
             screen_time: Mutex::new(HashMap::new()),
+            invitations: family::Invitations::default(),
+            consents: consent::Consents::open(&config.data_dir)?,
             hashers: auth::Hashers::new(config.max_concurrent_hashes, config.max_queued_hashes),
             upload_gate: crate::limits::Gate::new(
                 config.max_concurrent_hashes,
@@ -324,6 +335,11 @@ impl Platform {
             for (id, settings) in s.all_settings()? {
                 if let Some(u) = w.users.get_mut(&id) {
                     u.settings = Some(settings);
+                }
+            }
+            for (id, link) in s.families()? {
+                if let Some(u) = w.users.get_mut(&id) {
+                    u.family = Some(link);
                 }
             }
             for snd in s.sounds()? {

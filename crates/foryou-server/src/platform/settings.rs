@@ -3,14 +3,17 @@
 //!
 //! | band | private account | who may comment | personalised feed |
 //! |---|---|---|---|
+//! | under 13 (supervised, made by a parent) | always | no one | never (nothing is learned) |
 //! | 13–15 | always | followers or no one | their choice (used for their own feed only) |
 //! | 16–17 | by default; may turn it off | followers or no one | their choice |
 //! | 18+ | their choice | their choice | their choice |
 //!
+//! A parent linked through Family Pairing tightens these further (private, who may comment,
+//! restricted mode, a daily limit); nothing the minor sends can loosen what the parent set.
 //! Nothing about anyone is profiled for anything but their own feed (Foryou shows no ads).
 
 use super::*;
-use foryou_store::{CommentPolicy, Settings};
+use foryou_store::{CommentPolicy, Family, Settings};
 
 /// Daily watch time after which people under 18 are reminded to take a break.
 pub const SCREEN_TIME_REMINDER_MS: u64 = 60 * 60_000;
@@ -19,10 +22,12 @@ pub const SCREEN_TIME_REMINDER_MS: u64 = 60 * 60_000;
 const MAX_FILTERS: usize = 50;
 const MAX_FILTER_CHARS: usize = 40;
 
-/// An account's age band (there are no accounts under 13).
+/// An account's age band (an account under 13 exists only as one a parent supervises).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Band {
+    /// Under 13: supervised accounts only.
+    Child,
     /// 13 to 15.
     YoungTeen,
     /// 16 and 17.
@@ -34,7 +39,8 @@ pub enum Band {
 /// The band of someone born on `birth`, today.
 pub fn band(birth: Date) -> Band {
     match age_on(birth, Date::from_unix_ms(now_ms())) {
-        ..=15 => Band::YoungTeen,
+        ..=12 => Band::Child,
+        13..=15 => Band::YoungTeen,
         16 | 17 => Band::OlderTeen,
         _ => Band::Adult,
     }
@@ -44,6 +50,12 @@ pub fn band(birth: Date) -> Band {
 pub fn defaults(band: Band) -> Settings {
     match band {
         Band::Adult => Settings::default(),
+        Band::Child => Settings {
+            private: true,
+            comments: CommentPolicy::Nobody,
+            personalised: false,
+            ..Settings::default()
+        },
         Band::YoungTeen | Band::OlderTeen => Settings {
             private: true,
             comments: CommentPolicy::Followers,
@@ -52,20 +64,68 @@ pub fn defaults(band: Band) -> Settings {
     }
 }
 
-/// What is in force: the stored choices (or the band's defaults) with the band's limits applied.
-pub fn effective(stored: Option<&Settings>, band: Band) -> Settings {
+/// What is in force: the stored choices (or the band's defaults) with the band's limits and the
+/// parent's controls applied.
+pub fn effective(stored: Option<&Settings>, band: Band, family: Option<&Family>) -> Settings {
     let mut s = stored.cloned().unwrap_or_else(|| defaults(band));
-    if band == Band::YoungTeen {
-        s.private = true;
+    match band {
+        Band::Child => {
+            s.private = true;
+            s.comments = CommentPolicy::Nobody;
+            s.personalised = false;
+        }
+        Band::YoungTeen => s.private = true,
+        Band::OlderTeen | Band::Adult => {}
     }
     if band != Band::Adult && s.comments == CommentPolicy::Everyone {
         s.comments = CommentPolicy::Followers;
     }
+    if let Some(f) = family {
+        if !f.may_be_public {
+            s.private = true;
+        }
+        match (f.comments, s.comments) {
+            (Some(CommentPolicy::Nobody), _) => s.comments = CommentPolicy::Nobody,
+            (Some(CommentPolicy::Followers), CommentPolicy::Everyone) => {
+                s.comments = CommentPolicy::Followers
+            }
+            _ => {}
+        }
+    }
     s
 }
 
-/// Refuses a change the band does not allow, saying which rule.
-fn check(new: &Settings, band: Band) -> Result<(), PlatformError> {
+/// The settings in force for a person as the projection holds them.
+pub(crate) fn effective_for(u: &super::world::UserEntry) -> Settings {
+    effective(u.settings.as_ref(), band(u.birthdate), u.family.as_ref())
+}
+
+/// Refuses a change the band or the parent's controls do not allow, saying which rule.
+fn check(new: &Settings, band: Band, family: Option<&Family>) -> Result<(), PlatformError> {
+    if band == Band::Child
+        && (!new.private || new.comments != CommentPolicy::Nobody || new.personalised)
+    {
+        return Err(PlatformError::forbidden(
+            "supervised accounts stay private, take no comments and are not personalised",
+        ));
+    }
+    if let Some(f) = family {
+        if !f.may_be_public && !new.private {
+            return Err(PlatformError::forbidden(
+                "private: your parent keeps this account private (Family Pairing)",
+            ));
+        }
+        let allowed = match f.comments {
+            Some(CommentPolicy::Nobody) => new.comments == CommentPolicy::Nobody,
+            Some(CommentPolicy::Followers) => new.comments != CommentPolicy::Everyone,
+            _ => true,
+        };
+        if !allowed {
+            return Err(PlatformError::forbidden(
+                "comments: your parent set who may comment (Family Pairing)",
+            ));
+        }
+    }
     if band == Band::YoungTeen && !new.private {
         return Err(PlatformError::forbidden(
             "private: accounts of people under 16 stay private",
@@ -100,11 +160,7 @@ impl Platform {
         self.world
             .read()
             .ok()
-            .and_then(|w| {
-                w.users
-                    .get(&user)
-                    .map(|u| effective(u.settings.as_ref(), band(u.birthdate)))
-            })
+            .and_then(|w| w.users.get(&user).map(effective_for))
             .unwrap_or_default()
     }
 
@@ -115,8 +171,7 @@ impl Platform {
             .users
             .get(&caller.user)
             .ok_or_else(|| PlatformError::not_found("no such account"))?;
-        let b = band(u.birthdate);
-        Ok((effective(u.settings.as_ref(), b), b))
+        Ok((effective_for(u), band(u.birthdate)))
     }
 
     /// Changes the caller's settings, within their band's limits; in force on the next request.
@@ -125,14 +180,13 @@ impl Platform {
         caller: &Caller,
         mut new: Settings,
     ) -> Result<Settings, PlatformError> {
-        let b = {
+        let (b, family) = {
             let w = self.world.read().map_err(lock_err)?;
-            band(
-                w.users
-                    .get(&caller.user)
-                    .ok_or_else(|| PlatformError::not_found("no such account"))?
-                    .birthdate,
-            )
+            let u = w
+                .users
+                .get(&caller.user)
+                .ok_or_else(|| PlatformError::not_found("no such account"))?;
+            (band(u.birthdate), u.family.clone())
         };
         new.filters = new
             .filters
@@ -140,7 +194,7 @@ impl Platform {
             .map(|f| f.trim().trim_start_matches('#').to_lowercase())
             .collect();
         new.filters.dedup();
-        check(&new, b)?;
+        check(&new, b, family.as_ref())?;
         self.cells
             .home(caller)?
             .store
@@ -154,7 +208,7 @@ impl Platform {
         {
             u.settings = Some(new.clone());
         }
-        Ok(effective(Some(&new), b))
+        Ok(effective(Some(&new), b, family.as_ref()))
     }
 
     /// The screen-time reminder due to `user` now, if any: people under 18 are reminded once
@@ -210,7 +264,14 @@ impl Platform {
         if u.locked {
             return viewer == Some(owner);
         }
-        if !effective(u.settings.as_ref(), band(u.birthdate)).private {
+        if !effective_for(u).private {
+            return true;
+        }
+        // A parent sees what their child posts.
+        if u.family
+            .as_ref()
+            .is_some_and(|f| Some(f.guardian) == viewer)
+        {
             return true;
         }
         viewer.is_some_and(|v| v == owner || approved_follower(w, v, owner))
@@ -239,7 +300,7 @@ pub(crate) fn approved_follower(w: &World, viewer: UserId, owner: UserId) -> boo
     let private = w
         .users
         .get(&owner)
-        .is_some_and(|u| effective(u.settings.as_ref(), band(u.birthdate)).private);
+        .is_some_and(|u| effective_for(u).private);
     follows && (!private || w.approvals.get(&(owner, viewer)) == Some(&true))
 }
 

@@ -15,6 +15,8 @@ pub(crate) struct UserEntry {
     pub settings: Option<foryou_store::Settings>,
     /// Locked by a moderator.
     pub locked: bool,
+    /// The family link, when a parent is linked (minors only).
+    pub family: Option<foryou_store::Family>,
 }
 
 #[derive(Clone, Debug)]
@@ -54,6 +56,7 @@ impl World {
             birthdate: a.birthdate,
             settings: None,
             locked: a.locked,
+            family: None,
         };
         self.users.insert(a.id, entry);
     }
