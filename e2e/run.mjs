@@ -4,7 +4,7 @@
 // usage: node run.mjs [path/to/foryou]
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import net from 'node:net';
@@ -319,6 +319,35 @@ async function main() {
     await page.click('[data-panel=why] .close');
   });
 
+  let kidHandle = '';
+  await step('a child asks a parent; the parent consents from the e-mailed link and sees the supervised account', async () => {
+    const kid = await browser.newPage({ viewport: { width: 420, height: 760 } });
+    await kid.goto(`${base}/#/signup`);
+    await kid.click('#ask-parent-link');
+    await kid.fill('#ask-parent-form input[name=parent_email]', 'parent@example.org');
+    await kid.click('#ask-parent-form button[type=submit]');
+    await kid.waitForSelector('#ask-parent-sent');
+    await kid.close();
+    const outbox = join(dir, 'data', 'outbox');
+    const mail = readdirSync(outbox).map(f => readFileSync(join(outbox, f), 'utf8')).find(m => m.includes('parent@example.org'));
+    check(mail, 'no message in the outbox');
+    const link = (mail.match(/(http\S+\/#\/consent\/[0-9a-f]{64})/) || [])[1];
+    check(link && link.startsWith(base), 'no consent link for this server in: ' + mail);
+    await page.goto(link);
+    await page.waitForSelector('#consent-form');
+    kidHandle = 'kid_' + Math.random().toString(36).slice(2, 6);
+    await page.fill('#consent-form input[name=handle]', kidHandle);
+    await page.fill('#consent-form input[name=password]', 'a child password');
+    const d = new Date(); d.setFullYear(d.getFullYear() - 9);
+    await page.fill('#consent-form input[name=birthdate]', d.toISOString().slice(0, 10));
+    await page.fill('#consent-form input[name=country]', 'FR');
+    await page.click('#consent-form button[type=submit]');
+    await page.waitForSelector('#consent-done');
+    await page.goto(`${base}/#/family`);
+    await page.waitForSelector('form.child');
+    check((await page.textContent('form.child h2')).includes('supervised'), 'the child is not listed as supervised');
+  });
+
   await step('erase my account from settings: a receipt, and I am gone everywhere', async () => {
     await page.goto(`${base}/#/settings`);
     await page.waitForSelector('#erase-form');
@@ -337,6 +366,8 @@ async function main() {
     check(profile.status === 404, 'the profile still answers: ' + profile.status);
     const login = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle: me.handle, password: 'a fresh long password' }) });
     check(login.status === 401, 'the erased account can still log in: ' + login.status);
+    const kid = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle: kidHandle, password: 'a child password' }) });
+    check(kid.status === 401, 'the supervised child outlived the parent who consented: ' + kid.status);
   });
 
   await step('the strict Content-Security-Policy blocked nothing the app needs', async () => {

@@ -144,7 +144,7 @@ impl Releaser {
     /// `max_videos_per_user` videos per window.
     pub fn observe(&mut self, e: &EventRecord) {
         let Some(video) = e.video else { return };
-        if !engaged(e) {
+        if e.not_released || !engaged(e) {
             return;
         }
         let mine = self.by_user.entry(e.user).or_default();
@@ -224,6 +224,7 @@ mod tests {
             comment: None,
             tags: Vec::new(),
             not_learned: false,
+            not_released: false,
         }
     }
 
@@ -319,5 +320,16 @@ mod tests {
             Releaser::new(cfg.clone(), 0, Budget::default()).release(0, &mut rng),
             Err(Withheld::WindowOpen)
         ));
+    }
+
+    #[test]
+    fn people_who_keep_their_activity_out_of_shared_statistics_are_not_counted() {
+        let mut r = Releaser::new(ReleaseConfig::default(), 0, Budget::default());
+        let mut e = ev(1, 7, EventKind::Like, None);
+        e.not_released = true;
+        r.observe(&e);
+        assert!(r.counts.is_empty());
+        r.observe(&ev(2, 7, EventKind::Like, None));
+        assert_eq!(r.counts.get(&VideoId(7)), Some(&1));
     }
 }

@@ -214,6 +214,7 @@ function makeItem(data) {
         h('button', { class: 'secondary', onclick: () => panel.remove() }, 'cancel')));
     item.el.append(panel);
   } }, '⊘', h('small', {}, 'Nope'));
+  const save = data.download_url ? h('a', { class: 'save', href: data.download_url, download: '', 'aria-label': 'download' }, '⤓', h('small', {}, 'Save')) : null;
   const why = h('button', { class: 'why', 'aria-label': 'why this video', onclick: () => { closePanels(item); item.el.append(reasonsPanel(item)); } }, 'ⓘ', h('small', {}, 'Why'));
   const report = h('button', { class: 'report', 'aria-label': 'report', onclick: () => {
     closePanels(item);
@@ -228,7 +229,7 @@ function makeItem(data) {
   } }, '⚑', h('small', {}, 'Report'));
   video.addEventListener('click', () => { if (video.paused) video.play().catch(() => {}); else video.pause(); });
   item.el = h('section', { class: 'item', 'data-id': data.id }, video, mute,
-    h('div', { class: 'side' }, state.me && state.me.id === data.creator.id ? null : followBtn, likeBtn, commentBtn, share, why, state.me ? nope : null, state.me && state.me.id !== data.creator.id ? report : null),
+    h('div', { class: 'side' }, state.me && state.me.id === data.creator.id ? null : followBtn, likeBtn, commentBtn, share, save, why, state.me ? nope : null, state.me && state.me.id !== data.creator.id ? report : null),
     h('div', { class: 'info' },
       data.boosted ? h('button', { class: 'promoted', title: 'Promoted by Foryou staff; the promotion and its reason are in the public transparency log', onclick: () => { closePanels(item); item.el.append(reasonsPanel(item)); } }, 'Promoted') : null,
       h('a', { class: 'who', href: `#/u/${encodeURIComponent(data.creator.handle)}` }, '@' + data.creator.handle),
@@ -369,7 +370,127 @@ function authPage(kind, params) {
     } catch (ex) { err.textContent = ex.message; } finally { submit.disabled = false; }
   } }, ...fields, submit, err);
   view.replaceChildren(h('div', { class: 'page' }, h('h1', {}, kind === 'signup' ? 'Create your account' : 'Log in to Foryou'), form,
-    h('p', {}, kind === 'signup' ? h('a', { href: '#/login' + nextQ }, 'I have an account') : h('a', { href: '#/signup' + nextQ }, 'Create an account'))));
+    h('p', {}, kind === 'signup' ? h('a', { href: '#/login' + nextQ }, 'I have an account') : h('a', { href: '#/signup' + nextQ }, 'Create an account')),
+    kind === 'signup' ? h('p', {}, h('a', { href: '#/ask-parent', id: 'ask-parent-link' }, 'Under 13? Ask a parent to set up a supervised account')) : null));
+}
+
+// A child gives a parent's address; nothing else is asked or kept.
+function askParentPage() {
+  leaveFeed();
+  const err = h('p', { class: 'error' });
+  const email = h('input', { name: 'parent_email', type: 'email', required: true, placeholder: "your parent's e-mail address" });
+  const form = h('form', { class: 'box', id: 'ask-parent-form', onsubmit: async e => {
+    e.preventDefault();
+    err.textContent = '';
+    try {
+      await api('POST', '/v1/consent/requests', { parent_email: email.value });
+      form.replaceChildren(h('p', { id: 'ask-parent-sent' }, 'We sent your parent a link. When they set up your account, they will give you your handle and password. Until then you can keep watching.'),
+        h('a', { href: '#/' }, h('button', { class: 'primary', type: 'button' }, 'Keep watching')));
+    } catch (ex) { err.textContent = ex.message; }
+  } }, h('p', {}, 'A parent can set up a supervised account for you: private, with no comments, and with the limits they choose. We only keep their address until they answer.'),
+    email, h('button', { class: 'primary', type: 'submit' }, 'Send'), err);
+  view.replaceChildren(h('div', { class: 'page' }, h('h1', {}, 'Ask a parent'), form));
+}
+
+// The page a parent's consent link opens: signed in, they make the supervised account.
+async function consentPage(token) {
+  leaveFeed();
+  const page = h('div', { class: 'page' }, 'Loading…');
+  view.replaceChildren(page);
+  let req;
+  try { req = await api('GET', `/v1/consent/${encodeURIComponent(token)}`); } catch (ex) { page.replaceChildren(h('p', { class: 'error' }, ex.message)); return; }
+  if (!state.me) {
+    page.replaceChildren(h('h1', {}, 'A supervised account for your child'),
+      h('p', {}, `This link was sent to ${req.sent_to}. Sign in with your own account (or create one) to set up your child's account.`),
+      h('p', {}, h('a', { href: `#/login?next=${encodeURIComponent('/consent/' + token)}` }, h('button', { class: 'primary' }, 'Sign in')), ' ',
+        h('a', { href: `#/signup?next=${encodeURIComponent('/consent/' + token)}` }, 'Create an account')));
+    return;
+  }
+  const err = h('p', { class: 'error' });
+  const form = h('form', { class: 'box', id: 'consent-form', onsubmit: async e => {
+    e.preventDefault();
+    err.textContent = '';
+    const f = Object.fromEntries(new FormData(form));
+    try {
+      const acc = await api('POST', `/v1/consent/${encodeURIComponent(token)}`, { handle: f.handle, password: f.password, birthdate: f.birthdate, country: f.country.toUpperCase() });
+      page.replaceChildren(h('h1', {}, 'Done'), h('p', { id: 'consent-done' }, `@${acc.handle} can now sign in with the password you chose. Manage the account from `, h('a', { href: '#/family' }, 'your Family page'), '.'));
+    } catch (ex) { err.textContent = ex.message; }
+  } },
+    h('input', { name: 'handle', placeholder: "your child's handle", required: true }),
+    h('input', { name: 'password', type: 'password', placeholder: 'their password (10+ characters)', minlength: 10, required: true, autocomplete: 'new-password' }),
+    h('label', {}, 'Their birthdate ', h('input', { name: 'birthdate', type: 'date', required: true })),
+    h('input', { name: 'country', placeholder: 'country code, e.g. DE or US', required: true, maxlength: 2 }),
+    h('button', { class: 'primary', type: 'submit' }, 'I consent: create the supervised account'), err);
+  page.replaceChildren(h('h1', {}, 'A supervised account for your child'),
+    h('p', {}, 'The account is private and cannot be found, followed or commented on; it shows no mature or untested videos, learns nothing about your child, and stops for the day after 60 minutes (you can change that). You can erase it at any time.'),
+    form);
+}
+
+// Family Pairing: a parent invites and sets controls; a teen enters the code or leaves.
+async function familyPage() {
+  leaveFeed();
+  const page = h('div', { class: 'page' }, 'Loading…');
+  view.replaceChildren(page);
+  let fam, mine;
+  try { [fam, mine] = await Promise.all([api('GET', '/v1/family'), api('GET', '/v1/me/settings')]); } catch (ex) { page.replaceChildren(h('p', { class: 'error' }, ex.message)); return; }
+  const parts = [h('h1', {}, 'Family Pairing')];
+  if (mine.band === 'adult') {
+    const code = h('p', { id: 'family-code' });
+    parts.push(h('p', {}, 'Link your teen\'s account to yours: they enter a code from here in their own Family page. You then set their limits; you see their settings, never what they watch or write.'),
+      h('button', { class: 'primary', id: 'family-invite', onclick: async () => {
+        try { const r = await api('POST', '/v1/family/invitations'); code.textContent = `Code: ${r.code} (valid for an hour, once)`; } catch (ex) { toast(ex.message); }
+      } }, 'Get a code for my teen'), code);
+    for (const c of fam.children) {
+      const err = h('p', { class: 'error' });
+      const limit = h('input', { name: 'daily_limit_min', type: 'number', min: 15, max: 720, value: c.daily_limit_min ?? '', placeholder: 'no limit' });
+      const restricted = h('input', { type: 'checkbox', name: 'restricted', checked: c.restricted });
+      const pub = h('input', { type: 'checkbox', name: 'may_be_public', checked: c.may_be_public, disabled: c.band !== 'older_teen' });
+      const comments = h('select', { name: 'comments', disabled: c.supervised },
+        ...[['', 'Their choice'], ['followers', 'Followers at most'], ['nobody', 'No one']].map(([v, t]) => h('option', { value: v, selected: (c.comments || '') === v }, t)));
+      const form = h('form', { class: 'box child', 'data-child': c.id, onsubmit: async e => {
+        e.preventDefault();
+        err.textContent = '';
+        try {
+          await api('PUT', `/v1/family/${c.id}`, { daily_limit_min: limit.value ? Number(limit.value) : null, restricted: restricted.checked, comments: comments.value || null, may_be_public: pub.checked });
+          toast('Saved: in force from their next request');
+          familyPage();
+        } catch (ex) { err.textContent = ex.message; }
+      } },
+        h('h2', {}, '@' + c.handle, c.supervised ? ' (supervised)' : ''),
+        h('p', {}, `Watched today: ${c.minutes_today} min · account ${c.settings.private ? 'private' : 'public'} · comments from ${c.settings.comments}`),
+        h('label', {}, 'Daily limit (minutes) ', limit),
+        h('label', {}, restricted, ' Restricted mode (no mature or untested videos)'),
+        h('label', {}, 'Who may comment ', comments),
+        h('label', {}, pub, ' May be public (16–17 only)'),
+        h('button', { class: 'primary', type: 'submit' }, 'Save'),
+        c.supervised
+          ? h('button', { class: 'danger', type: 'button', onclick: async () => {
+              const password = prompt(`Your password, to erase @${c.handle}'s account and everything of it:`);
+              if (!password) return;
+              try { await api('DELETE', `/v1/family/${c.id}/account`, { password }); toast('Erased'); familyPage(); } catch (ex) { toast(ex.message); }
+            } }, 'Erase this account')
+          : h('button', { class: 'secondary', type: 'button', onclick: async () => {
+              try { await api('DELETE', `/v1/family/${c.id}`); familyPage(); } catch (ex) { toast(ex.message); }
+            } }, 'Unlink'),
+        err);
+      parts.push(form);
+    }
+  } else if (fam.parent) {
+    const c = fam.controls;
+    parts.push(h('p', { id: 'family-parent' }, `Linked to @${fam.parent.handle}. They set: daily limit ${c.daily_limit_min ? c.daily_limit_min + ' min' : 'none'}, restricted mode ${c.restricted ? 'on' : 'off'}. They see your settings, never what you watch or write.`),
+      c.supervised ? null : h('button', { class: 'secondary', onclick: async () => {
+        try { await api('DELETE', '/v1/family'); familyPage(); } catch (ex) { toast(ex.message); }
+      } }, 'Leave Family Pairing'));
+  } else {
+    const err = h('p', { class: 'error' });
+    const code = h('input', { name: 'code', placeholder: 'code from your parent', required: true });
+    parts.push(h('form', { class: 'box', id: 'family-join', onsubmit: async e => {
+      e.preventDefault();
+      err.textContent = '';
+      try { await api('POST', '/v1/family/links', { code: code.value }); familyPage(); } catch (ex) { err.textContent = ex.message; }
+    } }, h('p', {}, 'Enter the code your parent got from their Family page to link your accounts.'), code, h('button', { class: 'primary', type: 'submit' }, 'Link'), err));
+  }
+  page.replaceChildren(...parts);
 }
 
 // A poster from a frame that has really been decoded: seek a little way in and wait for the
@@ -476,16 +597,19 @@ async function settingsPage() {
   view.replaceChildren(page);
   const render = ({ settings: s, limits }) => {
     const err = h('p', { class: 'error' });
-    const personalised = h('input', { type: 'checkbox', name: 'personalised', checked: s.personalised });
+    const personalised = h('input', { type: 'checkbox', name: 'personalised', checked: s.personalised, disabled: !limits.personalised });
     const priv = h('input', { type: 'checkbox', name: 'private', checked: s.private, disabled: !limits.may_be_public });
     const comments = h('select', { name: 'comments' },
-      ...['everyone', 'followers', 'nobody'].map(v => h('option', { value: v, selected: s.comments === v, disabled: v === 'everyone' && !limits.comments_from_everyone }, { everyone: 'Everyone', followers: 'Followers', nobody: 'No one' }[v])));
+      ...['everyone', 'followers', 'nobody'].map(v => h('option', { value: v, selected: s.comments === v, disabled: (v === 'everyone' && !limits.comments_from_everyone) || (v === 'followers' && !limits.comments_from_followers) }, { everyone: 'Everyone', followers: 'Followers', nobody: 'No one' }[v])));
     const filters = h('input', { name: 'filters', value: s.filters.join(', '), placeholder: 'words or #hashtags, comma-separated' });
+    const downloads = h('input', { type: 'checkbox', name: 'downloads', checked: s.downloads, disabled: !limits.downloads });
+    const watchHistory = h('input', { type: 'checkbox', name: 'watch_history', checked: s.watch_history });
+    const shared = h('input', { type: 'checkbox', name: 'shared_statistics', checked: s.shared_statistics });
     const form = h('form', { class: 'box', id: 'settings-form', onsubmit: async e => {
       e.preventDefault();
       err.textContent = '';
       try {
-        const body = { personalised: personalised.checked, private: priv.checked, comments: comments.value, filters: filters.value.split(',').map(x => x.trim()).filter(Boolean) };
+        const body = { personalised: personalised.checked, private: priv.checked, comments: comments.value, filters: filters.value.split(',').map(x => x.trim()).filter(Boolean), downloads: downloads.checked, watch_history: watchHistory.checked, shared_statistics: shared.checked };
         render(await api('PUT', '/v1/me/settings', body));
         feeds.clear();
         toast('Saved: in force from your next request');
@@ -495,6 +619,10 @@ async function settingsPage() {
       h('label', {}, priv, ' Private account (not suggested to others; your videos only for your followers)', limits.may_be_public ? null : h('small', {}, ' — always on under 16')),
       h('label', {}, 'Who may comment on your videos ', comments),
       h('label', {}, 'Keep videos with these words out of my feed ', filters),
+      h('label', {}, downloads, ' Others may download my videos', limits.downloads ? null : h('small', {}, ' — never under 18')),
+      h('h3', {}, 'Data Foryou may use'),
+      h('label', {}, watchHistory, ' What I watch (watch time, skips) to choose my videos; off: only what I like, share, follow or mark not interested'),
+      h('label', {}, shared, ' My activity in the anonymous (differentially private) statistics regions share'),
       h('button', { class: 'primary', type: 'submit' }, 'Save'), err);
     const requests = h('div', { id: 'follow-requests' });
     api('GET', '/v1/me/follow-requests').then(({ requests: list }) => {
@@ -554,7 +682,7 @@ async function settingsPage() {
       h('label', {}, 'Password ', pw),
       h('button', { class: 'danger', type: 'submit', id: 'erase-button' }, 'Erase my account'), eraseErr);
     page.replaceChildren(h('h1', {}, 'Privacy and settings'), form, requests, nope, decisions,
-      h('p', {}, h('a', { href: '/v1/me/export', download: '' }, 'Download my data')), erase);
+      h('p', {}, h('a', { href: '/v1/me/export', download: '' }, 'Download my data'), ' · ', h('a', { href: '#/family', id: 'family-link' }, 'Family Pairing')), erase);
   };
   try { render(await api('GET', '/v1/me/settings')); } catch (ex) { page.replaceChildren(h('p', { class: 'error' }, ex.message)); }
 }
@@ -597,7 +725,7 @@ async function route() {
   renderMenu();
   document.querySelectorAll('#tabs a').forEach(a => a.classList.toggle('on', (a.dataset.tab === 'following') === (parts[0] === 'following') && (!parts[0] || parts[0] === 'following')));
   // Watching needs no account; following, uploading and your own pages do.
-  if (['following', 'upload', 'settings'].includes(parts[0]) && !state.me) { askToJoin(); return; }
+  if (['following', 'upload', 'settings', 'family'].includes(parts[0]) && !state.me) { askToJoin(); return; }
   if (['login', 'signup'].includes(parts[0]) && state.me) { location.hash = '#' + (params.get('next') || '/'); return; }
   const forYou = cursor => api('GET', `/v1/feed?mode=foryou&limit=8&personalized=${state.personalized && !!state.me}` + (cursor ? `&cursor=${cursor}` : ''));
   switch (parts[0]) {
@@ -618,6 +746,9 @@ async function route() {
     case 'u': return profilePage(decodeURIComponent(parts[1] || ''));
     case 'sound': return soundPage(parts[1]);
     case 'settings': return settingsPage();
+    case 'family': return familyPage();
+    case 'ask-parent': return askParentPage();
+    case 'consent': return consentPage(parts[1] || '');
     default: leaveFeed(); view.replaceChildren(h('div', { class: 'page' }, h('h1', {}, 'Not found'), h('a', { href: '#/' }, 'Back to For You')));
   }
 }

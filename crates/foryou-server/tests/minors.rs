@@ -513,3 +513,151 @@ async fn not_interested_choices_are_listed_and_can_be_undone() {
         "the creator did not come back"
     );
 }
+
+/// The learned interests in a person's export (`null` when the engine knows nothing of them).
+async fn exported_interests(env: &Env, token: &str) -> Value {
+    let (_, _, body) = env
+        .raw(
+            Request::get("/v1/me/export")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    let mut archive = tar::Archive::new(body.as_slice());
+    let text = archive
+        .entries()
+        .expect("tar")
+        .filter_map(Result::ok)
+        .find_map(|mut e| {
+            use std::io::Read;
+            let name = e.path().ok()?.to_string_lossy().to_string();
+            let mut b = String::new();
+            e.read_to_string(&mut b).ok()?;
+            name.ends_with("interests.json").then_some(b)
+        })
+        .expect("interests.json");
+    serde_json::from_str(&text).expect("json")
+}
+
+#[tokio::test]
+async fn nobody_downloads_a_minors_videos_and_adults_choose() {
+    let env = Env::with("minors-download", |c| c.limits = Limits::off());
+    let teen = person(&env, "teencreator", 17).await;
+    let adult = person(&env, "adultcreator", 30).await;
+    let (_, t) = env
+        .upload(&teen, &common::clip(2.0), "teen clip", None)
+        .await;
+    let (_, a) = env
+        .upload(&adult, &common::clip(2.0), "adult clip", None)
+        .await;
+    let (tv, av) = (t["id"].as_str().expect("id"), a["id"].as_str().expect("id"));
+    // The teen goes public, and even asks for downloads: their videos stay undownloadable.
+    let (s, v) = env
+        .call(
+            "PUT",
+            "/v1/me/settings",
+            Some(&teen),
+            Some(json!({"private": false, "comments": "followers", "downloads": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["settings"]["downloads"], false, "{v}");
+    let (s, v) = env
+        .call("GET", &format!("/v1/videos/{tv}"), Some(&adult), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v.get("download_url").is_none(), "{v}");
+    let (s, _, _) = env
+        .raw(
+            Request::get(format!("/v1/videos/{tv}/download"))
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // An adult's video downloads as a file, until they turn downloads off.
+    let (s, h, body) = env
+        .raw(
+            Request::get(format!("/v1/videos/{av}/download"))
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h["content-disposition"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("attachment"));
+    assert!(body.len() > 100);
+    let (s, _) = env
+        .call(
+            "PUT",
+            "/v1/me/settings",
+            Some(&adult),
+            Some(json!({"downloads": false})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = env
+        .raw(
+            Request::get(format!("/v1/videos/{av}/download"))
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn with_watch_history_off_only_deliberate_actions_are_learned() {
+    let env = Env::with("data-categories", |c| c.limits = Limits::off());
+    let me = person(&env, "carefulone", 30).await;
+    let maker = person(&env, "somecreator", 30).await;
+    let (_, a) = env
+        .upload(&maker, &common::clip(2.0), "one #dogs", None)
+        .await;
+    let (_, b) = env
+        .upload(&maker, &common::clip(2.5), "two #cats", None)
+        .await;
+    let (s, v) = env
+        .call(
+            "PUT",
+            "/v1/me/settings",
+            Some(&me),
+            Some(json!({"watch_history": false, "shared_statistics": false})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["settings"]["watch_history"], false);
+    let (s, _) = env
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&me),
+            Some(json!({"events": [
+                {"id": "w1", "kind": "view", "video_id": a["id"], "watch_ms": 6000},
+            ]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        exported_interests(&env, &me).await,
+        Value::Null,
+        "a view was learned with watch history off"
+    );
+    let (s, _) = env
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&me),
+            Some(json!({"events": [
+                {"id": "l1", "kind": "like", "video_id": b["id"]},
+            ]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let learned = exported_interests(&env, &me).await;
+    assert!(learned.to_string().contains("cats"), "{learned}");
+    assert!(!learned.to_string().contains("dogs"), "{learned}");
+}

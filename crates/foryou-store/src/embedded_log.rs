@@ -225,6 +225,7 @@ mod tests {
             comment: None,
             tags: Vec::new(),
             not_learned: false,
+            not_released: false,
         }
     }
 

@@ -349,6 +349,7 @@ mod tests {
             comment: (kind == EventKind::Comment).then_some(CommentId(900 + seq)),
             tags: Vec::new(),
             not_learned: false,
+            not_released: false,
         }
     }
 

@@ -245,6 +245,17 @@ pub struct Settings {
     /// Words and hashtags whose videos never reach their feeds.
     #[serde(default)]
     pub filters: Vec<String>,
+    /// Others may download their videos (never the videos of people under 18).
+    #[serde(default = "yes")]
+    pub downloads: bool,
+    /// Data category: what they watch (watch time, skips) may be learned for their feed; off,
+    /// only what they like, share, follow or mark not interested is.
+    #[serde(default = "yes")]
+    pub watch_history: bool,
+    /// Data category: their activity may count in the differentially private statistics a
+    /// region shares with the others.
+    #[serde(default = "yes")]
+    pub shared_statistics: bool,
 }
 
 impl Default for Settings {
@@ -254,6 +265,9 @@ impl Default for Settings {
             private: false,
             comments: CommentPolicy::Everyone,
             filters: Vec::new(),
+            downloads: true,
+            watch_history: true,
+            shared_statistics: true,
         }
     }
 }

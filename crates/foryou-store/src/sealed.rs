@@ -139,6 +139,7 @@ fn erased(region: &Region, seq: u64) -> EventRecord {
         comment: None,
         tags: Vec::new(),
         not_learned: false,
+        not_released: false,
     }
 }
 

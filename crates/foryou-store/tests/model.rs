@@ -71,6 +71,7 @@ fn record(region: &Region, kind: u8, user: u8, target: u8, id: u8) -> EventRecor
         comment: None,
         tags: Vec::new(),
         not_learned: false,
+        not_released: false,
     }
 }
 

@@ -177,6 +177,10 @@ pub struct EventRecord {
     /// engine does not learn from it, now or on any replay.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_learned: bool,
+    /// Set when the person did not allow their activity in shared statistics: the record never
+    /// counts in a region's differentially private release.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_released: bool,
 }
 
 impl EventRecord {

@@ -111,6 +111,7 @@ pub fn run(o: BenchOptions) -> Result<String> {
             comment: None,
             tags: Vec::new(),
             not_learned: false,
+            not_released: false,
         });
     }
     let t = Instant::now();

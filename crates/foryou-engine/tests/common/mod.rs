@@ -75,6 +75,7 @@ impl Clock {
             comment: None,
             tags: Vec::new(),
             not_learned: false,
+            not_released: false,
         }
     }
 

@@ -217,19 +217,32 @@ pub(crate) async fn settings(
     State(p): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let (s, band) = p.my_settings(&caller)?;
-    Ok(Json(settings_view(&s, band)))
+    let (s, band, family) = p.my_settings(&caller)?;
+    Ok(Json(settings_view(&s, band, family.as_ref())))
 }
 
-fn settings_view(s: &foryou_store::Settings, band: crate::platform::settings::Band) -> Value {
+/// The settings in force and what the age band and a parent's controls allow.
+fn settings_view(
+    s: &foryou_store::Settings,
+    band: crate::platform::settings::Band,
+    family: Option<&foryou_store::Family>,
+) -> Value {
     use crate::platform::settings::Band;
+    use foryou_store::CommentPolicy;
+    let adult = band == Band::Adult;
     json!({
         "settings": s,
         "band": band,
         "limits": {
-            "may_be_public": band != Band::YoungTeen,
-            "comments_from_everyone": band == Band::Adult,
+            "may_be_public": matches!(band, Band::OlderTeen | Band::Adult)
+                && family.is_none_or(|f| f.may_be_public),
+            "comments_from_everyone": adult,
+            "comments_from_followers": band != Band::Child
+                && family.is_none_or(|f| f.comments != Some(CommentPolicy::Nobody)),
+            "personalised": band != Band::Child,
+            "downloads": adult,
         },
+        "family": family,
     })
 }
 
@@ -240,12 +253,12 @@ pub(crate) async fn put_settings(
     caller: Caller,
     ApiJson(s): ApiJson<foryou_store::Settings>,
 ) -> Result<Json<Value>, ApiError> {
-    let (s, band) = blocking(&p, move |p| {
+    let (s, band, family) = blocking(&p, move |p| {
         let s = p.set_my_settings(&caller, s)?;
-        p.my_settings(&caller).map(|(_, b)| (s, b))
+        p.my_settings(&caller).map(|(_, b, f)| (s, b, f))
     })
     .await?;
-    Ok(Json(settings_view(&s, band)))
+    Ok(Json(settings_view(&s, band, family.as_ref())))
 }
 
 /// `GET /v1/me/follow-requests`: followers waiting for the caller's decision; approve or decline

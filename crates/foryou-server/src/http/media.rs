@@ -79,7 +79,27 @@ pub(crate) async fn media(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    serve(p, c.map(|c| c.user), id, false, headers).await
+    serve(p, c.map(|c| c.user), id, false, headers, false).await
+}
+
+/// `GET /v1/videos/{id}/download`: the video as a file to keep, when its creator allows it (never
+/// the videos of people under 18).
+pub(crate) async fn download(
+    State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let vid: VideoId = parse_id("video", &id)?;
+    let viewer = c.map(|c| c.user);
+    if p.may_see_video(viewer, vid) && !p.downloadable(vid) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "downloads_off",
+            "the creator's videos cannot be downloaded",
+        ));
+    }
+    serve(p, viewer, id, false, headers, true).await
 }
 
 pub(crate) async fn poster(
@@ -88,7 +108,7 @@ pub(crate) async fn poster(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    serve(p, c.map(|c| c.user), id, true, headers).await
+    serve(p, c.map(|c| c.user), id, true, headers, false).await
 }
 
 /// What one trip to the blocking pool learns: the type and size, the range asked for, and the
@@ -106,6 +126,7 @@ async fn serve(
     id: String,
     poster: bool,
     headers: HeaderMap,
+    attachment: bool,
 ) -> Result<Response, ApiError> {
     let id: VideoId = parse_id("video", &id)?;
     // A private account's videos play for its followers only; to anyone else they do not exist.
@@ -169,6 +190,19 @@ async fn serve(
     );
     if let Ok(v) = HeaderValue::from_str(&head.mime) {
         h.insert(header::CONTENT_TYPE, v);
+    }
+    let ext = if head.mime.contains("webm") {
+        "webm"
+    } else {
+        "mp4"
+    };
+    let disposition = if attachment {
+        format!("attachment; filename=\"foryou-{id}.{ext}\"")
+    } else {
+        "inline".to_string()
+    };
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
     }
     if range.is_some() {
         *res.status_mut() = StatusCode::PARTIAL_CONTENT;

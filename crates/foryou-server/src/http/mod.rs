@@ -98,6 +98,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
             get(content::video).delete(content::delete_video),
         )
         .route("/v1/videos/{id}/media", get(media::media))
+        .route("/v1/videos/{id}/download", get(media::download))
         .route("/v1/videos/{id}/poster", get(media::poster))
         .route("/v1/videos/{id}/comments", get(content::comments))
         .route("/v1/videos/{id}/mature", put(content::set_mature))

@@ -74,6 +74,9 @@ pub struct VideoView {
     pub created_ms: u64,
     /// Marked mature: never in the feeds of people under 18.
     pub mature: bool,
+    /// Where to download it, when its creator allows downloads (never for people under 18).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
 }
 
 /// A reason rendered for people.
@@ -142,6 +145,11 @@ pub(crate) fn video(w: &World, id: VideoId, viewer: Option<UserId>) -> Option<Vi
             .is_some_and(|u| w.following.get(&u).is_some_and(|s| s.contains(&v.creator))),
         created_ms: v.created_ms,
         mature: v.mature,
+        download_url: w
+            .users
+            .get(&v.creator)
+            .is_some_and(|u| crate::platform::settings::effective_for(u).downloads)
+            .then(|| format!("/v1/videos/{id}/download")),
     })
 }
 

@@ -79,8 +79,41 @@ impl Platform {
     }
 
     /// Erases `user` (home `region`) with everything of theirs from every region, having logged
-    /// it; `by` says who asked (`self`, `parent`).
+    /// it; `by` says who asked (`self`, `parent`). A parent's supervised children go first: their
+    /// accounts exist only with that parent's consent.
     pub(super) fn erase_account(
+        &self,
+        user: UserId,
+        region: &Region,
+        by: &str,
+    ) -> Result<ErasureReceipt, PlatformError> {
+        // Everyone supervised by this person, and by those, found without recursion.
+        let mut found: Vec<(UserId, Region)> = vec![(user, region.clone())];
+        {
+            let w = self.world.read().map_err(lock_err)?;
+            let mut i = 0;
+            while i < found.len() {
+                let guardian = found[i].0;
+                for (id, u) in &w.users {
+                    let theirs = u
+                        .family
+                        .as_ref()
+                        .is_some_and(|f| f.supervised && f.guardian == guardian);
+                    if theirs && !found.iter().any(|(f, _)| f == id) {
+                        found.push((*id, u.region.clone()));
+                    }
+                }
+                i += 1;
+            }
+        }
+        for (child, home) in found.into_iter().skip(1).rev() {
+            self.erase_one(child, &home, "parent")?;
+        }
+        self.erase_one(user, region, by)
+    }
+
+    /// Erases one account (see [`Platform::erase_account`]).
+    fn erase_one(
         &self,
         user: UserId,
         region: &Region,

@@ -31,14 +31,18 @@ impl Platform {
         let mut batch = Vec::with_capacity(inputs.len());
         {
             let w = self.world.read().map_err(lock_err)?;
-            // With personalisation off, what the caller does counts but is not learned.
-            let learn = w
+            // With personalisation off, what the caller does counts but is not learned; the
+            // data categories they turned off are not learned or not shared.
+            let s = w
                 .users
                 .get(&caller.user)
-                .is_none_or(|u| settings::effective_for(u).personalised);
+                .map(settings::effective_for)
+                .unwrap_or_default();
             for (i, ev) in inputs.iter().enumerate() {
                 let mut rec = self.check_event(&w, caller, i, ev, now)?;
-                rec.not_learned = !learn;
+                let watching = matches!(rec.kind, EventKind::View | EventKind::Skip);
+                rec.not_learned = !s.personalised || (watching && !s.watch_history);
+                rec.not_released = !s.shared_statistics;
                 batch.push(rec);
             }
         }
@@ -157,6 +161,7 @@ impl Platform {
             comment: None,
             tags: Vec::new(),
             not_learned: false,
+            not_released: false,
         };
         match ev.kind {
             EventKind::View | EventKind::Skip => {
@@ -345,6 +350,7 @@ impl Platform {
             comment: None,
             tags: Vec::new(),
             not_learned: false,
+            not_released: false,
         };
         self.cells
             .home(caller)?

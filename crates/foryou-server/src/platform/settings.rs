@@ -54,11 +54,13 @@ pub fn defaults(band: Band) -> Settings {
             private: true,
             comments: CommentPolicy::Nobody,
             personalised: false,
+            downloads: false,
             ..Settings::default()
         },
         Band::YoungTeen | Band::OlderTeen => Settings {
             private: true,
             comments: CommentPolicy::Followers,
+            downloads: false,
             ..Settings::default()
         },
     }
@@ -76,6 +78,10 @@ pub fn effective(stored: Option<&Settings>, band: Band, family: Option<&Family>)
         }
         Band::YoungTeen => s.private = true,
         Band::OlderTeen | Band::Adult => {}
+    }
+    // Nobody downloads a minor's videos.
+    if band != Band::Adult {
+        s.downloads = false;
     }
     if band != Band::Adult && s.comments == CommentPolicy::Everyone {
         s.comments = CommentPolicy::Followers;
@@ -164,14 +170,17 @@ impl Platform {
             .unwrap_or_default()
     }
 
-    /// The caller's settings in force and their age band.
-    pub fn my_settings(&self, caller: &Caller) -> Result<(Settings, Band), PlatformError> {
+    /// The caller's settings in force, their age band and their parent's controls, if linked.
+    pub fn my_settings(
+        &self,
+        caller: &Caller,
+    ) -> Result<(Settings, Band, Option<Family>), PlatformError> {
         let w = self.world.read().map_err(lock_err)?;
         let u = w
             .users
             .get(&caller.user)
             .ok_or_else(|| PlatformError::not_found("no such account"))?;
-        Ok((effective_for(u), band(u.birthdate)))
+        Ok((effective_for(u), band(u.birthdate), u.family.clone()))
     }
 
     /// Changes the caller's settings, within their band's limits; in force on the next request.
@@ -194,6 +203,10 @@ impl Platform {
             .map(|f| f.trim().trim_start_matches('#').to_lowercase())
             .collect();
         new.filters.dedup();
+        // Downloads stay off under 18 whatever is sent (the field defaults to on when omitted).
+        if b != Band::Adult {
+            new.downloads = false;
+        }
         check(&new, b, family.as_ref())?;
         self.cells
             .home(caller)?
@@ -250,6 +263,19 @@ impl Platform {
                 w.videos
                     .get(&id)
                     .is_some_and(|e| self.may_see(&w, viewer, e.video.creator))
+            })
+            .unwrap_or(false)
+    }
+
+    /// Whether video `id` may be downloaded: its creator allows it, and is an adult.
+    pub fn downloadable(&self, id: VideoId) -> bool {
+        self.world
+            .read()
+            .map(|w| {
+                w.videos
+                    .get(&id)
+                    .and_then(|e| w.users.get(&e.video.creator))
+                    .is_some_and(|u| effective_for(u).downloads)
             })
             .unwrap_or(false)
     }

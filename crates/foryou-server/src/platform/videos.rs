@@ -470,5 +470,6 @@ fn catalog_record(kind: EventKind, v: &Video) -> EventRecord {
         comment: None,
         tags: v.hashtags.clone(),
         not_learned: false,
+        not_released: false,
     }
 }
