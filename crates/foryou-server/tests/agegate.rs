@@ -127,3 +127,46 @@ async fn the_block_survives_a_restart() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "a restart lifted the block");
 }
+
+/// The browser the gate turned away keeps watching signed out, and its feed is the curated,
+/// view-only one: nothing new and untested, nothing mature.
+#[tokio::test]
+async fn a_refused_browser_watches_a_curated_feed() {
+    let (env, _p) = Env::with_platform("agegate-view-only", |c| c.limits = Limits::off());
+    let maker = env.user("somegrownup", "DE").await;
+    let (s, v) = env
+        .upload(&maker, &common::clip(2.0), "brand new clip", None)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let vid = v["id"].as_str().expect("id").to_string();
+    let feed = |cookie: Option<String>| {
+        let mut b = Request::get("/v1/feed");
+        if let Some(c) = cookie {
+            b = b.header("cookie", c);
+        }
+        b.body(Body::empty()).expect("request")
+    };
+    let (s, _, body) = env.raw(feed(None)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&body).contains(&vid));
+    let (s, h, _) = env
+        .raw(sign_up("tooyoungone", "2016-05-05", "childsecret1", None))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let view_only = h
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|c| c.to_str().ok())
+        .find(|c| c.starts_with("fy_view_only="))
+        .expect("the view-only cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_string();
+    let (s, _, body) = env.raw(feed(Some(view_only))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !String::from_utf8_lossy(&body).contains(&vid),
+        "an untested video reached the view-only feed"
+    );
+}

@@ -288,7 +288,8 @@ async fn liked_and_written(env: &Env, token: &str) -> (Value, Value) {
 /// every engine.
 #[tokio::test]
 async fn a_deleted_video_takes_its_likes_and_comments_from_every_region() {
-    let (env, p) = Env::with_platform("erase-video", |c| c.limits = Limits::off());
+    let dir = common::temp_dir("erase-video");
+    let (env, p) = Env::with_platform_at(&dir, |c| c.limits = Limits::off());
     let creator = env.user("cliprunner", "DE").await;
     let fan = env.user("faraway", "US").await;
     let (s, v) = env
@@ -330,5 +331,19 @@ async fn a_deleted_video_takes_its_likes_and_comments_from_every_region() {
         .expect("items")
         .iter()
         .any(|i| i["id"] == vid.as_str()));
-    drop(p);
+    // After a restart, which rebuilds everything from the stores, they are still gone.
+    drop((env, p));
+    let env = Env::at(&dir, false);
+    let (_, v) = env
+        .call(
+            "POST",
+            "/v1/sessions",
+            None,
+            Some(json!({"handle": "faraway", "password": "long enough pw"})),
+        )
+        .await;
+    let fan = v["token"].as_str().expect("token").to_string();
+    let (likes, comments) = liked_and_written(&env, &fan).await;
+    assert_eq!(likes, json!([]), "the like is gone from the us store");
+    assert_eq!(comments, json!([]), "the comment is gone from the us store");
 }

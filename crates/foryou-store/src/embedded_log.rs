@@ -24,7 +24,10 @@ pub(crate) const LOG_FILE: &str = "events.redb";
 /// A region's event log in `DIR/events.redb`.
 pub struct EmbeddedLog {
     region: Region,
-    db: Database,
+    path: std::path::PathBuf,
+    cache_bytes: usize,
+    /// Replaced whole by [`EventLog::rewrite`]; transactions begin under a read guard.
+    db: std::sync::RwLock<Database>,
     failed: AtomicBool,
 }
 
@@ -56,7 +59,9 @@ impl EmbeddedLog {
         tx.commit().map_err(|e| backend(&e))?;
         Ok(EmbeddedLog {
             region,
-            db,
+            path,
+            cache_bytes,
+            db: std::sync::RwLock::new(db),
             failed: AtomicBool::new(false),
         })
     }
@@ -105,6 +110,29 @@ fn migrate(legacy: &Path, path: &Path) -> Result<(), Box<dyn std::error::Error>>
     Ok(())
 }
 
+/// A stored row as the record it holds: sealed, or plain JSON from before sealing.
+fn decode(seq: u64, v: &[u8]) -> Result<Sealed, StoreError> {
+    match v.split_first() {
+        Some((&SEALED_ROW, rest)) if rest.len() >= 32 => {
+            let (tag, body) = rest.split_at(32);
+            Ok(Sealed {
+                seq,
+                tag: tag.try_into().unwrap_or([0; 32]),
+                body: body.to_vec(),
+            })
+        }
+        Some((b'{', _)) => Ok(Sealed {
+            seq,
+            tag: [0; 32],
+            body: v.to_vec(),
+        }),
+        _ => Err(StoreError::Corrupt {
+            table: "events",
+            message: format!("record {seq} has no known format"),
+        }),
+    }
+}
+
 impl EventLog for EmbeddedLog {
     fn region(&self) -> &Region {
         &self.region
@@ -114,7 +142,12 @@ impl EventLog for EmbeddedLog {
         if self.failed.load(Ordering::SeqCst) {
             return Err(self.err("an earlier append failed; restart after checking the disk"));
         }
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let tx = self
+            .db
+            .read()
+            .map_err(|e| self.err(e))?
+            .begin_write()
+            .map_err(|e| self.err(e))?;
         let mut out = Vec::with_capacity(batch.len());
         {
             let mut events = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
@@ -156,40 +189,86 @@ impl EventLog for EmbeddedLog {
     }
 
     fn read(&self, from: u64, max: usize) -> Result<Vec<Sealed>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self
+            .db
+            .read()
+            .map_err(|e| self.err(e))?
+            .begin_read()
+            .map_err(|e| self.err(e))?;
         let t = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in t.range(from..).map_err(|e| self.err(e))?.take(max) {
             let (k, v) = row.map_err(|e| self.err(e))?;
-            let v = v.value();
-            let rec = match v.split_first() {
-                Some((&SEALED_ROW, rest)) if rest.len() >= 32 => {
-                    let (tag, body) = rest.split_at(32);
-                    Sealed {
-                        seq: k.value(),
-                        tag: tag.try_into().unwrap_or([0; 32]),
-                        body: body.to_vec(),
-                    }
-                }
-                Some((b'{', _)) => Sealed {
-                    seq: k.value(),
-                    tag: [0; 32],
-                    body: v.to_vec(),
-                },
-                _ => {
-                    return Err(StoreError::Corrupt {
-                        table: "events",
-                        message: format!("record {} has no known format", k.value()),
-                    })
-                }
-            };
-            out.push(rec);
+            out.push(decode(k.value(), v.value())?);
         }
         Ok(out)
     }
 
+    fn rewrite(
+        &self,
+        f: &mut dyn FnMut(&Sealed) -> Result<Sealed, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut db = self.db.write().map_err(|e| self.err(e))?;
+        let tmp = self.path.with_extension("redb.tmp");
+        let _ = std::fs::remove_file(&tmp);
+        {
+            // Inside a write transaction of the old file: no append is in flight or can start.
+            let from = db.begin_write().map_err(|e| self.err(e))?;
+            let new = Database::builder()
+                .set_cache_size(self.cache_bytes)
+                .create(&tmp)
+                .map_err(|e| self.err(e))?;
+            let to = new.begin_write().map_err(|e| self.err(e))?;
+            {
+                let src = from.open_table(EVENTS).map_err(|e| self.err(e))?;
+                let mut events = to.open_table(EVENTS).map_err(|e| self.err(e))?;
+                let mut tags = to.open_table(EVENT_TAGS).map_err(|e| self.err(e))?;
+                for row in src.iter().map_err(|e| self.err(e))? {
+                    let (k, v) = row.map_err(|e| self.err(e))?;
+                    let old = decode(k.value(), v.value())?;
+                    let new = f(&old)?;
+                    let mut row = Vec::with_capacity(1 + 32 + new.body.len());
+                    row.push(SEALED_ROW);
+                    row.extend_from_slice(&new.tag);
+                    row.extend_from_slice(&new.body);
+                    events
+                        .insert(k.value(), row.as_slice())
+                        .map_err(|e| self.err(e))?;
+                    tags.insert(new.tag.as_slice(), k.value())
+                        .map_err(|e| self.err(e))?;
+                }
+            }
+            to.commit().map_err(|e| self.err(e))?;
+            from.abort().map_err(|e| self.err(e))?;
+        }
+        std::fs::rename(&tmp, &self.path).map_err(|e| self.err(e))?;
+        if let Some(dir) = self.path.parent() {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| self.err(e))?;
+        }
+        match Database::builder()
+            .set_cache_size(self.cache_bytes)
+            .create(&self.path)
+        {
+            Ok(new) => {
+                *db = new;
+                Ok(())
+            }
+            Err(e) => {
+                self.failed.store(true, Ordering::SeqCst);
+                Err(self.err(e))
+            }
+        }
+    }
+
     fn last_seq(&self) -> Result<u64, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self
+            .db
+            .read()
+            .map_err(|e| self.err(e))?
+            .begin_read()
+            .map_err(|e| self.err(e))?;
         let t = tx.open_table(EVENTS).map_err(|e| self.err(e))?;
         let last = t
             .last()
@@ -230,7 +309,7 @@ mod tests {
     }
 
     /// A directory of the older layout (the log inside `store.redb`, no counts) opens with the
-    /// log moved to its own file, its positions kept and its plain records readable, the counts
+    /// log moved to its own file, its positions kept and its plain records sealed, the counts
     /// tallied once and the store's old copy dropped, as is the old deduplication table that
     /// named people in clear.
     #[test]
@@ -253,16 +332,35 @@ mod tests {
             }
             tx.commit().expect("commit");
         }
-        let log = SealedLog::new(
+        let log = SealedLog::open(
             Box::new(EmbeddedLog::open(eu.clone(), &dir, 1 << 20).expect("log")),
             Box::new(EmbeddedKeys::open(eu.clone(), &dir).expect("keys")),
-        );
+        )
+        .expect("sealed log");
         let store = EmbeddedStore::open(eu.clone(), &dir, 1 << 20).expect("store");
         assert_eq!(log.last_seq().expect("last"), 3);
         assert_eq!(store.applied_seq().expect("applied"), 3);
         let old = log.read(1, 10).expect("read");
         assert_eq!(old.len(), 3);
         assert_eq!((old[2].seq, old[2].video), (3, Some(VideoId(8))));
+        // The records written in clear were sealed, and a resend is recognised again.
+        let bytes = std::fs::read(dir.join(LOG_FILE)).expect("file");
+        assert!(
+            !bytes.windows(6).any(|w| w == b"\"view\""),
+            "a record is still in clear"
+        );
+        let resent = EventRecord {
+            seq: 0,
+            ..view(&eu, 1, 7)
+        };
+        let again = log.append(&[resent]).expect("append");
+        assert_eq!(
+            again[0],
+            Logged {
+                seq: 1,
+                duplicate: true
+            }
+        );
         let next = log
             .append(&[EventRecord {
                 seq: 0,

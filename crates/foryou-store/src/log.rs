@@ -42,4 +42,11 @@ pub trait EventLog: Send + Sync {
     fn read(&self, from: u64, max: usize) -> Result<Vec<Sealed>, StoreError>;
     /// The last assigned position (0 when empty).
     fn last_seq(&self) -> Result<u64, StoreError>;
+    /// Replaces every record with what `f` makes of it, positions kept, leaving no copy of the
+    /// old records in the backend's files. Used once per log, to seal the records an older
+    /// version wrote in clear.
+    fn rewrite(
+        &self,
+        f: &mut dyn FnMut(&Sealed) -> Result<Sealed, StoreError>,
+    ) -> Result<(), StoreError>;
 }

@@ -26,9 +26,35 @@ pub struct SealedLog {
 }
 
 impl SealedLog {
-    /// Seals `raw`'s records under the keys in `keys` (both of the same region).
-    pub fn new(raw: Box<dyn EventLog>, keys: Box<dyn KeyStore>) -> SealedLog {
-        SealedLog { raw, keys }
+    /// Seals `raw`'s records under the keys in `keys` (both of the same region). Records an
+    /// older version wrote in clear are sealed now, the log rewritten so no copy stays in clear.
+    pub fn open(raw: Box<dyn EventLog>, keys: Box<dyn KeyStore>) -> Result<SealedLog, StoreError> {
+        let log = SealedLog { raw, keys };
+        let plain = log
+            .raw
+            .read(1, 1)?
+            .first()
+            .is_some_and(|s| s.body.first() == Some(&b'{'));
+        if plain {
+            let region = log.region().clone();
+            let keys = &log.keys;
+            log.raw.rewrite(&mut |s: &Sealed| {
+                if s.body.first() != Some(&b'{') {
+                    return Ok(s.clone());
+                }
+                let r: EventRecord =
+                    serde_json::from_slice(&s.body).map_err(|e| StoreError::Corrupt {
+                        table: "events",
+                        message: e.to_string(),
+                    })?;
+                let key = keys.get_or_create(r.user)?;
+                Ok(Sealed {
+                    seq: s.seq,
+                    ..seal(&region, &r, &key)
+                })
+            })?;
+        }
+        Ok(log)
     }
 
     /// The log's region.
@@ -59,7 +85,7 @@ impl SealedLog {
         let raw = self.raw.read(from, max)?;
         let mut out = Vec::with_capacity(raw.len());
         for s in raw {
-            out.push(self.open(&s)?);
+            out.push(self.unseal(&s)?);
         }
         Ok(out)
     }
@@ -75,7 +101,7 @@ impl SealedLog {
         self.keys.destroy(subject)
     }
 
-    fn open(&self, s: &Sealed) -> Result<EventRecord, StoreError> {
+    fn unseal(&self, s: &Sealed) -> Result<EventRecord, StoreError> {
         let corrupt = |message: String| StoreError::Corrupt {
             table: "events",
             message,
@@ -209,10 +235,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let eu = Region::new("eu").expect("region");
         let open = || {
-            SealedLog::new(
+            SealedLog::open(
                 Box::new(EmbeddedLog::open(eu.clone(), &dir, 1 << 20).expect("log")),
                 Box::new(EmbeddedKeys::open(eu.clone(), &dir).expect("keys")),
             )
+            .expect("sealed log")
         };
         let log = open();
         let a = comment(&eu, 4_503_599_627_370_001, "c1", "zebra-marmalade");

@@ -28,10 +28,11 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn open(region: &Region, dir: &std::path::Path) -> (SealedLog, EmbeddedStore) {
-    let log = SealedLog::new(
+    let log = SealedLog::open(
         Box::new(EmbeddedLog::open(region.clone(), dir, 16 << 20).expect("open log")),
         Box::new(EmbeddedKeys::open(region.clone(), dir).expect("open keys")),
-    );
+    )
+    .expect("sealed log");
     let store = EmbeddedStore::open(region.clone(), dir, 16 << 20).expect("open store");
     (log, store)
 }

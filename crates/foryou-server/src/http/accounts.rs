@@ -38,6 +38,9 @@ pub(crate) struct NewAccount {
 
 /// The cookie that keeps a browser the age gate refused from trying again for a day.
 const AGE_GATE_COOKIE: &str = "fy_age_gate";
+/// The cookie that keeps a refused browser's signed-out feed curated (the view-only experience
+/// of a child): it says nothing else, and the server keeps nothing about it.
+pub(crate) const VIEW_ONLY_COOKIE: &str = "fy_view_only";
 
 pub(crate) async fn create_account(
     State(p): State<AppState>,
@@ -79,6 +82,12 @@ pub(crate) async fn create_account(
                 format!(
                     "{AGE_GATE_COOKIE}=1; Max-Age={}; Path=/v1/accounts; HttpOnly; SameSite=Strict{secure}",
                     crate::platform::agegate::BLOCK_MS / 1000
+                ),
+            );
+            set_cookie(
+                &mut res,
+                format!(
+                    "{VIEW_ONLY_COOKIE}=1; Max-Age=31536000; Path=/v1/feed; HttpOnly; SameSite=Strict{secure}"
                 ),
             );
             Ok(res)

@@ -42,7 +42,13 @@ pub(crate) async fn feed(
     State(p): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     RawQuery(raw): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    let view_only = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| crate::query::cookie_value(c, super::accounts::VIEW_ONLY_COOKIE).is_some());
     let q = feed_query(raw.as_deref().unwrap_or(""))?;
     let personal = caller.is_some()
         && matches!(
@@ -52,7 +58,7 @@ pub(crate) async fn feed(
     let viewer = caller.as_ref().map(|c| (c.user, c.region.clone()));
     let reminder = caller.as_ref().and_then(|c| p.screen_time_reminder(c.user));
     let shown = blocking(&p, move |p| {
-        p.feed(caller.as_ref(), q.kind, q.limit, q.cursor)
+        p.feed_for(caller.as_ref(), q.kind, q.limit, q.cursor, view_only)
     })
     .await?;
     let boosts: Vec<Option<crate::BoostState>> =

@@ -102,10 +102,10 @@ impl Cell {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
-        let log = SealedLog::new(
+        let log = SealedLog::open(
             backends.log(region, &dir, config)?,
             backends.keys(region, &dir)?,
-        );
+        )?;
         Ok(Cell {
             store: backends.store(region, &dir, config)?,
             log,

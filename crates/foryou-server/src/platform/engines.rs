@@ -78,6 +78,19 @@ impl Platform {
         limit: usize,
         cursor: usize,
     ) -> Result<Vec<Shown>, PlatformError> {
+        self.feed_for(caller, kind, limit, cursor, false)
+    }
+
+    /// [`Platform::feed`], curated when `view_only` (a signed-out browser the age gate turned
+    /// away: the view-only experience of a child, restricted like a parent's restricted mode).
+    pub fn feed_for(
+        &self,
+        caller: Option<&Caller>,
+        kind: FeedKind,
+        limit: usize,
+        cursor: usize,
+        view_only: bool,
+    ) -> Result<Vec<Shown>, PlatformError> {
         let limit = limit.clamp(1, 50);
         let recs: Vec<(VideoId, Vec<foryou_engine::Reason>)> = match (kind, caller) {
             (FeedKind::Following, None) => {
@@ -174,7 +187,10 @@ impl Platform {
                 });
                 // Restricted mode (a parent's control): nothing still new, not yet vetted by an
                 // audience.
-                let restricted = viewer.is_some_and(|v| self.restricted(&w, v));
+                let restricted = match viewer {
+                    Some(v) => self.restricted(&w, v),
+                    None => view_only,
+                };
                 recs.into_iter()
                     .filter(|r| {
                         let Some(e) = w.videos.get(&r.video) else {

@@ -76,6 +76,23 @@ impl Platform {
                 "pseudonym_in_transparency_log": self.transparency.pseudonym(caller.user),
             }))?,
         )?;
+        // Settings and consents: what they chose, what is in force, and their family link.
+        {
+            let (in_force, band, family) = self.my_settings(caller)?;
+            let children = self.family(caller)?.children;
+            add(
+                "settings.json",
+                &json_bytes(&serde_json::json!({
+                    "stored": cell.store.settings(caller.user)?,
+                    "in_force": in_force,
+                    "age_band": band,
+                    "family": family,
+                    "children_linked_to_me": children.iter().map(|c| serde_json::json!({
+                        "id": c.id, "handle": c.handle, "supervised": c.supervised,
+                    })).collect::<Vec<_>>(),
+                }))?,
+            )?;
+        }
         let (videos, comments, likes, following, followers) = {
             let w = self.world.read().map_err(lock_err)?;
             let videos: Vec<Video> = w
