@@ -49,6 +49,10 @@ pub struct EngineConfig {
     pub new_video_window_h: f64,
     /// Exposures of a new video's first audience.
     pub first_pool: f32,
+    /// Half-life of a new video's priority for its audience, in hours: the newest uploads with
+    /// their audience still to come are proposed first.
+    #[serde(default = "default_fresh_half_life_h")]
+    pub fresh_half_life_h: f64,
     /// How much each later stage widens the audience.
     pub widen: f32,
     /// Stages before a new video graduates.
@@ -94,6 +98,7 @@ impl Default for EngineConfig {
             popularity_half_life_h: 24.0,
             new_video_window_h: 48.0,
             first_pool: 20.0,
+            fresh_half_life_h: default_fresh_half_life_h(),
             widen: 5.0,
             stages: 3,
             affinity_rate: 0.5,
@@ -141,4 +146,8 @@ impl EngineConfig {
             ..EngineConfig::default()
         }
     }
+}
+
+fn default_fresh_half_life_h() -> f64 {
+    2.0
 }

@@ -307,3 +307,60 @@ fn records_marked_not_learned_teach_the_engine_nothing() {
     assert!(!e.has_seen(UserId(7), VideoId(3)));
     assert_eq!(e.last_seq(), c.seq, "the positions still advance");
 }
+
+/// A new creator's uploads reach people within a few pages, however many older unwatched videos
+/// wait in the pool: the pool proposes by exposure deficit and age, not a uniform sample.
+#[test]
+fn new_uploads_reach_their_audience_ahead_of_thousands_waiting() {
+    let mut e = world(N, EngineConfig::default());
+    let mut clock = Clock::new();
+    background(&mut e, &mut clock, 60, N);
+    let now = clock.now();
+    // 4,000 videos from the last day, none of them shown yet.
+    for v in 100_000..104_000u64 {
+        e.upsert_item(meta(v, now - 20 * 3_600_000 + (v - 100_000) * 10_000));
+    }
+    // A new creator posts 15 videos now.
+    let mine: Vec<u64> = (200_000..200_015).collect();
+    for &v in &mine {
+        let mut m = meta(v, now);
+        m.creator = Some(UserId(777_777));
+        e.upsert_item(m);
+    }
+    // A new viewer pages through the feed, and finishes and likes the creator's videos when they
+    // come; everything else they skip.
+    let viewer = 90_000u64;
+    let mut seen_mine = 0;
+    let mut pages = 0;
+    for page in 0..5u64 {
+        pages += 1;
+        let p = e.recommend(&request(viewer, 10, clock.now(), page));
+        for r in &p {
+            if mine.contains(&r.video.0) {
+                seen_mine += 1;
+                clock.view(&mut e, viewer, r.video.0, 1.0);
+                clock.like(&mut e, viewer, r.video.0);
+            } else {
+                clock.view(&mut e, viewer, r.video.0, 0.05);
+            }
+        }
+        if seen_mine >= 3 {
+            break;
+        }
+    }
+    assert!(
+        seen_mine >= 3,
+        "{seen_mine} of the new creator's videos in {pages} pages"
+    );
+    // And other people see them too: across 40 other new viewers' first pages, the new uploads
+    // gather a first audience.
+    let shown: usize = (0..40u64)
+        .map(|u| {
+            e.recommend(&request(95_000 + u, 10, clock.now(), u))
+                .iter()
+                .filter(|r| mine.contains(&r.video.0))
+                .count()
+        })
+        .sum();
+    assert!(shown >= 20, "only {shown} exposures for the new uploads");
+}

@@ -1,13 +1,29 @@
-//! New videos being tried: Thompson sampling over the exploration pool, so a new video with a
-//! good start is shown more and a weak one fades (see `explore.rs` for the stages).
+//! New videos being tried. Each member of the exploration pool (see `explore.rs` for the stages)
+//! has a priority: how much of its current stage's audience it still lacks, discounted by its age
+//! (half of it every `fresh_half_life_h`). The newest uploads with their audience still to come
+//! are proposed first, however many older videos wait, so each reaches its first-stage audience
+//! within minutes while the region has traffic; a Thompson draw from the video's engagement
+//! posterior then favours a good start among them.
 
 use crate::explore::draw;
 use crate::pipeline::{CandidateSource, Candidates, Origin, Query};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-/// Samples the exploration pool.
+/// Proposes the pool's members with the highest priority.
 pub struct FreshPool;
+
+/// How much of `i`'s stage audience is still missing (0..=1), discounted by its age.
+pub fn priority(q: &Query, i: u32) -> f32 {
+    let it = &q.state.items[i as usize];
+    let cfg = q.config;
+    let stage = it.stage.unwrap_or(0);
+    let cap = cfg.first_pool * cfg.widen.powi(stage as i32);
+    let deficit = (1.0 - it.stats.exposures / cap.max(1.0)).clamp(0.0, 1.0);
+    let age_h = q.req.now_ms.saturating_sub(it.created_ms) as f64 / 3.6e6;
+    let half = cfg.fresh_half_life_h.max(1e-3);
+    deficit * 0.5f64.powf(age_h / half) as f32
+}
 
 impl CandidateSource for FreshPool {
     fn name(&self) -> &'static str {
@@ -18,23 +34,21 @@ impl CandidateSource for FreshPool {
     }
     fn fetch(&self, q: &Query, out: &mut Candidates) {
         let mut rng = rand::rngs::StdRng::seed_from_u64(q.seed ^ 0xF2E5);
-        let take = q.config.per_source / 4;
-        let pool: Vec<u32> = if q.state.fresh.len() > 4 * take {
-            q.state
-                .fresh
-                .choose_multiple(&mut rng, 4 * take)
-                .copied()
-                .collect()
-        } else {
-            q.state.fresh.clone()
-        };
-        let mut drawn: Vec<(u32, f32)> = pool
+        let take = (q.config.per_source / 4).max(1);
+        // The pool is in admission order: the newest members are at its end. They are all
+        // considered, with a sample of the older ones (which have lost most of their priority).
+        let fresh = &q.state.fresh;
+        let split = fresh.len().saturating_sub(4 * take);
+        let mut pool: Vec<u32> = fresh[split..].to_vec();
+        pool.extend(fresh[..split].choose_multiple(&mut rng, take).copied());
+        let mut ranked: Vec<(u32, f32)> = pool
             .into_iter()
-            .map(|i| (i, draw(q.state, i, &mut rng)))
+            .map(|i| (i, priority(q, i) * (0.5 + draw(q.state, i, &mut rng))))
             .collect();
-        drawn.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        for (i, d) in drawn.into_iter().take(take) {
-            out.add(i, Origin::Fresh).explore_draw = d;
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (i, p) in ranked.into_iter().take(take) {
+            // Ahead of the taste-exploring sample (drawn below 0.3) when the priority is high.
+            out.add(i, Origin::Fresh).explore_draw = p;
         }
     }
 }
