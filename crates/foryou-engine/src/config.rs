@@ -49,6 +49,29 @@ pub struct EngineConfig {
     pub new_video_window_h: f64,
     /// Exposures of a new video's first audience.
     pub first_pool: f32,
+    /// Items the batch item-to-item model covers, the most engaged first (0: no batch model);
+    /// its memory grows with the square and its fit with the cube of this.
+    #[serde(default = "default_batch_items")]
+    pub batch_items: usize,
+    /// The batch model's regularisation (λ of EASE).
+    #[serde(default = "default_batch_lambda")]
+    pub batch_lambda: f64,
+    /// Step size of the trained ranker's online learning (0: the heads stay as they start).
+    #[serde(default = "default_ranker_rate")]
+    pub ranker_rate: f32,
+    /// Items drawn from the catalog against each positive in one ranking step of the ranker.
+    #[serde(default = "default_ranker_negatives")]
+    pub ranker_negatives: usize,
+    /// The ranker takes a step on one positive in this many (the learner's speed against how
+    /// much the ranker sees).
+    #[serde(default = "default_ranker_every")]
+    pub ranker_every: u32,
+    /// Recent engagements a ranking step weighs its items against (0: all the history keeps).
+    #[serde(default = "default_ranker_history")]
+    pub ranker_history: usize,
+    /// L2 shrinkage of the trained ranker's weights per step.
+    #[serde(default = "default_ranker_l2")]
+    pub ranker_l2: f32,
     /// Half-life of a new video's priority for its audience, in hours: the newest uploads with
     /// their audience still to come are proposed first.
     #[serde(default = "default_fresh_half_life_h")]
@@ -99,6 +122,13 @@ impl Default for EngineConfig {
             new_video_window_h: 48.0,
             first_pool: 20.0,
             fresh_half_life_h: default_fresh_half_life_h(),
+            ranker_rate: default_ranker_rate(),
+            batch_items: default_batch_items(),
+            batch_lambda: default_batch_lambda(),
+            ranker_l2: default_ranker_l2(),
+            ranker_negatives: default_ranker_negatives(),
+            ranker_every: default_ranker_every(),
+            ranker_history: default_ranker_history(),
             widen: 5.0,
             stages: 3,
             affinity_rate: 0.5,
@@ -150,4 +180,32 @@ impl EngineConfig {
 
 fn default_fresh_half_life_h() -> f64 {
     2.0
+}
+
+fn default_ranker_rate() -> f32 {
+    0.02
+}
+
+fn default_ranker_l2() -> f32 {
+    1e-5
+}
+
+fn default_batch_items() -> usize {
+    2000
+}
+
+fn default_batch_lambda() -> f64 {
+    100.0
+}
+
+fn default_ranker_negatives() -> usize {
+    20
+}
+
+fn default_ranker_every() -> u32 {
+    2
+}
+
+fn default_ranker_history() -> usize {
+    10
 }

@@ -10,7 +10,7 @@ use crate::rerank::PagePlan;
 use crate::state::{Item, State, Stats, UserState};
 use crate::{EngineConfig, EngineError, FeedMode, FeedRequest, ItemMeta, Recommendation};
 use foryou_types::{EventKind, EventRecord, NotInterestedTarget, UserId, VideoId};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rustc_hash::FxHashSet;
 
 /// The input of an ANN index build, taken from the engine so the build can run off its lock.
@@ -49,6 +49,8 @@ pub struct Engine {
     index: Option<Box<dyn VectorIndex>>,
     indexed_items: usize,
     indexed_at_learned: u64,
+    /// The batch item-to-item model, refit now and then (not in snapshots: refit after a start).
+    batch: Option<std::sync::Arc<crate::batch::ItemModel>>,
 }
 
 /// The random stream of one step, a function of the seed and a position that the learned state
@@ -59,12 +61,12 @@ fn step_rng(seed: u64, position: u64) -> rand::rngs::SmallRng {
     rand::rngs::SmallRng::seed_from_u64(seed ^ position.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-const SNAPSHOT_VERSION: u32 = 2;
+const SNAPSHOT_VERSION: u32 = 3;
 
 impl Engine {
     /// An empty engine.
     pub fn new(config: EngineConfig) -> Self {
-        let state = State::new(config.embed.dim);
+        let state = State::for_config(&config);
         Engine::with_state(config, state)
     }
 
@@ -76,6 +78,7 @@ impl Engine {
             index: None,
             indexed_items: 0,
             indexed_at_learned: 0,
+            batch: None,
         }
     }
 
@@ -298,6 +301,13 @@ impl Engine {
             return;
         }
         let s = signal(e);
+        // The ranker learns from the choice before the state learns the event (the features as
+        // a request a moment ago would have seen them): the next request ranks with the update.
+        if s >= 0.5 {
+            if let Some(v) = e.video {
+                self.train_on_choice(e.user, v, e.ts_ms, self.config.ranker_negatives);
+            }
+        }
         let item = e.video.and_then(|v| self.state.item_ids.get(&v));
         let (creator, sound, tags) = match item {
             Some(i) => {
@@ -403,6 +413,7 @@ impl Engine {
     /// tools): the same learner as `observe`, without the platform's event kinds.
     pub fn observe_interaction(&mut self, user: UserId, item: VideoId, ts_ms: u64, strength: f32) {
         self.advance_clock(ts_ms);
+        self.train_on_choice(user, item, ts_ms, self.config.ranker_negatives);
         let i = self.intern_item(item);
         if !self.state.items[i as usize].live {
             self.state.items[i as usize].live = true;
@@ -559,6 +570,45 @@ impl Engine {
         self.index = Some(built.index);
     }
 
+    /// Whether the batch model lags the learned state enough to be refit: none yet while
+    /// there is something to fit, or a tenth more learned (at least 500 positives) since.
+    pub fn batch_stale(&self) -> bool {
+        if self.config.batch_items == 0 {
+            return false;
+        }
+        match &self.batch {
+            None => self.state.learned >= 100,
+            Some(m) => {
+                let since = self.state.learned.saturating_sub(m.learned_at);
+                since >= 500 && since * 10 >= m.learned_at
+            }
+        }
+    }
+
+    /// A snapshot of what the batch model is fitted on; fit it anywhere (e.g. on another
+    /// thread) and hand the result to [`Engine::install_batch`].
+    pub fn batch_job(&self) -> crate::batch::BatchJob {
+        crate::batch::BatchJob::new(
+            &self.state,
+            self.config.batch_items,
+            self.config.batch_lambda,
+        )
+    }
+
+    /// Puts a fitted batch model in service.
+    pub fn install_batch(&mut self, model: crate::batch::ItemModel) {
+        self.batch = Some(std::sync::Arc::new(model));
+    }
+
+    /// Refits the batch model in place.
+    pub fn rebuild_batch(&mut self) {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let model = self.batch_job().fit(threads);
+        self.install_batch(model);
+    }
+
     /// Builds the HNSW index from the current embeddings, in place.
     pub fn rebuild_index(&mut self) {
         let built = self.index_job().build();
@@ -607,6 +657,7 @@ impl Engine {
             config: &self.config,
             state: &self.state,
             index: self.index.as_deref(),
+            batch: self.batch.as_deref(),
             user,
             history,
             negative,
@@ -651,6 +702,66 @@ impl Engine {
                 reasons: crate::explain::reasons(&q, &c),
             })
             .collect()
+    }
+
+    /// Trains the ranker on one observed choice, the way the offline tools replay a log of
+    /// positives: just before `user` engages with `chosen`, it should rank above what else the
+    /// catalog holds; `negatives` items drawn at random from it (none the person has seen) make
+    /// the pairs of one ranking step (Bayesian personalised ranking on the shared relevance).
+    /// Call it before [`Engine::observe_interaction`] learns the event.
+    pub fn train_on_choice(
+        &mut self,
+        user: UserId,
+        chosen: VideoId,
+        now_ms: u64,
+        negatives: usize,
+    ) {
+        if self.config.ranker_rate <= 0.0 || self.state.items.len() < 2 || negatives == 0 {
+            return;
+        }
+        // One positive in `ranker_every` makes a step (a function of the learned state, so a
+        // replay trains exactly as the live engine did).
+        let every = u64::from(self.config.ranker_every.max(1));
+        if !self.state.learned.is_multiple_of(every) {
+            return;
+        }
+        let Some(seen) = self.state.users.get(&user).map(|u| &u.seen) else {
+            return;
+        };
+        let Some(slot) = self.state.item_ids.get(&chosen) else {
+            return;
+        };
+        let n = self.state.items.len() as u32;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(
+            self.config.seed ^ now_ms ^ user.0.rotate_left(17) ^ u64::from(slot),
+        );
+        let mut items = vec![slot];
+        for _ in 0..negatives.saturating_mul(4) {
+            if items.len() > negatives {
+                break;
+            }
+            let i = rng.gen_range(0..n);
+            if i != slot && self.state.items[i as usize].live && !seen.contains(&i) {
+                items.push(i);
+            }
+        }
+        let req = FeedRequest::new(user, negatives, now_ms);
+        let weighed = {
+            let mut q = self.user_query(&req);
+            // The most recent engagements carry most of the recency-weighted history; weighing
+            // against them alone keeps a step cheap on the learner's path.
+            let cap = self.config.ranker_history;
+            if cap > 0 {
+                q.history.truncate(cap);
+                q.negative.truncate(cap);
+            }
+            self.pipeline.weigh(&q, &items)
+        };
+        let (rate, l2) = (self.config.ranker_rate, self.config.ranker_l2);
+        let pos = weighed[0].features;
+        for c in &weighed[1..] {
+            self.state.heads.learn_pair(&pos, &c.features, rate, l2);
+        }
     }
 
     /// Serialises the learned state (not the index, which is rebuilt from it).

@@ -79,6 +79,7 @@ pub fn reasons(q: &Query, c: &Candidate) -> Vec<Reason> {
         let by_history = [
             Origin::CoEngaged,
             Origin::Embedding,
+            Origin::Batch,
             Origin::Affinity,
             Origin::Following,
         ]

@@ -72,3 +72,19 @@ impl Hydrator for AffinityFeatures {
         }
     }
 }
+
+/// The batch item-to-item model's score for the user's weighted recent items.
+pub struct BatchFeatures;
+
+impl Hydrator for BatchFeatures {
+    fn name(&self) -> &'static str {
+        "batch"
+    }
+    fn hydrate(&self, q: &Query, c: &mut Candidate) {
+        if let Some(m) = q.batch {
+            if !q.history.is_empty() {
+                c.batch = m.score(&q.history, c.item);
+            }
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! time and randomness come in through requests, events and the config's seed.
 
 pub mod ann;
+pub mod batch;
 mod config;
 pub mod cooc;
 pub mod embed;
@@ -14,6 +15,7 @@ pub mod hydrate;
 pub mod interests;
 mod intern;
 mod learn;
+pub mod model;
 pub mod pipeline;
 pub mod rank;
 mod reason;

@@ -16,6 +16,8 @@ pub enum Origin {
     CoEngaged,
     /// Embedding retrieval (ANN).
     Embedding,
+    /// The batch item-to-item model's best for the user's recent items.
+    Batch,
     /// A followed creator's videos.
     Following,
     /// Videos of creators, sounds and hashtags the user engages with.
@@ -49,6 +51,8 @@ pub struct Candidate {
     pub because: Option<u32>,
     /// Cosine of the item with the user's vector.
     pub embedding: f32,
+    /// The batch item-to-item model's score for the user's recent items.
+    pub batch: f32,
     /// Affinity with the creator, the sound and the best hashtag (slot, affinity).
     pub creator_aff: f32,
     /// Sound affinity.
@@ -67,6 +71,8 @@ pub struct Candidate {
     pub predictions: [f32; 5],
     /// What each personal signal added to the lift `z` (see `Lift`), for "why this video".
     pub lifts: [f32; Lift::COUNT],
+    /// The trained ranker's features (see `model::Feature`).
+    pub features: [f32; crate::model::NF],
 }
 
 /// The personal signals of the ranker's lift, in `Candidate::lifts` order.
@@ -101,6 +107,7 @@ impl Candidate {
             disengaged: 0.0,
             because: None,
             embedding: 0.0,
+            batch: 0.0,
             creator_aff: 0.0,
             sound_aff: 0.0,
             tag_aff: (None, 0.0),
@@ -110,6 +117,7 @@ impl Candidate {
             score: 0.0,
             predictions: [0.0; 5],
             lifts: [0.0; Lift::COUNT],
+            features: [0.0; crate::model::NF],
         }
     }
 
@@ -152,6 +160,8 @@ pub struct Query<'a> {
     pub state: &'a State,
     /// The ANN index, once built.
     pub index: Option<&'a dyn VectorIndex>,
+    /// The batch item-to-item model, once fitted.
+    pub batch: Option<&'a crate::batch::ItemModel>,
     /// The user's state; `None` in the non-personalised mode, which reads no history.
     pub user: Option<&'a UserState>,
     /// Recent engagements with recency weights, newest first.
@@ -245,6 +255,7 @@ impl Default for Pipeline {
                 Box::new(hydrate::CoEngagementFeatures),
                 Box::new(hydrate::EmbeddingFeatures),
                 Box::new(hydrate::AffinityFeatures),
+                Box::new(hydrate::BatchFeatures),
             ],
             scorer: Box::new(rank::MultiObjective),
             selector: Box::new(rerank::DiversePage),
@@ -253,6 +264,45 @@ impl Default for Pipeline {
 }
 
 impl Pipeline {
+    /// Every candidate of one request that passed the filters, hydrated and scored, before the
+    /// page is made.
+    pub fn scored(&self, q: &Query) -> Vec<Candidate> {
+        let mut found = Candidates::default();
+        for s in &self.sources {
+            if s.enabled(q) {
+                s.fetch(q, &mut found);
+            }
+        }
+        let mut list: Vec<Candidate> = found
+            .map
+            .into_values()
+            .filter(|c| self.filters.iter().all(|f| f.keep(q, c)))
+            .collect();
+        for c in &mut list {
+            for h in &self.hydrators {
+                h.hydrate(q, c);
+            }
+        }
+        self.scorer.score(q, &mut list);
+        list
+    }
+
+    /// The given items as scored candidates of one request (hydrated and scored, no source or
+    /// filter run): what the ranker would weigh them at, for learning.
+    pub fn weigh(&self, q: &Query, items: &[u32]) -> Vec<Candidate> {
+        let mut list: Vec<Candidate> = items
+            .iter()
+            .map(|&i| Candidate::new(i, Origin::Backfill))
+            .collect();
+        for c in &mut list {
+            for h in &self.hydrators {
+                h.hydrate(q, c);
+            }
+        }
+        self.scorer.score(q, &mut list);
+        list
+    }
+
     /// Runs every stage for one request.
     pub fn run(&self, q: &Query, plan: &PagePlan, rng: &mut rand::rngs::StdRng) -> Vec<Candidate> {
         let mut found = Candidates::default();

@@ -1,34 +1,28 @@
-//! The multi-objective ranker.
+//! The multi-objective ranker: the trained heads of `model.rs` over each candidate's features.
 //!
-//! Each objective's prediction starts from the item's own rate in this region, smoothed towards
-//! the region's mean (`prior_strength` pseudo-exposures), and is shifted on the logit scale by the
-//! user's personal lift `z`:
-//!
-//! `p_k = σ(logit(rate_k) + z)` for watch ratio, like, share and follow; `p_neg = σ(logit(rate_neg) − z)`;
-//!
-//! `z = coengaged·t·(ln(1 + 10·ĉ) − s·ln(1 + 10·ŝ)) + embedding·max(e, 0) + creator·tanh(a_c/2)
-//!      + sound·tanh(a_s/2) + hashtag·tanh(a_t/2) + following·f`,
-//!
-//! where `ĉ` is the recency-weighted mean co-engagement cosine with the user's recent videos,
-//! `ŝ` the same with what they recently skipped or rejected (the neighbours of a skipped video sink
-//! with it), `t` the user's learned trust in co-engagement (see `learn_affinity`), `e` the cosine with the user's taste vector and `a_*` the learned affinities.
-//!
-//! The score is `Σ weight_k·p_k − negative·p_neg + popularity·(1 − n/5)⁺·π`, where `π` is the
-//! item's current regional popularity relative to the best candidate's and `n` the number of the
-//! user's recent engagements: popularity is the prior that personal evidence replaces. The weights
-//! are `ObjectiveWeights` and `LiftWeights`, published in the config and in ARCHITECTURE.md.
+//! Each head predicts one objective — watch ratio, like, share, follow, negative feedback — from
+//! the item's own smoothed rate for it in this region (`rates`: its counts smoothed towards the
+//! region's mean by `prior_strength` pseudo-exposures) and the shared relevance the heads learn
+//! from every stage's features. The score is `Σ weight_k·p_k − negative·p_neg` with the published
+//! `ObjectiveWeights`: the trade-off between objectives is a published choice, the predictions
+//! are learned. The hand-set `LiftWeights` are the heads' starting point, and still say which
+//! personal signal counts most in "why this video".
 
+use crate::model::{Feature, NF};
 use crate::pipeline::{Candidate, Query, Scorer};
 use crate::state::Stats;
 
 /// Scale of the co-engagement feature: `ln(1 + 10·ĉ)` grows without saturating, slowly.
 const COENGAGED_SCALE: f32 = 10.0;
+/// Scale of the batch model's feature: its score per unit of history weight, times this.
+const BATCH_SCALE: f32 = 10.0;
 
 fn logit(p: f32) -> f32 {
     let p = p.clamp(1e-3, 1.0 - 1e-3);
     (p / (1.0 - p)).ln()
 }
 
+#[cfg(test)]
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
@@ -64,63 +58,102 @@ impl Scorer for MultiObjective {
     }
 }
 
-/// Scores every candidate (hydrated) for the request.
+/// Scores every candidate (hydrated) for the request: the trained heads over each candidate's
+/// features, combined by the published objective weights.
 pub fn score(q: &Query, cands: &mut [Candidate]) {
     let cfg = q.config;
     let w = &cfg.objectives;
-    let l = &cfg.lift;
-    // Co-engagement as the recency-weighted mean cosine to the user's history.
-    let history_mass: f32 = q.history.iter().map(|h| h.1).sum::<f32>().max(1e-6);
-    let negative_mass: f32 = q.negative.iter().map(|h| h.1).sum::<f32>().max(1e-6);
     let now_factor = q.state.pop_scale(q.req.now_ms, cfg.popularity_half_life_h);
     let pops: Vec<f32> = cands
         .iter()
         .map(|c| ((1.0 + q.state.items[c.item as usize].pop * now_factor).ln()) as f32)
         .collect();
+    // Relative to the most popular of what is being weighed: how popular it is among the
+    // alternatives (on the log scale).
     let max_pop = pops.iter().copied().fold(0.0f32, f32::max).max(1e-6);
-    let personal = q.user.is_some();
-    // Popularity is the prior that personal evidence replaces: full weight for a user with no
-    // history, none from five recent engagements on.
-    let pop_weight = cfg.popularity_weight * (1.0 - q.history.len() as f32 / 5.0).max(0.0);
-    let pop_weight = if personal {
-        pop_weight
+    // The non-personalised feed ranks by the published starting point alone (the items' rates
+    // and popularity), nothing learned from people's choices.
+    let published;
+    let heads = if q.user.is_some() {
+        &q.state.heads
     } else {
-        cfg.popularity_weight
+        published = crate::model::Heads::initial(cfg);
+        &published
     };
     for (c, pop) in cands.iter_mut().zip(pops) {
-        let st = &q.state.items[c.item as usize].stats;
-        let r = rates(st, &q.state.totals.sum, cfg.prior_strength);
-        if personal {
-            let co = (COENGAGED_SCALE * c.coengaged / history_mass).ln_1p();
-            let anti = (COENGAGED_SCALE * c.disengaged / negative_mass).ln_1p();
-            let trust = q.user.map_or(1.0, |u| u.trust_coengaged);
-            c.lifts = [
-                l.coengaged * trust * (co - l.skipped_share * anti),
-                l.embedding * c.embedding.max(0.0),
-                l.creator * (c.creator_aff / 2.0).tanh(),
-                l.sound * (c.sound_aff / 2.0).tanh(),
-                l.hashtag * (c.tag_aff.1 / 2.0).tanh(),
-                if c.following { l.following } else { 0.0 },
-            ];
+        c.features = features(q, c, pop / max_pop);
+        lifts(q, c);
+        let mut p = heads.predict(&c.features);
+        // Nobody follows a creator twice.
+        if c.following {
+            p[3] = 0.0;
         }
-        let z: f32 = c.lifts.iter().sum();
-        let p = [
-            sigmoid(logit(r[0]) + z),
-            sigmoid(logit(r[1]) + z),
-            sigmoid(logit(r[2]) + z),
-            if c.following {
-                0.0
-            } else {
-                sigmoid(logit(r[3]) + z)
-            },
-            sigmoid(logit(r[4]) - z),
-        ];
         c.predictions = p;
-        c.score = w.watch * p[0] + w.like * p[1] + w.share * p[2] + w.follow * p[3]
-            - w.negative * p[4]
-            + pop_weight * (pop / max_pop)
-            + pop_weight * c.worldwide;
+        c.score =
+            w.watch * p[0] + w.like * p[1] + w.share * p[2] + w.follow * p[3] - w.negative * p[4];
     }
+}
+
+/// What each personal signal adds to the hand-set lift, for "why this video" (the reasons name
+/// the signals that count most).
+fn lifts(q: &Query, c: &mut Candidate) {
+    if q.user.is_none() {
+        return;
+    }
+    let l = &q.config.lift;
+    let f = &c.features;
+    use Feature as F;
+    c.lifts = [
+        l.coengaged * (f[F::CoEngaged as usize] - l.skipped_share * f[F::Disengaged as usize]),
+        l.embedding * f[F::Embedding as usize],
+        l.creator * f[F::Creator as usize],
+        l.sound * f[F::Sound as usize],
+        l.hashtag * f[F::Hashtag as usize],
+        if c.following { l.following } else { 0.0 },
+    ];
+}
+
+/// The trained ranker's features of a hydrated candidate (`pop`: its popularity relative to the
+/// most popular candidate's, log scale).
+pub fn features(q: &Query, c: &Candidate, pop: f32) -> [f32; NF] {
+    use Feature as F;
+    let cfg = q.config;
+    let item = &q.state.items[c.item as usize];
+    let r = rates(&item.stats, &q.state.totals.sum, cfg.prior_strength);
+    let mut x = [0.0f32; NF];
+    x[F::Bias as usize] = 1.0;
+    for k in 0..5 {
+        x[F::RateWatch as usize + k] = logit(r[k]);
+    }
+    let known = if q.user.is_some() {
+        ((q.history.len() as f32).ln_1p() / 51f32.ln()).min(1.0)
+    } else {
+        0.0
+    };
+    if let Some(u) = q.user {
+        let history_mass: f32 = q.history.iter().map(|h| h.1).sum::<f32>().max(1e-6);
+        let negative_mass: f32 = q.negative.iter().map(|h| h.1).sum::<f32>().max(1e-6);
+        let trust = u.trust_coengaged;
+        x[F::CoEngaged as usize] = trust * (COENGAGED_SCALE * c.coengaged / history_mass).ln_1p();
+        x[F::Disengaged as usize] =
+            trust * (COENGAGED_SCALE * c.disengaged / negative_mass).ln_1p();
+        x[F::Embedding as usize] = c.embedding.max(0.0);
+        x[F::Creator as usize] = (c.creator_aff / 2.0).tanh();
+        x[F::Sound as usize] = (c.sound_aff / 2.0).tanh();
+        x[F::Hashtag as usize] = (c.tag_aff.1 / 2.0).tanh();
+        x[F::Following as usize] = f32::from(c.following);
+    }
+    x[F::Popularity as usize] = pop;
+    x[F::Worldwide as usize] = c.worldwide;
+    x[F::Known as usize] = known;
+    x[F::PopularityUnknown as usize] = pop * (1.0 - known);
+    let age_h = q.req.now_ms.saturating_sub(item.created_ms) as f64 / 3.6e6;
+    x[F::Fresh as usize] = 0.5f64.powf(age_h / 24.0) as f32;
+    if q.user.is_some() {
+        let history_mass: f32 = q.history.iter().map(|h| h.1).sum::<f32>().max(1e-6);
+        x[F::Batch as usize] = BATCH_SCALE * c.batch / history_mass;
+    }
+    x
 }
 
 #[cfg(test)]

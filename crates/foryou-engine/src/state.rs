@@ -170,11 +170,26 @@ pub struct State {
     pub swept_ms: u64,
     /// Latest time the engine has heard of (events, ticks), Unix ms.
     pub clock_ms: u64,
+    /// The trained ranker's heads.
+    pub heads: crate::model::Heads,
 }
 
 impl State {
-    /// An empty state with embeddings of `dim` dimensions.
+    /// An empty state with embeddings of `dim` dimensions (and untrained heads; see
+    /// [`State::for_config`]).
     pub fn new(dim: usize) -> Self {
+        Self::with_heads(
+            dim,
+            crate::model::Heads::initial(&crate::EngineConfig::default()),
+        )
+    }
+
+    /// An empty state for `config`: its embedding size, and heads that start from its weights.
+    pub fn for_config(config: &crate::EngineConfig) -> Self {
+        Self::with_heads(config.embed.dim, crate::model::Heads::initial(config))
+    }
+
+    fn with_heads(dim: usize, heads: crate::model::Heads) -> Self {
         State {
             item_ids: Interner::default(),
             items: Vec::new(),
@@ -195,6 +210,7 @@ impl State {
             last_seq: 0,
             learned: 0,
             clock_ms: 0,
+            heads,
             engaged: 0,
             swept_ms: 0,
         }

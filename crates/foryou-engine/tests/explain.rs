@@ -40,11 +40,11 @@ fn reasons_name_the_stage_that_chose_each_video() {
     req.following = vec![UserId(1005)];
     expect![[r#"
         35 [{"code":"followed_creator","creator":"1005"},{"code":"liked_sound","sound":"6"}]
+        93 [{"code":"engaged_creator","creator":"1003"}]
+        5 [{"code":"followed_creator","creator":"1005"}]
         63 [{"code":"engaged_creator","creator":"1003"}]
         65 [{"code":"followed_creator","creator":"1005"}]
-        82 [{"code":"liked_sound","sound":"6"}]
-        95 [{"code":"followed_creator","creator":"1005"}]
-        99 [{"code":"liked_sound","sound":"6"}]"#]]
+        113 [{"code":"newest"}]"#]]
     .assert_eq(&render(&e.recommend(&req)));
     expect![[r#"
         3 [{"code":"not_personalised"},{"code":"popular_in_region"}]

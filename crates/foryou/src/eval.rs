@@ -106,6 +106,37 @@ pub struct Report {
     pub train_seconds: f64,
 }
 
+/// The offline configuration with the parameters in the JSON object at `path` changed (objects
+/// merge field by field; anything else replaces).
+pub fn offline_config(path: Option<&Path>) -> Result<EngineConfig> {
+    let base = EngineConfig::offline();
+    let Some(path) = path else { return Ok(base) };
+    let text =
+        std::fs::read(path).with_context(|| format!("reading --config {}", path.display()))?;
+    let change: serde_json::Value = serde_json::from_slice(&text)
+        .with_context(|| format!("--config {}: not JSON", path.display()))?;
+    let mut merged = serde_json::to_value(&base)?;
+    merge(&mut merged, change, 0)?;
+    serde_json::from_value(merged).with_context(|| format!("--config {}", path.display()))
+}
+
+/// Merges `change` into `into`; nesting is bounded.
+fn merge(into: &mut serde_json::Value, change: serde_json::Value, depth: usize) -> Result<()> {
+    anyhow::ensure!(depth < 8, "--config: nested too deeply");
+    match (into, change) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(slot) => merge(slot, v, depth + 1)?,
+                    None => anyhow::bail!("--config: no engine parameter '{k}'"),
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+    Ok(())
+}
+
 /// Trains on `train`, ranks for the users of `test`, writes `recs_out` when given.
 pub fn run(
     train: &[Row],
@@ -119,13 +150,21 @@ pub fn run(
     let mut engine = Engine::new(config);
     let mut history: HashMap<UserId, HashSet<VideoId>> = HashMap::new();
     let mut now = 0;
-    for r in in_time_order(train) {
+    let ordered = in_time_order(train);
+    let fifth = ordered.len().div_ceil(5).max(1);
+    for (n, r) in ordered.into_iter().enumerate() {
+        // The batch model is refit as serving refits it in the background: here at each fifth
+        // of the stream, so the ranker trains with it as it will serve with it.
+        if n > 0 && n % fifth == 0 {
+            engine.rebuild_batch();
+        }
         let (u, i) = (ids.user(&r.user), ids.item(&r.item));
         now = now.max(r.ts * 1000);
         engine.observe_interaction(u, i, r.ts * 1000, strength(r.weight));
         history.entry(u).or_default().insert(i);
     }
     engine.rebuild_index();
+    engine.rebuild_batch();
     let train_seconds = started.elapsed().as_secs_f64();
     let n_items = ids.items.len();
 
@@ -218,6 +257,9 @@ pub fn replay(events: &[Row], k: usize, config: EngineConfig) -> Result<ReplayRe
         if known.contains(&u) {
             if engine.index_stale() {
                 engine.rebuild_index();
+            }
+            if engine.batch_stale() {
+                engine.rebuild_batch();
             }
             let recs = engine.recommend(&FeedRequest::new(u, k, ts));
             let tenth = (pos * 10 / n.max(1)).min(9);

@@ -69,6 +69,10 @@ enum Command {
         /// Write the top-K per test user here (user, item, rank).
         #[arg(long)]
         recs_out: Option<PathBuf>,
+        /// A JSON object of engine parameters to change (as served at /v1/recommender), over the
+        /// offline configuration; e.g. {"ranker_rate": 0} for the untrained heads.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Streaming replay (docs/EVALUATION.md): test-then-learn over EVENTS in time order, print JSON.
     Replay {
@@ -78,6 +82,9 @@ enum Command {
         /// Cut-off K.
         #[arg(long, default_value_t = 10)]
         k: usize,
+        /// Engine parameters to change, as for `eval`.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Benchmarks of the engine on seeded synthetic data: feed latency, learner throughput, ANN.
     Bench {
@@ -412,6 +419,7 @@ fn main() -> Result<()> {
             test,
             k,
             recs_out,
+            config,
         } => {
             if k == 0 {
                 bail!("--k must be at least 1");
@@ -420,7 +428,7 @@ fn main() -> Result<()> {
                 &eval::read_tsv(&train)?,
                 &eval::read_tsv(&test)?,
                 k,
-                foryou_engine::EngineConfig::offline(),
+                eval::offline_config(config.as_deref())?,
                 recs_out.as_deref(),
             )?;
             let obj = serde_json::json!({
@@ -430,14 +438,14 @@ fn main() -> Result<()> {
             println!("{obj}");
             Ok(())
         }
-        Command::Replay { events, k } => {
+        Command::Replay { events, k, config } => {
             if k == 0 {
                 bail!("--k must be at least 1");
             }
             let r = eval::replay(
                 &eval::read_tsv(&events)?,
                 k,
-                foryou_engine::EngineConfig::offline(),
+                eval::offline_config(config.as_deref())?,
             )?;
             let obj = serde_json::json!({
                 format!("hr@{k}"): r.hr, format!("mrr@{k}"): r.mrr, format!("hr@{k}_by_tenth"): r.hr_by_tenth,

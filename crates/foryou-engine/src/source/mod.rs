@@ -2,6 +2,7 @@
 
 mod affinity;
 mod backfill;
+mod batch;
 mod coengaged;
 mod embedding;
 mod explore;
@@ -11,6 +12,7 @@ mod trending;
 
 pub use affinity::Affinity;
 pub use backfill::Backfill;
+pub use batch::BatchModel;
 pub use coengaged::CoEngaged;
 pub use embedding::EmbeddingRetrieval;
 pub use explore::CatalogSample;
@@ -25,6 +27,7 @@ pub fn default_sources() -> Vec<Box<dyn CandidateSource>> {
     vec![
         Box::new(CoEngaged),
         Box::new(EmbeddingRetrieval),
+        Box::new(BatchModel),
         Box::new(Following),
         Box::new(Affinity),
         Box::new(Trending),
