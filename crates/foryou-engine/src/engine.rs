@@ -514,6 +514,8 @@ impl Engine {
             self.forget_user(u);
             self.state.creator_ids.forget(&u, UserId(0));
         }
+        // The batch model was fitted on what was erased: it goes until the next refit.
+        self.batch = None;
     }
 
     /// Forgets what was learned about `user` (the "refresh" of the feed), keeping nothing.

@@ -39,6 +39,8 @@ pub(crate) struct Cell {
     pub(super) engine: Arc<RwLock<Engine>>,
     /// Set while the ANN index is being rebuilt in the background.
     pub(super) reindexing: Arc<std::sync::atomic::AtomicBool>,
+    /// Set while the batch model is being refit in the background.
+    pub(super) refitting: Arc<std::sync::atomic::AtomicBool>,
     /// Log position of the last engine snapshot.
     pub(super) snapshot_seq: Mutex<u64>,
     /// Uploads being received, inside the region's own directory.
@@ -112,6 +114,7 @@ impl Cell {
             media: backends.media(region, &dir)?,
             engine: Arc::new(RwLock::new(load_engine(&dir, &config.engine))),
             reindexing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            refitting: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             snapshot_seq: Mutex::new(0),
             tmp,
             releaser: Mutex::new(Releaser::new(config.release.clone(), now_ms(), budget)),

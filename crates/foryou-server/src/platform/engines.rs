@@ -4,8 +4,8 @@
 use super::*;
 
 impl Platform {
-    /// Background upkeep of a region's engine after it learned: rebuilds the ANN index off the
-    /// lock when the embeddings have moved on, and snapshots the learned state every
+    /// Background upkeep of a region's engine after it learned: rebuilds the ANN index and refits
+    /// the batch model off the lock when the state has moved on, and snapshots the learned state every
     /// `SNAPSHOT_EVERY` events so a restart replays only the log after it.
     pub(super) fn maintain_engine(&self, cell: &cells::Cell) -> Result<(), PlatformError> {
         use std::sync::atomic::Ordering;
@@ -20,6 +20,20 @@ impl Platform {
                 let built = job.build();
                 if let Ok(mut e) = engine.write() {
                     e.install_index(built);
+                }
+                busy.store(false, Ordering::SeqCst);
+            });
+        }
+        // The batch item-to-item model is refit the same way, off the lock, on one thread (the
+        // fit is cubic in `batch_items`; the request threads keep the other cores).
+        if e.batch_stale() && !cell.refitting.swap(true, Ordering::SeqCst) {
+            let job = e.batch_job();
+            let engine = Arc::clone(engine);
+            let busy = Arc::clone(&cell.refitting);
+            std::thread::spawn(move || {
+                let model = job.fit(1);
+                if let Ok(mut e) = engine.write() {
+                    e.install_batch(model);
                 }
                 busy.store(false, Ordering::SeqCst);
             });
