@@ -61,7 +61,7 @@ fn step_rng(seed: u64, position: u64) -> rand::rngs::SmallRng {
     rand::rngs::SmallRng::seed_from_u64(seed ^ position.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-const SNAPSHOT_VERSION: u32 = 3;
+const SNAPSHOT_VERSION: u32 = 4;
 
 impl Engine {
     /// An empty engine.
@@ -262,6 +262,12 @@ impl Engine {
             return;
         }
         self.advance_clock(e.ts_ms);
+        // What was shown waits for what follows; what follows labels it.
+        if e.kind == EventKind::Impression {
+            crate::impressions::note(&mut self.state, &self.config, e);
+            return;
+        }
+        crate::impressions::outcome(&mut self.state, &self.config, e);
         match (e.kind, e.video) {
             (EventKind::Refresh, _) => {
                 self.forget_user(e.user);
@@ -348,7 +354,8 @@ impl Engine {
                 | EventKind::ApproveFollower
                 | EventKind::DeclineFollower
                 | EventKind::UndoNotInterested
-                | EventKind::Erased => {}
+                | EventKind::Erased
+                | EventKind::Impression => {}
             }
             add_stats(st, &d);
             add_stats(&mut self.state.totals.sum, &d);
@@ -702,6 +709,9 @@ impl Engine {
                 score: c.score as f64,
                 predictions: c.predictions,
                 reasons: crate::explain::reasons(&q, &c),
+                sources: c.origins.iter().map(|o| o.name()).collect(),
+                features: c.features,
+                propensity: c.propensity,
             })
             .collect()
     }

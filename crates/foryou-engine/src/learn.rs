@@ -187,6 +187,7 @@ pub fn signal(e: &EventRecord) -> f32 {
         | EventKind::ApproveFollower
         | EventKind::DeclineFollower
         | EventKind::UndoNotInterested
-        | EventKind::Erased => 0.0,
+        | EventKind::Erased
+        | EventKind::Impression => 0.0,
     }
 }

@@ -12,6 +12,7 @@ mod explain;
 pub mod explore;
 pub mod filter;
 pub mod hydrate;
+pub mod impressions;
 pub mod interests;
 mod intern;
 mod learn;

@@ -73,6 +73,8 @@ pub struct Candidate {
     pub lifts: [f32; Lift::COUNT],
     /// The trained ranker's features (see `model::Feature`).
     pub features: [f32; crate::model::NF],
+    /// The chance the page's policy had of showing it where it is (1 for a ranked slot).
+    pub propensity: f32,
 }
 
 /// The personal signals of the ranker's lift, in `Candidate::lifts` order.
@@ -90,6 +92,25 @@ pub enum Lift {
     Hashtag = 4,
     /// Following the creator.
     Following = 5,
+}
+
+impl Origin {
+    /// The source's name, as impressions record it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::CoEngaged => "coengaged",
+            Origin::Embedding => "embedding",
+            Origin::Batch => "batch",
+            Origin::Following => "following",
+            Origin::Affinity => "affinity",
+            Origin::Trending => "trending",
+            Origin::Worldwide => "worldwide",
+            Origin::Fresh => "fresh",
+            Origin::Explore => "explore",
+            Origin::Backfill => "backfill",
+            Origin::Boosted => "boosted",
+        }
+    }
 }
 
 impl Lift {
@@ -118,6 +139,7 @@ impl Candidate {
             predictions: [0.0; 5],
             lifts: [0.0; Lift::COUNT],
             features: [0.0; crate::model::NF],
+            propensity: 1.0,
         }
     }
 

@@ -225,6 +225,7 @@ mod tests {
             tags: Vec::new(),
             not_learned: false,
             not_released: false,
+            impression: None,
         }
     }
 

@@ -85,6 +85,12 @@ pub struct Recommendation {
     pub predictions: [f32; 5],
     /// Why it was chosen.
     pub reasons: Vec<Reason>,
+    /// The sources that proposed it.
+    pub sources: Vec<&'static str>,
+    /// The ranker's features of it, as scored.
+    pub features: [f32; crate::model::NF],
+    /// The chance the page's policy had of showing it there.
+    pub propensity: f32,
 }
 
 /// What can go wrong in the engine.

@@ -71,6 +71,16 @@ pub fn page(
     let mut n_explore =
         want.floor() as usize + usize::from(rng.gen_bool(want.fract().clamp(0.0, 1.0)));
     n_explore = n_explore.min(explore.len());
+    // Each exploration candidate's chance of a slot (they fill the slots in draw order, so
+    // this is the share the policy gives them, not any one's exact chance).
+    let explore_propensity = if explore.is_empty() {
+        1.0
+    } else {
+        (n_explore as f32 / explore.len() as f32).clamp(0.01, 1.0)
+    };
+    for c in explore.iter_mut() {
+        c.propensity = explore_propensity;
+    }
     // Exploration slots are spread evenly over the page (a page of one may be one).
     let slots: Vec<usize> = (0..n_explore)
         .map(|k| ((k as f64 + 0.5) * plan.limit as f64 / n_explore as f64) as usize)

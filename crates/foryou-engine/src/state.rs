@@ -96,6 +96,8 @@ pub struct UserState {
     pub views: u32,
     /// Last event time, Unix ms (for expiry).
     pub last_ms: u64,
+    /// Items of served pages waiting for their outcomes (see `impressions.rs`), oldest first.
+    pub pending: VecDeque<crate::impressions::Pending>,
 }
 
 impl Default for UserState {
@@ -114,6 +116,7 @@ impl Default for UserState {
             tags: FxHashMap::default(),
             views: 0,
             last_ms: 0,
+            pending: VecDeque::new(),
         }
     }
 }

@@ -119,3 +119,69 @@ async fn the_export_holds_everything_about_the_caller_and_nothing_else() {
         .count();
     assert_eq!(left, 0, "the export archive stayed on disk");
 }
+
+/// A personalised page served is an impression in the person's own log (and in their export),
+/// appended before the events that follow it; the non-personalised feed records none.
+#[tokio::test]
+async fn served_pages_are_impressions_in_the_persons_log() {
+    let (env, _p) = Env::with_platform("impressions", |c| c.limits = Limits::off());
+    let me = env.user("pagewatcher", "DE").await;
+    let maker = env.user("pagemaker", "DE").await;
+    for k in 0..3 {
+        let (s, _) = env
+            .upload(&maker, &common::clip(2.0 + k as f64 * 0.5), "a clip", None)
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (s, f) = env.call("GET", "/v1/feed?limit=5", Some(&me), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let first = f["items"][0]["id"].as_str().expect("an item").to_string();
+    let (s, _) = env
+        .call(
+            "GET",
+            "/v1/feed?limit=5&personalized=false",
+            Some(&me),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = env
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&me),
+            Some(json!({"events": [
+                {"id": "w1", "kind": "view", "video_id": first, "watch_ms": 2000},
+            ]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, _, body) = env
+        .raw(
+            Request::get("/v1/me/export")
+                .header("authorization", format!("Bearer {me}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    let mut events = String::new();
+    let mut archive = tar::Archive::new(body.as_slice());
+    for e in archive.entries().expect("tar") {
+        let mut e = e.expect("entry");
+        if e.path().expect("path").ends_with("events.jsonl") {
+            e.read_to_string(&mut events).expect("read");
+        }
+    }
+    let kinds: Vec<String> = events
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| v["kind"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(kinds, ["impression", "view"], "{events}");
+    let imp: Value = serde_json::from_str(events.lines().next().expect("line")).expect("json");
+    let items = imp["impression"]["items"].as_array().expect("items");
+    assert_eq!(items[0]["video"], first.as_str());
+    assert_eq!(items[0]["position"], 0);
+    assert!(!items[0]["sources"].as_array().expect("sources").is_empty());
+    assert!(items[0]["features"].as_array().expect("features").len() >= 19);
+}

@@ -305,6 +305,7 @@ mod tests {
             tags: Vec::new(),
             not_learned: false,
             not_released: false,
+            impression: None,
         }
     }
 

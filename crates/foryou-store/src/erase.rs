@@ -350,6 +350,7 @@ mod tests {
             tags: Vec::new(),
             not_learned: false,
             not_released: false,
+            impression: None,
         }
     }
 

@@ -166,6 +166,7 @@ fn erased(region: &Region, seq: u64) -> EventRecord {
         tags: Vec::new(),
         not_learned: false,
         not_released: false,
+        impression: None,
     }
 }
 

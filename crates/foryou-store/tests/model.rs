@@ -73,6 +73,7 @@ fn record(region: &Region, kind: u8, user: u8, target: u8, id: u8) -> EventRecor
         tags: Vec::new(),
         not_learned: false,
         not_released: false,
+        impression: None,
     }
 }
 

@@ -43,6 +43,9 @@ pub enum EventKind {
     /// A record whose subject was erased: its key is destroyed, so only its position remains.
     /// Never written; reading the log yields it in place of what can no longer be read.
     Erased,
+    /// A page of the For You feed served to the user (`impression`): what was shown, where, why
+    /// and with which features, so the ranker learns from what followed. Written by the platform.
+    Impression,
 }
 
 impl EventKind {
@@ -65,11 +68,12 @@ impl EventKind {
             EventKind::DeclineFollower => "decline_follower",
             EventKind::UndoNotInterested => "undo_not_interested",
             EventKind::Erased => "erased",
+            EventKind::Impression => "impression",
         }
     }
 
     /// Every kind, for metrics and documentation.
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::View,
         EventKind::Skip,
         EventKind::Like,
@@ -86,13 +90,18 @@ impl EventKind {
         EventKind::DeclineFollower,
         EventKind::UndoNotInterested,
         EventKind::Erased,
+        EventKind::Impression,
     ];
 
     /// Whether only the platform writes this kind (never a client's event batch).
     pub fn platform_only(self) -> bool {
         matches!(
             self,
-            EventKind::Refresh | EventKind::Publish | EventKind::Unpublish | EventKind::Erased
+            EventKind::Refresh
+                | EventKind::Publish
+                | EventKind::Unpublish
+                | EventKind::Erased
+                | EventKind::Impression
         )
     }
 }
@@ -181,6 +190,36 @@ pub struct EventRecord {
     /// counts in a region's differentially private release.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_released: bool,
+    /// The page an `impression` record is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impression: Option<Impression>,
+}
+
+/// A served page of the For You feed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Impression {
+    /// The ranking configuration's version (as served at `/v1/recommender`).
+    pub config: String,
+    /// The items, in page order.
+    pub items: Vec<ShownItem>,
+}
+
+/// One item of a served page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShownItem {
+    /// The video.
+    pub video: VideoId,
+    /// Its place on the page, from 0.
+    pub position: u16,
+    /// The candidate sources that proposed it.
+    pub sources: Vec<String>,
+    /// Its score.
+    pub score: f32,
+    /// The probability that the page's policy would show it there (1 for a ranked slot; the
+    /// chance of being drawn for an exploration slot).
+    pub propensity: f32,
+    /// The ranker's features of it, as scored.
+    pub features: Vec<f32>,
 }
 
 impl EventRecord {

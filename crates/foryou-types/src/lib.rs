@@ -7,7 +7,7 @@ mod region;
 mod validate;
 
 pub use date::{age_on, parse_date, Date};
-pub use event::{EventInput, EventKind, EventRecord, NotInterestedTarget};
+pub use event::{EventInput, EventKind, EventRecord, Impression, NotInterestedTarget, ShownItem};
 pub use ids::{CommentId, SoundId, UserId, VideoId};
 pub use region::{is_iso_country, Region, RegionMap, RegionSpec};
 pub use validate::{

@@ -112,6 +112,7 @@ pub fn run(o: BenchOptions) -> Result<String> {
             tags: Vec::new(),
             not_learned: false,
             not_released: false,
+            impression: None,
         });
     }
     let t = Instant::now();

@@ -76,6 +76,7 @@ impl Clock {
             tags: Vec::new(),
             not_learned: false,
             not_released: false,
+            impression: None,
         }
     }
 

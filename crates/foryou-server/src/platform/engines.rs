@@ -205,7 +205,8 @@ impl Platform {
                     Some(v) => self.restricted(&w, v),
                     None => view_only,
                 };
-                recs.into_iter()
+                let page: Vec<foryou_engine::Recommendation> = recs
+                    .into_iter()
                     .filter(|r| {
                         let Some(e) = w.videos.get(&r.video) else {
                             return false;
@@ -222,14 +223,98 @@ impl Platform {
                         self.may_see(&w, viewer, e.video.creator) && !kept_out
                     })
                     .take(limit)
-                    .map(|r| (r.video, r.reasons))
-                    .collect()
+                    .collect();
+                drop(w);
+                // A personalised page is an impression the ranker learns from (the outcomes
+                // that follow label it); the non-personalised one teaches nothing.
+                if let (Some(c), true) = (caller, personalised) {
+                    self.note_impression(c, &page)?;
+                }
+                page.into_iter().map(|r| (r.video, r.reasons)).collect()
             }
         };
         Ok(recs
             .into_iter()
             .map(|(video, reasons)| Shown { video, reasons })
             .collect())
+    }
+
+    /// Keeps a served page's impression record for the caller's region log; it is appended with
+    /// the next events of that region (so it precedes its outcomes in the log), or once enough
+    /// wait. A crash loses the waiting ones: impressions are training data, not anyone's write.
+    fn note_impression(
+        &self,
+        caller: &Caller,
+        page: &[foryou_engine::Recommendation],
+    ) -> Result<(), PlatformError> {
+        if page.is_empty() {
+            return Ok(());
+        }
+        let items = page
+            .iter()
+            .enumerate()
+            .map(|(i, r)| foryou_types::ShownItem {
+                video: r.video,
+                position: u16::try_from(i).unwrap_or(u16::MAX),
+                sources: r.sources.iter().map(|s| s.to_string()).collect(),
+                score: r.score as f32,
+                propensity: r.propensity,
+                features: r.features.to_vec(),
+            })
+            .collect();
+        let rec = EventRecord {
+            seq: 0,
+            id: format!("impression-{:x}", rand::thread_rng().gen::<u64>()),
+            user: caller.user,
+            region: caller.region.clone(),
+            kind: EventKind::Impression,
+            ts_ms: now_ms(),
+            video: None,
+            creator: None,
+            sound: None,
+            duration_ms: None,
+            watch_ms: None,
+            not_interested: None,
+            text: None,
+            comment: None,
+            tags: Vec::new(),
+            not_learned: false,
+            not_released: true,
+            impression: Some(foryou_types::Impression {
+                config: self.transparency.config_version().to_string(),
+                items,
+            }),
+        };
+        let full = {
+            let mut waiting = self.impressions.lock().map_err(lock_err)?;
+            let list = waiting.entry(caller.region.clone()).or_default();
+            list.push(rec);
+            list.len() >= IMPRESSIONS_WAITING
+        };
+        if full {
+            self.flush_impressions(caller)?;
+        }
+        Ok(())
+    }
+
+    /// Appends the impressions waiting for the caller's region.
+    pub(super) fn flush_impressions(&self, caller: &Caller) -> Result<(), PlatformError> {
+        let batch = self
+            .impressions
+            .lock()
+            .map_err(lock_err)?
+            .remove(&caller.region)
+            .unwrap_or_default();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let cell = self.cells.home(caller)?;
+        // Training data only: a failure is logged, never the failure of the request that
+        // happened to flush it.
+        if let Err(e) = cell.append(batch, &|a| self.project(a)) {
+            tracing::warn!(region = %caller.region, error = %e, "impressions not appended");
+        }
+        Ok(())
     }
 
     /// What other regions say is popular, as `region` may see it: the sum of their latest

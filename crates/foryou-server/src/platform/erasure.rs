@@ -213,6 +213,9 @@ impl Platform {
         }
         if let Some(u) = user {
             self.screen_time.lock().map_err(lock_err)?.remove(&u);
+            for list in self.impressions.lock().map_err(lock_err)?.values_mut() {
+                list.retain(|r| r.user != u);
+            }
         }
         out.videos = videos.len();
         out.comments = comments.len();

@@ -46,6 +46,8 @@ impl Platform {
                 batch.push(rec);
             }
         }
+        // The pages served before these events go first, so their outcomes find them.
+        self.flush_impressions(caller)?;
         let cell = self.cells.home(caller)?;
         let appended = cell.append(batch, &|a| self.project(a))?;
         self.maintain_engine(cell)?;
@@ -162,6 +164,7 @@ impl Platform {
             tags: Vec::new(),
             not_learned: false,
             not_released: false,
+            impression: None,
         };
         match ev.kind {
             EventKind::View | EventKind::Skip => {
@@ -351,6 +354,7 @@ impl Platform {
             tags: Vec::new(),
             not_learned: false,
             not_released: false,
+            impression: None,
         };
         self.cells
             .home(caller)?

@@ -274,7 +274,12 @@ pub struct Platform {
     invitations: family::Invitations,
     /// Parental consent requests waiting for the parent.
     consents: consent::Consents,
+    /// Served pages' impression records waiting to be appended, per region.
+    impressions: Mutex<HashMap<Region, Vec<EventRecord>>>,
 }
+
+/// Impressions a region keeps waiting before they are appended on their own.
+const IMPRESSIONS_WAITING: usize = 256;
 
 fn lock_err<T>(_: T) -> PlatformError {
     PlatformError::internal("a lock was poisoned by a panic")
@@ -311,6 +316,7 @@ impl Platform {
             screen_time: Mutex::new(HashMap::new()),
             invitations: family::Invitations::default(),
             consents: consent::Consents::open(&config.data_dir)?,
+            impressions: Mutex::new(HashMap::new()),
             hashers: auth::Hashers::new(config.max_concurrent_hashes, config.max_queued_hashes),
             upload_gate: crate::limits::Gate::new(
                 config.max_concurrent_hashes,

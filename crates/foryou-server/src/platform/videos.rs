@@ -471,5 +471,6 @@ fn catalog_record(kind: EventKind, v: &Video) -> EventRecord {
         tags: v.hashtags.clone(),
         not_learned: false,
         not_released: false,
+        impression: None,
     }
 }
