@@ -182,3 +182,65 @@ async fn an_auditor_reads_the_log_and_the_private_aggregates_and_nothing_persona
     );
     let _ = p;
 }
+
+/// Each region's trained ranker is published as a version: its parameters are served under
+/// their SHA-256 and the publication is in the log, beside the engine configuration.
+#[tokio::test]
+async fn trained_ranker_versions_are_published_and_logged() {
+    let (env, p) = common::Env::with_platform("ranker-versions", |c| {
+        c.limits = foryou_server::Limits::off()
+    });
+    let me = env.user("rankedone", "DE").await;
+    let maker = env.user("rankmaker", "DE").await;
+    let (_, v) = env.upload(&maker, &common::clip(2.0), "a clip", None).await;
+    let vid = v["id"].as_str().expect("id").to_string();
+    let (s, _) = env
+        .call(
+            "POST",
+            "/v1/events",
+            Some(&me),
+            Some(serde_json::json!({"events": [
+                {"id": "a", "kind": "view", "video_id": vid, "watch_ms": 2000},
+                {"id": "b", "kind": "like", "video_id": vid},
+            ]})),
+        )
+        .await;
+    assert_eq!(s, axum::http::StatusCode::OK);
+    p.snapshot_engines().expect("snapshots");
+    let (s, r) = env.call("GET", "/v1/recommender", None, None).await;
+    assert_eq!(s, axum::http::StatusCode::OK);
+    let ranker = r["activations"]
+        .as_array()
+        .expect("activations")
+        .iter()
+        .find(|a| a["component"] == "ranker/eu")
+        .cloned()
+        .expect("the eu ranker is published");
+    let version = ranker["version"].as_str().expect("version");
+    let (s, _, body) = env
+        .raw(
+            axum::http::Request::get(format!("/v1/recommender/{version}"))
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(s, axum::http::StatusCode::OK);
+    use sha2::{Digest, Sha256};
+    let hex: String = Sha256::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(hex, version, "the served parameters hash to the version");
+    let heads: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert!(heads["shared"].as_array().is_some_and(|w| w.len() >= 19));
+    // The engine configuration is still the one the log activated last for the engine.
+    assert_eq!(
+        r["activations"]
+            .as_array()
+            .expect("activations")
+            .iter()
+            .rfind(|a| a["component"] == "engine")
+            .expect("engine")["version"],
+        r["version"]
+    );
+}

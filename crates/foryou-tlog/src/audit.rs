@@ -171,6 +171,9 @@ pub fn verify(
     // Every entry, bundle by bundle; their leaf hashes rebuild the tree.
     let mut leaves: Vec<Hash> = Vec::new();
     let mut builder = RootBuilder::default();
+    // An entry the caller cannot read is reported once the hashes are checked: a rewritten
+    // entry is named as such, whatever its new bytes look like.
+    let mut unreadable: Option<AuditError> = None;
     let bundles = size.div_ceil(TILE_WIDTH);
     for n in 0..bundles {
         let width = (size - n * TILE_WIDTH).min(TILE_WIDTH) as u16;
@@ -200,7 +203,9 @@ pub fn verify(
                     });
                 }
             }
-            on_entry(index, e).map_err(|m| AuditError::Malformed(format!("entry {index}: {m}")))?;
+            if let Err(m) = on_entry(index, e) {
+                unreadable.get_or_insert(AuditError::Malformed(format!("entry {index}: {m}")));
+            }
             let h = tree::leaf_hash(e);
             builder.push(h);
             leaves.push(h);
@@ -221,6 +226,9 @@ pub fn verify(
             got: root.to_string(),
             want: want_root.to_string(),
         });
+    }
+    if let Some(e) = unreadable {
+        return Err(e);
     }
     // Every hash tile, level by level, against the recomputed hashes.
     let mut tiles = 0;

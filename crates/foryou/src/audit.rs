@@ -140,9 +140,15 @@ fn verify(
         let kind = match &e {
             Entry::Access { .. } => "staff access decisions",
             Entry::Release { .. } => "private cross-region releases",
-            Entry::Config { version, .. } => {
-                last_config = Some(version.clone());
-                "ranking configurations activated"
+            Entry::Config {
+                version, component, ..
+            } => {
+                if component == "engine" {
+                    last_config = Some(version.clone());
+                    "ranking configurations activated"
+                } else {
+                    "trained ranker versions published"
+                }
             }
             Entry::Policy { .. } => "access policies",
             Entry::Boost { .. } => {

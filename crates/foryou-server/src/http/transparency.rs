@@ -83,7 +83,7 @@ pub(crate) async fn recommender(State(p): State<AppState>) -> Result<Json<Value>
         "version": version,
         "version_is": "SHA-256 of the parameters' JSON as served at /v1/recommender/{version}",
         "parameters": params,
-        "activations": history.into_iter().map(|(ts, v)| json!({"ts_ms": ts, "version": v})).collect::<Vec<_>>(),
+        "activations": history.into_iter().map(|(ts, c, v)| json!({"ts_ms": ts, "component": c, "version": v})).collect::<Vec<_>>(),
         "log": "/log/checkpoint",
     })))
 }

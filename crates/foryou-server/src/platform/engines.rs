@@ -45,6 +45,9 @@ impl Platform {
             e.expire_idle(now_ms().saturating_sub(IDLE_USER_EXPIRY_MS));
             let bytes = e.snapshot().map_err(PlatformError::internal)?;
             *last = e.last_seq();
+            // The trained heads as they are now: a published, logged version.
+            let heads =
+                serde_json::to_vec_pretty(&e.state().heads).map_err(PlatformError::internal)?;
             let taken = *cell.generation.lock().map_err(lock_err)?;
             drop(e);
             let path = cell.dir.join(ENGINE_SNAPSHOT);
@@ -52,6 +55,10 @@ impl Platform {
             // Any snapshot, even one overtaken by a newer write, is correct: a start replays the
             // log after the snapshot's own sequence number. One taken before an erasure is not
             // written after it.
+            let component = format!("ranker/{}", cell.log.region());
+            if let Err(err) = self.transparency.publish_version(&component, &heads) {
+                tracing::warn!(error = %err, "trained ranker version not published");
+            }
             std::thread::spawn(move || {
                 let Ok(generation) = cell_generation.lock() else {
                     return;
@@ -68,15 +75,18 @@ impl Platform {
     }
 
     /// Writes every region's engine snapshot (at graceful shutdown), so the next start replays
-    /// nothing it already learned.
+    /// nothing it already learned, and publishes each region's trained ranker as it is.
     pub fn snapshot_engines(&self) -> Result<(), PlatformError> {
-        for (_, cell) in self.cells.upkeep() {
-            let bytes = cell
-                .engine
-                .read()
-                .map_err(lock_err)?
-                .snapshot()
-                .map_err(PlatformError::internal)?;
+        for (region, cell) in self.cells.upkeep() {
+            let (bytes, heads) = {
+                let e = cell.engine.read().map_err(lock_err)?;
+                (
+                    e.snapshot().map_err(PlatformError::internal)?,
+                    serde_json::to_vec_pretty(&e.state().heads).map_err(PlatformError::internal)?,
+                )
+            };
+            self.transparency
+                .publish_version(&format!("ranker/{region}"), &heads)?;
             write_atomically(&cell.dir.join(ENGINE_SNAPSHOT), &bytes)
                 .map_err(PlatformError::internal)?;
         }

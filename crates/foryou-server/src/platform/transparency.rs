@@ -40,6 +40,8 @@ pub(crate) struct Transparency {
     cosigned: Arc<Mutex<Option<Vec<u8>>>>,
     /// Wakes the witness thread after an append.
     witness: Option<Mutex<std::sync::mpsc::Sender<()>>>,
+    /// The version each trained component last published.
+    published: Mutex<BTreeMap<String, String>>,
 }
 
 const LOG_KEY: &str = "log.key";
@@ -199,6 +201,7 @@ impl Transparency {
             config_version: config_version.clone(),
             cosigned,
             witness,
+            published: Mutex::new(BTreeMap::new()),
         };
         if last_config.as_deref() != Some(config_version.as_str()) {
             t.append(Entry::Config {
@@ -328,14 +331,45 @@ impl Transparency {
     }
 
     /// Every configuration version ever activated here, newest last.
-    pub fn recommender_versions(&self) -> Result<Vec<(u64, String)>, PlatformError> {
+    pub fn recommender_versions(&self) -> Result<Vec<(u64, String, String)>, PlatformError> {
         let mut out = Vec::new();
         self.each_entry(|_, raw| {
-            if let Ok(Entry::Config { ts_ms, version, .. }) = Entry::parse(raw) {
-                out.push((ts_ms, version));
+            if let Ok(Entry::Config {
+                ts_ms,
+                version,
+                component,
+                ..
+            }) = Entry::parse(raw)
+            {
+                out.push((ts_ms, component, version));
             }
         })?;
         Ok(out)
+    }
+
+    /// Publishes a trained version of a component (e.g. `ranker/eu`, a region's trained heads):
+    /// its JSON is kept under its SHA-256 and served at `/v1/recommender/{version}`, and its
+    /// activation is logged, unless it is the version this component last published.
+    pub fn publish_version(&self, component: &str, json: &[u8]) -> Result<String, PlatformError> {
+        let version = sha256_hex(json);
+        {
+            let mut last = self.published.lock().map_err(lock_err)?;
+            if last.get(component) == Some(&version) {
+                return Ok(version);
+            }
+            let path = self.dir.join(RECOMMENDER).join(format!("{version}.json"));
+            if !path.exists() {
+                write_atomically(&path, json).map_err(PlatformError::internal)?;
+            }
+            last.insert(component.to_string(), version.clone());
+        }
+        self.append(Entry::Config {
+            v: VERSION,
+            ts_ms: now_ms(),
+            component: component.to_string(),
+            version: version.clone(),
+        })?;
+        Ok(version)
     }
 
     /// Boosted and suppressed videos for `region`'s feeds.
@@ -425,8 +459,9 @@ impl Platform {
         self.transparency.recommender(version)
     }
 
-    /// Every activation of a ranking configuration: (time, version), oldest first.
-    pub fn recommender_history(&self) -> Result<Vec<(u64, String)>, PlatformError> {
+    /// Every activation of a ranking configuration or trained version: (time, component,
+    /// version), oldest first.
+    pub fn recommender_history(&self) -> Result<Vec<(u64, String, String)>, PlatformError> {
         self.transparency.recommender_versions()
     }
 
