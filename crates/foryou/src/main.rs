@@ -4,6 +4,7 @@ mod audit;
 mod backends;
 mod bench;
 mod bench_log;
+mod counterfactual;
 mod demo;
 mod eval;
 
@@ -58,11 +59,20 @@ enum Command {
     /// Offline top-K evaluation (docs/EVALUATION.md): train on TRAIN, score on TEST, print JSON.
     Eval {
         /// Training interactions (user, item, ts, weight TSV with header).
-        #[arg(long)]
-        train: PathBuf,
+        #[arg(long, required_unless_present = "counterfactual")]
+        train: Option<PathBuf>,
         /// Held-out interactions, same format.
+        #[arg(long, required_unless_present = "counterfactual")]
+        test: Option<PathBuf>,
+        /// Estimate instead how the --config candidate would have done on the logged
+        /// impressions in --impressions (self-normalised inverse propensity), against the
+        /// policy that served them.
+        #[arg(long, requires = "impressions")]
+        counterfactual: bool,
+        /// Log records as JSON lines (a region's log, or an export's events.jsonl) with the
+        /// impressions and the events that followed.
         #[arg(long)]
-        test: PathBuf,
+        impressions: Option<PathBuf>,
         /// Cut-off K.
         #[arg(long, default_value_t = 10)]
         k: usize,
@@ -420,10 +430,21 @@ fn main() -> Result<()> {
             k,
             recs_out,
             config,
+            counterfactual,
+            impressions,
         } => {
             if k == 0 {
                 bail!("--k must be at least 1");
             }
+            if counterfactual {
+                let path = impressions.context("--counterfactual needs --impressions")?;
+                let r = counterfactual::run(&path, &eval::offline_config(config.as_deref())?, k)?;
+                println!("{}", serde_json::to_string(&r)?);
+                return Ok(());
+            }
+            let (Some(train), Some(test)) = (train, test) else {
+                bail!("--train and --test are required (or --counterfactual with --impressions)");
+            };
             let r = eval::run(
                 &eval::read_tsv(&train)?,
                 &eval::read_tsv(&test)?,

@@ -123,3 +123,111 @@ fn replay_learns_as_it_goes() {
     assert!(!bad.status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A logged page of four items, one of which (`liked`) has the creator feature and was finished
+/// and liked; the others were skipped. Positions are as served, in a shuffled order.
+fn logged_pages(n: usize) -> String {
+    use serde_json::json;
+    let mut out = String::new();
+    let mut s = 5u64;
+    let mut next = || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) as usize
+    };
+    for p in 0..n {
+        let user = (p % 7 + 1).to_string();
+        let ts = 1_000_000 + p as u64 * 10_000;
+        let liked = next() % 4;
+        let items: Vec<serde_json::Value> = (0..4)
+            .map(|i| {
+                let mut f = vec![0.0f32; 20];
+                f[0] = 1.0;
+                f[9] = if i == liked { 0.9 } else { 0.0 };
+                json!({"video": (p * 10 + i + 1).to_string(), "position": (i + p) % 4,
+                       "sources": ["trending"], "score": 0.5, "propensity": 1.0, "features": f})
+            })
+            .collect();
+        out.push_str(
+            &json!({"seq": 0, "id": format!("imp{p}"), "user": user, "region": "eu",
+            "kind": "impression", "ts_ms": ts,
+            "impression": {"config": "c", "items": items}})
+            .to_string(),
+        );
+        out.push('\n');
+        for i in 0..4 {
+            let video = (p * 10 + i + 1).to_string();
+            let (kind, watch) = if i == liked {
+                ("view", 10_000)
+            } else {
+                ("skip", 200)
+            };
+            out.push_str(
+                &json!({"seq": 0, "id": format!("e{p}-{i}"), "user": user, "region": "eu",
+                "kind": kind, "ts_ms": ts + 1000 + i as u64, "video": video,
+                "duration_ms": 10_000, "watch_ms": watch})
+                .to_string(),
+            );
+            out.push('\n');
+            if i == liked {
+                out.push_str(
+                    &json!({"seq": 0, "id": format!("l{p}"), "user": user, "region": "eu",
+                    "kind": "like", "ts_ms": ts + 2000, "video": video})
+                    .to_string(),
+                );
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_candidate_is_judged_on_logged_impressions_before_it_goes_live() {
+    let dir = std::env::temp_dir().join(format!("foryou-cf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let log = dir.join("log.jsonl");
+    std::fs::write(&log, logged_pages(300)).expect("write");
+    let run = |change: &str| {
+        let cfg = dir.join("candidate.json");
+        std::fs::write(&cfg, change).expect("write");
+        foryou_json([
+            OsStr::new("eval"),
+            OsStr::new("--counterfactual"),
+            OsStr::new("--impressions"),
+            log.as_os_str(),
+            OsStr::new("--config"),
+            cfg.as_os_str(),
+            OsStr::new("--k"),
+            OsStr::new("1"),
+        ])
+    };
+    let follows = run(r#"{"lift": {"creator": 6.0}}"#);
+    let against = run(r#"{"lift": {"creator": -6.0}}"#);
+    assert_eq!(follows["pages"], 300);
+    assert_eq!(follows["pages_with_outcomes"], 300);
+    let (good, logged, bad) = (
+        follows["candidate"]["value"].as_f64().expect("value"),
+        follows["logged"]["value"].as_f64().expect("value"),
+        against["candidate"]["value"].as_f64().expect("value"),
+    );
+    // Putting the creator's videos first finds what people finished and liked on every page;
+    // the served order did a quarter of the time; putting them last never does.
+    assert!(good > logged && logged > bad, "{good} {logged} {bad}");
+    assert!(
+        follows["difference"].as_f64().expect("difference") > 2.0,
+        "{follows}"
+    );
+    // A file that is not a log is refused, saying where.
+    std::fs::write(&log, "not json\n").expect("write");
+    let out = foryou([
+        OsStr::new("eval"),
+        OsStr::new("--counterfactual"),
+        OsStr::new("--impressions"),
+        log.as_os_str(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
