@@ -67,6 +67,46 @@ pub struct Item {
     pub engaged: bool,
 }
 
+/// Most items remembered as seen per person: past it the oldest may be shown again, so a
+/// person's state stays bounded however much they watch.
+pub const MAX_SEEN: usize = 20_000;
+
+/// Items a person watched or skipped, the most recent [`MAX_SEEN`].
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Seen {
+    set: FxHashSet<u32>,
+    order: VecDeque<u32>,
+}
+
+impl Seen {
+    /// Whether `i` was seen.
+    pub fn contains(&self, i: &u32) -> bool {
+        self.set.contains(i)
+    }
+
+    /// Notes `i` as seen, forgetting the oldest past [`MAX_SEEN`].
+    pub fn insert(&mut self, i: u32) {
+        if self.set.insert(i) {
+            self.order.push_back(i);
+            while self.order.len() > MAX_SEEN {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// How many are remembered.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+}
+
 /// What the engine knows of one user.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct UserState {
@@ -74,8 +114,8 @@ pub struct UserState {
     pub recent: VecDeque<(u32, f32)>,
     /// Recent negative feedback (skips, quick exits, "not interested"), oldest first.
     pub negative: VecDeque<u32>,
-    /// Items watched or skipped (never shown again).
-    pub seen: FxHashSet<u32>,
+    /// Items watched or skipped (never shown again), the most recent [`MAX_SEEN`].
+    pub seen: Seen,
     /// "Not interested" items.
     pub blocked_items: FxHashSet<u32>,
     /// "Not interested" creators.
@@ -105,7 +145,7 @@ impl Default for UserState {
         UserState {
             recent: VecDeque::new(),
             negative: VecDeque::new(),
-            seen: FxHashSet::default(),
+            seen: Seen::default(),
             blocked_items: FxHashSet::default(),
             blocked_creators: FxHashSet::default(),
             blocked_sounds: FxHashSet::default(),
@@ -225,5 +265,22 @@ impl State {
         self.creator_ids.reindex();
         self.sound_ids.reindex();
         self.tag_ids.reindex();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seen_set_keeps_the_most_recent_and_stays_bounded() {
+        let mut s = Seen::default();
+        for i in 0..(MAX_SEEN as u32 + 500) {
+            s.insert(i);
+            s.insert(i);
+        }
+        assert_eq!(s.len(), MAX_SEEN);
+        assert!(!s.contains(&0) && !s.contains(&499));
+        assert!(s.contains(&500) && s.contains(&(MAX_SEEN as u32 + 499)));
     }
 }
