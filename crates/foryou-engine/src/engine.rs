@@ -10,15 +10,15 @@ use crate::rerank::PagePlan;
 use crate::state::{Item, State, Stats, UserState};
 use crate::{EngineConfig, EngineError, FeedMode, FeedRequest, ItemMeta, Recommendation};
 use foryou_types::{EventKind, EventRecord, NotInterestedTarget, UserId, VideoId};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rustc_hash::FxHashSet;
 
 /// The input of an ANN index build, taken from the engine so the build can run off its lock.
 pub struct IndexJob {
-    dim: usize,
-    items: Vec<(u32, Vec<f32>)>,
-    seed: u64,
-    learned_at: u64,
+    pub(crate) dim: usize,
+    pub(crate) items: Vec<(u32, Vec<f32>)>,
+    pub(crate) seed: u64,
+    pub(crate) learned_at: u64,
 }
 
 impl IndexJob {
@@ -37,20 +37,20 @@ impl IndexJob {
 
 /// A built index, ready for `Engine::install_index`.
 pub struct BuiltIndex {
-    index: Box<dyn VectorIndex>,
-    learned_at: u64,
+    pub(crate) index: Box<dyn VectorIndex>,
+    pub(crate) learned_at: u64,
 }
 
 /// One region's engine.
 pub struct Engine {
-    config: EngineConfig,
-    state: State,
-    pipeline: Pipeline,
-    index: Option<Box<dyn VectorIndex>>,
-    indexed_items: usize,
-    indexed_at_learned: u64,
+    pub(crate) config: EngineConfig,
+    pub(crate) state: State,
+    pub(crate) pipeline: Pipeline,
+    pub(crate) index: Option<Box<dyn VectorIndex>>,
+    pub(crate) indexed_items: usize,
+    pub(crate) indexed_at_learned: u64,
     /// The batch item-to-item model, refit now and then (not in snapshots: refit after a start).
-    batch: Option<std::sync::Arc<crate::batch::ItemModel>>,
+    pub(crate) batch: Option<std::sync::Arc<crate::batch::ItemModel>>,
 }
 
 /// The random stream of one step, a function of the seed and a position that the learned state
@@ -538,92 +538,6 @@ impl Engine {
         n - self.state.users.len()
     }
 
-    /// Whether the ANN index lags the embeddings enough to be rebuilt.
-    pub fn index_stale(&self) -> bool {
-        let engaged = self.state.engaged;
-        let learned = self.state.learned - self.indexed_at_learned;
-        (self.index.is_none() && engaged > 0)
-            || engaged > self.indexed_items + self.indexed_items / 10 + 16
-            || learned as usize > 4 * engaged.max(1000)
-    }
-
-    /// A snapshot of what a new index is built from: the unit vector of every live item that
-    /// someone engaged with (a vector learned from nothing is only its content centroid; such
-    /// items reach feeds through the fresh, affinity and trending sources instead). Build it
-    /// anywhere, e.g. on another thread, and hand the result to `install_index`.
-    pub fn index_job(&self) -> IndexJob {
-        let items = self
-            .state
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(_, it)| it.live && it.engaged)
-            .map(|(i, _)| {
-                let mut v = self.state.embed.get(i as u32).to_vec();
-                crate::embed::normalise(&mut v);
-                (i as u32, v)
-            })
-            .collect();
-        IndexJob {
-            dim: self.state.embed.dim(),
-            items,
-            seed: self.config.seed,
-            learned_at: self.state.learned,
-        }
-    }
-
-    /// Installs an index built from an `index_job`.
-    pub fn install_index(&mut self, built: BuiltIndex) {
-        self.indexed_items = built.index.len();
-        self.indexed_at_learned = built.learned_at;
-        self.index = Some(built.index);
-    }
-
-    /// Whether the batch model lags the learned state enough to be refit: none yet while
-    /// there is something to fit, or a tenth more learned (at least 500 positives) since.
-    pub fn batch_stale(&self) -> bool {
-        if self.config.batch_items == 0 {
-            return false;
-        }
-        match &self.batch {
-            None => self.state.learned >= 100,
-            Some(m) => {
-                let since = self.state.learned.saturating_sub(m.learned_at);
-                since >= 500 && since * 10 >= m.learned_at
-            }
-        }
-    }
-
-    /// A snapshot of what the batch model is fitted on; fit it anywhere (e.g. on another
-    /// thread) and hand the result to [`Engine::install_batch`].
-    pub fn batch_job(&self) -> crate::batch::BatchJob {
-        crate::batch::BatchJob::new(
-            &self.state,
-            self.config.batch_items,
-            self.config.batch_lambda,
-        )
-    }
-
-    /// Puts a fitted batch model in service.
-    pub fn install_batch(&mut self, model: crate::batch::ItemModel) {
-        self.batch = Some(std::sync::Arc::new(model));
-    }
-
-    /// Refits the batch model in place.
-    pub fn rebuild_batch(&mut self) {
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        let model = self.batch_job().fit(threads);
-        self.install_batch(model);
-    }
-
-    /// Builds the HNSW index from the current embeddings, in place.
-    pub fn rebuild_index(&mut self) {
-        let built = self.index_job().build();
-        self.install_index(built);
-    }
-
     pub(crate) fn user_query<'a>(&'a self, req: &'a FeedRequest) -> Query<'a> {
         let personal = req.mode == FeedMode::Personalised;
         // The non-personalised mode reads no user state at all; an unknown user is an empty one.
@@ -714,66 +628,6 @@ impl Engine {
                 propensity: c.propensity,
             })
             .collect()
-    }
-
-    /// Trains the ranker on one observed choice, the way the offline tools replay a log of
-    /// positives: just before `user` engages with `chosen`, it should rank above what else the
-    /// catalog holds; `negatives` items drawn at random from it (none the person has seen) make
-    /// the pairs of one ranking step (Bayesian personalised ranking on the shared relevance).
-    /// Call it before [`Engine::observe_interaction`] learns the event.
-    pub fn train_on_choice(
-        &mut self,
-        user: UserId,
-        chosen: VideoId,
-        now_ms: u64,
-        negatives: usize,
-    ) {
-        if self.config.ranker_rate <= 0.0 || self.state.items.len() < 2 || negatives == 0 {
-            return;
-        }
-        // One positive in `ranker_every` makes a step (a function of the learned state, so a
-        // replay trains exactly as the live engine did).
-        let every = u64::from(self.config.ranker_every.max(1));
-        if !self.state.learned.is_multiple_of(every) {
-            return;
-        }
-        let Some(seen) = self.state.users.get(&user).map(|u| &u.seen) else {
-            return;
-        };
-        let Some(slot) = self.state.item_ids.get(&chosen) else {
-            return;
-        };
-        let n = self.state.items.len() as u32;
-        let mut rng = rand::rngs::StdRng::seed_from_u64(
-            self.config.seed ^ now_ms ^ user.0.rotate_left(17) ^ u64::from(slot),
-        );
-        let mut items = vec![slot];
-        for _ in 0..negatives.saturating_mul(4) {
-            if items.len() > negatives {
-                break;
-            }
-            let i = rng.gen_range(0..n);
-            if i != slot && self.state.items[i as usize].live && !seen.contains(&i) {
-                items.push(i);
-            }
-        }
-        let req = FeedRequest::new(user, negatives, now_ms);
-        let weighed = {
-            let mut q = self.user_query(&req);
-            // The most recent engagements carry most of the recency-weighted history; weighing
-            // against them alone keeps a step cheap on the learner's path.
-            let cap = self.config.ranker_history;
-            if cap > 0 {
-                q.history.truncate(cap);
-                q.negative.truncate(cap);
-            }
-            self.pipeline.weigh(&q, &items)
-        };
-        let (rate, l2) = (self.config.ranker_rate, self.config.ranker_l2);
-        let pos = weighed[0].features;
-        for c in &weighed[1..] {
-            self.state.heads.learn_pair(&pos, &c.features, rate, l2);
-        }
     }
 
     /// Serialises the learned state (not the index, which is rebuilt from it).

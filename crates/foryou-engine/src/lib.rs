@@ -25,6 +25,7 @@ mod request;
 pub mod rerank;
 pub mod source;
 pub mod state;
+mod training;
 
 pub use config::{EngineConfig, LiftWeights, ObjectiveWeights};
 pub use cooc::CoocConfig;
