@@ -7,46 +7,10 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::Env;
+use common::{born, id_of, login, person, Env};
 use foryou_server::Limits;
 use serde_json::{json, Value};
 use std::path::Path;
-
-/// A birthdate `years` years ago (minus a day, so the birthday has passed).
-fn born(years: i32) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as u64;
-    let d = foryou_types::Date::from_unix_ms(now - 86_400_000);
-    format!("{:04}-{:02}-{:02}", d.year - years, d.month, d.day.min(28))
-}
-
-async fn person(env: &Env, handle: &str, years: i32) -> String {
-    let (s, v) = env
-        .call("POST", "/v1/accounts", None, Some(json!({"handle": handle, "password": "long enough pw", "birthdate": born(years), "country": "US"})))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    login(env, handle, "long enough pw").await
-}
-
-async fn login(env: &Env, handle: &str, password: &str) -> String {
-    let (s, v) = env
-        .call(
-            "POST",
-            "/v1/sessions",
-            None,
-            Some(json!({"handle": handle, "password": password})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    v["token"].as_str().expect("token").to_string()
-}
-
-async fn id_of(env: &Env, token: &str) -> String {
-    let (_, me) = env.call("GET", "/v1/me", Some(token), None).await;
-    me["id"].as_str().expect("id").to_string()
-}
 
 /// The messages in the outbox, oldest first.
 fn outbox(dir: &Path) -> Vec<String> {

@@ -7,40 +7,9 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::Env;
+use common::{id_of, person, Env};
 use foryou_server::Limits;
 use serde_json::{json, Value};
-
-/// A birthdate `years` years ago (minus a day, so the birthday has passed).
-fn born(years: i32) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as u64;
-    let d = foryou_types::Date::from_unix_ms(now - 86_400_000);
-    format!("{:04}-{:02}-{:02}", d.year - years, d.month, d.day.min(28))
-}
-
-async fn person(env: &Env, handle: &str, years: i32) -> String {
-    let (s, v) = env
-        .call("POST", "/v1/accounts", None, Some(json!({"handle": handle, "password": "long enough pw", "birthdate": born(years), "country": "US"})))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (_, v) = env
-        .call(
-            "POST",
-            "/v1/sessions",
-            None,
-            Some(json!({"handle": handle, "password": "long enough pw"})),
-        )
-        .await;
-    v["token"].as_str().expect("token").to_string()
-}
-
-async fn id_of(env: &Env, token: &str) -> String {
-    let (_, me) = env.call("GET", "/v1/me", Some(token), None).await;
-    me["id"].as_str().expect("id").to_string()
-}
 
 async fn feed_ids(env: &Env, token: &str, personalized: bool) -> Vec<String> {
     let (s, f) = env
