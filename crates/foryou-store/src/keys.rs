@@ -75,6 +75,10 @@ pub trait KeyStore: Send + Sync {
     fn get_or_create(&self, subject: UserId) -> Result<SubjectKey, StoreError>;
     /// Destroys the subject's key; true when it had one.
     fn destroy(&self, subject: UserId) -> Result<bool, StoreError>;
+    /// The keys of several subjects, the missing ones made together (one durable write).
+    fn get_or_create_many(&self, subjects: &[UserId]) -> Result<Vec<SubjectKey>, StoreError> {
+        subjects.iter().map(|s| self.get_or_create(*s)).collect()
+    }
 }
 
 /// File name of a region's keys, inside its directory.
@@ -223,6 +227,51 @@ impl KeyStore for EmbeddedKeys {
         Ok(key)
     }
 
+    fn get_or_create_many(&self, subjects: &[UserId]) -> Result<Vec<SubjectKey>, StoreError> {
+        let missing: Vec<UserId> = {
+            let k = self.inner.read().map_err(|e| self.err(e))?;
+            let mut m: Vec<UserId> = subjects
+                .iter()
+                .filter(|s| !k.by_subject.contains_key(s))
+                .copied()
+                .collect();
+            m.sort();
+            m.dedup();
+            m
+        };
+        if !missing.is_empty() {
+            let mut file = self.file.lock().map_err(|e| self.err(e))?;
+            let mut made = Vec::new();
+            let mut bytes = Vec::new();
+            {
+                let k = self.inner.read().map_err(|e| self.err(e))?;
+                for s in missing {
+                    if !k.by_subject.contains_key(&s) {
+                        let key = SubjectKey::generate(s);
+                        bytes.extend_from_slice(&row(&key));
+                        made.push(key);
+                    }
+                }
+            }
+            file.write_all(&bytes).map_err(|e| self.err(e))?;
+            file.sync_data().map_err(|e| self.err(e))?;
+            let mut k = self.inner.write().map_err(|e| self.err(e))?;
+            for key in made {
+                k.insert(key);
+            }
+        }
+        let k = self.inner.read().map_err(|e| self.err(e))?;
+        subjects
+            .iter()
+            .map(|s| {
+                k.by_subject
+                    .get(s)
+                    .cloned()
+                    .ok_or_else(|| self.err("a key vanished while it was made"))
+            })
+            .collect()
+    }
+
     fn destroy(&self, subject: UserId) -> Result<bool, StoreError> {
         let mut file = self.file.lock().map_err(|e| self.err(e))?;
         let mut keys = self.inner.write().map_err(|e| self.err(e))?;
@@ -297,6 +346,28 @@ mod tests {
         assert!(keys.get(UserId(7)).expect("get").is_none());
         assert_eq!(keys.get(UserId(9)).expect("get").map(|k| k.id), Some(b.id));
         assert_eq!(keys.get(UserId(11)).expect("get").map(|k| k.id), Some(c.id));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn many_keys_are_made_together_and_kept() {
+        let d = dir("many");
+        let eu = Region::new("eu").expect("region");
+        let keys = EmbeddedKeys::open(eu.clone(), &d).expect("open");
+        let first = keys.get_or_create(UserId(3)).expect("one");
+        let subjects = [UserId(1), UserId(2), UserId(3), UserId(1), UserId(4)];
+        let got = keys.get_or_create_many(&subjects).expect("many");
+        assert_eq!(got.len(), 5);
+        assert_eq!(got[2].id, first.id, "an existing key is kept");
+        assert_eq!(got[0].id, got[3].id, "a subject twice gets one key");
+        assert_eq!(keys.len(), 4);
+        drop(keys);
+        let keys = EmbeddedKeys::open(eu, &d).expect("reopen");
+        assert_eq!(keys.len(), 4);
+        assert_eq!(
+            keys.get(UserId(1)).expect("get").map(|k| k.id),
+            Some(got[0].id)
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 

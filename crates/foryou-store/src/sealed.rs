@@ -65,17 +65,20 @@ impl SealedLog {
     /// Appends records in order (see [`EventLog::append`]); the subjects' keys are made durable
     /// first. A resend of a `(user, id)` already in the log is a duplicate.
     pub fn append(&self, batch: &[EventRecord]) -> Result<Vec<Logged>, StoreError> {
-        let mut sealed = Vec::with_capacity(batch.len());
-        for r in batch {
-            if &r.region != self.region() {
-                return Err(StoreError::WrongRegion {
-                    store: self.region().clone(),
-                    got: r.region.clone(),
-                });
-            }
-            let key = self.keys.get_or_create(r.user)?;
-            sealed.push(seal(self.region(), r, &key));
+        if let Some(r) = batch.iter().find(|r| &r.region != self.region()) {
+            return Err(StoreError::WrongRegion {
+                store: self.region().clone(),
+                got: r.region.clone(),
+            });
         }
+        // Every key the batch needs, the new ones made durable together.
+        let subjects: Vec<UserId> = batch.iter().map(|r| r.user).collect();
+        let keys = self.keys.get_or_create_many(&subjects)?;
+        let sealed: Vec<Sealed> = batch
+            .iter()
+            .zip(&keys)
+            .map(|(r, key)| seal(self.region(), r, key))
+            .collect();
         self.raw.append(&sealed)
     }
 
