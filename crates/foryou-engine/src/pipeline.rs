@@ -295,27 +295,25 @@ impl Pipeline {
                 s.fetch(q, &mut found);
             }
         }
-        let mut list: Vec<Candidate> = found
+        let list: Vec<Candidate> = found
             .map
             .into_values()
             .filter(|c| self.filters.iter().all(|f| f.keep(q, c)))
             .collect();
-        for c in &mut list {
-            for h in &self.hydrators {
-                h.hydrate(q, c);
-            }
-        }
-        self.scorer.score(q, &mut list);
-        list
+        self.hydrate_and_score(q, list)
     }
 
     /// The given items as scored candidates of one request (hydrated and scored, no source or
     /// filter run): what the ranker would weigh them at, for learning.
     pub fn weigh(&self, q: &Query, items: &[u32]) -> Vec<Candidate> {
-        let mut list: Vec<Candidate> = items
+        let list = items
             .iter()
             .map(|&i| Candidate::new(i, Origin::Backfill))
             .collect();
+        self.hydrate_and_score(q, list)
+    }
+
+    fn hydrate_and_score(&self, q: &Query, mut list: Vec<Candidate>) -> Vec<Candidate> {
         for c in &mut list {
             for h in &self.hydrators {
                 h.hydrate(q, c);
@@ -327,23 +325,7 @@ impl Pipeline {
 
     /// Runs every stage for one request.
     pub fn run(&self, q: &Query, plan: &PagePlan, rng: &mut rand::rngs::StdRng) -> Vec<Candidate> {
-        let mut found = Candidates::default();
-        for s in &self.sources {
-            if s.enabled(q) {
-                s.fetch(q, &mut found);
-            }
-        }
-        let mut list: Vec<Candidate> = found
-            .map
-            .into_values()
-            .filter(|c| self.filters.iter().all(|f| f.keep(q, c)))
-            .collect();
-        for c in &mut list {
-            for h in &self.hydrators {
-                h.hydrate(q, c);
-            }
-        }
-        self.scorer.score(q, &mut list);
+        let list = self.scored(q);
         // A staff boost takes one labelled slot (the third) rather than competing on score;
         // the others wait for later pages.
         let (boosted, list): (Vec<Candidate>, Vec<Candidate>) = list

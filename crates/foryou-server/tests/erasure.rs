@@ -256,32 +256,9 @@ async fn an_erased_person_leaves_nothing_findable_anywhere_restart_included() {
 
 /// What a person's export says they liked and wrote.
 async fn liked_and_written(env: &Env, token: &str) -> (Value, Value) {
-    use axum::body::Body;
-    use axum::http::Request;
-    use std::io::Read;
-    let (s, _, body) = env
-        .raw(
-            Request::get("/v1/me/export")
-                .header("authorization", format!("Bearer {token}"))
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    let mut out = (Value::Null, Value::Null);
-    let mut archive = tar::Archive::new(body.as_slice());
-    for e in archive.entries().expect("tar") {
-        let mut e = e.expect("entry");
-        let name = e.path().expect("path").to_string_lossy().to_string();
-        let mut b = Vec::new();
-        e.read_to_end(&mut b).expect("read");
-        if name.ends_with("/likes.json") {
-            out.0 = serde_json::from_slice(&b).expect("json");
-        } else if name.ends_with("/comments.json") {
-            out.1 = serde_json::from_slice(&b).expect("json");
-        }
-    }
-    out
+    let files = common::export(env, token).await;
+    let json = |name: &str| serde_json::from_slice(&files[name]).expect("json");
+    (json("likes.json"), json("comments.json"))
 }
 
 /// A deleted video takes its likes and comments with it from every region's store, and leaves

@@ -9,8 +9,6 @@ use axum::http::{Request, StatusCode};
 use common::Env;
 use foryou_server::Limits;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
-use std::io::Read;
 
 #[tokio::test]
 async fn the_export_holds_everything_about_the_caller_and_nothing_else() {
@@ -65,19 +63,11 @@ async fn the_export_holds_everything_about_the_caller_and_nothing_else() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h["content-type"], "application/x-tar");
-    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut archive = tar::Archive::new(body.as_slice());
-    for e in archive.entries().expect("tar") {
-        let mut e = e.expect("entry");
-        let name = e.path().expect("path").to_string_lossy().to_string();
-        let mut b = Vec::new();
-        e.read_to_end(&mut b).expect("read");
-        files.insert(name, b);
-    }
+    let files = common::export_files(&body);
     let json = |name: &str| -> Value {
         serde_json::from_slice(
             files
-                .get(&format!("foryou-export/{name}"))
+                .get(name)
                 .unwrap_or_else(|| panic!("no {name}: {:?}", files.keys())),
         )
         .expect("json")
@@ -86,14 +76,14 @@ async fn the_export_holds_everything_about_the_caller_and_nothing_else() {
     assert_eq!(json("videos.json")[0]["id"], vid.as_str());
     let media = files
         .iter()
-        .find(|(k, _)| k.starts_with("foryou-export/media/"))
+        .find(|(k, _)| k.starts_with("media/"))
         .map(|(_, v)| v.clone())
         .expect("the video file is in the archive");
     assert_eq!(media, clip);
     assert_eq!(json("comments.json")[0]["text"], "my exported comment");
     assert_eq!(json("likes.json")[0], their_vid.as_str());
     assert_eq!(json("follows.json")["following"][0], their_creator.as_str());
-    let events = String::from_utf8(files["foryou-export/events.jsonl"].clone()).expect("utf8");
+    let events = String::from_utf8(files["events.jsonl"].clone()).expect("utf8");
     for id in ["\"x1\"", "\"x2\"", "\"x3\"", "\"x4\""] {
         assert!(events.contains(id), "{id} missing from {events}");
     }
@@ -156,22 +146,8 @@ async fn served_pages_are_impressions_in_the_persons_log() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (_, _, body) = env
-        .raw(
-            Request::get("/v1/me/export")
-                .header("authorization", format!("Bearer {me}"))
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await;
-    let mut events = String::new();
-    let mut archive = tar::Archive::new(body.as_slice());
-    for e in archive.entries().expect("tar") {
-        let mut e = e.expect("entry");
-        if e.path().expect("path").ends_with("events.jsonl") {
-            e.read_to_string(&mut events).expect("read");
-        }
-    }
+    let files = common::export(&env, &me).await;
+    let events = String::from_utf8(files["events.jsonl"].clone()).expect("utf-8");
     let kinds: Vec<String> = events
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())

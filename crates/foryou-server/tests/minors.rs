@@ -277,27 +277,8 @@ async fn personalisation_off_learns_nothing_and_filters_keep_videos_out() {
         .call("GET", &format!("/v1/videos/{}", vids[1]), None, None)
         .await;
     assert_eq!(v["counts"]["likes"], 1);
-    let (_, _, body) = env
-        .raw(
-            Request::get("/v1/me/export")
-                .header("authorization", format!("Bearer {me}"))
-                .body(Body::empty())
-                .expect("req"),
-        )
-        .await;
-    let mut archive = tar::Archive::new(body.as_slice());
-    let interests = archive
-        .entries()
-        .expect("tar")
-        .filter_map(Result::ok)
-        .find_map(|mut e| {
-            use std::io::Read;
-            let name = e.path().ok()?.to_string_lossy().to_string();
-            let mut b = String::new();
-            e.read_to_string(&mut b).ok()?;
-            name.ends_with("interests.json").then_some(b)
-        })
-        .expect("interests.json");
+    let files = common::export(&env, &me).await;
+    let interests = String::from_utf8(files["interests.json"].clone()).expect("utf-8");
     assert_eq!(
         interests.trim(),
         "null",
@@ -485,28 +466,7 @@ async fn not_interested_choices_are_listed_and_can_be_undone() {
 
 /// The learned interests in a person's export (`null` when the engine knows nothing of them).
 async fn exported_interests(env: &Env, token: &str) -> Value {
-    let (_, _, body) = env
-        .raw(
-            Request::get("/v1/me/export")
-                .header("authorization", format!("Bearer {token}"))
-                .body(Body::empty())
-                .expect("req"),
-        )
-        .await;
-    let mut archive = tar::Archive::new(body.as_slice());
-    let text = archive
-        .entries()
-        .expect("tar")
-        .filter_map(Result::ok)
-        .find_map(|mut e| {
-            use std::io::Read;
-            let name = e.path().ok()?.to_string_lossy().to_string();
-            let mut b = String::new();
-            e.read_to_string(&mut b).ok()?;
-            name.ends_with("interests.json").then_some(b)
-        })
-        .expect("interests.json");
-    serde_json::from_str(&text).expect("json")
+    serde_json::from_slice(&common::export(env, token).await["interests.json"]).expect("json")
 }
 
 #[tokio::test]

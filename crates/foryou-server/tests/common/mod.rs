@@ -310,3 +310,36 @@ pub async fn id_of(env: &Env, token: &str) -> String {
     let (_, me) = env.call("GET", "/v1/me", Some(token), None).await;
     me["id"].as_str().expect("id").to_string()
 }
+
+/// The files of an export archive, by name within `foryou-export/`.
+pub fn export_files(tar_bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut files = std::collections::BTreeMap::new();
+    let mut archive = tar::Archive::new(tar_bytes);
+    for e in archive.entries().expect("tar") {
+        let mut e = e.expect("entry");
+        let name = e.path().expect("path").to_string_lossy().to_string();
+        let mut b = Vec::new();
+        e.read_to_end(&mut b).expect("read");
+        let name = name
+            .strip_prefix("foryou-export/")
+            .map(str::to_string)
+            .unwrap_or(name);
+        files.insert(name, b);
+    }
+    files
+}
+
+/// A person's export (`GET /v1/me/export`, which must succeed), as its files.
+pub async fn export(env: &Env, token: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let (s, _, body) = env
+        .raw(
+            Request::get("/v1/me/export")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    export_files(&body)
+}
