@@ -6,7 +6,6 @@
 
 use crate::embed::dot;
 use rand::{Rng, SeedableRng};
-use rustc_hash::FxHashSet;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashSet};
 
@@ -87,7 +86,7 @@ impl Default for HnswConfig {
         HnswConfig {
             m: 16,
             ef_construction: 100,
-            ef_search: 256,
+            ef_search: 512,
             seed: 42,
         }
     }
@@ -107,17 +106,64 @@ impl Ord for Near {
     }
 }
 
+/// Which nodes a search has reached: a mark per node, cleared by moving to the next generation
+/// rather than by touching every mark. One per thread, grown to the largest graph it has searched.
+struct Visited {
+    marks: Vec<u32>,
+    generation: u32,
+}
+
+impl Visited {
+    fn start(&mut self, nodes: usize) {
+        if self.marks.len() < nodes {
+            self.marks.resize(nodes, 0);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.marks.iter_mut().for_each(|m| *m = 0);
+            self.generation = 1;
+        }
+    }
+
+    /// Marks `n`; whether it was unmarked.
+    fn insert(&mut self, n: u32) -> bool {
+        let m = &mut self.marks[n as usize];
+        let fresh = *m != self.generation;
+        *m = self.generation;
+        fresh
+    }
+}
+
+thread_local! {
+    static VISITED: std::cell::RefCell<Visited> =
+        const { std::cell::RefCell::new(Visited { marks: Vec::new(), generation: 0 }) };
+}
+
+/// Where a new node goes: its links on each of its levels, chosen against the graph as it was.
+struct Placement {
+    node: u32,
+    /// `links[level]`, level 0 first.
+    links: Vec<Vec<u32>>,
+}
+
 /// A hierarchical navigable small-world graph.
 pub struct Hnsw {
     cfg: HnswConfig,
     dim: usize,
     ids: Vec<u32>,
     vecs: Vec<f32>,
-    /// `links[node][level]`.
-    links: Vec<Vec<Vec<u32>>>,
+    /// Layer 0, flat: `1 + 2m` words per node, a count and then the links.
+    layer0: Vec<u32>,
+    /// `upper[node][level - 1]`: the links above layer 0 (empty for most nodes).
+    upper: Vec<Vec<Vec<u32>>>,
     entry: Option<u32>,
     rng: rand::rngs::StdRng,
 }
+
+/// Nodes placed one at a time before the build goes parallel, and the most placed against one
+/// frozen graph at once (a small share of it, so the new nodes miss few of each other's links).
+const SERIAL_PREFIX: usize = 2_000;
+const MAX_BATCH: usize = 4_096;
 
 impl Hnsw {
     /// An empty graph for vectors of `dim` dimensions.
@@ -128,23 +174,60 @@ impl Hnsw {
             dim,
             ids: Vec::new(),
             vecs: Vec::new(),
-            links: Vec::new(),
+            layer0: Vec::new(),
+            upper: Vec::new(),
             entry: None,
             rng,
         }
     }
 
-    /// Builds a graph over `(id, unit vector)` pairs.
+    /// Builds a graph over `(id, unit vector)` pairs on every core this process may use. The
+    /// graph depends on the seed and the items only, never on the number of threads: after a
+    /// serial start, nodes are placed in batches, each searched in parallel against the graph
+    /// as it stood before the batch and then linked in order.
     pub fn build(
         dim: usize,
         cfg: HnswConfig,
         items: impl IntoIterator<Item = (u32, Vec<f32>)>,
     ) -> Self {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Hnsw::build_with_threads(dim, cfg, items, threads)
+    }
+
+    /// As `build`, on `threads` threads.
+    pub fn build_with_threads(
+        dim: usize,
+        cfg: HnswConfig,
+        items: impl IntoIterator<Item = (u32, Vec<f32>)>,
+        threads: usize,
+    ) -> Self {
         let mut h = Hnsw::new(dim, cfg);
+        let mut pending: Vec<u32> = Vec::new();
         for (id, v) in items {
-            h.insert(id, &v);
+            debug_assert_eq!(v.len(), dim);
+            let node = h.push_node(id, &v);
+            if node as usize <= SERIAL_PREFIX {
+                h.link(node);
+            } else {
+                pending.push(node);
+            }
+        }
+        let mut next = 0;
+        while next < pending.len() {
+            let placed = pending[0].saturating_add(next as u32) as usize;
+            let batch = (placed / 8).clamp(1, MAX_BATCH).min(pending.len() - next);
+            let nodes = &pending[next..next + batch];
+            let placements = h.place_parallel(nodes, threads.max(1));
+            for p in placements {
+                h.apply(p);
+            }
+            next += batch;
         }
         h
+    }
+
+    fn stride(&self) -> usize {
+        1 + 2 * self.cfg.m
     }
 
     fn vec(&self, n: u32) -> &[f32] {
@@ -157,45 +240,87 @@ impl Hnsw {
     }
 
     fn top_level(&self, n: u32) -> usize {
-        self.links[n as usize].len() - 1
+        self.upper[n as usize].len()
+    }
+
+    fn neighbours(&self, n: u32, level: usize) -> &[u32] {
+        if level == 0 {
+            let s = n as usize * self.stride();
+            let count = self.layer0[s] as usize;
+            &self.layer0[s + 1..s + 1 + count]
+        } else {
+            &self.upper[n as usize][level - 1]
+        }
+    }
+
+    fn set_neighbours(&mut self, n: u32, level: usize, links: &[u32]) {
+        if level == 0 {
+            let s = n as usize * self.stride();
+            let count = links.len().min(2 * self.cfg.m);
+            self.layer0[s] = count as u32;
+            self.layer0[s + 1..s + 1 + count].copy_from_slice(&links[..count]);
+        } else {
+            self.upper[n as usize][level - 1] = links.to_vec();
+        }
+    }
+
+    /// Stores a vector and draws its level; it is not linked yet.
+    fn push_node(&mut self, id: u32, v: &[f32]) -> u32 {
+        let node = self.ids.len() as u32;
+        self.ids.push(id);
+        self.vecs.extend_from_slice(v);
+        let ml = 1.0 / (self.cfg.m.max(2) as f64).ln();
+        let u: f64 = self.rng.gen_range(f64::EPSILON..1.0);
+        let level = ((-u.ln() * ml) as usize).min(16);
+        let stride = self.stride();
+        self.layer0.resize(self.layer0.len() + stride, 0);
+        self.upper.push(vec![Vec::new(); level]);
+        node
     }
 
     /// The `ef` nodes nearest `q` on `level`, starting from `entry`, best first.
     fn search_level(&self, q: &[f32], entry: &[u32], ef: usize, level: usize) -> Vec<Near> {
-        let mut visited: FxHashSet<u32> = FxHashSet::default();
-        visited.reserve(ef * 8);
-        visited.extend(entry.iter().copied());
-        let mut frontier: BinaryHeap<Near> = BinaryHeap::new();
-        // Worst-first heap of the best `ef` found so far.
-        let mut found: BinaryHeap<std::cmp::Reverse<Near>> = BinaryHeap::new();
-        for &e in entry {
-            let n = Near(self.sim(q, e), e);
-            frontier.push(n);
-            found.push(std::cmp::Reverse(n));
-        }
-        while let Some(c) = frontier.pop() {
-            let worst = found.peek().map(|w| w.0 .0).unwrap_or(f32::MIN);
-            if c.0 < worst && found.len() >= ef {
-                break;
-            }
-            for &nb in &self.links[c.1 as usize][level] {
-                if !visited.insert(nb) {
+        VISITED.with(|visited| {
+            let mut visited = visited.borrow_mut();
+            visited.start(self.ids.len());
+            let mut frontier: BinaryHeap<Near> = BinaryHeap::with_capacity(ef * 2);
+            // Worst-first heap of the best `ef` found so far.
+            let mut found: BinaryHeap<std::cmp::Reverse<Near>> = BinaryHeap::with_capacity(ef + 1);
+            for &e in entry {
+                if !visited.insert(e) {
                     continue;
                 }
-                let s = self.sim(q, nb);
+                let n = Near(self.sim(q, e), e);
+                frontier.push(n);
+                found.push(std::cmp::Reverse(n));
+                if found.len() > ef {
+                    found.pop();
+                }
+            }
+            while let Some(c) = frontier.pop() {
                 let worst = found.peek().map(|w| w.0 .0).unwrap_or(f32::MIN);
-                if found.len() < ef || s > worst {
-                    frontier.push(Near(s, nb));
-                    found.push(std::cmp::Reverse(Near(s, nb)));
-                    if found.len() > ef {
-                        found.pop();
+                if c.0 < worst && found.len() >= ef {
+                    break;
+                }
+                for &nb in self.neighbours(c.1, level) {
+                    if !visited.insert(nb) {
+                        continue;
+                    }
+                    let s = self.sim(q, nb);
+                    let worst = found.peek().map(|w| w.0 .0).unwrap_or(f32::MIN);
+                    if found.len() < ef || s > worst {
+                        frontier.push(Near(s, nb));
+                        found.push(std::cmp::Reverse(Near(s, nb)));
+                        if found.len() > ef {
+                            found.pop();
+                        }
                     }
                 }
             }
-        }
-        let mut out: Vec<Near> = found.into_iter().map(|r| r.0).collect();
-        out.sort_by(|a, b| b.cmp(a));
-        out
+            let mut out: Vec<Near> = found.into_iter().map(|r| r.0).collect();
+            out.sort_by(|a, b| b.cmp(a));
+            out
+        })
     }
 
     /// Keeps up to `m` candidates that are nearer the new node than to any already kept
@@ -222,50 +347,87 @@ impl Hnsw {
         kept
     }
 
-    /// Adds one vector.
-    pub fn insert(&mut self, id: u32, v: &[f32]) {
-        let node = self.ids.len() as u32;
-        self.ids.push(id);
-        self.vecs.extend_from_slice(v);
-        let ml = 1.0 / (self.cfg.m.max(2) as f64).ln();
-        let u: f64 = self.rng.gen_range(f64::EPSILON..1.0);
-        let level = ((-u.ln() * ml) as usize).min(16);
-        self.links.push(vec![Vec::new(); level + 1]);
+    /// Chooses a pushed node's links against the graph as it is (reads only).
+    fn place(&self, node: u32) -> Placement {
+        let levels = self.top_level(node) + 1;
+        let mut links = vec![Vec::new(); levels];
         let Some(mut ep) = self.entry else {
-            self.entry = Some(node);
-            return;
+            return Placement { node, links };
         };
-        let q = v.to_vec();
+        let q = self.vec(node);
         let top = self.top_level(ep);
-        for l in (level + 1..=top).rev() {
-            ep = self.search_level(&q, &[ep], 1, l)[0].1;
+        for l in (levels..=top).rev() {
+            ep = self.search_level(q, &[ep], 1, l)[0].1;
         }
         let mut eps = vec![ep];
-        for l in (0..=level.min(top)).rev() {
-            let found = self.search_level(&q, &eps, self.cfg.ef_construction, l);
+        for l in (0..levels.min(top + 1)).rev() {
+            let found = self.search_level(q, &eps, self.cfg.ef_construction, l);
+            links[l] = self.select(&found, self.cfg.m);
+            eps = found.iter().map(|n| n.1).collect();
+        }
+        Placement { node, links }
+    }
+
+    /// Places `nodes` against the current graph, split over `threads`; the result is in order.
+    fn place_parallel(&self, nodes: &[u32], threads: usize) -> Vec<Placement> {
+        if threads <= 1 || nodes.len() < 64 {
+            return nodes.iter().map(|&n| self.place(n)).collect();
+        }
+        let chunk = nodes.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let workers: Vec<_> = nodes
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || part.iter().map(|&n| self.place(n)).collect::<Vec<_>>())
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("an index build worker panicked"))
+                .collect()
+        })
+    }
+
+    /// Links a placed node into the graph, pruning neighbours that go over capacity.
+    fn apply(&mut self, p: Placement) {
+        let node = p.node;
+        for (l, chosen) in p.links.iter().enumerate() {
             let cap = if l == 0 { 2 * self.cfg.m } else { self.cfg.m };
-            let chosen = self.select(&found, self.cfg.m);
-            for &nb in &chosen {
-                self.links[nb as usize][l].push(node);
-                if self.links[nb as usize][l].len() > cap {
+            for &nb in chosen {
+                let mut theirs = self.neighbours(nb, l).to_vec();
+                theirs.push(node);
+                if theirs.len() > cap {
                     // Over capacity: drop the link farthest from the neighbour (cheap, and the
                     // heuristic already spread the links when they were chosen).
                     let nv = self.vec(nb);
-                    let (far, _) = self.links[nb as usize][l]
+                    let (far, _) = theirs
                         .iter()
                         .enumerate()
                         .map(|(k, &x)| (k, dot(nv, self.vec(x))))
                         .min_by(|a, b| a.1.total_cmp(&b.1))
                         .expect("over capacity, so not empty");
-                    self.links[nb as usize][l].swap_remove(far);
+                    theirs.swap_remove(far);
                 }
+                self.set_neighbours(nb, l, &theirs);
             }
-            self.links[node as usize][l] = chosen;
-            eps = found.iter().map(|n| n.1).collect();
+            self.set_neighbours(node, l, chosen);
         }
-        if level > top {
-            self.entry = Some(node);
+        let level = self.top_level(node);
+        match self.entry {
+            Some(ep) if self.top_level(ep) >= level => {}
+            _ => self.entry = Some(node),
         }
+    }
+
+    fn link(&mut self, node: u32) {
+        let p = self.place(node);
+        self.apply(p);
+    }
+
+    /// Adds one vector, linked at once (an index kept current between builds).
+    pub fn insert(&mut self, id: u32, v: &[f32]) {
+        let node = self.push_node(id, v);
+        self.link(node);
     }
 }
 
@@ -306,6 +468,31 @@ pub fn synthetic_vectors(n: usize, dim: usize, clusters: usize, seed: u64) -> Ve
         .collect()
 }
 
+/// Mean recall@k of `index` against `oracle` over `queries`, where a result counts when it is
+/// as similar to the query as the oracle's k-th (to 1e-5): among items tied at the boundary,
+/// any is a right answer. (`recall_at` counts the oracle's own ids only.)
+pub fn recall_with_ties(
+    index: &dyn VectorIndex,
+    oracle: &dyn VectorIndex,
+    queries: &[Vec<f32>],
+    k: usize,
+) -> f64 {
+    let mut sum = 0.0;
+    for q in queries {
+        let truth = oracle.search(q, k);
+        let Some(kth) = truth.last().map(|t| t.1) else {
+            continue;
+        };
+        let got = index
+            .search(q, k)
+            .into_iter()
+            .filter(|x| x.1 >= kth - 1e-5)
+            .count();
+        sum += got as f64 / truth.len() as f64;
+    }
+    sum / queries.len().max(1) as f64
+}
+
 /// Mean recall@k of `index` against `oracle` over `queries`.
 pub fn recall_at(
     index: &dyn VectorIndex,
@@ -344,6 +531,48 @@ mod tests {
         // An indexed vector is its own nearest neighbour.
         assert_eq!(hnsw.search(&data[17], 1)[0].0, 17);
         assert_eq!(exact.search(&data[17], 1)[0].0, 17);
+    }
+
+    #[test]
+    fn a_parallel_build_is_the_serial_build_and_keeps_recall() {
+        let dim = 16;
+        // Past the serial start, so several batches are placed in parallel.
+        let data = synthetic_vectors(9000, dim, 40, 3);
+        let items = || data.iter().cloned().enumerate().map(|(i, v)| (i as u32, v));
+        let one = Hnsw::build_with_threads(dim, HnswConfig::default(), items(), 1);
+        let four = Hnsw::build_with_threads(dim, HnswConfig::default(), items(), 4);
+        assert_eq!(one.layer0, four.layer0, "thread count changed the graph");
+        assert_eq!(one.upper, four.upper);
+        let exact = BruteForce::new(dim, items());
+        let queries: Vec<Vec<f32>> = synthetic_vectors(9100, dim, 40, 3).split_off(9000);
+        let r = recall_at(&four, &exact, &queries, 100);
+        assert!(r >= 0.95, "recall@100 {r}");
+    }
+
+    #[test]
+    fn inserts_after_a_build_are_found() {
+        let dim = 16;
+        let data = synthetic_vectors(4000, dim, 20, 5);
+        let mut h = Hnsw::build(
+            dim,
+            HnswConfig::default(),
+            data[..3000]
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, v)| (i as u32, v)),
+        );
+        for (i, v) in data.iter().enumerate().skip(3000) {
+            h.insert(i as u32, v);
+        }
+        assert_eq!(h.len(), 4000);
+        let exact = BruteForce::new(
+            dim,
+            data.iter().cloned().enumerate().map(|(i, v)| (i as u32, v)),
+        );
+        let queries: Vec<Vec<f32>> = data[3000..3100].to_vec();
+        assert!(recall_at(&h, &exact, &queries, 50) >= 0.95);
+        assert_eq!(h.search(&data[3999], 1)[0].0, 3999);
     }
 
     #[test]

@@ -22,14 +22,31 @@ pub struct IndexJob {
 }
 
 impl IndexJob {
-    /// Builds the HNSW graph (seconds for a large catalog: run it where it blocks nobody).
+    /// The `(slot, unit vector)` pairs the index will hold.
+    pub fn vectors(&self) -> &[(u32, Vec<f32>)] {
+        &self.items
+    }
+
+    /// Their dimensions.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Builds the HNSW graph on every core (seconds for a large catalog: run it where it
+    /// blocks nobody).
     pub fn build(self) -> BuiltIndex {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.build_on(threads)
+    }
+
+    /// Builds the HNSW graph on `threads` threads (the graph is the same for any number).
+    pub fn build_on(self, threads: usize) -> BuiltIndex {
         let cfg = HnswConfig {
             seed: self.seed,
             ..HnswConfig::default()
         };
         BuiltIndex {
-            index: Box::new(Hnsw::build(self.dim, cfg, self.items)),
+            index: Box::new(Hnsw::build_with_threads(self.dim, cfg, self.items, threads)),
             learned_at: self.learned_at,
         }
     }
@@ -39,6 +56,13 @@ impl IndexJob {
 pub struct BuiltIndex {
     pub(crate) index: Box<dyn VectorIndex>,
     pub(crate) learned_at: u64,
+}
+
+impl BuiltIndex {
+    /// The index itself (e.g. to measure its recall before installing it).
+    pub fn index(&self) -> &dyn VectorIndex {
+        self.index.as_ref()
+    }
 }
 
 /// One region's engine.
@@ -61,7 +85,7 @@ fn step_rng(seed: u64, position: u64) -> rand::rngs::SmallRng {
     rand::rngs::SmallRng::seed_from_u64(seed ^ position.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-const SNAPSHOT_VERSION: u32 = 5;
+const SNAPSHOT_VERSION: u32 = 6;
 
 impl Engine {
     /// An empty engine.

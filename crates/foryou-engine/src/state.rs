@@ -215,6 +215,10 @@ pub struct State {
     pub clock_ms: u64,
     /// The trained ranker's heads.
     pub heads: crate::model::Heads,
+    /// The catalog draws the ranker's steps take their negatives from, and the period of
+    /// positives they were drawn for (see `training.rs`).
+    pub negative_pool: Vec<u32>,
+    pub negative_pool_period: u64,
 }
 
 impl State {
@@ -254,6 +258,8 @@ impl State {
             learned: 0,
             clock_ms: 0,
             heads,
+            negative_pool: Vec::new(),
+            negative_pool_period: u64::MAX,
             engaged: 0,
             swept_ms: 0,
         }

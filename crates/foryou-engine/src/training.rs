@@ -9,6 +9,10 @@ use crate::{Engine, FeedRequest};
 use foryou_types::{UserId, VideoId};
 use rand::{Rng, SeedableRng};
 
+/// Catalog items in the ranking steps' negative pool, and the positives learned between draws.
+const NEGATIVE_POOL: usize = 512;
+const NEGATIVE_POOL_PERIOD: u64 = 256;
+
 impl Engine {
     /// Whether the ANN index lags the embeddings enough to be rebuilt.
     pub fn index_stale(&self) -> bool {
@@ -96,6 +100,33 @@ impl Engine {
         self.install_batch(model);
     }
 
+    /// Redraws the pool of catalog items the ranking steps take negatives from when a new
+    /// period of positives begins. Drawing a step's negatives from a few hundred items rather
+    /// than from the whole catalog keeps them in the processor's caches (a draw from a 1M
+    /// catalog is a cache miss for each feature); over many periods every live item is drawn
+    /// alike, so the steps still contrast positives with the catalog at large.
+    fn refresh_negative_pool(&mut self) {
+        let period = self.state.learned / NEGATIVE_POOL_PERIOD;
+        if period == self.state.negative_pool_period && !self.state.negative_pool.is_empty() {
+            return;
+        }
+        let n = self.state.items.len() as u32;
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(
+            self.config.seed ^ period.wrapping_mul(0xA24B_AED4_963E_E407) ^ (1 << 62),
+        );
+        self.state.negative_pool.clear();
+        for _ in 0..NEGATIVE_POOL.saturating_mul(2) {
+            if self.state.negative_pool.len() >= NEGATIVE_POOL || n == 0 {
+                break;
+            }
+            let i = rng.gen_range(0..n);
+            if self.state.items[i as usize].live {
+                self.state.negative_pool.push(i);
+            }
+        }
+        self.state.negative_pool_period = period;
+    }
+
     /// Trains the ranker on one observed choice, the way the offline tools replay a log of
     /// positives: just before `user` engages with `chosen`, it should rank above what else the
     /// catalog holds; `negatives` items drawn at random from it (none the person has seen) make
@@ -117,23 +148,28 @@ impl Engine {
         if !self.state.learned.is_multiple_of(every) {
             return;
         }
+        self.refresh_negative_pool();
         let Some(seen) = self.state.users.get(&user).map(|u| &u.seen) else {
             return;
         };
         let Some(slot) = self.state.item_ids.get(&chosen) else {
             return;
         };
-        let n = self.state.items.len() as u32;
-        let mut rng = rand::rngs::StdRng::seed_from_u64(
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(
             self.config.seed ^ now_ms ^ user.0.rotate_left(17) ^ u64::from(slot),
         );
+        let pool = &self.state.negative_pool;
         let mut items = vec![slot];
         for _ in 0..negatives.saturating_mul(4) {
-            if items.len() > negatives {
+            if items.len() > negatives || pool.is_empty() {
                 break;
             }
-            let i = rng.gen_range(0..n);
-            if i != slot && self.state.items[i as usize].live && !seen.contains(&i) {
+            let i = pool[rng.gen_range(0..pool.len())];
+            if i != slot
+                && self.state.items[i as usize].live
+                && !seen.contains(&i)
+                && !items.contains(&i)
+            {
                 items.push(i);
             }
         }

@@ -3,7 +3,9 @@
 //! beside brute force. Prints one JSON object; BENCHMARKS.md quotes it.
 
 use anyhow::Result;
-use foryou_engine::ann::{recall_at, synthetic_vectors, BruteForce, Hnsw, HnswConfig, VectorIndex};
+use foryou_engine::ann::{
+    recall_at, recall_with_ties, synthetic_vectors, BruteForce, Hnsw, HnswConfig, VectorIndex,
+};
 use foryou_engine::{Engine, EngineConfig, FeedMode, FeedRequest, ItemMeta};
 use foryou_types::{EventKind, EventRecord, Region, SoundId, UserId, VideoId};
 use rand::{Rng, SeedableRng};
@@ -16,6 +18,8 @@ pub struct BenchOptions {
     pub events: usize,
     pub requests: usize,
     pub ann_vectors: usize,
+    /// The engine's parameters (the serving defaults unless changed).
+    pub engine: EngineConfig,
 }
 
 const TOPICS: usize = 200;
@@ -58,7 +62,7 @@ pub fn run(o: BenchOptions) -> Result<String> {
             created_ms: now - rng.gen_range(0..30 * DAY_MS),
         });
     }
-    let mut engine = Engine::new(EngineConfig::default());
+    let mut engine = Engine::new(o.engine.clone());
     let t = Instant::now();
     for m in meta.iter().cloned() {
         engine.upsert_item(m);
@@ -123,9 +127,21 @@ pub fn run(o: BenchOptions) -> Result<String> {
     let events_per_s = events.len() as f64 / learn_s.max(1e-9);
     drop(events);
 
+    let job = engine.index_job();
+    let index_dim = job.dim();
+    let indexed = job.vectors().len();
+    // Queries: 200 indexed items' own vectors, each looking for its 100 nearest.
+    let index_queries: Vec<Vec<f32>> = (0..200.min(indexed))
+        .map(|_| job.vectors()[rng.gen_range(0..indexed)].1.clone())
+        .collect();
+    let exact_index = BruteForce::new(index_dim, job.vectors().iter().cloned());
     let t = Instant::now();
-    engine.rebuild_index();
+    let built = job.build();
     let index_s = t.elapsed().as_secs_f64();
+    let index_recall = recall_at(built.index(), &exact_index, &index_queries, 100);
+    let index_recall_ties = recall_with_ties(built.index(), &exact_index, &index_queries, 100);
+    drop(exact_index);
+    engine.install_index(built);
 
     // Feed latency: personalised pages of 10 for random users.
     let mut lat = Vec::with_capacity(o.requests);
@@ -173,7 +189,7 @@ pub fn run(o: BenchOptions) -> Result<String> {
         "videos": o.videos, "users": o.users, "events": o.events,
         "catalog_load_s": catalog_s,
         "learner": {"events_per_second": events_per_s, "seconds": learn_s, "cores": 1},
-        "index_build_s": index_s,
+        "index_build_s": index_s, "index_vectors": indexed, "index_recall_at_100": index_recall, "index_recall_at_100_ties": index_recall_ties, "index_build_threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "feed_ms": {"requests": o.requests, "p50": percentile(&lat, 0.5), "p95": percentile(&lat, 0.95), "p99": percentile(&lat, 0.99), "max": lat.last().copied().unwrap_or(0.0)},
         "non_personalised_feed_ms": {"p50": percentile(&np, 0.5), "p99": percentile(&np, 0.99)},
         "ann": {"vectors": o.ann_vectors, "dim": dim, "k": 100, "recall": recall, "hnsw_query_ms": hnsw_ms, "brute_force_query_ms": brute_ms, "speedup": brute_ms / hnsw_ms.max(1e-9), "build_s": ann_build_s},

@@ -109,7 +109,12 @@ pub struct Report {
 /// The offline configuration with the parameters in the JSON object at `path` changed (objects
 /// merge field by field; anything else replaces).
 pub fn offline_config(path: Option<&Path>) -> Result<EngineConfig> {
-    let base = EngineConfig::offline();
+    config_with_changes(EngineConfig::offline(), path)
+}
+
+/// `base` with the changes of the JSON file at `path` (parameters it does not name keep their
+/// values; a name the engine does not have is an error).
+pub fn config_with_changes(base: EngineConfig, path: Option<&Path>) -> Result<EngineConfig> {
     let Some(path) = path else { return Ok(base) };
     let text =
         std::fs::read(path).with_context(|| format!("reading --config {}", path.display()))?;

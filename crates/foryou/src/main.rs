@@ -113,6 +113,10 @@ enum Command {
         /// Vectors in the ANN recall measurement.
         #[arg(long, default_value_t = 100_000)]
         ann_vectors: usize,
+        /// A JSON file of engine parameters to change from the serving defaults, e.g.
+        /// {"ranker_every": 4} to see what a setting costs.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Benchmarks of the transparency log in a temporary directory: appends (one per commit and
     /// batched), proofs, a full audit.
@@ -482,6 +486,7 @@ fn main() -> Result<()> {
             events,
             requests,
             ann_vectors,
+            config,
         } => {
             let report = bench::run(bench::BenchOptions {
                 videos,
@@ -489,6 +494,10 @@ fn main() -> Result<()> {
                 events,
                 requests,
                 ann_vectors,
+                engine: eval::config_with_changes(
+                    foryou_engine::EngineConfig::default(),
+                    config.as_deref(),
+                )?,
             })?;
             println!("{report}");
             Ok(())

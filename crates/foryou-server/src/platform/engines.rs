@@ -16,8 +16,13 @@ impl Platform {
             let job = e.index_job();
             let engine = Arc::clone(engine);
             let busy = Arc::clone(&cell.reindexing);
+            // All cores but one, so requests keep a core while a large catalog is indexed.
+            let threads = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .saturating_sub(1)
+                .max(1);
             std::thread::spawn(move || {
-                let built = job.build();
+                let built = job.build_on(threads);
                 if let Ok(mut e) = engine.write() {
                     e.install_index(built);
                 }
