@@ -44,7 +44,7 @@ async function main() {
     await sleep(150);
   }
   const clip = join(dir, 'clip.mp4');
-  execFileSync(bin, ['synth-clip', '--seconds', '6', '--seed', '3', '--out', clip]);
+  execFileSync(bin, ['synth-clip', '--seconds', '6', '--seed', '3', '--music', '7', '--out', clip]);
 
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -155,6 +155,8 @@ async function main() {
     await sleep(700);
     const t2 = await page.$eval(`section.item[data-id="${videoId}"] video`, v => v.currentTime);
     check(t2 !== t1, `currentTime did not advance (${t1} -> ${t2})`);
+    const audio = await page.$eval(`section.item[data-id="${videoId}"] video`, v => v.webkitAudioDecodedByteCount);
+    check(audio > 0, `the clip's sound was not decoded (${audio} bytes)`);
     check(await page.$(`section.item[data-id="${videoId}"] .follow`) === null, 'you are offered to follow yourself');
     await page.screenshot({ path: join(shots, 'feed.png') });
   });
@@ -179,6 +181,33 @@ async function main() {
     const bg = await page.$eval('[data-panel=why]', el => getComputedStyle(el).backgroundColor);
     check(/^rgb\(/.test(bg), 'the sheet is see-through: ' + bg);
     await page.click('[data-panel=why] .close');
+  });
+
+  await step('the spinning disc opens the sound page, and the sound plays there', async () => {
+    await page.goto(`${base}/#/`);
+    await page.waitForSelector(`section.item[data-id="${videoId}"] .disc`);
+    await page.$eval(`section.item[data-id="${videoId}"]`, el => el.scrollIntoView());
+    await page.waitForSelector(`section.item[data-id="${videoId}"] .disc.spinning`);
+    await page.click(`section.item[data-id="${videoId}"] .disc`);
+    await page.waitForSelector('audio.sound-audio');
+    await page.$eval('audio.sound-audio', a => a.play());
+    await page.waitForFunction(() => { const a = document.querySelector('audio.sound-audio'); return a.currentTime > 0.5 && a.webkitAudioDecodedByteCount > 0; }, null, { timeout: 15000 });
+  });
+
+  await step('double-tap likes a video, with a heart', async () => {
+    const id = otherVideos[0];
+    await page.goto(`${base}/#/v/${id}`);
+    const sel = `section.item[data-id="${id}"] video`;
+    await page.waitForSelector(sel);
+    const before = (await (await fetch(`${base}/v1/videos/${id}`)).json()).counts.likes;
+    await page.dblclick(sel);
+    await page.waitForSelector(`section.item[data-id="${id}"] .heart`, { timeout: 3000 });
+    for (let i = 0; i < 50; i++) {
+      const meta = await (await fetch(`${base}/v1/videos/${id}`)).json();
+      if (meta.counts.likes === before + 1) return;
+      await sleep(100);
+    }
+    throw new Error('the double tap did not like the video');
   });
 
   await step('back from a profile returns to the same video', async () => {

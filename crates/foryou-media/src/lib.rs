@@ -2,7 +2,10 @@
 //! playable H.264 clips and PNG posters without ffmpeg, and the object store media lives in.
 
 mod bytes;
+pub mod flac;
 mod mp4;
+pub mod music;
+pub mod mux;
 pub mod png;
 pub mod samples;
 mod store;
@@ -40,7 +43,7 @@ pub enum ProbeError {
 /// The container family of an upload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Container {
-    /// ISO base media (MP4) with H.264 video and optional AAC audio.
+    /// ISO base media (MP4) with H.264 video and optional AAC, Opus or FLAC audio.
     Mp4,
     /// WebM with VP8, VP9 or AV1 video and optional Opus or Vorbis audio.
     WebM,
@@ -77,7 +80,7 @@ pub struct MediaInfo {
     pub height: u32,
     /// Video codec: `h264`, `vp8`, `vp9` or `av1`.
     pub video_codec: &'static str,
-    /// Audio codec, when there is an audio track: `aac`, `opus` or `vorbis`.
+    /// Audio codec, when there is an audio track: `aac`, `flac`, `opus` or `vorbis`.
     pub audio_codec: Option<&'static str>,
 }
 

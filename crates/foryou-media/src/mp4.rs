@@ -256,10 +256,12 @@ pub(crate) fn probe(data: &[u8]) -> Result<MediaInfo, ProbeError> {
     let audio_codec = match tracks.iter().find(|t| &t.handler == b"soun") {
         None => None,
         Some(t) if &t.codec == b"mp4a" => Some("aac"),
+        Some(t) if &t.codec == b"fLaC" => Some("flac"),
+        Some(t) if &t.codec == b"Opus" => Some("opus"),
         Some(t) => {
             return Err(ProbeError::Unsupported {
                 what: format!(
-                    "audio codec '{}' in MP4; use AAC (mp4a)",
+                    "audio codec '{}' in MP4; use AAC (mp4a), Opus or FLAC",
                     String::from_utf8_lossy(&t.codec)
                 ),
             })
@@ -303,6 +305,40 @@ mod tests {
             seed: 7,
             ..ClipSpec::default()
         })
+    }
+
+    #[test]
+    fn a_clip_with_music_probes_back_with_its_sound_and_stays_small() {
+        let clip = |seconds: f64| {
+            clip_mp4(&ClipSpec {
+                seconds,
+                seed: 7,
+                music: Some(42),
+                ..ClipSpec::default()
+            })
+        };
+        let short = clip(15.0);
+        let info = probe(&short).expect("valid clip");
+        assert_eq!(info.audio_codec, Some("flac"));
+        assert_eq!(info.duration_ms, 15_000);
+        // A minute repeats the one encoded loop: it costs little more than 15 s.
+        let long = clip(60.0);
+        assert_eq!(probe(&long).expect("valid clip").duration_ms, 60_000);
+        let silent = clip_mp4(&ClipSpec {
+            seconds: 60.0,
+            seed: 7,
+            ..ClipSpec::default()
+        });
+        let music = crate::music::encoded_loop(42);
+        let loop_bytes: usize = music.frames.iter().map(Vec::len).sum();
+        assert!(
+            long.len() < silent.len() + loop_bytes + 4096,
+            "{}",
+            long.len()
+        );
+        for cut in (1..long.len()).step_by(997) {
+            assert!(probe(&long[..cut]).is_err(), "cut at {cut} accepted");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! minute of video is tens of kilobytes. Every block on a border is drawn so that its bottom row
 //! and right column are background, which makes the DC predictions of its neighbours exact.
 
+pub use crate::mux::mux_mp4;
 use crate::png;
 
 /// What to draw.
@@ -22,6 +23,8 @@ pub struct ClipSpec {
     pub band_hue: f64,
     /// Frames per second.
     pub fps: u32,
+    /// The sound whose music the clip carries (`music::samples` of this seed), if any.
+    pub music: Option<u64>,
 }
 
 impl Default for ClipSpec {
@@ -32,6 +35,7 @@ impl Default for ClipSpec {
             hue: 200.0,
             band_hue: 30.0,
             fps: 12,
+            music: None,
         }
     }
 }
@@ -438,118 +442,26 @@ pub fn encode(spec: &ClipSpec) -> Elementary {
 /// A complete MP4 file (`ftyp`, `moov` before `mdat`, so playback can start at once).
 pub fn clip_mp4(spec: &ClipSpec) -> Vec<u8> {
     let es = encode(spec);
-    let fps = spec.fps.max(1);
-    mux_mp4(&es, fps, WIDTH as u16, HEIGHT as u16)
-}
-
-fn boxed(kind: &[u8; 4], parts: &[&[u8]]) -> Vec<u8> {
-    let len = 8 + parts.iter().map(|p| p.len()).sum::<usize>();
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(&(len as u32).to_be_bytes());
-    out.extend_from_slice(kind);
-    for p in parts {
-        out.extend_from_slice(p);
-    }
-    out
-}
-
-fn full(kind: &[u8; 4], version_flags: u32, parts: &[&[u8]]) -> Vec<u8> {
-    let vf = version_flags.to_be_bytes();
-    let mut all: Vec<&[u8]> = vec![&vf];
-    all.extend_from_slice(parts);
-    boxed(kind, &all)
-}
-
-const MATRIX: [u32; 9] = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000];
-
-fn u32s(v: &[u32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_be_bytes()).collect()
-}
-
-/// Muxes H.264 samples at a constant frame rate into an MP4 file.
-pub fn mux_mp4(es: &Elementary, fps: u32, width: u16, height: u16) -> Vec<u8> {
-    let n = es.samples.len() as u32;
-    let timescale = fps * 1000;
-    let delta = 1000u32;
-    let media_duration = n * delta;
-    let movie_duration = (u64::from(n) * 1000 / u64::from(fps)) as u32;
-    let ftyp = boxed(
-        b"ftyp",
-        &[b"isom", &512u32.to_be_bytes(), b"isomiso2avc1mp41"],
-    );
-    let build_moov = |chunk_offset: u32| {
-        let mvhd = full(
-            b"mvhd",
-            0,
-            &[
-                &u32s(&[0, 0, 1000, movie_duration, 0x0001_0000]),
-                &[1, 0, 0, 0],
-                &[0; 8],
-                &u32s(&MATRIX),
-                &[0; 24],
-                &u32s(&[2]),
-            ],
-        );
-        let tkhd = full(
-            b"tkhd",
-            3,
-            &[
-                &u32s(&[0, 0, 1, 0, movie_duration, 0, 0, 0, 0]),
-                &u32s(&MATRIX),
-                &u32s(&[u32::from(width) << 16, u32::from(height) << 16]),
-            ],
-        );
-        let mdhd = full(
-            b"mdhd",
-            0,
-            &[
-                &u32s(&[0, 0, timescale, media_duration]),
-                &[0x55, 0xC4, 0, 0],
-            ],
-        );
-        let hdlr = full(
-            b"hdlr",
-            0,
-            &[&u32s(&[0]), b"vide", &[0; 12], b"Foryou video\0"],
-        );
-        let vmhd = full(b"vmhd", 1, &[&[0; 8]]);
-        let dref = full(b"dref", 0, &[&u32s(&[1]), &full(b"url ", 1, &[])]);
-        let dinf = boxed(b"dinf", &[&dref]);
-        let mut avcc = vec![1, es.sps[1], es.sps[2], es.sps[3], 0xFF, 0xE1];
-        avcc.extend_from_slice(&(es.sps.len() as u16).to_be_bytes());
-        avcc.extend_from_slice(&es.sps);
-        avcc.push(1);
-        avcc.extend_from_slice(&(es.pps.len() as u16).to_be_bytes());
-        avcc.extend_from_slice(&es.pps);
-        let avcc = boxed(b"avcC", &[&avcc]);
-        let mut entry = vec![0u8; 6];
-        entry.extend_from_slice(&[0, 1]); // data_reference_index
-        entry.extend_from_slice(&[0; 16]);
-        entry.extend_from_slice(&width.to_be_bytes());
-        entry.extend_from_slice(&height.to_be_bytes());
-        entry.extend_from_slice(&u32s(&[0x0048_0000, 0x0048_0000, 0]));
-        entry.extend_from_slice(&[0, 1]); // frame_count
-        entry.extend_from_slice(&[0; 32]); // compressorname
-        entry.extend_from_slice(&[0, 0x18, 0xFF, 0xFF]);
-        let avc1 = boxed(b"avc1", &[&entry, &avcc]);
-        let stsd = full(b"stsd", 0, &[&u32s(&[1]), &avc1]);
-        let stts = full(b"stts", 0, &[&u32s(&[1, n, delta])]);
-        let stss = full(b"stss", 0, &[&u32s(&[1, 1])]);
-        let stsc = full(b"stsc", 0, &[&u32s(&[1, 1, n, 1])]);
-        let sizes: Vec<u32> = es.samples.iter().map(|s| s.len() as u32).collect();
-        let stsz = full(b"stsz", 0, &[&u32s(&[0, n]), &u32s(&sizes)]);
-        let stco = full(b"stco", 0, &[&u32s(&[1, chunk_offset])]);
-        let stbl = boxed(b"stbl", &[&stsd, &stts, &stss, &stsc, &stsz, &stco]);
-        let minf = boxed(b"minf", &[&vmhd, &dinf, &stbl]);
-        let mdia = boxed(b"mdia", &[&mdhd, &hdlr, &minf]);
-        let trak = boxed(b"trak", &[&tkhd, &mdia]);
-        boxed(b"moov", &[&mvhd, &trak])
+    let Some(seed) = spec.music else {
+        return mux_mp4(&es, spec.fps.max(1), WIDTH as u16, HEIGHT as u16);
     };
-    let moov_len = build_moov(0).len();
-    let moov = build_moov((ftyp.len() + moov_len + 8) as u32);
-    let data: Vec<u8> = es.samples.concat();
-    let mdat = boxed(b"mdat", &[&data]);
-    [ftyp, moov, mdat].concat()
+    clip_mp4_with_music(spec, &es, &crate::music::encoded_loop(seed))
+}
+
+/// A clip whose audio track repeats an encoded music loop (`music::encoded_loop`, made once
+/// per sound when many clips share it) for the clip's length.
+pub fn clip_mp4_with_music(
+    spec: &ClipSpec,
+    es: &Elementary,
+    stream: &crate::flac::FlacStream,
+) -> Vec<u8> {
+    let fps = spec.fps.max(1);
+    let samples = (spec.seconds.max(0.0) * f64::from(crate::music::RATE)).ceil() as usize;
+    let audio = crate::mux::LoopedAudio {
+        stream,
+        frames: samples.div_ceil(crate::flac::BLOCK).max(1),
+    };
+    crate::mux::mux_mp4_with_audio(es, fps, WIDTH as u16, HEIGHT as u16, Some(&audio))
 }
 
 #[cfg(test)]

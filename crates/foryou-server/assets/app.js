@@ -227,9 +227,34 @@ function makeItem(data) {
         h('button', { class: 'secondary', onclick: () => panel.remove() }, 'cancel')));
     item.el.append(panel);
   } }, '⚑', h('small', {}, 'Report'));
-  video.addEventListener('click', () => { if (video.paused) video.play().catch(() => {}); else video.pause(); });
-  item.el = h('section', { class: 'item', 'data-id': data.id }, video, mute,
-    h('div', { class: 'side' }, state.me && state.me.id === data.creator.id ? null : followBtn, likeBtn, commentBtn, share, save, why, state.me ? nope : null, state.me && state.me.id !== data.creator.id ? report : null),
+  // One tap pauses or plays; a double tap likes (never unlikes) with a heart where you tapped.
+  let tapTimer = null;
+  video.addEventListener('click', () => {
+    if (tapTimer) return;
+    tapTimer = setTimeout(() => { tapTimer = null; if (video.paused) video.play().catch(() => {}); else video.pause(); }, 250);
+  });
+  video.addEventListener('dblclick', ev => {
+    clearTimeout(tapTimer); tapTimer = null;
+    if (needsAccount()) return;
+    const r = item.el.getBoundingClientRect();
+    const heart = h('div', { class: 'heart' }, '♥');
+    // Set through the CSSOM: the Content-Security-Policy allows no inline style attributes.
+    heart.style.left = `${ev.clientX - r.left}px`;
+    heart.style.top = `${ev.clientY - r.top}px`;
+    item.el.append(heart);
+    setTimeout(() => heart.remove(), 900);
+    if (!data.liked) likeBtn.onclick();
+  });
+  // The progress bar: follows playback, and dragging it moves through the video.
+  const progress = h('input', { type: 'range', class: 'progress', min: 0, max: 1000, value: 0, 'aria-label': 'position in the video' });
+  video.addEventListener('timeupdate', () => { if (video.duration) progress.value = Math.round(1000 * video.currentTime / video.duration); });
+  progress.addEventListener('input', () => { if (video.duration) video.currentTime = video.duration * progress.value / 1000; });
+  // The spinning disc opens the sound's page.
+  const disc = h('a', { class: 'disc', href: `#/sound/${data.sound.id}`, title: data.sound.title, 'aria-label': `sound: ${data.sound.title}` }, h('span', { class: 'face' }, '♪'));
+  video.addEventListener('play', () => disc.classList.add('spinning'));
+  video.addEventListener('pause', () => disc.classList.remove('spinning'));
+  item.el = h('section', { class: 'item', 'data-id': data.id }, video, mute, progress,
+    h('div', { class: 'side' }, state.me && state.me.id === data.creator.id ? null : followBtn, likeBtn, commentBtn, share, save, why, state.me ? nope : null, state.me && state.me.id !== data.creator.id ? report : null, disc),
     h('div', { class: 'info' },
       data.boosted ? h('button', { class: 'promoted', title: 'Promoted by Foryou staff; the promotion and its reason are in the public transparency log', onclick: () => { closePanels(item); item.el.append(reasonsPanel(item)); } }, 'Promoted') : null,
       h('a', { class: 'who', href: `#/u/${encodeURIComponent(data.creator.handle)}` }, '@' + data.creator.handle),
@@ -695,6 +720,7 @@ async function soundPage(id) {
     const s = await api('GET', `/v1/sounds/${id}`);
     page.replaceChildren(h('h1', {}, '♪ ' + s.title),
       h('p', {}, `${s.video_count} videos · first used by `, h('a', { href: `#/u/${encodeURIComponent(s.creator.handle)}` }, '@' + s.creator.handle)),
+      s.audio_url ? h('audio', { class: 'sound-audio', src: s.audio_url, controls: true, preload: 'metadata' }) : h('p', {}, 'This sound has no audio to play.'),
       h('a', { href: `#/upload?sound=${s.id}` }, h('button', { class: 'primary' }, 'Use this sound')),
       grid(s.videos));
   } catch (err) { page.replaceChildren(h('p', { class: 'error' }, err.message)); }

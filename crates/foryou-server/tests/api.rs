@@ -419,6 +419,58 @@ async fn events_are_validated_whole_idempotent_and_counted() {
 }
 
 #[tokio::test]
+async fn a_sound_can_be_heard_from_the_video_it_came_from() {
+    let env = Env::new("sound-audio");
+    let a = env.user("musician", "US").await;
+    let music = foryou_media::synth::clip_mp4(&foryou_media::synth::ClipSpec {
+        seconds: 4.0,
+        seed: 9,
+        music: Some(3),
+        ..foryou_media::synth::ClipSpec::default()
+    });
+    let (s, v) = env.upload(&a, &music, "with music #song", None).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let sound = v["sound_id"].as_str().expect("sound").to_string();
+    let (_, video) = env
+        .call(
+            "GET",
+            &format!("/v1/videos/{}", v["id"].as_str().expect("id")),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(video["audio_codec"], "flac");
+    let (_, page) = env
+        .call("GET", &format!("/v1/sounds/{sound}"), None, None)
+        .await;
+    let url = page["audio_url"]
+        .as_str()
+        .expect("an audible sound has an audio_url");
+    let req = axum::http::Request::get(url)
+        .header("range", "bytes=0-99")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let (s, _, body) = env.raw(req).await;
+    assert_eq!(s, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(body, music[..100].to_vec());
+    // A silent video's sound has nothing to play, and says so.
+    let (_, v) = env.upload(&a, &clip(2.0), "silent", None).await;
+    let silent = v["sound_id"].as_str().expect("sound").to_string();
+    let (_, page) = env
+        .call("GET", &format!("/v1/sounds/{silent}"), None, None)
+        .await;
+    assert!(page["audio_url"].is_null());
+    let (s, v) = env
+        .call("GET", &format!("/v1/sounds/{silent}/audio"), None, None)
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::NOT_FOUND, "not_found"),
+        "{v}"
+    );
+}
+
+#[tokio::test]
 async fn sounds_are_shared_and_the_feed_explains_itself() {
     let env = Env::new("sounds");
     let a = env.user("first", "US").await;

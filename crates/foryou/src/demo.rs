@@ -2,7 +2,7 @@
 //! and simulated viewers with hidden tastes whose interactions make the app feel alive.
 
 use anyhow::{bail, Context, Result};
-use foryou_media::synth::{clip_mp4, poster_png, ClipSpec};
+use foryou_media::synth::{clip_mp4, clip_mp4_with_music, encode, poster_png, ClipSpec};
 use foryou_server::{now_ms, Platform};
 use foryou_store::{Account, Sound, Video};
 use foryou_types::{parse_date, EventInput, EventKind, Region, Role, SoundId, UserId, VideoId};
@@ -389,6 +389,12 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
         creator_of.len(),
         sounds.len()
     );
+    // Each sound's music, encoded once; every clip with that sound repeats its loop.
+    let music: std::collections::HashMap<u64, foryou_media::flac::FlacStream> = sounds
+        .keys()
+        .map(|&id| (id, foryou_media::music::encoded_loop(id)))
+        .collect();
+    let music = &music;
     let encoded: Vec<(Video, Vec<u8>, Vec<u8>)> = {
         let chunks: Vec<Vec<Video>> = videos
             .chunks(videos.len().div_ceil(2))
@@ -415,8 +421,12 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
                                     hue: tag_hue as f64,
                                     band_hue: (v.sound.0 % 360) as f64,
                                     fps: 12,
+                                    music: Some(v.sound.0),
                                 };
-                                let mp4 = clip_mp4(&spec);
+                                let mp4 = match music.get(&v.sound.0) {
+                                    Some(m) => clip_mp4_with_music(&spec, &encode(&spec), m),
+                                    None => clip_mp4(&spec),
+                                };
                                 v.size_bytes = mp4.len() as u64;
                                 let poster = poster_png(&spec);
                                 (v, mp4, poster)

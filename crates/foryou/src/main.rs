@@ -139,6 +139,9 @@ enum Command {
         /// Varies colours and motion.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Give the clip the synthesised music of this sound seed (FLAC audio).
+        #[arg(long)]
+        music: Option<u64>,
         /// Output file.
         #[arg(long)]
         out: PathBuf,
@@ -519,7 +522,12 @@ fn main() -> Result<()> {
             init_logs("text")?;
             audit::run(command)
         }
-        Command::SynthClip { seconds, seed, out } => {
+        Command::SynthClip {
+            seconds,
+            seed,
+            music,
+            out,
+        } => {
             if !(0.1..=600.0).contains(&seconds) {
                 bail!("--seconds must be between 0.1 and 600");
             }
@@ -528,6 +536,7 @@ fn main() -> Result<()> {
                 seed,
                 hue: (seed * 47 % 360) as f64,
                 band_hue: (seed * 91 % 360) as f64,
+                music,
                 ..Default::default()
             };
             std::fs::write(&out, foryou_media::synth::clip_mp4(&spec))

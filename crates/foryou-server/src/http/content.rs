@@ -215,6 +215,10 @@ pub(crate) async fn sound(
     let viewer = c.map(|c| c.user);
     let out = p.read_world(|w| {
         let s = w.sounds.get(&id)?;
+        let audible = w
+            .videos
+            .get(&s.origin)
+            .is_some_and(|v| v.video.audio_codec.is_some());
         let ids = newest_first(w.by_sound.get(&id));
         let count = ids.len();
         let (videos, next) = page(
@@ -224,7 +228,8 @@ pub(crate) async fn sound(
         Some(json!({
             "id": s.id, "title": s.title, "origin_video": s.origin,
             "creator": {"id": s.creator, "handle": views::handle_of(w, s.creator)},
-            "video_count": count, "videos": videos, "next_cursor": next
+            "video_count": count, "videos": videos, "next_cursor": next,
+            "audio_url": audible.then(|| format!("/v1/sounds/{id}/audio")),
         }))
     })?;
     out.map(Json)

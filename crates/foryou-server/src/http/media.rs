@@ -82,6 +82,37 @@ pub(crate) async fn media(
     serve(p, c.map(|c| c.user), id, false, headers, false).await
 }
 
+/// `GET /v1/sounds/{id}/audio`: what the sound sounds like, which is the audio of the video it
+/// came from (served as that video's file, Range supported; an `<audio>` element plays its
+/// sound track). Not found when that video is silent, gone, or not visible to the caller.
+pub(crate) async fn sound_audio(
+    State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let sid: foryou_types::SoundId = parse_id("sound", &id)?;
+    let origin = p.read_world(|w| {
+        let s = w.sounds.get(&sid)?;
+        let v = w.videos.get(&s.origin)?;
+        v.video.audio_codec.is_some().then_some(s.origin)
+    })?;
+    let Some(origin) = origin else {
+        return Err(ApiError::not_found(format!(
+            "sound {sid} has no audio to play (its original video is silent or gone)"
+        )));
+    };
+    serve(
+        p,
+        c.map(|c| c.user),
+        origin.to_string(),
+        false,
+        headers,
+        false,
+    )
+    .await
+}
+
 /// `GET /v1/videos/{id}/download`: the video as a file to keep, when its creator allows it (never
 /// the videos of people under 18).
 pub(crate) async fn download(

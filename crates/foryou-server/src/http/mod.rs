@@ -109,6 +109,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/v1/users/{handle}", get(content::profile))
         .route("/v1/users/{handle}/videos", get(content::user_videos))
         .route("/v1/sounds/{id}", get(content::sound))
+        .route("/v1/sounds/{id}/audio", get(media::sound_audio))
         .route("/v1/admin/users", get(content::admin_users))
         .route("/v1/admin/access", get(content::admin_access))
         .route("/v1/admin/policy", get(content::admin_policy))
