@@ -42,7 +42,7 @@ fn hz(midi: f64) -> f64 {
 
 /// The tune a seed chooses.
 pub fn tune(seed: u64) -> Tune {
-    let mut r = Rng(seed ^ 0x5EED_0F_50_4D);
+    let mut r = Rng(seed ^ 0x005E_ED0F_504D);
     // 12–24 frames of 4,096 samples at 16 kHz: loops of 3.1–6.1 s, eight beats each.
     let frames = 12 + r.below(13) as usize;
     let seconds = (frames * BLOCK) as f64 / f64::from(RATE);
