@@ -137,9 +137,13 @@ fn zigzag(r: i32) -> u64 {
     u64::from(((r << 1) ^ (r >> 31)) as u32)
 }
 
-/// The Rice parameter that codes `res` in the fewest bits, and that count.
+/// The Rice parameter that codes `res` in the fewest bits, and that count: the optimum is
+/// within one of log2 of the mean zigzagged residual, so three candidates are tried.
 fn best_rice(res: &[i32]) -> (u32, u64) {
-    (0..=14u32)
+    let sum: u64 = res.iter().map(|&r| zigzag(r)).sum();
+    let mean = sum / res.len().max(1) as u64;
+    let guess = (64 - mean.leading_zeros()).min(14);
+    (guess.saturating_sub(1)..=(guess + 1).min(14))
         .map(|p| {
             let bits: u64 = res
                 .iter()

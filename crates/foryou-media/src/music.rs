@@ -1,4 +1,4 @@
-//! Short synthesised music for demo sounds: a loop of two bars whose tempo, key, scale, timbre,
+//! Short synthesised music for demo sounds: a loop of one bar whose tempo, key, scale, timbre,
 //! melody and bass line all follow from a seed, so each sound has a recognisable piece of its
 //! own. The loop is a whole number of FLAC frames long, so a clip repeats its encoded frames
 //! rather than encoding the same music again.
@@ -43,11 +43,11 @@ fn hz(midi: f64) -> f64 {
 /// The tune a seed chooses.
 pub fn tune(seed: u64) -> Tune {
     let mut r = Rng(seed ^ 0x005E_ED0F_504D);
-    // 12–24 frames of 4,096 samples at 16 kHz: loops of 3.1–6.1 s, eight beats each.
-    let frames = 12 + r.below(13) as usize;
+    // 6–12 frames of 4,096 samples at 16 kHz: loops of 1.5–3.1 s, four beats each.
+    let frames = 6 + r.below(7) as usize;
     let seconds = (frames * BLOCK) as f64 / f64::from(RATE);
     Tune {
-        bpm: 8.0 * 60.0 / seconds,
+        bpm: 4.0 * 60.0 / seconds,
         root: 52 + r.below(12) as u8,
         minor: r.below(2) == 1,
         frames,
@@ -73,25 +73,40 @@ pub fn samples(seed: u64) -> Vec<i16> {
     let partials = timbres[r.below(4) as usize];
     let fade = 3.0 + r.below(8) as f64;
     let len = t.frames * BLOCK;
-    let step = len / 16;
+    let step = len / 8;
     let mut out = vec![0f64; len];
     let add_note = |out: &mut [f64], start: usize, dur: usize, midi: f64, amp: f64| {
         let f = hz(midi);
+        let dt = 1.0 / f64::from(RATE);
+        // Each partial is a rotating phasor and the fade a running product: no sin or exp per
+        // sample (thousands of sounds are made for the demo).
+        let mut osc: Vec<(f64, f64, f64, f64, f64)> = partials
+            .iter()
+            .enumerate()
+            .filter(|(h, w)| **w > 0.0 && f * (*h + 1) as f64 * 2.0 < f64::from(RATE))
+            .map(|(h, w)| {
+                let step = std::f64::consts::TAU * f * (h + 1) as f64 * dt;
+                (*w, 0.0, 1.0, step.sin(), step.cos())
+            })
+            .collect();
+        let decay = (-fade * dt).exp();
+        let mut env_fade = 1.0;
         for k in 0..dur.min(len - start) {
-            let time = k as f64 / f64::from(RATE);
             // A short attack and an exponential fade, so notes do not click.
-            let env = (time * 200.0).min(1.0) * (-fade * time).exp();
+            let env = (k as f64 * dt * 200.0).min(1.0) * env_fade;
+            env_fade *= decay;
             let mut v = 0.0;
-            for (h, w) in partials.iter().enumerate() {
-                if *w > 0.0 {
-                    v += w * (std::f64::consts::TAU * f * (h + 1) as f64 * time).sin();
-                }
+            for (w, sn, cs, ss, cc) in osc.iter_mut() {
+                v += *w * *sn;
+                let (s2, c2) = (*sn * *cc + *cs * *ss, *cs * *cc - *sn * *ss);
+                *sn = s2;
+                *cs = c2;
             }
             out[start + k] += amp * env * v;
         }
     };
     // Melody: eighth notes on the scale, some rests, an octave above the root.
-    for s in 0..16 {
+    for s in 0..8 {
         if r.below(5) == 0 {
             continue;
         }
@@ -100,12 +115,12 @@ pub fn samples(seed: u64) -> Vec<i16> {
         add_note(&mut out, s * step, step, midi + 12.0, 0.22);
     }
     // Bass: root and fifth on the beats.
-    for s in (0..16).step_by(2) {
+    for s in (0..8).step_by(2) {
         let midi = f64::from(t.root) - 12.0 + if s % 8 == 4 { 7.0 } else { 0.0 };
         add_note(&mut out, s * step, 2 * step, midi, 0.3);
     }
     // A soft kick on each beat: a falling sine.
-    for s in (0..16).step_by(4) {
+    for s in (0..8).step_by(2) {
         for k in 0..(RATE as usize / 8).min(len - s * step) {
             let time = k as f64 / f64::from(RATE);
             let f = 50.0 + 90.0 * (-30.0 * time).exp();

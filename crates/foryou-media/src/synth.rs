@@ -25,6 +25,10 @@ pub struct ClipSpec {
     pub fps: u32,
     /// The sound whose music the clip carries (`music::samples` of this seed), if any.
     pub music: Option<u64>,
+    /// Large text across the middle (a hashtag, say); it also picks how the shape moves.
+    pub headline: String,
+    /// Smaller text under it (the caption).
+    pub caption: String,
 }
 
 impl Default for ClipSpec {
@@ -36,6 +40,8 @@ impl Default for ClipSpec {
             band_hue: 30.0,
             fps: 12,
             music: None,
+            headline: String::new(),
+            caption: String::new(),
         }
     }
 }
@@ -103,6 +109,96 @@ struct Scene {
     bg: [u8; 3],
     band: Vec<[u8; 3]>,
     ball: [u8; 3],
+    /// Text pixels, drawn over the background and under the ball.
+    text: Vec<(usize, usize)>,
+    motion: Motion,
+}
+
+/// How the shape moves: one of five patterns, chosen by the headline (so every clip of a topic
+/// moves alike), or the diagonal bounce for clips without one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Motion {
+    Bounce,
+    Sweep,
+    Drop,
+    Orbit,
+    Scatter,
+}
+
+/// An 8×8 glyph (ASCII; anything else is drawn as `?`), rows top first, bit 0 leftmost.
+fn glyph(c: char) -> [u8; 8] {
+    let i = if c.is_ascii() && !c.is_ascii_control() {
+        c as usize
+    } else {
+        b'?' as usize
+    };
+    font8x8::legacy::BASIC_LEGACY[i]
+}
+
+/// `text` in lines of at most `width` characters, broken between words where it can be.
+fn wrap(text: &str, width: usize) -> Vec<Vec<char>> {
+    let mut lines: Vec<Vec<char>> = Vec::new();
+    let mut line: Vec<char> = Vec::new();
+    for word in text.split_whitespace() {
+        let w: Vec<char> = word.chars().collect();
+        if !line.is_empty() && line.len() + 1 + w.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        for c in w {
+            if line.len() == width {
+                lines.push(std::mem::take(&mut line));
+            }
+            line.push(c);
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Pixels of `text` laid out from macroblock row `mb_row`: `scale` 2 puts one character in
+/// each macroblock (nine to a line), 1 puts two characters and two lines in each (eighteen to a
+/// line). Glyphs show their first seven rows and columns, so the last two pixel rows and
+/// columns of every macroblock stay background (the flat blocks around predict from them).
+fn layout(text: &str, mb_row: usize, lines: usize, scale: usize) -> Vec<(usize, usize)> {
+    let per_line = if scale == 2 { MBW } else { 2 * MBW };
+    let pitch = if scale == 2 { 16 } else { 7 };
+    let line_pitch = if scale == 2 { 16 } else { 7 };
+    let mut out = Vec::new();
+    for (n, line) in wrap(text, per_line).iter().take(lines).enumerate() {
+        // In small text, two lines share a macroblock row.
+        let top = mb_row * 16
+            + if scale == 2 {
+                n * line_pitch
+            } else {
+                (n / 2) * 16 + (n % 2) * line_pitch
+            };
+        for (k, &c) in line.iter().enumerate() {
+            let left = if scale == 2 {
+                k * pitch
+            } else {
+                (k / 2) * 16 + (k % 2) * pitch
+            };
+            let g = glyph(c);
+            for (gy, row) in g.iter().enumerate().take(7) {
+                for gx in 0..7 {
+                    if row & (1 << gx) != 0 {
+                        for sy in 0..scale {
+                            for sx in 0..scale {
+                                out.push((left + gx * scale + sx, top + gy * scale + sy));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.retain(|&(x, y)| x < WIDTH && y < HEIGHT && x % 16 < 14 && y % 16 < 14);
+    out
 }
 
 impl Scene {
@@ -112,7 +208,76 @@ impl Scene {
             .map(|x| ycbcr(hsv(spec.band_hue + x as f64 * 0.6, 0.8, 0.95)))
             .collect();
         let ball = ycbcr(hsv(spec.hue + 180.0, 0.3, 1.0));
-        Scene { bg, band, ball }
+        // The headline on macroblock rows 5–6, the caption on rows 8–11.
+        let mut text = layout(&spec.headline, 5, 2, 2);
+        text.extend(layout(&spec.caption, 8, 8, 1));
+        let motion = if spec.headline.is_empty() {
+            Motion::Bounce
+        } else {
+            let h = spec
+                .headline
+                .bytes()
+                .fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
+            [
+                Motion::Bounce,
+                Motion::Sweep,
+                Motion::Drop,
+                Motion::Orbit,
+                Motion::Scatter,
+            ][(h % 5) as usize]
+        };
+        Scene {
+            bg,
+            band,
+            ball,
+            text,
+            motion,
+        }
+    }
+
+    /// Whether a macroblock holds anything but background when the ball is elsewhere.
+    fn textured(&self) -> Vec<bool> {
+        let mut t = vec![false; MBW * MBH];
+        for &(x, y) in &self.text {
+            t[(y / 16) * MBW + x / 16] = true;
+        }
+        t
+    }
+
+    /// The ball's macroblock at step `i`. With text on the picture the ball keeps to the
+    /// four macroblock rows under it, so text blocks are coded once.
+    fn ball_at(&self, i: u64, seed: u64) -> (usize, usize) {
+        if self.text.is_empty() {
+            return ball_at(i, seed);
+        }
+        const TOP: usize = MBH - 4;
+        let (w, rows) = ((MBW - 1) as u64, 3u64);
+        match self.motion {
+            Motion::Bounce => (
+                bounce(i + seed % 7, w) as usize,
+                TOP + bounce(i + seed % 5, rows) as usize,
+            ),
+            Motion::Sweep => (bounce(i, w) as usize, TOP + 2),
+            Motion::Drop => (2 + (seed % 5) as usize, TOP + bounce(i, rows) as usize),
+            Motion::Orbit => {
+                const RING: [(usize, usize); 8] = [
+                    (4, 0),
+                    (6, 1),
+                    (7, 2),
+                    (6, 3),
+                    (4, 3),
+                    (2, 3),
+                    (1, 2),
+                    (2, 1),
+                ];
+                let (x, y) = RING[((i + seed) % 8) as usize];
+                (x, TOP + y)
+            }
+            Motion::Scatter => {
+                let h = (i ^ seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+                ((h % MBW as u64) as usize, TOP + ((h / 16) % 4) as usize)
+            }
+        }
     }
 
     /// The picture with the ball in macroblock `ball`.
@@ -133,6 +298,10 @@ impl Scene {
                 put(x, y, c);
             }
         }
+        let white = ycbcr([255, 255, 255]);
+        for &(x, y) in &self.text {
+            put(x, y, white);
+        }
         // The ball: a disc inside one macroblock, its last two rows and columns background.
         let (bx, by) = (ball.0 * 16, ball.1 * 16);
         for dy in 0..14 {
@@ -147,20 +316,22 @@ impl Scene {
     }
 }
 
+/// `t` bouncing between 0 and `span`.
+fn bounce(t: u64, span: u64) -> u64 {
+    let p = t % (2 * span.max(1));
+    if p <= span {
+        p
+    } else {
+        2 * span - p
+    }
+}
+
 /// The ball's macroblock at step `i`: it bounces inside rows 4.. of the frame.
 fn ball_at(i: u64, seed: u64) -> (usize, usize) {
     let span_x = (MBW - 1) as u64;
     let span_y = (MBH - 5) as u64;
     let t_x = i + seed % 7;
     let t_y = i + seed % 11;
-    let bounce = |t: u64, span: u64| {
-        let p = t % (2 * span);
-        if p <= span {
-            p
-        } else {
-            2 * span - p
-        }
-    };
     (
         bounce(t_x, span_x) as usize,
         4 + bounce(t_y, span_y) as usize,
@@ -372,7 +543,8 @@ fn frame(pic: &Picture, kinds: &[Mb], frame_num: u64) -> Vec<u8> {
 
 /// The first frame of a clip as a PNG, scaled up twice, for the poster.
 pub fn poster_png(spec: &ClipSpec) -> Vec<u8> {
-    let pic = Scene::new(spec).draw(ball_at(0, spec.seed));
+    let scene = Scene::new(spec);
+    let pic = scene.draw(scene.ball_at(0, spec.seed));
     let (w, h) = (WIDTH * 2, HEIGHT * 2);
     let mut rgb_data = Vec::with_capacity(w * h * 3);
     for y in 0..h {
@@ -406,16 +578,17 @@ pub fn encode(spec: &ClipSpec) -> Elementary {
     let n = ((spec.seconds * f64::from(fps)).round() as u64).max(1);
     let hop_every = u64::from(fps / 2).max(1);
     let mut samples = Vec::with_capacity(n as usize);
-    let mut prev_ball = ball_at(0, spec.seed);
+    let textured = scene.textured();
+    let mut prev_ball = scene.ball_at(0, spec.seed);
     for f in 0..n {
-        let ball = ball_at(f / hop_every, spec.seed);
+        let ball = scene.ball_at(f / hop_every, spec.seed);
         let pic = scene.draw(ball);
         let mut kinds = vec![Mb::Skip; MBW * MBH];
         let at = |(x, y): (usize, usize)| y * MBW + x;
         if f == 0 {
             for (i, k) in kinds.iter_mut().enumerate() {
                 let row = i / MBW;
-                *k = if i == 0 || row == 2 {
+                *k = if i == 0 || row == 2 || textured[i] {
                     Mb::Pcm
                 } else {
                     Mb::FlatDc
@@ -423,7 +596,11 @@ pub fn encode(spec: &ClipSpec) -> Elementary {
             }
             kinds[at(ball)] = Mb::Pcm;
         } else if ball != prev_ball {
-            kinds[at(prev_ball)] = Mb::FlatDc;
+            kinds[at(prev_ball)] = if textured[at(prev_ball)] {
+                Mb::Pcm
+            } else {
+                Mb::FlatDc
+            };
             kinds[at(ball)] = Mb::Pcm;
         }
         let nal = frame(&pic, &kinds, f);
@@ -467,6 +644,50 @@ pub fn clip_mp4_with_music(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headlines_are_drawn_clear_of_block_edges_and_pick_the_motion() {
+        let scene = |headline: &str| {
+            Scene::new(&ClipSpec {
+                headline: headline.into(),
+                caption: "a caption long enough to wrap onto a second line".into(),
+                ..ClipSpec::default()
+            })
+        };
+        let pets = scene("#pets");
+        assert!(pets.text.len() > 200, "{} text pixels", pets.text.len());
+        // Flat blocks predict from their neighbours' last rows and columns: text never there.
+        assert!(pets.text.iter().all(|&(x, y)| x % 16 < 14 && y % 16 < 14));
+        let textured = pets.textured();
+        let motions: std::collections::HashSet<String> =
+            ["#pets", "#food", "#dance", "#cars", "#art", "#news"]
+                .iter()
+                .map(|h| format!("{:?}", scene(h).motion))
+                .collect();
+        assert!(motions.len() >= 3, "{motions:?}");
+        for h in ["#pets", "#food", "#dance", "#cars", "#art"] {
+            let s = scene(h);
+            for i in 0..100 {
+                let (x, y) = s.ball_at(i, 3);
+                assert!(x < MBW && (MBH - 4..MBH).contains(&y), "{h}: ({x}, {y})");
+                assert!(!textured[y * MBW + x], "{h}: the ball covers text");
+            }
+        }
+        // The poster shows the text: it differs from the same clip without it.
+        let with = poster_png(&ClipSpec {
+            headline: "#pets".into(),
+            ..ClipSpec::default()
+        });
+        assert_ne!(with, poster_png(&ClipSpec::default()));
+        assert_eq!(
+            wrap("one two three", 7),
+            vec![
+                "one two".chars().collect::<Vec<_>>(),
+                "three".chars().collect()
+            ]
+        );
+        assert_eq!(wrap("abcdefghij", 4).len(), 3);
+    }
 
     #[test]
     fn a_minute_of_video_stays_small() {

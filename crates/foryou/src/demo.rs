@@ -390,10 +390,24 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
         sounds.len()
     );
     // Each sound's music, encoded once; every clip with that sound repeats its loop.
-    let music: std::collections::HashMap<u64, foryou_media::flac::FlacStream> = sounds
-        .keys()
-        .map(|&id| (id, foryou_media::music::encoded_loop(id)))
-        .collect();
+    let sound_ids: Vec<u64> = sounds.keys().copied().collect();
+    let music: std::collections::HashMap<u64, foryou_media::flac::FlacStream> =
+        std::thread::scope(|s| {
+            let workers: Vec<_> = sound_ids
+                .chunks(sound_ids.len().div_ceil(2).max(1))
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|&id| (id, foryou_media::music::encoded_loop(id)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect()
+        });
     let music = &music;
     let encoded: Vec<(Video, Vec<u8>, Vec<u8>)> = {
         let chunks: Vec<Vec<Video>> = videos
@@ -422,6 +436,12 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
                                     band_hue: (v.sound.0 % 360) as f64,
                                     fps: 12,
                                     music: Some(v.sound.0),
+                                    headline: v
+                                        .hashtags
+                                        .first()
+                                        .map(|t| format!("#{t}"))
+                                        .unwrap_or_default(),
+                                    caption: v.caption.clone(),
                                 };
                                 let mp4 = match music.get(&v.sound.0) {
                                     Some(m) => clip_mp4_with_music(&spec, &encode(&spec), m),

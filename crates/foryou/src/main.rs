@@ -142,6 +142,15 @@ enum Command {
         /// Give the clip the synthesised music of this sound seed (FLAC audio).
         #[arg(long)]
         music: Option<u64>,
+        /// Large text across the picture (e.g. a hashtag); it also picks the motion.
+        #[arg(long, default_value = "")]
+        headline: String,
+        /// Smaller text under it.
+        #[arg(long, default_value = "")]
+        caption: String,
+        /// Also write the first frame as a PNG here.
+        #[arg(long)]
+        poster: Option<PathBuf>,
         /// Output file.
         #[arg(long)]
         out: PathBuf,
@@ -526,6 +535,9 @@ fn main() -> Result<()> {
             seconds,
             seed,
             music,
+            headline,
+            caption,
+            poster,
             out,
         } => {
             if !(0.1..=600.0).contains(&seconds) {
@@ -537,8 +549,14 @@ fn main() -> Result<()> {
                 hue: (seed * 47 % 360) as f64,
                 band_hue: (seed * 91 % 360) as f64,
                 music,
+                headline,
+                caption,
                 ..Default::default()
             };
+            if let Some(p) = &poster {
+                std::fs::write(p, foryou_media::synth::poster_png(&spec))
+                    .with_context(|| format!("writing {}", p.display()))?;
+            }
             std::fs::write(&out, foryou_media::synth::clip_mp4(&spec))
                 .with_context(|| format!("writing {}", out.display()))?;
             println!(
