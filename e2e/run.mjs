@@ -210,6 +210,22 @@ async function main() {
     throw new Error('the double tap did not like the video');
   });
 
+  await step('a caption\'s hashtag opens its page, and search finds creators and hashtags', async () => {
+    const id = otherVideos[1];
+    await page.goto(`${base}/#/v/${id}`);
+    await page.click(`section.item[data-id="${id}"] .caption a.tag`);
+    await page.waitForFunction(() => location.hash === '#/tag/other');
+    await page.waitForFunction(() => document.querySelectorAll('.grid a').length === 3);
+    await page.click('#nav-search');
+    await page.fill('input[name=q]', other.slice(0, 8));
+    await page.press('input[name=q]', 'Enter');
+    await page.waitForSelector(`.results a[href="#/u/${other}"]`);
+    await page.fill('input[name=q]', '#oth');
+    await page.press('input[name=q]', 'Enter');
+    await page.click('.results a[href="#/tag/other"]');
+    await page.waitForFunction(() => document.querySelectorAll('.grid a').length === 3);
+  });
+
   await step('back from a profile returns to the same video', async () => {
     await page.goto(`${base}/#/`);
     await page.waitForSelector('section.item');

@@ -258,7 +258,7 @@ function makeItem(data) {
     h('div', { class: 'info' },
       data.boosted ? h('button', { class: 'promoted', title: 'Promoted by Foryou staff; the promotion and its reason are in the public transparency log', onclick: () => { closePanels(item); item.el.append(reasonsPanel(item)); } }, 'Promoted') : null,
       h('a', { class: 'who', href: `#/u/${encodeURIComponent(data.creator.handle)}` }, '@' + data.creator.handle),
-      h('div', { class: 'caption' }, data.caption),
+      captionEl(data.caption),
       h('a', { class: 'sound', href: `#/sound/${data.sound.id}` }, '♪ ' + data.sound.title)));
   item.el._item = item;
   item.update();
@@ -586,6 +586,42 @@ function uploadPage(params) {
     h('p', {}, 'MP4 (H.264/AAC) or WebM (VP8/VP9/AV1), up to 60 seconds.'), form));
 }
 
+// A caption whose hashtags open their pages.
+function captionEl(text) {
+  const parts = text.split(/(#[\p{L}\p{N}_]+)/u);
+  return h('div', { class: 'caption' }, ...parts.map((t, i) => i % 2 ? h('a', { class: 'tag', href: `#/tag/${encodeURIComponent(t.slice(1).toLowerCase())}` }, t) : t));
+}
+
+async function hashtagPage(tag) {
+  leaveFeed();
+  const page = h('div', { class: 'page' }, 'Loading…');
+  view.replaceChildren(page);
+  try {
+    const t = await api('GET', `/v1/hashtags/${encodeURIComponent(tag)}`);
+    page.replaceChildren(h('h1', {}, '#' + t.tag), h('p', {}, `${fmt(t.video_count)} videos`), grid(t.videos));
+  } catch (err) { page.replaceChildren(h('p', { class: 'error' }, err.message)); }
+}
+
+async function searchPage(q) {
+  leaveFeed();
+  const input = h('input', { type: 'search', name: 'q', value: q, placeholder: 'Search creators, sounds, #hashtags, captions', maxlength: 64, 'aria-label': 'search' });
+  const results = h('div', { class: 'results' });
+  const form = h('form', { class: 'search', onsubmit: e => { e.preventDefault(); location.hash = `#/search?q=${encodeURIComponent(input.value.trim())}`; } }, input, h('button', { class: 'primary' }, 'Search'));
+  view.replaceChildren(h('div', { class: 'page' }, form, results));
+  input.focus();
+  if (!q.trim()) return;
+  try {
+    const r = await api('GET', `/v1/search?q=${encodeURIComponent(q.trim())}`);
+    const section = (title, items) => items.length ? [h('h2', {}, title), h('ul', {}, ...items)] : [];
+    results.replaceChildren(
+      ...section('Creators', r.creators.map(c => h('li', {}, h('a', { href: `#/u/${encodeURIComponent(c.handle)}` }, '@' + c.handle), ` · ${fmt(c.followers)} followers`))),
+      ...section('Hashtags', r.hashtags.map(t => h('li', {}, h('a', { href: `#/tag/${encodeURIComponent(t.tag)}` }, '#' + t.tag), ` · ${fmt(t.video_count)} videos`))),
+      ...section('Sounds', r.sounds.map(s => h('li', {}, h('a', { href: `#/sound/${s.id}` }, '♪ ' + s.title), ` · ${fmt(s.video_count)} videos`))),
+      ...(r.videos.length ? [h('h2', {}, 'Videos'), grid(r.videos)] : []),
+      ...(r.creators.length + r.hashtags.length + r.sounds.length + r.videos.length ? [] : [h('p', {}, `Nothing found for “${r.q}”.`)]));
+  } catch (err) { results.replaceChildren(h('p', { class: 'error' }, err.message)); }
+}
+
 function grid(videos) {
   return h('div', { class: 'grid' }, videos.map(v => h('a', { href: `#/v/${v.id}`, 'data-id': v.id, bg: v.poster_url }, h('span', {}, '▶ ' + fmt(v.counts.views)))));
 }
@@ -733,11 +769,12 @@ async function loadMe() {
 
 function renderMenu() {
   const m = $('#menu');
+  const search = h('a', { href: '#/search', id: 'nav-search', 'aria-label': 'Search' }, '⌕');
   if (state.me) {
-    m.replaceChildren(h('a', { href: '#/upload', id: 'nav-upload', 'aria-label': 'Upload' }, '+', h('span', { class: 'label' }, ' Upload')), h('a', { href: `#/u/${encodeURIComponent(state.me.handle)}`, id: 'nav-profile' }, '@' + state.me.handle),
+    m.replaceChildren(search, h('a', { href: '#/upload', id: 'nav-upload', 'aria-label': 'Upload' }, '+', h('span', { class: 'label' }, ' Upload')), h('a', { href: `#/u/${encodeURIComponent(state.me.handle)}`, id: 'nav-profile' }, '@' + state.me.handle),
       h('button', { id: 'nav-logout', onclick: async () => { try { await flush(); await api('DELETE', '/v1/sessions'); } catch (_) { /* already gone */ } state.me = null; feeds.clear(); location.hash = '#/'; route(); } }, 'Log out'));
   } else {
-    m.replaceChildren(h('a', { href: '#/login' }, 'Log in'), h('a', { href: '#/signup' }, 'Sign up'));
+    m.replaceChildren(search, h('a', { href: '#/login' }, 'Log in'), h('a', { href: '#/signup' }, 'Sign up'));
   }
 }
 
@@ -771,6 +808,8 @@ async function route() {
     case 'upload': return uploadPage(params);
     case 'u': return profilePage(decodeURIComponent(parts[1] || ''));
     case 'sound': return soundPage(parts[1]);
+    case 'tag': return hashtagPage(decodeURIComponent(parts[1] || ''));
+    case 'search': return searchPage(params.get('q') || '');
     case 'settings': return settingsPage();
     case 'family': return familyPage();
     case 'ask-parent': return askParentPage();

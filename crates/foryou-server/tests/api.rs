@@ -419,6 +419,86 @@ async fn events_are_validated_whole_idempotent_and_counted() {
 }
 
 #[tokio::test]
+async fn search_finds_creators_hashtags_sounds_and_captions_and_a_hashtag_page_lists_its_videos() {
+    let env = Env::new("search");
+    let a = env.user("kitten_fan", "US").await;
+    let b = env.user("chef_ana", "IE").await;
+    let (_, v1) = env
+        .upload(&a, &clip(2.0), "my cat naps #pets #cats", None)
+        .await;
+    env.upload(&b, &clip(2.0), "pasta night #food", None).await;
+    env.upload(&b, &clip(2.0), "the cat stole my pasta #pets", None)
+        .await;
+    let (s, v) = env.call("GET", "/v1/search?q=kitten", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["creators"][0]["handle"], "kitten_fan");
+    let (_, v) = env.call("GET", "/v1/search?q=%23pet", None, None).await;
+    assert_eq!(v["hashtags"][0]["tag"], "pets");
+    assert_eq!(v["hashtags"][0]["video_count"], 2);
+    let (_, v) = env.call("GET", "/v1/search?q=pasta", None, None).await;
+    let captions: Vec<&str> = v["videos"]
+        .as_array()
+        .expect("videos")
+        .iter()
+        .filter_map(|x| x["caption"].as_str())
+        .collect();
+    assert_eq!(
+        captions,
+        ["the cat stole my pasta #pets", "pasta night #food"]
+    );
+    let (_, v) = env
+        .call(
+            "GET",
+            "/v1/search?q=original%20sound%20-%20chef",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(v["sounds"].as_array().map(Vec::len), Some(2));
+    // A hashtag page, newest first; a deleted video leaves it.
+    let (s, v) = env
+        .call("GET", "/v1/hashtags/pets?limit=1", None, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (
+            v["video_count"].as_u64(),
+            v["videos"].as_array().map(Vec::len)
+        ),
+        (Some(2), Some(1))
+    );
+    assert_eq!(v["videos"][0]["caption"], "the cat stole my pasta #pets");
+    let id = v1["id"].as_str().expect("id");
+    let (s, _) = env
+        .call("DELETE", &format!("/v1/videos/{id}"), Some(&a), None)
+        .await;
+    assert!(s.is_success(), "{s}");
+    let (_, v) = env.call("GET", "/v1/hashtags/pets", None, None).await;
+    assert_eq!(v["video_count"], 1);
+    let (_, v) = env.call("GET", "/v1/hashtags/cats", None, None).await;
+    assert_eq!(v["video_count"], 0);
+    // Hostile input gets a 400 that says what to change.
+    for bad in [
+        "/v1/search",
+        "/v1/search?q=",
+        "/v1/search?q=x&limit=500",
+        "/v1/search?q=x&page=2",
+    ] {
+        let (s, v) = env.call("GET", bad, None, None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+    }
+    let long = "x".repeat(65);
+    let (s, _) = env
+        .call("GET", &format!("/v1/search?q={long}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = env
+        .call("GET", "/v1/hashtags/not%20a%20tag", None, None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn a_sound_can_be_heard_from_the_video_it_came_from() {
     let env = Env::new("sound-audio");
     let a = env.user("musician", "US").await;

@@ -29,7 +29,7 @@ pub(super) fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
 }
 
 /// One page of `items` and the cursor of the next, if any.
-fn page<T>(items: impl Iterator<Item = T>, q: PageQuery) -> (Vec<T>, Option<String>) {
+pub(super) fn page<T>(items: impl Iterator<Item = T>, q: PageQuery) -> (Vec<T>, Option<String>) {
     let mut out: Vec<T> = items.skip(q.cursor).take(q.limit + 1).collect();
     let more = out.len() > q.limit;
     out.truncate(q.limit);
@@ -169,7 +169,7 @@ pub(crate) async fn profile_by_id(
     profile_of(&p, id, c.map(|c| c.user))
 }
 
-fn newest_first(ids: Option<&Vec<VideoId>>) -> Vec<VideoId> {
+pub(super) fn newest_first(ids: Option<&Vec<VideoId>>) -> Vec<VideoId> {
     let mut ids = ids.cloned().unwrap_or_default();
     ids.reverse();
     ids

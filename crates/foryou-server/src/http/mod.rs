@@ -9,6 +9,7 @@ mod family;
 mod feed;
 mod media;
 mod moderation;
+mod search;
 mod transparency;
 mod upload;
 pub(crate) mod views;
@@ -110,6 +111,8 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/v1/users/{handle}/videos", get(content::user_videos))
         .route("/v1/sounds/{id}", get(content::sound))
         .route("/v1/sounds/{id}/audio", get(media::sound_audio))
+        .route("/v1/search", get(search::search))
+        .route("/v1/hashtags/{tag}", get(search::hashtag))
         .route("/v1/admin/users", get(content::admin_users))
         .route("/v1/admin/access", get(content::admin_access))
         .route("/v1/admin/policy", get(content::admin_policy))

@@ -36,6 +36,8 @@ pub(crate) struct World {
     pub videos: HashMap<VideoId, VideoEntry>,
     pub by_creator: HashMap<UserId, Vec<VideoId>>,
     pub by_sound: HashMap<SoundId, Vec<VideoId>>,
+    /// Videos by hashtag (lower case, without `#`), oldest first.
+    pub by_tag: HashMap<String, Vec<VideoId>>,
     pub sounds: HashMap<SoundId, Sound>,
     pub following: HashMap<UserId, BTreeSet<UserId>>,
     pub followers: HashMap<UserId, u64>,
@@ -64,6 +66,9 @@ impl World {
     pub(super) fn add_video(&mut self, v: Video) {
         self.by_creator.entry(v.creator).or_default().push(v.id);
         self.by_sound.entry(v.sound).or_default().push(v.id);
+        for t in &v.hashtags {
+            self.by_tag.entry(t.clone()).or_default().push(v.id);
+        }
         self.videos.insert(
             v.id,
             VideoEntry {
@@ -84,6 +89,14 @@ impl World {
         }
         if let Some(l) = self.by_sound.get_mut(&v.sound) {
             l.retain(|x| *x != v.id);
+        }
+        for t in &v.hashtags {
+            if let Some(l) = self.by_tag.get_mut(t) {
+                l.retain(|x| *x != v.id);
+                if l.is_empty() {
+                    self.by_tag.remove(t);
+                }
+            }
         }
     }
 

@@ -1,0 +1,164 @@
+//! Finding things: `GET /v1/search` (creators, hashtags, sounds and captions) and the hashtag
+//! page `GET /v1/hashtags/{tag}`. Both read the public projection only and show what the
+//! caller may see (a private account's videos to its followers, a supervised child to no one
+//! else). A search scans at most `MAX_SCANNED` records of each kind, so its work is bounded
+//! whatever the world's size.
+
+use super::content::{newest_first, page};
+use super::extract::MaybeCaller;
+use super::{views, AppState};
+use crate::error::ApiError;
+use crate::platform::World;
+use crate::query::{page_query, pairs};
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use foryou_types::{UserId, VideoId};
+use serde_json::{json, Value};
+
+/// The longest search, in characters.
+pub(crate) const MAX_QUERY_CHARS: usize = 64;
+/// Most records of one kind a search looks at.
+const MAX_SCANNED: usize = 200_000;
+
+/// `q` (required, 1–64 characters once trimmed; a leading `#` or `@` only says what kind it
+/// is) and `limit` per kind (1–20, default 10).
+fn search_query(raw: &str) -> Result<(String, usize), ApiError> {
+    let p = pairs(raw, &["q", "limit"])?;
+    let get = |k: &str| p.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str());
+    let q = get("q").unwrap_or("").trim();
+    let q = q.trim_start_matches(['#', '@']).to_lowercase();
+    let n = q.chars().count();
+    if n == 0 || n > MAX_QUERY_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "q must be 1 to {MAX_QUERY_CHARS} characters (it was {n})"
+        )));
+    }
+    let limit = match get("limit") {
+        None => 10,
+        Some(s) => match s.parse::<usize>() {
+            Ok(l) if (1..=20).contains(&l) => l,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "limit must be a whole number from 1 to 20",
+                ))
+            }
+        },
+    };
+    Ok((q, limit))
+}
+
+fn visible(p: &AppState, w: &World, viewer: Option<UserId>, id: VideoId) -> bool {
+    w.videos.get(&id).is_some_and(|e| {
+        let c = e.video.creator;
+        p.findable(w, c, viewer) && p.may_see(w, viewer, c)
+    })
+}
+
+/// `GET /v1/search?q=&limit=`.
+pub(crate) async fn search(
+    State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let (q, limit) = search_query(raw.as_deref().unwrap_or(""))?;
+    let viewer = c.map(|c| c.user);
+    let out = p.read_world(|w| {
+        // Creators: handles containing q, those starting with it first, then by followers.
+        let mut creators: Vec<(bool, u64, &str, UserId)> = w
+            .users
+            .iter()
+            .take(MAX_SCANNED)
+            .filter(|(id, u)| u.handle.to_lowercase().contains(&q) && p.findable(w, **id, viewer))
+            .map(|(id, u)| {
+                let followers = w.followers.get(id).copied().unwrap_or(0);
+                (u.handle.to_lowercase().starts_with(&q), followers, u.handle.as_str(), *id)
+            })
+            .collect();
+        creators.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(b.2)));
+        let creators: Vec<Value> = creators
+            .into_iter()
+            .take(limit)
+            .map(|(_, followers, handle, id)| {
+                json!({"id": id, "handle": handle, "followers": followers,
+                       "videos": w.by_creator.get(&id).map_or(0, Vec::len)})
+            })
+            .collect();
+        // Hashtags containing q, the most used first.
+        let mut tags: Vec<(usize, &str)> = w
+            .by_tag
+            .iter()
+            .take(MAX_SCANNED)
+            .filter(|(t, l)| t.contains(&q) && !l.is_empty())
+            .map(|(t, l)| (l.len(), t.as_str()))
+            .collect();
+        tags.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let hashtags: Vec<Value> = tags
+            .into_iter()
+            .take(limit)
+            .map(|(n, t)| json!({"tag": t, "video_count": n}))
+            .collect();
+        // Sounds whose title contains q, the most used first.
+        let mut sounds: Vec<(usize, &foryou_store::Sound)> = w
+            .sounds
+            .values()
+            .take(MAX_SCANNED)
+            .filter(|s| s.title.to_lowercase().contains(&q))
+            .map(|s| (w.by_sound.get(&s.id).map_or(0, Vec::len), s))
+            .filter(|(n, _)| *n > 0)
+            .collect();
+        sounds.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.title.cmp(&b.1.title)));
+        let sounds: Vec<Value> = sounds
+            .into_iter()
+            .take(limit)
+            .map(|(n, s)| json!({"id": s.id, "title": s.title, "video_count": n}))
+            .collect();
+        // Videos whose caption contains q, newest first.
+        let mut found: Vec<(u64, VideoId)> = w
+            .videos
+            .values()
+            .take(MAX_SCANNED)
+            .filter(|e| e.video.caption.to_lowercase().contains(&q))
+            .map(|e| (e.video.created_ms, e.video.id))
+            .filter(|(_, id)| visible(&p, w, viewer, *id))
+            .collect();
+        found.sort_by(|a, b| b.cmp(a));
+        let videos: Vec<views::VideoView> = found
+            .into_iter()
+            .filter_map(|(_, id)| views::video(w, id, viewer))
+            .take(limit)
+            .collect();
+        json!({"q": q, "creators": creators, "hashtags": hashtags, "sounds": sounds, "videos": videos})
+    })?;
+    Ok(Json(out))
+}
+
+/// `GET /v1/hashtags/{tag}?limit&cursor`: the videos tagged `#tag`, newest first.
+pub(crate) async fn hashtag(
+    State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
+    Path(tag): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let q = page_query(raw.as_deref().unwrap_or(""), 60)?;
+    let tag = tag.trim_start_matches('#').to_lowercase();
+    let n = tag.chars().count();
+    if n == 0 || n > 100 || !tag.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return Err(ApiError::bad_request(
+            "a hashtag is 1 to 100 letters, digits or underscores",
+        ));
+    }
+    let viewer = c.map(|c| c.user);
+    let out = p.read_world(|w| {
+        let ids: Vec<VideoId> = newest_first(w.by_tag.get(&tag))
+            .into_iter()
+            .filter(|v| visible(&p, w, viewer, *v))
+            .collect();
+        let count = ids.len();
+        let (videos, next) = page(
+            ids.into_iter().filter_map(|v| views::video(w, v, viewer)),
+            q,
+        );
+        json!({"tag": tag, "video_count": count, "videos": videos, "next_cursor": next})
+    })?;
+    Ok(Json(out))
+}
