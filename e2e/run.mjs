@@ -226,6 +226,13 @@ async function main() {
     await page.waitForFunction(() => document.querySelectorAll('.grid a').length === 3);
   });
 
+  await step('the upload page offers the region\'s trending sounds, one tap to use', async () => {
+    await page.goto(`${base}/#/upload`);
+    await page.click('.trending-sounds li button');
+    const id = await page.inputValue('input[name=sound_id]');
+    check(/^\d+$/.test(id), `no sound chosen: '${id}'`);
+  });
+
   await step('back from a profile returns to the same video', async () => {
     await page.goto(`${base}/#/`);
     await page.waitForSelector('section.item');

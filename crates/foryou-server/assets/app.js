@@ -582,8 +582,16 @@ function uploadPage(params) {
     xhr.onerror = () => { done(); err.textContent = 'The upload was interrupted. Check your connection and try again.'; };
     xhr.send(fd);
   } }, file, caption, sound, h('label', {}, mature, ' Mature content (never shown to people under 18)'), post, bar, err);
+  // Trending sounds of your region, each one tap from being the video's sound.
+  const trending = h('div', { class: 'trending-sounds' });
+  api('GET', '/v1/sounds/trending?limit=8').then(t => {
+    if (!t.sounds.length) return;
+    trending.replaceChildren(h('h2', {}, 'Trending sounds in your region'), h('ul', {}, ...t.sounds.map(s => h('li', {},
+      h('button', { class: 'secondary', type: 'button', onclick: () => { sound.value = s.id; toast(`Using “${s.title}”`); } }, 'Use'), ' ',
+      h('a', { href: `#/sound/${s.id}` }, '♪ ' + s.title), ` · ${fmt(s.recent_videos)} new videos`))));
+  }).catch(() => { /* the list is a convenience */ });
   view.replaceChildren(h('div', { class: 'page' }, h('h1', {}, 'Upload a video'),
-    h('p', {}, 'MP4 (H.264/AAC) or WebM (VP8/VP9/AV1), up to 60 seconds.'), form));
+    h('p', {}, 'MP4 (H.264 with AAC, Opus or FLAC) or WebM (VP8/VP9/AV1), up to 60 seconds.'), form, trending));
 }
 
 // A caption whose hashtags open their pages.

@@ -499,6 +499,41 @@ async fn search_finds_creators_hashtags_sounds_and_captions_and_a_hashtag_page_l
 }
 
 #[tokio::test]
+async fn trending_sounds_are_per_region_and_reuse_ranks_a_sound_up() {
+    let env = Env::new("trending");
+    let us1 = env.user("us_one", "US").await;
+    let us2 = env.user("us_two", "US").await;
+    let eu = env.user("eu_one", "IE").await;
+    let (_, a) = env.upload(&us1, &clip(2.0), "a", None).await;
+    let (_, _b) = env.upload(&us1, &clip(2.0), "b", None).await;
+    let popular = a["sound_id"].as_str().expect("sound").to_string();
+    env.upload(&us2, &clip(2.0), "reuse", Some(&popular)).await;
+    let (_, e) = env.upload(&eu, &clip(2.0), "eu", None).await;
+    let (s, v) = env
+        .call("GET", "/v1/sounds/trending", Some(&us2), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["region"], "us");
+    let ids: Vec<&str> = v["sounds"]
+        .as_array()
+        .expect("sounds")
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 2, "{v}");
+    assert_eq!(ids[0], popular);
+    assert!(!ids.contains(&e["sound_id"].as_str().expect("sound")));
+    let (_, v) = env
+        .call("GET", "/v1/sounds/trending?region=eu", None, None)
+        .await;
+    assert_eq!(v["sounds"][0]["id"], e["sound_id"]);
+    let (s, _) = env
+        .call("GET", "/v1/sounds/trending?limit=0", None, None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn a_sound_can_be_heard_from_the_video_it_came_from() {
     let env = Env::new("sound-audio");
     let a = env.user("musician", "US").await;

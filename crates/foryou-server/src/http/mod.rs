@@ -112,6 +112,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/v1/sounds/{id}", get(content::sound))
         .route("/v1/sounds/{id}/audio", get(media::sound_audio))
         .route("/v1/search", get(search::search))
+        .route("/v1/sounds/trending", get(search::trending_sounds))
         .route("/v1/hashtags/{tag}", get(search::hashtag))
         .route("/v1/admin/users", get(content::admin_users))
         .route("/v1/admin/access", get(content::admin_access))

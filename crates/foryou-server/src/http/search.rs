@@ -162,3 +162,64 @@ pub(crate) async fn hashtag(
     })?;
     Ok(Json(out))
 }
+
+/// How far back the trending sounds look.
+const TRENDING_WINDOW_MS: u64 = 7 * 86_400_000;
+
+/// `GET /v1/sounds/trending?region=&limit=`: the sounds the region's creators used most in the
+/// last seven days, weighted by how their videos did (views, plus three per like and five per
+/// share). The region is the caller's home region unless named; signed out, `eu` unless named.
+pub(crate) async fn trending_sounds(
+    State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let pairs = pairs(raw.as_deref().unwrap_or(""), &["region", "limit"])?;
+    let get = |k: &str| pairs.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str());
+    let region = match (get("region"), c) {
+        (Some(r), _) => foryou_types::Region::new(r)
+            .map_err(|_| ApiError::bad_request(format!("region: '{r}' is not a region")))?,
+        (None, Some(c)) => c.region,
+        (None, None) => foryou_types::Region::new("eu")
+            .map_err(|_| ApiError::bad_request("no default region"))?,
+    };
+    let limit = match get("limit") {
+        None => 10,
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=50).contains(n))
+            .ok_or_else(|| ApiError::bad_request("limit must be a whole number from 1 to 50"))?,
+    };
+    let since = crate::platform::now_ms().saturating_sub(TRENDING_WINDOW_MS);
+    let out = p.read_world(|w| {
+        let mut score: std::collections::HashMap<foryou_types::SoundId, (f64, usize)> =
+            std::collections::HashMap::new();
+        for e in w.videos.values().take(MAX_SCANNED) {
+            let v = &e.video;
+            let home = w.users.get(&v.creator).map(|u| &u.region);
+            if v.created_ms < since || home != Some(&region) {
+                continue;
+            }
+            let s = score.entry(v.sound).or_default();
+            s.0 += 1.0 + e.views as f64 + 3.0 * e.likes as f64 + 5.0 * e.shares as f64;
+            s.1 += 1;
+        }
+        let mut ranked: Vec<_> = score
+            .into_iter()
+            .filter_map(|(id, (sc, n))| w.sounds.get(&id).map(|s| (sc, n, s)))
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.title.cmp(&b.2.title)));
+        let sounds: Vec<Value> = ranked
+            .into_iter()
+            .take(limit)
+            .map(|(sc, n, s)| {
+                json!({"id": s.id, "title": s.title, "recent_videos": n, "score": sc,
+                       "audio_url": w.videos.get(&s.origin).filter(|v| v.video.audio_codec.is_some())
+                           .map(|_| format!("/v1/sounds/{}/audio", s.id))})
+            })
+            .collect();
+        json!({"region": region.as_str(), "sounds": sounds})
+    })?;
+    Ok(Json(out))
+}
