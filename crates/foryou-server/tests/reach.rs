@@ -61,6 +61,7 @@ async fn a_new_creators_uploads_reach_a_new_viewer_within_a_few_pages() {
                     poster_key: format!("posters/{id}.png"),
                     poster_mime: "image/png".into(),
                     mature: false,
+                    effects: Vec::new(),
                     removed: false,
                     size_bytes: 4,
                     created_ms: now - (1 + k % 47) * 3_600_000,

@@ -397,6 +397,7 @@ mod tests {
             poster_mime: "image/png".into(),
             size_bytes: 1,
             mature: false,
+            effects: Vec::new(),
             removed: false,
             created_ms: 1,
         };

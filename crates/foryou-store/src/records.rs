@@ -82,6 +82,9 @@ pub struct Video {
     /// Taken down by a moderator (kept, with its media, while its creator may appeal).
     #[serde(default)]
     pub removed: bool,
+    /// The creation studio's effects it was made with (`foryou_types::EFFECTS`).
+    #[serde(default)]
+    pub effects: Vec<String>,
     /// Upload time, Unix ms.
     pub created_ms: u64,
 }

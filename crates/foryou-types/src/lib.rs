@@ -11,8 +11,8 @@ pub use event::{EventInput, EventKind, EventRecord, Impression, NotInterestedTar
 pub use ids::{CommentId, SoundId, UserId, VideoId};
 pub use region::{is_iso_country, Region, RegionMap, RegionSpec};
 pub use validate::{
-    hashtags, validate_caption, validate_handle, validate_password, Role, MAX_CAPTION_CHARS,
-    MIN_PASSWORD_CHARS, RESERVED_HANDLES,
+    hashtags, parse_effects, validate_caption, validate_handle, validate_password, Role, EFFECTS,
+    MAX_CAPTION_CHARS, MIN_PASSWORD_CHARS, RESERVED_HANDLES,
 };
 
 /// A user mistake found while validating input; the message says what to change.

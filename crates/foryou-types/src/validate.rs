@@ -182,6 +182,42 @@ pub fn validate_caption(caption: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// The effects the creation studio applies, by the names videos record them under.
+pub const EFFECTS: &[&str] = &[
+    "vivid",
+    "mono",
+    "sepia",
+    "warm",
+    "beauty",
+    "green_screen",
+    "split",
+    "mirror",
+    "text",
+    "slow_motion",
+    "fast_motion",
+];
+
+/// The effects named in a comma-separated list: each a known effect, each once, in order.
+pub fn parse_effects(list: &str) -> Result<Vec<String>, Invalid> {
+    let mut out: Vec<String> = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !EFFECTS.contains(&name) {
+            return Err(Invalid::new(
+                "effects",
+                format!(
+                    "'{}' is not an effect; use any of {}",
+                    name.chars().take(40).collect::<String>(),
+                    EFFECTS.join(", ")
+                ),
+            ));
+        }
+        if !out.iter().any(|e| e == name) {
+            out.push(name.to_string());
+        }
+    }
+    Ok(out)
+}
+
 /// The distinct hashtags of a caption, lower-cased, in order of first use.
 /// A hashtag is `#` followed by letters, digits or `_` (Unicode letters included).
 pub fn hashtags(caption: &str) -> Vec<String> {

@@ -378,6 +378,7 @@ pub fn ensure(p: &Platform, data: &Path, opts: DemoOptions) -> Result<(String, S
             poster_key: format!("posters/{id}.png"),
             poster_mime: "image/png".into(),
             mature: false,
+            effects: Vec::new(),
             removed: false,
             size_bytes: 0,
             created_ms: now - rng.gen_range(0..14 * day),

@@ -114,6 +114,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/v1/search", get(search::search))
         .route("/v1/sounds/trending", get(search::trending_sounds))
         .route("/v1/hashtags/{tag}", get(search::hashtag))
+        .route("/v1/effects/{name}", get(search::effect))
         .route("/v1/admin/users", get(content::admin_users))
         .route("/v1/admin/access", get(content::admin_access))
         .route("/v1/admin/policy", get(content::admin_policy))

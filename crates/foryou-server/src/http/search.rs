@@ -223,3 +223,34 @@ pub(crate) async fn trending_sounds(
     })?;
     Ok(Json(out))
 }
+
+/// `GET /v1/effects/{name}?limit&cursor`: the videos made with a studio effect, newest first.
+pub(crate) async fn effect(
+    State(p): State<AppState>,
+    MaybeCaller(c): MaybeCaller,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let q = page_query(raw.as_deref().unwrap_or(""), 60)?;
+    if !foryou_types::EFFECTS.contains(&name.as_str()) {
+        return Err(ApiError::not_found(format!(
+            "no effect named '{}'; the effects are {}",
+            name.chars().take(40).collect::<String>(),
+            foryou_types::EFFECTS.join(", ")
+        )));
+    }
+    let viewer = c.map(|c| c.user);
+    let out = p.read_world(|w| {
+        let ids: Vec<VideoId> = newest_first(w.by_effect.get(&name))
+            .into_iter()
+            .filter(|v| visible(&p, w, viewer, *v))
+            .collect();
+        let count = ids.len();
+        let (videos, next) = page(
+            ids.into_iter().filter_map(|v| views::video(w, v, viewer)),
+            q,
+        );
+        json!({"effect": name, "video_count": count, "videos": videos, "next_cursor": next})
+    })?;
+    Ok(Json(out))
+}

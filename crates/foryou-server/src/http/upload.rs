@@ -125,6 +125,7 @@ pub(crate) async fn upload(
     })?;
     let mut file = TempFile(None);
     let mut mature = false;
+    let mut effects = Vec::new();
     let (mut caption, mut sound_id, mut poster, mut sound_title) =
         (String::new(), None, None, None);
     while let Some(mut field) = next_field(&mut mp, max).await? {
@@ -173,9 +174,14 @@ pub(crate) async fn upload(
                     _ => return Err(ApiError::bad_request("mature: send true or false")),
                 }
             }
+            "effects" => {
+                let t = text_part(&mut field, "effects", max).await?;
+                effects = foryou_types::parse_effects(&t)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            }
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown form field '{}'; send file, caption, sound_id, sound_title, poster, mature",
+                    "unknown form field '{}'; send file, caption, sound_id, sound_title, poster, mature, effects",
                     other.chars().take(40).collect::<String>()
                 )))
             }
@@ -191,6 +197,7 @@ pub(crate) async fn upload(
         poster,
         sound_title,
         mature,
+        effects,
     };
     let _place = p
         .upload_gate

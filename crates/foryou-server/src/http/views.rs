@@ -56,6 +56,8 @@ pub struct VideoView {
     pub poster_url: String,
     /// `video/mp4` or `video/webm`.
     pub mime: String,
+    /// The studio effects it was made with.
+    pub effects: Vec<String>,
     /// The audio track's codec (`aac`, `flac`, `opus`, `vorbis`), or null for a silent video.
     pub audio_codec: Option<String>,
     /// Caption.
@@ -127,6 +129,7 @@ pub(crate) fn video(w: &World, id: VideoId, viewer: Option<UserId>) -> Option<Vi
         poster_url: format!("/v1/videos/{id}/poster"),
         mime: v.mime.clone(),
         audio_codec: v.audio_codec.clone(),
+        effects: v.effects.clone(),
         caption: v.caption.clone(),
         hashtags: v.hashtags.clone(),
         creator: CreatorRef {

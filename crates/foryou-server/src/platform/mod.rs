@@ -182,6 +182,8 @@ pub struct UploadInput {
     pub sound_title: Option<String>,
     /// The creator marks it mature: never in the feeds of people under 18.
     pub mature: bool,
+    /// The studio's effects it was made with.
+    pub effects: Vec<String>,
 }
 
 /// One event's outcome in a batch.

@@ -115,6 +115,7 @@ impl Platform {
             poster_mime: poster.1.to_string(),
             mature: input.mature,
             removed: false,
+            effects: input.effects.clone(),
             size_bytes: size,
             created_ms: now,
         };

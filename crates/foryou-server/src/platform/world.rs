@@ -38,6 +38,8 @@ pub(crate) struct World {
     pub by_sound: HashMap<SoundId, Vec<VideoId>>,
     /// Videos by hashtag (lower case, without `#`), oldest first.
     pub by_tag: HashMap<String, Vec<VideoId>>,
+    /// Videos by the studio effect they were made with, oldest first.
+    pub by_effect: HashMap<String, Vec<VideoId>>,
     pub sounds: HashMap<SoundId, Sound>,
     pub following: HashMap<UserId, BTreeSet<UserId>>,
     pub followers: HashMap<UserId, u64>,
@@ -69,6 +71,9 @@ impl World {
         for t in &v.hashtags {
             self.by_tag.entry(t.clone()).or_default().push(v.id);
         }
+        for e in &v.effects {
+            self.by_effect.entry(e.clone()).or_default().push(v.id);
+        }
         self.videos.insert(
             v.id,
             VideoEntry {
@@ -96,6 +101,11 @@ impl World {
                 if l.is_empty() {
                     self.by_tag.remove(t);
                 }
+            }
+        }
+        for e in &v.effects {
+            if let Some(l) = self.by_effect.get_mut(e) {
+                l.retain(|x| *x != v.id);
             }
         }
     }
