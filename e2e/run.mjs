@@ -48,7 +48,9 @@ async function main() {
 
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--autoplay-policy=no-user-gesture-required'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--autoplay-policy=no-user-gesture-required',
+      // A fake camera and microphone (a test pattern and a beep), granted without a prompt.
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
   });
   const page = await browser.newPage({ viewport: { width: 420, height: 760 } });
   page.setDefaultTimeout(15000);
@@ -372,6 +374,39 @@ async function main() {
   });
 
   let kidHandle = '';
+  await step('the studio: record, trim, an effect, text, a library sound, post; another viewer hears it', async () => {
+    await page.goto(`${base}/#/studio`);
+    await page.click('#studio-camera');
+    await page.click('#studio-record');
+    await sleep(3500);
+    await page.click('#studio-record');
+    await page.waitForSelector('.studio-edit:not([hidden])', { timeout: 15000 });
+    // Trim to the first 2.5 s, a mono look, a line of text, a sound from the trending list.
+    await page.$eval('input[name=trim-end]', el => { el.value = '2.5'; el.dispatchEvent(new Event('input')); });
+    await page.selectOption('select[name=effect]', 'mono');
+    await page.fill('input[name=text]', 'hello studio');
+    await page.click('.studio-sounds li button');
+    await page.waitForFunction(() => document.querySelector('.studio-sound').dataset.id);
+    const soundId = await page.$eval('.studio-sound', el => el.dataset.id);
+    await page.fill('textarea[name=caption]', 'made in the studio #studio');
+    await page.click('#studio-post');
+    await page.waitForFunction(() => /^#\/v\/\d+$/.test(location.hash), null, { timeout: 30000 });
+    const id = await page.evaluate(() => location.hash.split('/')[2]);
+    const meta = await (await fetch(`${base}/v1/videos/${id}`)).json();
+    check(meta.mime === 'video/webm' && meta.audio_codec === 'opus', `not a WebM with sound: ${meta.mime} ${meta.audio_codec}`);
+    check(meta.sound.id === soundId, `the video does not use the chosen sound (${meta.sound.id} vs ${soundId})`);
+    check(meta.effects.includes('mono') && meta.effects.includes('text'), 'effects not recorded: ' + meta.effects);
+    check(meta.duration_ms >= 1500 && meta.duration_ms <= 4000, `trimmed to ${meta.duration_ms} ms`);
+    const onEffect = await (await fetch(`${base}/v1/effects/mono`)).json();
+    check(onEffect.videos.some(v => v.id === id), 'not on the effect page');
+    // Another viewer (signed out) plays it with its sound.
+    const other = await browser.newContext();
+    const p2 = await other.newPage();
+    await p2.goto(`${base}/#/v/${id}`);
+    await p2.waitForFunction(i => { const v = document.querySelector(`section.item[data-id="${i}"] video`); return v && v.currentTime > 0.5 && v.webkitAudioDecodedByteCount > 0; }, id, { timeout: 15000 });
+    await other.close();
+  });
+
   await step('a child asks a parent; the parent consents from the e-mailed link and sees the supervised account', async () => {
     const kid = await browser.newPage({ viewport: { width: 420, height: 760 } });
     await kid.goto(`${base}/#/signup`);

@@ -779,7 +779,7 @@ function renderMenu() {
   const m = $('#menu');
   const search = h('a', { href: '#/search', id: 'nav-search', 'aria-label': 'Search' }, '⌕');
   if (state.me) {
-    m.replaceChildren(search, h('a', { href: '#/upload', id: 'nav-upload', 'aria-label': 'Upload' }, '+', h('span', { class: 'label' }, ' Upload')), h('a', { href: `#/u/${encodeURIComponent(state.me.handle)}`, id: 'nav-profile' }, '@' + state.me.handle),
+    m.replaceChildren(search, h('a', { href: '#/studio', id: 'nav-studio' }, 'Create'), h('a', { href: '#/upload', id: 'nav-upload', 'aria-label': 'Upload' }, '+', h('span', { class: 'label' }, ' Upload')), h('a', { href: `#/u/${encodeURIComponent(state.me.handle)}`, id: 'nav-profile' }, '@' + state.me.handle),
       h('button', { id: 'nav-logout', onclick: async () => { try { await flush(); await api('DELETE', '/v1/sessions'); } catch (_) { /* already gone */ } state.me = null; feeds.clear(); location.hash = '#/'; route(); } }, 'Log out'));
   } else {
     m.replaceChildren(search, h('a', { href: '#/login' }, 'Log in'), h('a', { href: '#/signup' }, 'Sign up'));
@@ -814,6 +814,7 @@ async function route() {
     case 'login': return authPage('login', params);
     case 'signup': return authPage('signup', params);
     case 'upload': return uploadPage(params);
+    case 'studio': return studioPage();
     case 'u': return profilePage(decodeURIComponent(parts[1] || ''));
     case 'sound': return soundPage(parts[1]);
     case 'tag': return hashtagPage(decodeURIComponent(parts[1] || ''));

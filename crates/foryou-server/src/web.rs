@@ -1,4 +1,5 @@
-//! The web UI: one page, one script, one stylesheet, compiled into the binary.
+//! The web UI: one page, its scripts (the app and the creation studio) and one stylesheet,
+//! compiled into the binary.
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -14,6 +15,13 @@ pub(crate) async fn script() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         include_str!("../assets/app.js"),
+    )
+}
+
+pub(crate) async fn studio() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../assets/studio.js"),
     )
 }
 

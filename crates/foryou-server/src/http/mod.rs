@@ -57,6 +57,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
     Router::new()
         .route("/", get(crate::web::index))
         .route("/app.js", get(crate::web::script))
+        .route("/studio.js", get(crate::web::studio))
         .route("/app.css", get(crate::web::style))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
