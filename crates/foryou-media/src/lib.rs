@@ -8,6 +8,7 @@ pub mod music;
 pub mod mux;
 pub mod png;
 pub mod samples;
+mod scene;
 mod store;
 pub mod synth;
 mod webm;

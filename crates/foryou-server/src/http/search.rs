@@ -54,6 +54,27 @@ fn visible(p: &AppState, w: &World, viewer: Option<UserId>, id: VideoId) -> bool
     })
 }
 
+/// One page of a list of videos (a hashtag's, an effect's), newest first: how many the caller
+/// may see, those of the page, and the next cursor.
+fn listing(
+    p: &AppState,
+    w: &World,
+    viewer: Option<UserId>,
+    ids: Option<&Vec<VideoId>>,
+    q: crate::query::PageQuery,
+) -> (usize, Vec<views::VideoView>, Option<String>) {
+    let ids: Vec<VideoId> = newest_first(ids)
+        .into_iter()
+        .filter(|v| visible(p, w, viewer, *v))
+        .collect();
+    let count = ids.len();
+    let (videos, next) = page(
+        ids.into_iter().filter_map(|v| views::video(w, v, viewer)),
+        q,
+    );
+    (count, videos, next)
+}
+
 /// `GET /v1/search?q=&limit=`.
 pub(crate) async fn search(
     State(p): State<AppState>,
@@ -149,15 +170,7 @@ pub(crate) async fn hashtag(
     }
     let viewer = c.map(|c| c.user);
     let out = p.read_world(|w| {
-        let ids: Vec<VideoId> = newest_first(w.by_tag.get(&tag))
-            .into_iter()
-            .filter(|v| visible(&p, w, viewer, *v))
-            .collect();
-        let count = ids.len();
-        let (videos, next) = page(
-            ids.into_iter().filter_map(|v| views::video(w, v, viewer)),
-            q,
-        );
+        let (count, videos, next) = listing(&p, w, viewer, w.by_tag.get(&tag), q);
         json!({"tag": tag, "video_count": count, "videos": videos, "next_cursor": next})
     })?;
     Ok(Json(out))
@@ -241,15 +254,7 @@ pub(crate) async fn effect(
     }
     let viewer = c.map(|c| c.user);
     let out = p.read_world(|w| {
-        let ids: Vec<VideoId> = newest_first(w.by_effect.get(&name))
-            .into_iter()
-            .filter(|v| visible(&p, w, viewer, *v))
-            .collect();
-        let count = ids.len();
-        let (videos, next) = page(
-            ids.into_iter().filter_map(|v| views::video(w, v, viewer)),
-            q,
-        );
+        let (count, videos, next) = listing(&p, w, viewer, w.by_effect.get(&name), q);
         json!({"effect": name, "video_count": count, "videos": videos, "next_cursor": next})
     })?;
     Ok(Json(out))
