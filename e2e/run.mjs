@@ -399,6 +399,8 @@ async function main() {
     check(meta.duration_ms >= 1500 && meta.duration_ms <= 4000, `trimmed to ${meta.duration_ms} ms`);
     const onEffect = await (await fetch(`${base}/v1/effects/mono`)).json();
     check(onEffect.videos.some(v => v.id === id), 'not on the effect page');
+    await page.click(`section.item[data-id="${id}"] a.effect[href="#/effect/mono"]`);
+    await page.waitForSelector(`.grid a[data-id="${id}"]`);
     // Another viewer (signed out) plays it with its sound.
     const other = await browser.newContext();
     const p2 = await other.newPage();

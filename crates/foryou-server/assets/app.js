@@ -259,6 +259,7 @@ function makeItem(data) {
       data.boosted ? h('button', { class: 'promoted', title: 'Promoted by Foryou staff; the promotion and its reason are in the public transparency log', onclick: () => { closePanels(item); item.el.append(reasonsPanel(item)); } }, 'Promoted') : null,
       h('a', { class: 'who', href: `#/u/${encodeURIComponent(data.creator.handle)}` }, '@' + data.creator.handle),
       captionEl(data.caption),
+      data.effects && data.effects.length ? h('div', { class: 'effects' }, ...data.effects.map(e => h('a', { class: 'effect', href: `#/effect/${e}` }, '✦ ' + e.replace('_', ' ')))) : null,
       h('a', { class: 'sound', href: `#/sound/${data.sound.id}` }, '♪ ' + data.sound.title)));
   item.el._item = item;
   item.update();
@@ -610,6 +611,17 @@ async function hashtagPage(tag) {
   } catch (err) { page.replaceChildren(h('p', { class: 'error' }, err.message)); }
 }
 
+async function effectPage(name) {
+  leaveFeed();
+  const page = h('div', { class: 'page' }, 'Loading…');
+  view.replaceChildren(page);
+  try {
+    const e = await api('GET', `/v1/effects/${encodeURIComponent(name)}`);
+    page.replaceChildren(h('h1', {}, '✦ ' + e.effect.replace('_', ' ')), h('p', {}, `${fmt(e.video_count)} videos made with this effect`),
+      h('a', { href: '#/studio' }, h('button', { class: 'primary' }, 'Try this effect')), grid(e.videos));
+  } catch (err) { page.replaceChildren(h('p', { class: 'error' }, err.message)); }
+}
+
 async function searchPage(q) {
   leaveFeed();
   const input = h('input', { type: 'search', name: 'q', value: q, placeholder: 'Search creators, sounds, #hashtags, captions', maxlength: 64, 'aria-label': 'search' });
@@ -818,6 +830,7 @@ async function route() {
     case 'u': return profilePage(decodeURIComponent(parts[1] || ''));
     case 'sound': return soundPage(parts[1]);
     case 'tag': return hashtagPage(decodeURIComponent(parts[1] || ''));
+    case 'effect': return effectPage(parts[1] || '');
     case 'search': return searchPage(params.get('q') || '');
     case 'settings': return settingsPage();
     case 'family': return familyPage();
