@@ -642,6 +642,16 @@ async function searchPage(q) {
   } catch (err) { results.replaceChildren(h('p', { class: 'error' }, err.message)); }
 }
 
+// A generated avatar: the handle's first letter on a colour of its own (set through the CSSOM,
+// which the Content-Security-Policy allows where style attributes are not).
+function avatar(handle) {
+  let hash = 0;
+  for (const c of handle) hash = (hash * 31 + c.codePointAt(0)) >>> 0;
+  const el = h('div', { class: 'avatar', 'aria-hidden': 'true' }, (handle[0] || '?').toUpperCase());
+  el.style.background = `hsl(${hash % 360}deg 55% 45%)`;
+  return el;
+}
+
 function grid(videos) {
   return h('div', { class: 'grid' }, videos.map(v => h('a', { href: `#/v/${v.id}`, 'data-id': v.id, bg: v.poster_url }, h('span', {}, '▶ ' + fmt(v.counts.views)))));
 }
@@ -657,7 +667,8 @@ async function profilePage(handle) {
       if (needsAccount()) return;
       try { await api('POST', '/v1/events', { events: [{ id: uid(), kind: p.followed_by_me ? 'unfollow' : 'follow', target: p.id }] }); profilePage(handle); } catch (err) { toast(err.message); }
     } }, p.followed_by_me ? 'Following' : 'Follow');
-    page.replaceChildren(h('h1', {}, '@' + p.handle),
+    page.replaceChildren(h('div', { class: 'profile-head' }, avatar(p.handle), h('h1', {}, '@' + p.handle)),
+      p.bio ? h('p', { class: 'bio' }, p.bio) : null,
       h('div', { class: 'stats' }, h('span', {}, h('b', {}, fmt(p.following)), ' following'), h('span', { class: 'followers' }, h('b', {}, fmt(p.followers)), ' followers'), h('span', {}, h('b', {}, fmt(p.likes_received)), ' likes')),
       mine ? h('a', { href: '#/upload' }, h('button', { class: 'primary' }, 'Upload')) : follow,
       !mine && state.me ? h('p', {}, h('select', { id: 'report-account', onchange: async e => {
@@ -686,16 +697,18 @@ async function settingsPage() {
     const downloads = h('input', { type: 'checkbox', name: 'downloads', checked: s.downloads, disabled: !limits.downloads });
     const watchHistory = h('input', { type: 'checkbox', name: 'watch_history', checked: s.watch_history });
     const shared = h('input', { type: 'checkbox', name: 'shared_statistics', checked: s.shared_statistics });
+    const bio = h('input', { name: 'bio', value: s.bio || '', maxlength: 80, placeholder: 'A line about you, on your profile' });
     const form = h('form', { class: 'box', id: 'settings-form', onsubmit: async e => {
       e.preventDefault();
       err.textContent = '';
       try {
-        const body = { personalised: personalised.checked, private: priv.checked, comments: comments.value, filters: filters.value.split(',').map(x => x.trim()).filter(Boolean), downloads: downloads.checked, watch_history: watchHistory.checked, shared_statistics: shared.checked };
+        const body = { personalised: personalised.checked, private: priv.checked, comments: comments.value, filters: filters.value.split(',').map(x => x.trim()).filter(Boolean), downloads: downloads.checked, watch_history: watchHistory.checked, shared_statistics: shared.checked, bio: bio.value };
         render(await api('PUT', '/v1/me/settings', body));
         feeds.clear();
         toast('Saved: in force from your next request');
       } catch (ex) { err.textContent = ex.message; }
     } },
+      h('label', {}, 'Bio ', bio),
       h('label', {}, personalised, ' Personalised For You feed (off: ranked by popularity, and nothing is learned from what you do)'),
       h('label', {}, priv, ' Private account (not suggested to others; your videos only for your followers)', limits.may_be_public ? null : h('small', {}, ' — always on under 16')),
       h('label', {}, 'Who may comment on your videos ', comments),

@@ -585,6 +585,39 @@ async fn videos_record_their_effects_and_an_effect_page_lists_them() {
 }
 
 #[tokio::test]
+async fn a_bio_set_in_settings_shows_on_the_profile() {
+    let env = Env::new("bio");
+    let a = env.user("with_bio", "US").await;
+    let (s, v) = env
+        .call(
+            "PUT",
+            "/v1/me/settings",
+            Some(&a),
+            Some(json!({"bio": "  I film my cat.  "})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, p) = env.call("GET", "/v1/users/with_bio", None, None).await;
+    assert_eq!(p["bio"], "I film my cat.");
+    let long = "x".repeat(81);
+    let (s, v) = env
+        .call(
+            "PUT",
+            "/v1/me/settings",
+            Some(&a),
+            Some(json!({"bio": long})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap_or("").contains("bio"));
+    let (_, p) = env.call("GET", "/v1/users/with_bio", None, None).await;
+    assert_eq!(
+        p["bio"], "I film my cat.",
+        "a refused change leaves the bio as it was"
+    );
+}
+
+#[tokio::test]
 async fn a_sound_can_be_heard_from_the_video_it_came_from() {
     let env = Env::new("sound-audio");
     let a = env.user("musician", "US").await;

@@ -259,6 +259,9 @@ pub struct Settings {
     /// region shares with the others.
     #[serde(default = "yes")]
     pub shared_statistics: bool,
+    /// A line about them on their profile (at most 80 characters).
+    #[serde(default)]
+    pub bio: String,
 }
 
 impl Default for Settings {
@@ -271,6 +274,7 @@ impl Default for Settings {
             downloads: true,
             watch_history: true,
             shared_statistics: true,
+            bio: String::new(),
         }
     }
 }

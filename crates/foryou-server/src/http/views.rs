@@ -250,6 +250,7 @@ pub(crate) fn profile(w: &World, id: UserId, viewer: Option<UserId>) -> serde_js
     serde_json::json!({
         "id": id,
         "handle": handle_of(w, id),
+        "bio": w.users.get(&id).and_then(|u| u.settings.as_ref()).map(|s| s.bio.as_str()).unwrap_or(""),
         "followers": w.followers.get(&id).copied().unwrap_or(0),
         "following": w.following.get(&id).map(|s| s.len()).unwrap_or(0),
         "video_count": videos,

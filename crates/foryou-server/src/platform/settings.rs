@@ -107,7 +107,16 @@ pub(crate) fn effective_for(u: &super::world::UserEntry) -> Settings {
 }
 
 /// Refuses a change the band or the parent's controls do not allow, saying which rule.
+/// The longest bio, in characters.
+pub(crate) const MAX_BIO_CHARS: usize = 80;
+
 fn check(new: &Settings, band: Band, family: Option<&Family>) -> Result<(), PlatformError> {
+    let n = new.bio.chars().count();
+    if n > MAX_BIO_CHARS || new.bio.chars().any(char::is_control) {
+        return Err(PlatformError::bad_request(format!(
+            "bio: at most {MAX_BIO_CHARS} characters on one line (it has {n})"
+        )));
+    }
     if band == Band::Child
         && (!new.private || new.comments != CommentPolicy::Nobody || new.personalised)
     {
@@ -203,6 +212,7 @@ impl Platform {
             .map(|f| f.trim().trim_start_matches('#').to_lowercase())
             .collect();
         new.filters.dedup();
+        new.bio = new.bio.trim().to_string();
         // Downloads stay off under 18 whatever is sent (the field defaults to on when omitted).
         if b != Band::Adult {
             new.downloads = false;
