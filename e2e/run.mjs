@@ -384,6 +384,13 @@ async function main() {
     // Trim to the first 2.5 s, a mono look, a line of text, a sound from the trending list.
     await page.$eval('input[name=trim-end]', el => { el.value = '2.5'; el.dispatchEvent(new Event('input')); });
     await page.selectOption('select[name=effect]', 'mono');
+    // The preview is grey now (the fake camera's picture is green and colourful).
+    await page.waitForFunction(() => {
+      const d = document.querySelector('.studio-canvas').getContext('2d').getImageData(0, 0, 360, 640).data;
+      let off = 0;
+      for (let i = 0; i < d.length; i += 4 * 97) off += Math.abs(d[i] - d[i + 1]) + Math.abs(d[i + 1] - d[i + 2]);
+      return off / (d.length / (4 * 97)) < 4;
+    }, null, { timeout: 5000 });
     await page.fill('input[name=text]', 'hello studio');
     await page.click('.studio-sounds li button');
     await page.waitForFunction(() => document.querySelector('.studio-sound').dataset.id);

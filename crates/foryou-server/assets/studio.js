@@ -82,13 +82,19 @@ async function studioPage() {
       ctx.fillText(s.text, STUDIO_W / 2, STUDIO_H * 0.42, STUDIO_W - 20);
     }
   }
-  (function tick() {
-    if (!canvas.isConnected && s.take) { src.pause(); snd.pause(); ac.close(); return; }
+  // Runs while the studio is on screen; leaving it stops the camera, the players and the audio.
+  function tick() {
+    if (!canvas.isConnected) {
+      src.pause(); snd.pause();
+      if (src.srcObject) src.srcObject.getTracks().forEach(t => t.stop());
+      ac.close();
+      return;
+    }
     if (src.readyState >= 2) draw();
     // Looping preview of the trimmed part (not while rendering).
     if (s.take && !s.rendering && !src.paused && src.currentTime >= s.end) { src.currentTime = s.start; syncSound(); }
     requestAnimationFrame(tick);
-  })();
+  }
   function syncSound() {
     if (!s.sound) return;
     snd.currentTime = s.soundOffset + (src.currentTime - s.start) / s.speed;
@@ -269,4 +275,5 @@ async function studioPage() {
   view.replaceChildren(h('div', { class: 'page studio' }, h('h1', {}, 'Create'),
     h('div', { class: 'studio-source' }, camBtn, recBtn, ' or ', file, ' · limit ', maxSel),
     h('div', { class: 'studio-stage' }, canvas), status, err, edit, src));
+  requestAnimationFrame(tick);
 }
