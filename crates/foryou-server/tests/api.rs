@@ -537,25 +537,10 @@ async fn trending_sounds_are_per_region_and_reuse_ranks_a_sound_up() {
 async fn videos_record_their_effects_and_an_effect_page_lists_them() {
     let env = Env::new("effects");
     let a = env.user("editor", "US").await;
-    let boundary = "XfOrYoUbOuNdArY";
-    let post = |effects: &str| {
-        let mut body = Vec::new();
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"effects\"\r\n\r\n{effects}\r\n").as_bytes());
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.mp4\"\r\nContent-Type: video/mp4\r\n\r\n").as_bytes());
-        body.extend_from_slice(&clip(2.0));
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        axum::http::Request::post("/v1/videos")
-            .header("authorization", format!("Bearer {a}"))
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(axum::body::Body::from(body))
-            .expect("request")
-    };
-    let (s, _, body) = env.raw(post("mono, text,mono")).await;
-    assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
-    let v: Value = serde_json::from_slice(&body).expect("json");
+    let (s, v) = env
+        .upload_form(&a, &clip(2.0), &[("effects", "mono, text,mono")])
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
     let (_, video) = env
         .call(
             "GET",
@@ -573,14 +558,11 @@ async fn videos_record_their_effects_and_an_effect_page_lists_them() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     // An unknown effect is refused and leaves nothing behind.
     let before = env.media_files();
-    let (s, _, body) = env.raw(post("mono,glitter")).await;
-    assert_eq!(
-        s,
-        StatusCode::BAD_REQUEST,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    assert!(String::from_utf8_lossy(&body).contains("glitter"));
+    let (s, v) = env
+        .upload_form(&a, &clip(2.0), &[("effects", "mono,glitter")])
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v.to_string().contains("glitter"));
     assert_eq!(env.media_files(), before);
 }
 

@@ -153,23 +153,13 @@ impl SealedLog {
 fn erased(region: &Region, seq: u64) -> EventRecord {
     EventRecord {
         seq,
-        id: String::new(),
-        user: UserId(0),
-        region: region.clone(),
-        kind: EventKind::Erased,
-        ts_ms: 0,
-        video: None,
-        creator: None,
-        sound: None,
-        duration_ms: None,
-        watch_ms: None,
-        not_interested: None,
-        text: None,
-        comment: None,
-        tags: Vec::new(),
-        not_learned: false,
-        not_released: false,
-        impression: None,
+        ..EventRecord::new(
+            String::new(),
+            UserId(0),
+            region.clone(),
+            EventKind::Erased,
+            0,
+        )
     }
 }
 

@@ -223,6 +223,31 @@ pub struct ShownItem {
 }
 
 impl EventRecord {
+    /// A record of `kind` by `user` at `ts_ms`, about nothing else yet (no video, no text, not
+    /// sequenced): set the fields the kind needs with struct update syntax.
+    pub fn new(id: String, user: UserId, region: Region, kind: EventKind, ts_ms: u64) -> Self {
+        EventRecord {
+            seq: 0,
+            id,
+            user,
+            region,
+            kind,
+            ts_ms,
+            video: None,
+            creator: None,
+            sound: None,
+            duration_ms: None,
+            watch_ms: None,
+            not_interested: None,
+            text: None,
+            comment: None,
+            tags: Vec::new(),
+            not_learned: false,
+            not_released: false,
+            impression: None,
+        }
+    }
+
     /// Watch time over duration (2.5 = watched two and a half times), when known.
     pub fn watch_ratio(&self) -> Option<f64> {
         match (self.watch_ms, self.duration_ms) {

@@ -20,6 +20,20 @@ pub(crate) const MAX_QUERY_CHARS: usize = 64;
 /// Most records of one kind a search looks at.
 const MAX_SCANNED: usize = 200_000;
 
+/// A `limit` query parameter: 1 to `max`, `default` when absent.
+fn limit_param(raw: Option<&str>, max: usize, default: usize) -> Result<usize, ApiError> {
+    match raw {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("limit must be a whole number from 1 to {max}"))
+            }),
+    }
+}
+
 /// `q` (required, 1–64 characters once trimmed; a leading `#` or `@` only says what kind it
 /// is) and `limit` per kind (1–20, default 10).
 fn search_query(raw: &str) -> Result<(String, usize), ApiError> {
@@ -33,17 +47,7 @@ fn search_query(raw: &str) -> Result<(String, usize), ApiError> {
             "q must be 1 to {MAX_QUERY_CHARS} characters (it was {n})"
         )));
     }
-    let limit = match get("limit") {
-        None => 10,
-        Some(s) => match s.parse::<usize>() {
-            Ok(l) if (1..=20).contains(&l) => l,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "limit must be a whole number from 1 to 20",
-                ))
-            }
-        },
-    };
+    let limit = limit_param(get("limit"), 20, 10)?;
     Ok((q, limit))
 }
 
@@ -196,14 +200,7 @@ pub(crate) async fn trending_sounds(
         (None, None) => foryou_types::Region::new("eu")
             .map_err(|_| ApiError::bad_request("no default region"))?,
     };
-    let limit = match get("limit") {
-        None => 10,
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=50).contains(n))
-            .ok_or_else(|| ApiError::bad_request("limit must be a whole number from 1 to 50"))?,
-    };
+    let limit = limit_param(get("limit"), 50, 10)?;
     let since = crate::platform::now_ms().saturating_sub(TRENDING_WINDOW_MS);
     let out = p.read_world(|w| {
         let mut score: std::collections::HashMap<foryou_types::SoundId, (f64, usize)> =

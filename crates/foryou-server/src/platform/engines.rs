@@ -278,27 +278,18 @@ impl Platform {
             })
             .collect();
         let rec = EventRecord {
-            seq: 0,
-            id: format!("impression-{:x}", rand::thread_rng().gen::<u64>()),
-            user: caller.user,
-            region: caller.region.clone(),
-            kind: EventKind::Impression,
-            ts_ms: now_ms(),
-            video: None,
-            creator: None,
-            sound: None,
-            duration_ms: None,
-            watch_ms: None,
-            not_interested: None,
-            text: None,
-            comment: None,
-            tags: Vec::new(),
-            not_learned: false,
             not_released: true,
             impression: Some(foryou_types::Impression {
                 config: self.transparency.config_version().to_string(),
                 items,
             }),
+            ..EventRecord::new(
+                format!("impression-{:x}", rand::thread_rng().gen::<u64>()),
+                caller.user,
+                caller.region.clone(),
+                EventKind::Impression,
+                now_ms(),
+            )
         };
         let full = {
             let mut waiting = self.impressions.lock().map_err(lock_err)?;

@@ -336,26 +336,13 @@ impl Platform {
     /// refresh is a record in the caller's home-region log, so a restart does not relearn what
     /// came before it.
     pub fn refresh_interests(&self, caller: &Caller) -> Result<(), PlatformError> {
-        let record = EventRecord {
-            seq: 0,
-            id: format!("refresh-{}", new_id()),
-            user: caller.user,
-            region: caller.region.clone(),
-            kind: EventKind::Refresh,
-            ts_ms: now_ms(),
-            video: None,
-            creator: None,
-            sound: None,
-            duration_ms: None,
-            watch_ms: None,
-            not_interested: None,
-            text: None,
-            comment: None,
-            tags: Vec::new(),
-            not_learned: false,
-            not_released: false,
-            impression: None,
-        };
+        let record = EventRecord::new(
+            format!("refresh-{}", new_id()),
+            caller.user,
+            caller.region.clone(),
+            EventKind::Refresh,
+            now_ms(),
+        );
         self.cells
             .home(caller)?
             .append(vec![record], &|a| self.project(a))?;

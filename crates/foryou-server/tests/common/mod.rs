@@ -202,14 +202,22 @@ impl Env {
         caption: &str,
         sound: Option<&str>,
     ) -> (StatusCode, Value) {
+        let mut fields = vec![("caption", caption)];
+        fields.extend(sound.map(|s| ("sound_id", s)));
+        self.upload_form(token, file, &fields).await
+    }
+
+    /// Uploads `file` with these text fields before it, as the web app's form does.
+    pub async fn upload_form(
+        &self,
+        token: &str,
+        file: &[u8],
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
         let boundary = "XfOrYoUbOuNdArY";
         let mut body = Vec::new();
-        let mut text = |name: &str, value: &str| {
+        for (name, value) in fields {
             body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
-        };
-        text("caption", caption);
-        if let Some(s) = sound {
-            text("sound_id", s);
         }
         body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"clip.mp4\"\r\nContent-Type: video/mp4\r\n\r\n").as_bytes());
         body.extend_from_slice(file);
