@@ -62,10 +62,12 @@ async function main() {
   // than one video.
   const other = 'maker_' + Math.random().toString(36).slice(2, 8);
   const otherVideos = [];
+  let otherToken;
   {
     const j = (method, path, body, token) => fetch(base + path, { method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) }, body: body && JSON.stringify(body) });
     check((await j('POST', '/v1/accounts', { handle: other, password: 'another long password', birthdate: '1995-05-05', country: 'US' })).status === 201, 'API sign-up failed');
     const { token } = await (await j('POST', '/v1/sessions', { handle: other, password: 'another long password' })).json();
+    otherToken = token;
     for (const seed of [11, 12, 13]) {
       const c = join(dir, `other-${seed}.mp4`);
       execFileSync(bin, ['synth-clip', '--seconds', '5', '--seed', String(seed), '--out', c]);
@@ -210,6 +212,34 @@ async function main() {
       await sleep(100);
     }
     throw new Error('the double tap did not like the video');
+  });
+
+  await step('save a video to favourites and find it on my profile; like a comment and reply in its thread', async () => {
+    const id = otherVideos[2];
+    const r = await fetch(`${base}/v1/events`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + otherToken },
+      body: JSON.stringify({ events: [{ id: 'maker-c1', kind: 'comment', video_id: id, text: 'thanks for watching' }] }) });
+    check(r.status === 200, 'API comment failed: ' + r.status);
+    const commentId = (await r.json()).results[0].comment_id;
+    await page.goto(`${base}/#/v/${id}`);
+    await page.click(`section.item[data-id="${id}"] .fav`);
+    await page.waitForSelector(`section.item[data-id="${id}"] .fav.on`);
+    for (let i = 0; i < 50 && (await (await fetch(`${base}/v1/videos/${id}`)).json()).counts.saves !== 1; i++) await sleep(100);
+    check((await (await fetch(`${base}/v1/videos/${id}`)).json()).counts.saves === 1, 'the server did not count the save');
+    await page.click(`section.item[data-id="${id}"] .comment`);
+    const row = `[data-panel=comments] li[data-comment="${commentId}"]`;
+    await page.click(`${row} .comment-like`);
+    await page.waitForSelector(`${row} .comment-like.on`);
+    await page.click(`${row} .reply`);
+    await page.fill('[data-panel=comments] input[name=comment]', 'a reply in the thread');
+    await page.press('[data-panel=comments] input[name=comment]', 'Enter');
+    await page.waitForFunction(s => [...document.querySelectorAll(s + ' ul.replies li')].some(li => li.textContent.includes('a reply in the thread')), row);
+    const thread = await (await fetch(`${base}/v1/comments/${commentId}/replies`)).json();
+    check(thread.replies.length === 1 && thread.replies[0].author.handle === handle, 'the reply is not in the thread: ' + JSON.stringify(thread));
+    const top = (await (await fetch(`${base}/v1/videos/${id}/comments`)).json()).comments[0];
+    check(top.likes === 1 && top.reply_count === 1, 'the comment like or reply was not counted: ' + JSON.stringify(top));
+    await page.goto(`${base}/#/u/${handle}`);
+    await page.click('.profile-tabs [data-tab=favourites]');
+    await page.waitForSelector(`.grid a[data-id="${id}"]`);
   });
 
   await step('a caption\'s hashtag opens its page, and search finds creators and hashtags', async () => {

@@ -379,7 +379,11 @@ impl Engine {
                 | EventKind::DeclineFollower
                 | EventKind::UndoNotInterested
                 | EventKind::Erased
-                | EventKind::Impression => {}
+                | EventKind::Impression
+                | EventKind::Save
+                | EventKind::Unsave
+                | EventKind::LikeComment
+                | EventKind::UnlikeComment => {}
             }
             add_stats(st, &d);
             add_stats(&mut self.state.totals.sum, &d);

@@ -91,7 +91,7 @@ pub fn outcome(s: &mut State, cfg: &EngineConfig, e: &EventRecord) {
                 }
             }
             EventKind::Skip | EventKind::NotInterested => p.labels[4] = 1.0,
-            EventKind::Like => p.labels[1] = 1.0,
+            EventKind::Like | EventKind::Save => p.labels[1] = 1.0,
             EventKind::Share => p.labels[2] = 1.0,
             EventKind::Follow => p.labels[3] = 1.0,
             EventKind::Comment => p.labels[1] = p.labels[1].max(0.5),

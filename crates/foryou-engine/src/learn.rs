@@ -181,6 +181,12 @@ pub fn signal(e: &EventRecord) -> f32 {
         EventKind::Follow => 3.0,
         EventKind::Unfollow => -3.0,
         EventKind::NotInterested => -5.0,
+        // Saving for later is as strong as a like, and taking it back as strong against.
+        EventKind::Save => 2.0,
+        EventKind::Unsave => -2.0,
+        // Liking a comment says a little about the video it is on.
+        EventKind::LikeComment => 0.3,
+        EventKind::UnlikeComment => -0.3,
         EventKind::Refresh
         | EventKind::Publish
         | EventKind::Unpublish

@@ -109,7 +109,7 @@ const DAY_MS: u64 = 86_400_000;
 /// Whether an event shows that the user engaged with its video (not a skip or a glance).
 fn engaged(e: &EventRecord) -> bool {
     match e.kind {
-        EventKind::Like | EventKind::Share | EventKind::Comment => true,
+        EventKind::Like | EventKind::Save | EventKind::Share | EventKind::Comment => true,
         EventKind::View => match (e.watch_ms, e.duration_ms) {
             (Some(w), Some(d)) => w.saturating_mul(2) >= d.max(1),
             _ => false,
@@ -222,6 +222,7 @@ mod tests {
             not_interested: None,
             text: None,
             comment: None,
+            reply_to: None,
             tags: Vec::new(),
             not_learned: false,
             not_released: false,

@@ -129,29 +129,79 @@ function reasonsPanel(item) {
 async function commentsPanel(item) {
   const list = h('ul', { class: 'comments' });
   const input = h('input', { name: 'comment', placeholder: 'Add a comment…', maxlength: 1000 });
+  // Replying: the comment answered (the server files it in that comment's thread).
+  let replyTo = null;
+  const replying = h('p', { class: 'replying', hidden: true });
+  const setReply = c => {
+    replyTo = c;
+    replying.hidden = !c;
+    replying.replaceChildren(...(c ? ['Replying to @' + c.author.handle + ' ', h('button', { class: 'secondary', type: 'button', onclick: () => setReply(null) }, 'cancel')] : []));
+    input.placeholder = c ? `Reply to @${c.author.handle}…` : 'Add a comment…';
+    if (c) input.focus();
+  };
   const p = h('div', { class: 'panel', 'data-panel': 'comments' },
     h('button', { class: 'close', onclick: () => p.remove(), 'aria-label': 'close' }, '✕'),
-    h('h3', {}, 'Comments'), list,
+    h('h3', {}, 'Comments'), list, replying,
     h('form', { onsubmit: async e => {
       e.preventDefault();
       if (needsAccount()) return;
       const text = input.value.trim();
       if (!text) return;
+      const ev = { id: uid(), kind: 'comment', video_id: item.data.id, text };
+      if (replyTo) ev.target = replyTo.id;
+      const thread = replyTo ? (replyTo.reply_to || replyTo.id) : null;
       try {
-        await api('POST', '/v1/events', { events: [{ id: uid(), kind: 'comment', video_id: item.data.id, text }] });
+        await api('POST', '/v1/events', { events: [ev] });
         input.value = '';
+        setReply(null);
         item.data.counts.comments += 1;
         item.update();
-        load();
+        await load();
+        if (thread) openThread(thread);
       } catch (err) { toast(err.message); }
     } }, input, h('button', { class: 'primary' }, 'Post')));
+  const threads = new Map();
+  // One comment: who, what, a heart with its likes, Reply, Report; a top-level comment's
+  // thread opens below it.
+  function row(c) {
+    const heart = h('button', { class: 'comment-like', 'aria-label': 'like this comment' });
+    const paint = () => { heart.classList.toggle('on', c.liked); heart.replaceChildren('♥ ', fmt(c.likes)); };
+    heart.onclick = async () => {
+      if (needsAccount()) return;
+      const liked = !c.liked;
+      c.liked = liked; c.likes += liked ? 1 : -1; paint();
+      try { await api('POST', '/v1/events', { events: [{ id: uid(), kind: liked ? 'like_comment' : 'unlike_comment', target: c.id }] }); }
+      catch (err) { c.liked = !liked; c.likes += liked ? -1 : 1; paint(); toast(err.message); }
+    };
+    paint();
+    const flag = state.me && state.me.id !== c.author.id ? h('button', { class: 'flag', title: 'Report this comment', 'aria-label': 'report this comment', onclick: async () => {
+      try { await api('POST', '/v1/reports', { comment_id: c.id, reason: 'harassment' }); toast('Reported: a moderator will look at it'); } catch (ex) { toast(ex.message); }
+    } }, '⚑') : null;
+    const reply = h('button', { class: 'reply', onclick: () => { if (!needsAccount()) setReply(c); } }, 'Reply');
+    const li = h('li', { 'data-comment': c.id }, h('b', {}, '@' + c.author.handle), ' ', h('span', { class: 'text' }, c.text),
+      h('div', { class: 'comment-actions' }, heart, reply, flag));
+    if (!c.reply_to) {
+      const sub = h('ul', { class: 'replies' });
+      const more = c.reply_count ? h('button', { class: 'view-replies', onclick: () => openThread(c.id) }, `View ${c.reply_count} ${c.reply_count === 1 ? 'reply' : 'replies'}`) : null;
+      threads.set(c.id, { sub, more });
+      li.append(more || '', sub);
+    }
+    return li;
+  }
+  async function openThread(id) {
+    const t = threads.get(id);
+    if (!t) return;
+    try {
+      const page = await api('GET', `/v1/comments/${id}/replies?limit=100`);
+      t.sub.replaceChildren(...page.replies.map(row));
+      if (t.more) t.more.remove();
+    } catch (err) { toast(err.message); }
+  }
   async function load() {
     try {
       const page = await api('GET', `/v1/videos/${item.data.id}/comments?limit=50`);
-      const flag = c => state.me && state.me.id !== c.author.id ? h('button', { class: 'flag', title: 'Report this comment', 'aria-label': 'report this comment', onclick: async () => {
-        try { await api('POST', '/v1/reports', { comment_id: c.id, reason: 'harassment' }); toast('Reported: a moderator will look at it'); } catch (ex) { toast(ex.message); }
-      } }, '⚑') : null;
-      const rows = page.comments.map(c => h('li', {}, h('b', {}, '@' + c.author.handle), ' ', c.text, ' ', flag(c)));
+      threads.clear();
+      const rows = page.comments.map(row);
       if (page.next_cursor) rows.push(h('li', { class: 'more' }, `and ${page.total - page.comments.length} more`));
       list.replaceChildren(...(rows.length ? rows : [h('li', {}, 'No comments yet.')]));
     } catch (err) { toast(err.message); }
@@ -166,12 +216,16 @@ function makeItem(data) {
   const likeBtn = h('button', { class: 'like', 'aria-label': 'like' });
   const commentBtn = h('button', { class: 'comment', 'aria-label': 'comments' });
   const followBtn = h('button', { class: 'follow', 'aria-label': 'follow' });
+  const favBtn = h('button', { class: 'fav', 'aria-label': 'add to favourites' });
   const item = { data, video, el: null, update: null };
   const mute = h('button', { class: 'mute', onclick: e => { e.stopPropagation(); setMuted(!state.muted); } });
   item.update = () => {
     likeBtn.classList.toggle('on', data.liked);
     likeBtn.replaceChildren('♥', h('small', { class: 'count' }, fmt(data.counts.likes)));
     commentBtn.replaceChildren('✎', h('small', {}, fmt(data.counts.comments)));
+    favBtn.classList.toggle('on', data.saved);
+    favBtn.setAttribute('aria-label', data.saved ? 'remove from favourites' : 'add to favourites');
+    favBtn.replaceChildren('★', h('small', {}, fmt(data.counts.saves)));
     followBtn.classList.toggle('on', data.following);
     followBtn.replaceChildren(data.following ? '✓' : '+', h('small', {}, data.following ? 'Following' : 'Follow'));
     mute.textContent = state.muted ? '♪ Tap to unmute' : '♪ on';
@@ -182,6 +236,15 @@ function makeItem(data) {
     data.liked = liked; data.counts.likes += liked ? 1 : -1; item.update();
     try { await api('POST', '/v1/events', { events: [{ id: uid(), kind: liked ? 'like' : 'unlike', video_id: data.id }] }); }
     catch (err) { data.liked = !liked; data.counts.likes += liked ? -1 : 1; item.update(); toast(err.message); }
+  };
+  favBtn.onclick = async () => {
+    if (needsAccount()) return;
+    const saved = !data.saved;
+    data.saved = saved; data.counts.saves += saved ? 1 : -1; item.update();
+    try {
+      await api('POST', '/v1/events', { events: [{ id: uid(), kind: saved ? 'save' : 'unsave', video_id: data.id }] });
+      toast(saved ? 'Added to your favourites' : 'Removed from your favourites');
+    } catch (err) { data.saved = !saved; data.counts.saves += saved ? -1 : 1; item.update(); toast(err.message); }
   };
   followBtn.onclick = async () => {
     if (needsAccount()) return;
@@ -214,7 +277,7 @@ function makeItem(data) {
         h('button', { class: 'secondary', onclick: () => panel.remove() }, 'cancel')));
     item.el.append(panel);
   } }, '⊘', h('small', {}, 'Nope'));
-  const save = data.download_url ? h('a', { class: 'save', href: data.download_url, download: '', 'aria-label': 'download' }, '⤓', h('small', {}, 'Save')) : null;
+  const save = data.download_url ? h('a', { class: 'save', href: data.download_url, download: '', 'aria-label': 'download' }, '⤓', h('small', {}, 'Download')) : null;
   const why = h('button', { class: 'why', 'aria-label': 'why this video', onclick: () => { closePanels(item); item.el.append(reasonsPanel(item)); } }, 'ⓘ', h('small', {}, 'Why'));
   const report = h('button', { class: 'report', 'aria-label': 'report', onclick: () => {
     closePanels(item);
@@ -254,7 +317,7 @@ function makeItem(data) {
   video.addEventListener('play', () => disc.classList.add('spinning'));
   video.addEventListener('pause', () => disc.classList.remove('spinning'));
   item.el = h('section', { class: 'item', 'data-id': data.id }, video, mute, progress,
-    h('div', { class: 'side' }, state.me && state.me.id === data.creator.id ? null : followBtn, likeBtn, commentBtn, share, save, why, state.me ? nope : null, state.me && state.me.id !== data.creator.id ? report : null, disc),
+    h('div', { class: 'side' }, state.me && state.me.id === data.creator.id ? null : followBtn, likeBtn, commentBtn, favBtn, share, save, why, state.me ? nope : null, state.me && state.me.id !== data.creator.id ? report : null, disc),
     h('div', { class: 'info' },
       data.boosted ? h('button', { class: 'promoted', title: 'Promoted by Foryou staff; the promotion and its reason are in the public transparency log', onclick: () => { closePanels(item); item.el.append(reasonsPanel(item)); } }, 'Promoted') : null,
       h('a', { class: 'who', href: `#/u/${encodeURIComponent(data.creator.handle)}` }, '@' + data.creator.handle),
@@ -678,8 +741,28 @@ async function profilePage(handle) {
         e.target.value = '';
       } }, h('option', { value: '' }, 'Report this account…'), h('option', { value: 'under_13' }, 'They are under 13'), h('option', { value: 'harassment' }, 'Harassment'), h('option', { value: 'spam' }, 'Spam'), h('option', { value: 'other' }, 'Something else'))) : null,
       mine ? h('p', { class: 'privacy-links' }, h('a', { href: '#/settings', id: 'settings-link' }, 'Privacy and settings'), ' · ', h('a', { href: '/v1/me/export', download: '', id: 'export-link' }, 'Download my data'), ' (everything Foryou keeps about you, as one archive)') : null,
-      videos.length ? grid(videos) : h('p', {}, 'No videos yet.'));
+      mine ? profileTabs(videos) : videos.length ? grid(videos) : h('p', {}, 'No videos yet.'));
   } catch (err) { page.replaceChildren(h('p', { class: 'error' }, err.message)); }
+}
+
+// Your own profile: your videos, and your favourites (only you see them).
+function profileTabs(videos) {
+  const body = h('div', {});
+  const tab = (name, label, show) => h('button', { class: 'tab', 'data-tab': name, onclick: e => {
+    e.currentTarget.parentNode.querySelectorAll('.tab').forEach(t => t.classList.toggle('on', t === e.currentTarget));
+    show();
+  } }, label);
+  const mineTab = tab('videos', 'Videos', () => body.replaceChildren(videos.length ? grid(videos) : h('p', {}, 'No videos yet.')));
+  const favTab = tab('favourites', '★ Favourites', async () => {
+    body.replaceChildren('Loading…');
+    try {
+      const { videos: saved } = await api('GET', '/v1/me/favorites');
+      body.replaceChildren(h('p', { class: 'hint' }, 'Only you can see your favourites.'), saved.length ? grid(saved) : h('p', {}, 'Nothing saved yet: tap ★ on a video.'));
+    } catch (err) { body.replaceChildren(h('p', { class: 'error' }, err.message)); }
+  });
+  mineTab.classList.add('on');
+  body.replaceChildren(videos.length ? grid(videos) : h('p', {}, 'No videos yet.'));
+  return h('div', {}, h('div', { class: 'profile-tabs' }, mineTab, favTab), body);
 }
 
 // Your own choices; the server applies the limits of your age band and says when it refuses.

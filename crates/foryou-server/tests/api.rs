@@ -390,7 +390,7 @@ async fn events_are_validated_whole_idempotent_and_counted() {
         .await;
     assert_eq!(
         v["counts"],
-        json!({"likes": 1, "comments": 1, "shares": 0, "views": 1})
+        json!({"likes": 1, "saves": 0, "comments": 1, "shares": 0, "views": 1})
     );
     assert_eq!(
         (v["liked"].as_bool(), v["following"].as_bool()),

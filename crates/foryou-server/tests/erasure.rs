@@ -109,6 +109,10 @@ async fn an_erased_person_leaves_nothing_findable_anywhere_restart_included() {
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
+        let their_comment = v["results"][2]["comment_id"]
+            .as_str()
+            .expect("comment id")
+            .to_string();
         let (s, v) = env
             .call("POST", "/v1/events", Some(&stays), Some(json!({"events": [
                 {"id": "s1", "kind": "view", "video_id": their_video, "watch_ms": 2000},
@@ -116,9 +120,33 @@ async fn an_erased_person_leaves_nothing_findable_anywhere_restart_included() {
                 {"id": "s3", "kind": "comment", "video_id": their_video, "text": "a stranger's note"},
                 {"id": "s4", "kind": "follow", "target": gone_id.to_string()},
                 {"id": "s5", "kind": "comment", "video_id": stays_video, "text": "my own words stay"},
+                {"id": "s6", "kind": "save", "video_id": their_video},
+                {"id": "s7", "kind": "like_comment", "target": their_comment},
+                {"id": "s8", "kind": "comment", "video_id": stays_video, "target": their_comment, "text": "a reply in their thread"},
             ]})))
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
+        let stays_comment = v["results"][4]["comment_id"]
+            .as_str()
+            .expect("comment id")
+            .to_string();
+        let (s, v) = env
+            .call(
+                "POST",
+                "/v1/events",
+                Some(&gone),
+                Some(json!({"events": [
+                    {"id": "g6", "kind": "save", "video_id": stays_video},
+                    {"id": "g7", "kind": "like_comment", "target": stays_comment},
+                ]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (_, v) = env
+            .call("GET", &format!("/v1/videos/{stays_video}"), None, None)
+            .await;
+        assert_eq!(v["counts"]["saves"], 1, "{v}");
+        assert_eq!(v["counts"]["comments"], 3, "two comments and a reply: {v}");
         // Snapshots exist before the erasure, so it must rewrite them.
         p.snapshot_engines().expect("snapshots");
         let markers = markers(
@@ -199,9 +227,35 @@ async fn an_erased_person_leaves_nothing_findable_anywhere_restart_included() {
             .await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v["counts"]["likes"], 0, "their like went with them: {v}");
+        assert_eq!(v["counts"]["saves"], 0, "their save went with them: {v}");
         assert_eq!(
             v["counts"]["comments"], 1,
-            "their comment went, the creator's stays: {v}"
+            "their comment went with the reply in its thread, the creator's stays: {v}"
+        );
+        let (_, v) = env
+            .call(
+                "GET",
+                &format!("/v1/videos/{stays_video}/comments"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(v["comments"][0]["likes"], 0, "their comment like went: {v}");
+        let (_, v) = env
+            .call("GET", "/v1/me/favorites", Some(&stays), None)
+            .await;
+        assert_eq!(
+            v["videos"],
+            json!([]),
+            "the erased video left favourites: {v}"
+        );
+        let files = common::export(&env, &stays).await;
+        let read = |name: &str| -> Value { serde_json::from_slice(&files[name]).expect("json") };
+        assert_eq!(read("favourites.json"), json!([]));
+        assert_eq!(
+            read("comment-likes.json"),
+            json!([]),
+            "their like of an erased comment went"
         );
 
         let found = findings(&dir, &markers);

@@ -6,7 +6,7 @@
 use crate::codec::{dec, enc};
 use crate::records::{Account, Comment, Effect, Report, Settings, Sound, TokenRecord, Video};
 use crate::{AccessRecord, RegionStore, StoreError};
-use foryou_types::{CommentId, EventKind, EventRecord, Region, Role, UserId, VideoId};
+use foryou_types::{CommentId, EventRecord, Region, Role, UserId, VideoId};
 use redb::{Database, Durability, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 use std::path::Path;
@@ -23,6 +23,11 @@ pub(crate) const VIDEOS: TableDefinition<u64, &[u8]> = TableDefinition::new("vid
 pub(crate) const SOUNDS: TableDefinition<u64, &[u8]> = TableDefinition::new("sounds");
 pub(crate) const FOLLOWS: TableDefinition<(u64, u64), u64> = TableDefinition::new("follows");
 pub(crate) const LIKES: TableDefinition<(u64, u64), u64> = TableDefinition::new("likes");
+/// (user, video) → when it was saved to their favourites.
+pub(crate) const SAVES: TableDefinition<(u64, u64), u64> = TableDefinition::new("saves");
+/// (user, comment) → the comment's video.
+pub(crate) const COMMENT_LIKES: TableDefinition<(u64, u64), u64> =
+    TableDefinition::new("comment_likes");
 pub(crate) const COMMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("comments");
 pub(crate) const ACCESS: TableDefinition<u64, &[u8]> = TableDefinition::new("access");
 pub(crate) const SETTINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("settings");
@@ -37,9 +42,9 @@ pub(crate) const COUNTS: TableDefinition<u64, (u64, u64)> = TableDefinition::new
 pub(crate) const COUNTED: u64 = u64::MAX;
 /// Positions: `applied` is the last log position whose effects are in the tables.
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-const APPLIED: &str = "applied";
+pub(crate) const APPLIED: &str = "applied";
 /// Log applications committed without fsync before one is made durable.
-const APPLY_GROUP: u64 = 64;
+pub(crate) const APPLY_GROUP: u64 = 64;
 
 /// A region's store in `DIR/store.redb`.
 pub struct EmbeddedStore {
@@ -50,7 +55,7 @@ pub struct EmbeddedStore {
     pub(crate) db: RwLock<Database>,
     pub(crate) failed: AtomicBool,
     /// Log applications committed since the last durable commit.
-    lazy: AtomicU64,
+    pub(crate) lazy: AtomicU64,
 }
 
 impl EmbeddedStore {
@@ -75,6 +80,8 @@ impl EmbeddedStore {
             tx.open_table(SOUNDS).map_err(|e| backend(&e))?;
             tx.open_table(FOLLOWS).map_err(|e| backend(&e))?;
             tx.open_table(LIKES).map_err(|e| backend(&e))?;
+            tx.open_table(SAVES).map_err(|e| backend(&e))?;
+            tx.open_table(COMMENT_LIKES).map_err(|e| backend(&e))?;
             tx.open_table(COMMENTS).map_err(|e| backend(&e))?;
             tx.open_table(ACCESS).map_err(|e| backend(&e))?;
             tx.open_table(SETTINGS).map_err(|e| backend(&e))?;
@@ -113,7 +120,7 @@ impl EmbeddedStore {
         }
     }
 
-    fn check_region(&self, r: &Region) -> Result<(), StoreError> {
+    pub(crate) fn check_region(&self, r: &Region) -> Result<(), StoreError> {
         if r == &self.region {
             Ok(())
         } else {
@@ -134,7 +141,7 @@ impl EmbeddedStore {
 
     /// Runs `f` in a write transaction; commits durably when `durable` (which also makes every
     /// earlier lazy commit durable).
-    fn write_with<T>(
+    pub(crate) fn write_with<T>(
         &self,
         durable: bool,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError>,
@@ -345,8 +352,39 @@ impl RegionStore for EmbeddedStore {
             .collect())
     }
 
+    fn saves(&self) -> Result<Vec<(UserId, VideoId, u64)>, StoreError> {
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(SAVES).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            let (u, video) = k.value();
+            out.push((UserId(u), VideoId(video), v.value()));
+        }
+        Ok(out)
+    }
+
     fn comments(&self) -> Result<Vec<Comment>, StoreError> {
         self.all(COMMENTS, "comments")
+    }
+
+    fn comment_likes(&self) -> Result<Vec<(UserId, CommentId)>, StoreError> {
+        Ok(self
+            .pairs(COMMENT_LIKES)?
+            .into_iter()
+            .map(|(a, b)| (UserId(a), CommentId(b)))
+            .collect())
+    }
+
+    fn erase_comment_likes(&self, comments: &[CommentId]) -> Result<u64, StoreError> {
+        if comments.is_empty() {
+            return Ok(0);
+        }
+        let doomed: std::collections::HashSet<u64> = comments.iter().map(|c| c.0).collect();
+        self.write(|tx| {
+            crate::erase::remove_pairs(tx, COMMENT_LIKES, |_, c, _| doomed.contains(&c))
+                .map_err(|e| self.err(e))
+        })
     }
 
     fn import(
@@ -487,128 +525,7 @@ impl RegionStore for EmbeddedStore {
     }
 
     fn apply(&self, records: &[EventRecord]) -> Result<Vec<Effect>, StoreError> {
-        for r in records {
-            self.check_region(&r.region)?;
-        }
-        let durable = self.lazy.fetch_add(1, Ordering::SeqCst) + 1 >= APPLY_GROUP;
-        self.write_with(durable, |tx| {
-            let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
-            let mut likes = tx.open_table(LIKES).map_err(|e| self.err(e))?;
-            let mut follows = tx.open_table(FOLLOWS).map_err(|e| self.err(e))?;
-            let mut comments = tx.open_table(COMMENTS).map_err(|e| self.err(e))?;
-            let mut counts = tx.open_table(COUNTS).map_err(|e| self.err(e))?;
-            let mut approvals = tx.open_table(APPROVALS).map_err(|e| self.err(e))?;
-            let mut applied = meta
-                .get(APPLIED)
-                .map_err(|e| self.err(e))?
-                .map(|v| v.value())
-                .unwrap_or(0);
-            let mut out = Vec::with_capacity(records.len());
-            for rec in records {
-                if rec.seq <= applied {
-                    out.push(Effect::None);
-                    continue;
-                }
-                if rec.seq != applied + 1 {
-                    return Err(StoreError::Gap {
-                        region: self.region.clone(),
-                        applied,
-                        got: rec.seq,
-                    });
-                }
-                applied = rec.seq;
-                let effect = match (rec.kind, rec.video, rec.creator) {
-                    (EventKind::Like, Some(v), _) => {
-                        let fresh = likes
-                            .insert((rec.user.0, v.0), rec.ts_ms)
-                            .map_err(|e| self.err(e))?
-                            .is_none();
-                        if fresh {
-                            Effect::LikeAdded
-                        } else {
-                            Effect::None
-                        }
-                    }
-                    (EventKind::Unlike, Some(v), _) => {
-                        let had = likes
-                            .remove((rec.user.0, v.0))
-                            .map_err(|e| self.err(e))?
-                            .is_some();
-                        if had {
-                            Effect::LikeRemoved
-                        } else {
-                            Effect::None
-                        }
-                    }
-                    (EventKind::Follow, _, Some(c)) => {
-                        let fresh = follows
-                            .insert((rec.user.0, c.0), rec.ts_ms)
-                            .map_err(|e| self.err(e))?
-                            .is_none();
-                        if fresh {
-                            Effect::FollowAdded
-                        } else {
-                            Effect::None
-                        }
-                    }
-                    (EventKind::Unfollow, _, Some(c)) => {
-                        let had = follows
-                            .remove((rec.user.0, c.0))
-                            .map_err(|e| self.err(e))?
-                            .is_some();
-                        if had {
-                            Effect::FollowRemoved
-                        } else {
-                            Effect::None
-                        }
-                    }
-                    (EventKind::ApproveFollower | EventKind::DeclineFollower, _, Some(f)) => {
-                        let state = u8::from(rec.kind == EventKind::ApproveFollower);
-                        let before = approvals
-                            .insert((rec.user.0, f.0), state)
-                            .map_err(|e| self.err(e))?
-                            .map(|v| v.value());
-                        match (before == Some(state), state) {
-                            (true, _) => Effect::None,
-                            (false, 1) => Effect::FollowerApproved,
-                            (false, _) => Effect::FollowerDeclined,
-                        }
-                    }
-                    (EventKind::Comment, Some(v), _) => {
-                        let c = Comment {
-                            id: rec.comment.unwrap_or(CommentId(rec.seq)),
-                            video: v,
-                            author: rec.user,
-                            region: rec.region.clone(),
-                            text: rec.text.clone().unwrap_or_default(),
-                            created_ms: rec.ts_ms,
-                            removed: false,
-                        };
-                        comments
-                            .insert(c.id.0, enc(&c).as_slice())
-                            .map_err(|e| self.err(e))?;
-                        Effect::CommentAdded(c)
-                    }
-                    _ => Effect::None,
-                };
-                if let (EventKind::View | EventKind::Share, Some(v)) = (rec.kind, rec.video) {
-                    let (views, shares) = counts
-                        .get(v.0)
-                        .map_err(|e| self.err(e))?
-                        .map(|c| c.value())
-                        .unwrap_or((0, 0));
-                    let now = if rec.kind == EventKind::View {
-                        (views + 1, shares)
-                    } else {
-                        (views, shares + 1)
-                    };
-                    counts.insert(v.0, now).map_err(|e| self.err(e))?;
-                }
-                out.push(effect);
-            }
-            meta.insert(APPLIED, applied).map_err(|e| self.err(e))?;
-            Ok(out)
-        })
+        self.apply_records(records)
     }
 
     fn erase(&self, user: Option<UserId>, videos: &[VideoId]) -> Result<crate::Erased, StoreError> {

@@ -302,6 +302,7 @@ mod tests {
             not_interested: None,
             text: None,
             comment: None,
+            reply_to: None,
             tags: Vec::new(),
             not_learned: false,
             not_released: false,

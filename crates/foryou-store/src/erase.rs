@@ -4,8 +4,8 @@
 
 use crate::codec::{dec, enc};
 use crate::embedded::{
-    EmbeddedStore, ACCESS, ACCOUNTS, APPROVALS, COMMENTS, COUNTS, FAMILY, FOLLOWS, HANDLES, LIKES,
-    META, REPORTS, SETTINGS, SOUNDS, STORE_FILE, TOKENS, VIDEOS,
+    EmbeddedStore, ACCESS, ACCOUNTS, APPROVALS, COMMENTS, COMMENT_LIKES, COUNTS, FAMILY, FOLLOWS,
+    HANDLES, LIKES, META, REPORTS, SAVES, SETTINGS, SOUNDS, STORE_FILE, TOKENS, VIDEOS,
 };
 use crate::records::{Account, Comment, Family, Report, Sound, TokenRecord, Video};
 use crate::{AccessRecord, Erased, StoreError};
@@ -84,9 +84,11 @@ impl EmbeddedStore {
                         gone.insert(v.id.0);
                     }
                 }
-                out.rows += remove_pairs(tx, FOLLOWS, |a, b| a == u.0 || b == u.0)
+                out.rows += remove_pairs(tx, FOLLOWS, |a, b, _| a == u.0 || b == u.0)
                     .map_err(|x| self.err(x))?;
-                out.rows += remove_pairs(tx, LIKES, |a, _| a == u.0).map_err(|x| self.err(x))?;
+                for t in [LIKES, SAVES, COMMENT_LIKES] {
+                    out.rows += remove_pairs(tx, t, |a, _, _| a == u.0).map_err(|x| self.err(x))?;
+                }
                 out.rows += remove_approvals(tx, u.0).map_err(|x| self.err(x))?;
                 // Their words, wherever they wrote them.
                 let all: Vec<Comment> = self.scan(tx, COMMENTS, "comments")?;
@@ -144,8 +146,13 @@ impl EmbeddedStore {
             }
             drop(t);
             if !gone.is_empty() {
-                out.rows +=
-                    remove_pairs(tx, LIKES, |_, v| gone.contains(&v)).map_err(|x| self.err(x))?;
+                for t in [LIKES, SAVES] {
+                    out.rows += remove_pairs(tx, t, |_, v, _| gone.contains(&v))
+                        .map_err(|x| self.err(x))?;
+                }
+                // A comment like's value is the comment's video.
+                out.rows += remove_pairs(tx, COMMENT_LIKES, |_, _, v| gone.contains(&v))
+                    .map_err(|x| self.err(x))?;
                 let all: Vec<Comment> = self.scan(tx, COMMENTS, "comments")?;
                 let mut t = tx.open_table(COMMENTS).map_err(|x| self.err(x))?;
                 for c in all {
@@ -234,6 +241,8 @@ impl EmbeddedStore {
             copy(&from, &to, SOUNDS)?;
             copy(&from, &to, FOLLOWS)?;
             copy(&from, &to, LIKES)?;
+            copy(&from, &to, SAVES)?;
+            copy(&from, &to, COMMENT_LIKES)?;
             copy(&from, &to, COMMENTS)?;
             copy(&from, &to, ACCESS)?;
             copy(&from, &to, SETTINGS)?;
@@ -284,19 +293,20 @@ fn copy<K: redb::Key + 'static, V: redb::Value + 'static>(
     Ok(())
 }
 
-/// Removes the pairs of a (u64, u64)-keyed table that `doomed` picks; returns how many.
+/// Removes the rows of a (u64, u64) → u64 table that `doomed(a, b, value)` picks; returns how
+/// many.
 #[allow(clippy::result_large_err)] // redb's own error, converted at the store's edge
-fn remove_pairs(
+pub(crate) fn remove_pairs(
     tx: &WriteTransaction,
     def: TableDefinition<(u64, u64), u64>,
-    doomed: impl Fn(u64, u64) -> bool,
+    doomed: impl Fn(u64, u64, u64) -> bool,
 ) -> Result<u64, redb::Error> {
     let mut t = tx.open_table(def)?;
     let mut keys = Vec::new();
     for row in t.iter()? {
-        let (k, _) = row?;
+        let (k, v) = row?;
         let (a, b) = k.value();
-        if doomed(a, b) {
+        if doomed(a, b, v.value()) {
             keys.push((a, b));
         }
     }
@@ -347,6 +357,7 @@ mod tests {
             not_interested: None,
             text: (kind == EventKind::Comment).then(|| format!("quux-wrote-{seq}")),
             comment: (kind == EventKind::Comment).then_some(CommentId(900 + seq)),
+            reply_to: None,
             tags: Vec::new(),
             not_learned: false,
             not_released: false,
@@ -410,8 +421,21 @@ mod tests {
                 event(&eu, 3, kept, EventKind::Like, 71),
                 event(&eu, 4, kept, EventKind::Comment, 72),
                 event(&eu, 5, gone, EventKind::Like, 72),
+                event(&eu, 6, gone, EventKind::Save, 72),
+                event(&eu, 7, kept, EventKind::Save, 71),
+                // Each likes the other's comment on 72.
+                EventRecord {
+                    comment: Some(CommentId(904)),
+                    ..event(&eu, 8, gone, EventKind::LikeComment, 72)
+                },
+                EventRecord {
+                    comment: Some(CommentId(901)),
+                    ..event(&eu, 9, kept, EventKind::LikeComment, 72)
+                },
             ])
             .expect("apply");
+        assert_eq!(store.saves().expect("saves").len(), 2);
+        assert_eq!(store.comment_likes().expect("comment likes").len(), 2);
         let erased = store.erase(Some(gone), &[]).expect("erase");
         assert!(erased.account);
         assert_eq!(erased.videos.len(), 1);
@@ -420,6 +444,20 @@ mod tests {
             2,
             "their comment and the one on their video"
         );
+        // Their saves and comment likes went, and saves of their video; a like of their comment
+        // goes when the platform names the erased comments (they may be in another region).
+        assert_eq!(store.saves().expect("saves"), Vec::new());
+        assert_eq!(
+            store.comment_likes().expect("comment likes"),
+            [(kept, CommentId(901))]
+        );
+        assert_eq!(
+            store
+                .erase_comment_likes(&erased.comments)
+                .expect("erase comment likes"),
+            1
+        );
+        assert_eq!(store.comment_likes().expect("comment likes"), Vec::new());
         store.vacuum().expect("vacuum");
         // The store carries on after its rewrite.
         assert!(store.account(gone).expect("account").is_none());
@@ -433,7 +471,7 @@ mod tests {
             .collect();
         assert_eq!(texts, ["quux-wrote-4"]);
         store
-            .apply(&[event(&eu, 6, kept, EventKind::Like, 72)])
+            .apply(&[event(&eu, 10, kept, EventKind::Like, 72)])
             .expect("apply after");
         drop(store);
         let bytes = std::fs::read(dir.join(super::STORE_FILE)).expect("file");

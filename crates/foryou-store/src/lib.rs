@@ -13,6 +13,7 @@ mod erase;
 mod keys;
 mod log;
 mod migrate;
+mod project;
 mod records;
 mod sealed;
 
@@ -147,6 +148,13 @@ pub trait RegionStore: Send + Sync {
     fn update_comment(&self, comment: &Comment) -> Result<bool, StoreError>;
     /// Every comment written by this region's users.
     fn comments(&self) -> Result<Vec<Comment>, StoreError>;
+    /// Every (user, video, saved at) favourite of this region's users.
+    fn saves(&self) -> Result<Vec<(UserId, VideoId, u64)>, StoreError>;
+    /// Every (user, comment) comment like by this region's users.
+    fn comment_likes(&self) -> Result<Vec<(UserId, CommentId)>, StoreError>;
+    /// Removes this region's users' likes of comments that were erased (in whichever region they
+    /// were stored); returns how many.
+    fn erase_comment_likes(&self, comments: &[CommentId]) -> Result<u64, StoreError>;
 
     /// Bulk-loads accounts, sounds and videos in one transaction (demo worlds, migrations).
     /// Handles must be new; records must belong to this region.
@@ -158,7 +166,7 @@ pub trait RegionStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Applies records of the region's event log, in log order, to the derived tables (likes,
-    /// follows, comments, view and share counts) and records the last position applied, in one
+    /// saves, follows, comments, comment likes, view and share counts) and records the last position applied, in one
     /// transaction. Records at or below that position are skipped (their effect is
     /// [`Effect::None`]), so a consumer may offer a record twice; a record past the next position
     /// is refused with [`StoreError::Gap`]. The effects may reach disk after the call returns: the
@@ -170,10 +178,12 @@ pub trait RegionStore: Send + Sync {
     /// start need not read the log to count them.
     fn view_share_counts(&self) -> Result<Vec<(VideoId, u64, u64)>, StoreError>;
     /// Removes, in one transaction, everything held by or about `user` (their account, handle,
-    /// sessions, settings, videos, follows either way, likes, comments, follower decisions and
+    /// sessions, settings, videos, follows either way, likes, saves, comments, comment likes,
+    /// follower decisions and
     /// reports about them; staff decisions that named them stay with the name redacted, and their
     /// original sounds stay, unnamed, for the videos that use them) and everything attached to
-    /// `videos` (the videos, their likes, comments, counts and reports), whoever's they are.
+    /// `videos` (the videos, their likes, saves, comments, comment likes, counts and reports),
+    /// whoever's they are.
     fn erase(&self, user: Option<UserId>, videos: &[VideoId]) -> Result<Erased, StoreError>;
     /// Rewrites the store's files so that nothing removed survives in them (freed pages
     /// included); run after [`RegionStore::erase`].

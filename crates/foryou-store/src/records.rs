@@ -124,6 +124,9 @@ pub struct Comment {
     /// Taken down by a moderator (kept while its author may appeal).
     #[serde(default)]
     pub removed: bool,
+    /// For a reply: the top-level comment whose thread it joins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<CommentId>,
 }
 
 /// What applying a log record changed in the tables.
@@ -141,6 +144,14 @@ pub enum Effect {
     FollowRemoved,
     /// A comment was stored.
     CommentAdded(Comment),
+    /// A video was saved to favourites.
+    SaveAdded,
+    /// A video was taken out of favourites.
+    SaveRemoved,
+    /// A comment was liked (the record's `comment`).
+    CommentLiked,
+    /// A comment like was taken back.
+    CommentUnliked,
     /// A private account approved a follower.
     FollowerApproved,
     /// A private account declined a follower (or took an approval back).

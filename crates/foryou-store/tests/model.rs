@@ -1,10 +1,11 @@
 //! The embedded log and store against a `BTreeMap`/`BTreeSet` model, under random sequences of
-//! event batches (likes, unlikes, follows, unfollows, resent ids), restarts, and a store that
+//! event batches (likes, saves, follows, comment likes and their undoing; resent ids), restarts,
+//! and a store that
 //! falls behind its log and catches up.
 
 use foryou_store::Effect;
 use foryou_store::{EmbeddedKeys, EmbeddedLog, EmbeddedStore, RegionStore, SealedLog};
-use foryou_types::{EventKind, EventRecord, Region, UserId, VideoId};
+use foryou_types::{CommentId, EventKind, EventRecord, Region, UserId, VideoId};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,7 +20,7 @@ enum Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let batch = || prop::collection::vec((0u8..4, 0u8..3, 0u8..4, 0u8..12), 1..6);
+    let batch = || prop::collection::vec((0u8..8, 0u8..3, 0u8..4, 0u8..12), 1..6);
     prop_oneof![
         4 => batch().prop_map(Op::Batch),
         1 => batch().prop_map(Op::LogOnly),
@@ -50,11 +51,18 @@ fn record(region: &Region, kind: u8, user: u8, target: u8, id: u8) -> EventRecor
         EventKind::Unlike,
         EventKind::Follow,
         EventKind::Unfollow,
+        EventKind::Save,
+        EventKind::Unsave,
+        EventKind::LikeComment,
+        EventKind::UnlikeComment,
     ][kind as usize];
     let (video, creator) = match kind {
-        EventKind::Like | EventKind::Unlike => (Some(VideoId(u64::from(target) + 100)), None),
-        _ => (None, Some(UserId(u64::from(target) + 50))),
+        EventKind::Follow | EventKind::Unfollow => (None, Some(UserId(u64::from(target) + 50))),
+        _ => (Some(VideoId(u64::from(target) + 100)), None),
     };
+    // Comment `target + 700` is on video `target + 100`.
+    let comment = matches!(kind, EventKind::LikeComment | EventKind::UnlikeComment)
+        .then(|| CommentId(u64::from(target) + 700));
     EventRecord {
         seq: 0,
         id: format!("ev{id}"),
@@ -69,7 +77,8 @@ fn record(region: &Region, kind: u8, user: u8, target: u8, id: u8) -> EventRecor
         watch_ms: None,
         not_interested: None,
         text: None,
-        comment: None,
+        comment,
+        reply_to: None,
         tags: Vec::new(),
         not_learned: false,
         not_released: false,
@@ -86,6 +95,8 @@ proptest! {
         let (mut log, mut store) = open(&region, &dir);
         let mut likes: BTreeSet<(u64, u64)> = BTreeSet::new();
         let mut follows: BTreeSet<(u64, u64)> = BTreeSet::new();
+        let mut saves: BTreeSet<(u64, u64)> = BTreeSet::new();
+        let mut comment_likes: BTreeSet<(u64, u64)> = BTreeSet::new();
         let mut seen: BTreeMap<(u64, String), u64> = BTreeMap::new();
         let mut log_len = 0u64;
         for op in ops {
@@ -117,11 +128,18 @@ proptest! {
                     prop_assert_eq!(a.seq, log_len);
                     seen.insert(key, a.seq);
                     fresh.push(EventRecord { seq: a.seq, ..r.clone() });
+                    let video = (r.user.0, r.video.map(|v| v.0).unwrap_or(0));
+                    let creator = (r.user.0, r.creator.map(|c| c.0).unwrap_or(0));
+                    let comment = (r.user.0, r.comment.map(|c| c.0).unwrap_or(0));
                     match r.kind {
-                        EventKind::Like => { likes.insert((r.user.0, r.video.map(|v| v.0).unwrap_or(0))); }
-                        EventKind::Unlike => { likes.remove(&(r.user.0, r.video.map(|v| v.0).unwrap_or(0))); }
-                        EventKind::Follow => { follows.insert((r.user.0, r.creator.map(|c| c.0).unwrap_or(0))); }
-                        _ => { follows.remove(&(r.user.0, r.creator.map(|c| c.0).unwrap_or(0))); }
+                        EventKind::Like => { likes.insert(video); }
+                        EventKind::Unlike => { likes.remove(&video); }
+                        EventKind::Follow => { follows.insert(creator); }
+                        EventKind::Unfollow => { follows.remove(&creator); }
+                        EventKind::Save => { saves.insert(video); }
+                        EventKind::Unsave => { saves.remove(&video); }
+                        EventKind::LikeComment => { comment_likes.insert(comment); }
+                        _ => { comment_likes.remove(&comment); }
                     }
                 }
                 if !apply {
@@ -137,6 +155,10 @@ proptest! {
             let got_follows: BTreeSet<(u64, u64)> = store.follows().expect("follows").into_iter().map(|(u, c)| (u.0, c.0)).collect();
             prop_assert_eq!(&got_likes, &likes);
             prop_assert_eq!(&got_follows, &follows);
+            let got_saves: BTreeSet<(u64, u64)> = store.saves().expect("saves").into_iter().map(|(u, v, _)| (u.0, v.0)).collect();
+            prop_assert_eq!(&got_saves, &saves);
+            let got_comment_likes: BTreeSet<(u64, u64)> = store.comment_likes().expect("comment likes").into_iter().map(|(u, c)| (u.0, c.0)).collect();
+            prop_assert_eq!(&got_comment_likes, &comment_likes);
             prop_assert_eq!(store.applied_seq().expect("applied"), log_len);
             prop_assert_eq!(log.last_seq().expect("seq"), log_len);
             let all = log.read(1, usize::MAX).expect("events");

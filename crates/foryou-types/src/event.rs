@@ -46,6 +46,14 @@ pub enum EventKind {
     /// A page of the For You feed served to the user (`impression`): what was shown, where, why
     /// and with which features, so the ranker learns from what followed. Written by the platform.
     Impression,
+    /// Saved a video to the user's favourites (private to them).
+    Save,
+    /// Took a video out of the user's favourites.
+    Unsave,
+    /// Liked a comment (`target`: the comment's id).
+    LikeComment,
+    /// Took a comment like back (`target`: the comment's id).
+    UnlikeComment,
 }
 
 impl EventKind {
@@ -69,11 +77,15 @@ impl EventKind {
             EventKind::UndoNotInterested => "undo_not_interested",
             EventKind::Erased => "erased",
             EventKind::Impression => "impression",
+            EventKind::Save => "save",
+            EventKind::Unsave => "unsave",
+            EventKind::LikeComment => "like_comment",
+            EventKind::UnlikeComment => "unlike_comment",
         }
     }
 
     /// Every kind, for metrics and documentation.
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::View,
         EventKind::Skip,
         EventKind::Like,
@@ -91,6 +103,10 @@ impl EventKind {
         EventKind::UndoNotInterested,
         EventKind::Erased,
         EventKind::Impression,
+        EventKind::Save,
+        EventKind::Unsave,
+        EventKind::LikeComment,
+        EventKind::UnlikeComment,
     ];
 
     /// Whether only the platform writes this kind (never a client's event batch).
@@ -132,7 +148,9 @@ pub struct EventInput {
     /// Milliseconds watched (`view`, `skip`).
     #[serde(default)]
     pub watch_ms: Option<i64>,
-    /// `follow`/`unfollow`: the creator's user id; `not_interested`: `video`, `creator` or `sound`.
+    /// `follow`/`unfollow`: the creator's user id; `not_interested`: `video`, `creator` or `sound`;
+    /// `comment`: the id of the comment replied to (none for a new thread); `like_comment`/
+    /// `unlike_comment`: the comment's id.
     #[serde(default)]
     pub target: Option<String>,
     /// `comment`: the comment text.
@@ -176,9 +194,12 @@ pub struct EventRecord {
     /// A comment's text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// The comment created by a `comment` event.
+    /// The comment created by a `comment` event, or liked by a `like_comment` event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<CommentId>,
+    /// A reply's thread: the top-level comment it answers (replies to replies join the thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<CommentId>,
     /// A published video's hashtags (`publish` records only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
@@ -241,6 +262,7 @@ impl EventRecord {
             not_interested: None,
             text: None,
             comment: None,
+            reply_to: None,
             tags: Vec::new(),
             not_learned: false,
             not_released: false,

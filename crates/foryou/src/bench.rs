@@ -113,6 +113,7 @@ pub fn run(o: BenchOptions) -> Result<String> {
             not_interested: None,
             text: None,
             comment: None,
+            reply_to: None,
             tags: Vec::new(),
             not_learned: false,
             not_released: false,

@@ -73,6 +73,7 @@ impl Clock {
             not_interested: None,
             text: None,
             comment: None,
+            reply_to: None,
             tags: Vec::new(),
             not_learned: false,
             not_released: false,

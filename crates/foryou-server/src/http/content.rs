@@ -1,4 +1,4 @@
-//! Public content: videos, comments, profiles, sounds (lists paged), and the admin's user list.
+//! Public content: videos, profiles, sounds (lists paged), and the admin's user list.
 
 use super::extract::{ApiJson, MaybeCaller};
 use super::views;
@@ -104,32 +104,6 @@ pub(crate) async fn set_mature(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// `GET /v1/videos/{id}/comments?limit=20&cursor=C`: oldest first, a page at a time.
-pub(crate) async fn comments(
-    State(p): State<AppState>,
-    MaybeCaller(c): MaybeCaller,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let id: VideoId = parse_id("video", &id)?;
-    if !p.may_see_video(c.map(|c| c.user), id) {
-        return Err(ApiError::not_found(format!("no video with id {id}")));
-    }
-    let q = page_query(raw.as_deref().unwrap_or(""), 20)?;
-    let out = p.read_world(|w| {
-        w.videos.contains_key(&id).then(|| {
-            let all = w.comments.get(&id).map(|v| v.as_slice()).unwrap_or(&[]);
-            let (list, next) = page(
-                all.iter().map(|c| json!({"id": c.id, "author": {"id": c.author, "handle": views::handle_of(w, c.author)}, "text": c.text, "created_ms": c.created_ms})),
-                q,
-            );
-            json!({"comments": list, "total": all.len(), "next_cursor": next})
-        })
-    })?;
-    out.map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no video with id {id}")))
 }
 
 fn by_handle(p: &AppState, handle: &str) -> Result<UserId, ApiError> {

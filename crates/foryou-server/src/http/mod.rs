@@ -10,6 +10,7 @@ mod feed;
 mod media;
 mod moderation;
 mod search;
+mod social;
 mod transparency;
 mod upload;
 pub(crate) mod views;
@@ -102,7 +103,9 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/v1/videos/{id}/media", get(media::media))
         .route("/v1/videos/{id}/download", get(media::download))
         .route("/v1/videos/{id}/poster", get(media::poster))
-        .route("/v1/videos/{id}/comments", get(content::comments))
+        .route("/v1/videos/{id}/comments", get(social::comments))
+        .route("/v1/comments/{id}/replies", get(social::replies))
+        .route("/v1/me/favorites", get(social::favourites))
         .route("/v1/videos/{id}/mature", put(content::set_mature))
         .route("/v1/events", post(feed::events))
         .route("/v1/feed", get(feed::feed))

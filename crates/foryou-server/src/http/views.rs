@@ -29,6 +29,8 @@ pub struct SoundRef {
 pub struct Counts {
     /// Likes.
     pub likes: u64,
+    /// Times saved to favourites.
+    pub saves: u64,
     /// Comments.
     pub comments: u64,
     /// Shares.
@@ -72,6 +74,8 @@ pub struct VideoView {
     pub counts: Counts,
     /// Whether the viewer liked it.
     pub liked: bool,
+    /// Whether the viewer saved it to their favourites.
+    pub saved: bool,
     /// Whether the viewer follows the creator.
     pub following: bool,
     /// Upload time, Unix ms.
@@ -142,11 +146,13 @@ pub(crate) fn video(w: &World, id: VideoId, viewer: Option<UserId>) -> Option<Vi
         },
         counts: Counts {
             likes: e.likes,
+            saves: e.saves,
             comments: e.comments,
             shares: e.shares,
             views: e.views,
         },
         liked: viewer.is_some_and(|u| w.likes.contains(&(u, id))),
+        saved: viewer.is_some_and(|u| w.saves.contains(&(u, id))),
         following: viewer
             .is_some_and(|u| w.following.get(&u).is_some_and(|s| s.contains(&v.creator))),
         created_ms: v.created_ms,

@@ -1,5 +1,6 @@
 //! Erasure (GDPR Art. 17). `DELETE /v1/me` removes a person from every region: their account,
-//! sessions, settings, videos and media, likes, follows either way, comments, follower decisions
+//! sessions, settings, videos and media, likes, favourites, follows either way, comments and
+//! comment likes, follower decisions
 //! and reports about them from every store; their videos from every region's catalog and engine;
 //! what every engine learned about them; and their records in every region's event log, by
 //! destroying the keys those records are sealed under (crypto-shredding: a replay or a backup of
@@ -195,6 +196,8 @@ impl Platform {
         // The engines forget. For a person, their snapshots are written anew and the stores
         // rewritten at once, so no file keeps what went; a video's go at the next snapshot.
         for (_, cell) in self.cells.purge(purge) {
+            // Likes of the erased comments, wherever the likers live.
+            out.records += cell.store.erase_comment_likes(&comments)?;
             cell.engine.write().map_err(lock_err)?.erase(user, &videos);
             if user.is_some() {
                 cell.snapshot_now()?;

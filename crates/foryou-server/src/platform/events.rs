@@ -121,8 +121,15 @@ impl Platform {
                 ),
             ));
         }
+        // A comment like is about the comment's video.
+        let liked_comment = match ev.kind {
+            EventKind::LikeComment | EventKind::UnlikeComment => {
+                Some(self.comment_target(w, caller, ev, &field)?)
+            }
+            _ => None,
+        };
         // A private account's videos do not exist for people who do not follow it.
-        let video = match ev.video_id {
+        let video = match liked_comment.map(|(_, v)| v).or(ev.video_id) {
             Some(v) => Some(
                 w.videos
                     .get(&v)
@@ -160,7 +167,8 @@ impl Platform {
             watch_ms: None,
             not_interested: None,
             text: None,
-            comment: None,
+            comment: liked_comment.map(|(c, _)| c),
+            reply_to: None,
             tags: Vec::new(),
             not_learned: false,
             not_released: false,
@@ -245,6 +253,14 @@ impl Platform {
                 }
                 rec.text = Some(text.to_string());
                 rec.comment = Some(CommentId(new_id()));
+                // A reply joins the thread of the comment it answers.
+                if ev.target.is_some() {
+                    let (parent, _) = self.comment_target(w, caller, ev, &field)?;
+                    rec.reply_to = match w.comment_at.get(&parent) {
+                        Some((_, Some(root))) => Some(*root),
+                        _ => Some(parent),
+                    };
+                }
             }
             EventKind::ApproveFollower | EventKind::DeclineFollower => {
                 let id: UserId = ev
@@ -330,6 +346,49 @@ impl Platform {
             ));
         }
         Ok(rec)
+    }
+
+    /// The visible comment an event's `target` names, and its video (checked against `video_id`
+    /// when one is sent).
+    fn comment_target(
+        &self,
+        w: &World,
+        caller: &Caller,
+        ev: &EventInput,
+        field: &dyn Fn(&str) -> String,
+    ) -> Result<(CommentId, VideoId), PlatformError> {
+        let t = ev.target.as_deref().ok_or_else(|| {
+            PlatformError::bad_request(format!(
+                "{}: a {} event names the comment's id",
+                field("target"),
+                ev.kind.as_str()
+            ))
+        })?;
+        let id: CommentId = t.parse().map_err(|_| {
+            PlatformError::bad_request(format!("{}: '{t}' is not a comment id", field("target")))
+        })?;
+        let video = w
+            .comment_at
+            .get(&id)
+            .map(|(v, _)| *v)
+            .filter(|v| {
+                w.videos
+                    .get(v)
+                    .is_some_and(|e| self.may_see(w, Some(caller.user), e.video.creator))
+            })
+            .ok_or_else(|| {
+                PlatformError::unprocessable(
+                    "unknown_comment",
+                    format!("{}: no comment with id {id}", field("target")),
+                )
+            })?;
+        if ev.video_id.is_some_and(|v| v != video) {
+            return Err(PlatformError::unprocessable(
+                "wrong_video",
+                format!("{}: comment {id} is on video {video}", field("video_id")),
+            ));
+        }
+        Ok((id, video))
     }
 
     /// Forgets the engine's learned interests for the caller ("refresh"); follows stay. The

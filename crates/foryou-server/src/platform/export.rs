@@ -5,8 +5,10 @@
 //! foryou-export/README.txt          what each file is
 //! foryou-export/account.json        the account (the password only as "argon2id hash, not exported")
 //! foryou-export/videos.json         their videos; media/ and posters/ hold the files
-//! foryou-export/comments.json       comments they wrote
+//! foryou-export/comments.json       comments and replies they wrote (taken down ones included)
 //! foryou-export/likes.json          videos they like
+//! foryou-export/favourites.json     videos they saved, and when
+//! foryou-export/comment-likes.json  comments they like
 //! foryou-export/follows.json        creators they follow, and how many follow them
 //! foryou-export/events.jsonl        every record of theirs in their region's event log
 //! foryou-export/interests.json      what the For You engine has learned about them
@@ -20,6 +22,7 @@ const README: &str = "This archive holds everything Foryou keeps about you, as J
 account.json: your account (your password is kept only as an argon2id hash, not exported).\n\
 videos.json, media/, posters/: your videos and their files.\n\
 comments.json, likes.json, follows.json: what you wrote, liked and followed.\n\
+favourites.json, comment-likes.json: the videos you saved and the comments you liked.\n\
 events.jsonl: every record of yours in your home region's event log (views, skips, likes, ...).\n\
 interests.json: what the For You engine learned about you (creators, sounds, hashtags and weights).\n\
 staff-access.json: decisions of the staff gateway about your data.\n\
@@ -93,7 +96,7 @@ impl Platform {
                 }))?,
             )?;
         }
-        let (videos, comments, likes, following, followers) = {
+        let (videos, likes, following, followers) = {
             let w = self.world.read().map_err(lock_err)?;
             let videos: Vec<Video> = w
                 .by_creator
@@ -101,13 +104,6 @@ impl Platform {
                 .into_iter()
                 .flatten()
                 .filter_map(|v| w.videos.get(v).map(|e| e.video.clone()))
-                .collect();
-            let comments: Vec<Comment> = w
-                .comments
-                .values()
-                .flatten()
-                .filter(|c| c.author == caller.user)
-                .cloned()
                 .collect();
             let likes: Vec<VideoId> = w
                 .likes
@@ -121,8 +117,31 @@ impl Platform {
                 .map(|s| s.iter().copied().collect())
                 .unwrap_or_default();
             let followers = w.followers.get(&caller.user).copied().unwrap_or(0);
-            (videos, comments, likes, following, followers)
+            (videos, likes, following, followers)
         };
+        // From the store, which holds what the projection hides (taken-down comments, replies
+        // to erased threads).
+        let comments: Vec<Comment> = cell
+            .store
+            .comments()?
+            .into_iter()
+            .filter(|c| c.author == caller.user)
+            .collect();
+        let mut favourites: Vec<(VideoId, u64)> = cell
+            .store
+            .saves()?
+            .into_iter()
+            .filter(|(u, _, _)| *u == caller.user)
+            .map(|(_, v, ts)| (v, ts))
+            .collect();
+        favourites.sort_by_key(|&(v, ts)| (std::cmp::Reverse(ts), v));
+        let comment_likes: Vec<CommentId> = cell
+            .store
+            .comment_likes()?
+            .into_iter()
+            .filter(|(u, _)| *u == caller.user)
+            .map(|(_, c)| c)
+            .collect();
         add("videos.json", &json_bytes(&videos)?)?;
         for v in &videos {
             for (dir, key) in [("media", &v.media_key), ("posters", &v.poster_key)] {
@@ -136,6 +155,12 @@ impl Platform {
         }
         add("comments.json", &json_bytes(&comments)?)?;
         add("likes.json", &json_bytes(&likes)?)?;
+        let favourites: Vec<serde_json::Value> = favourites
+            .into_iter()
+            .map(|(v, ts)| serde_json::json!({"video": v, "saved_ms": ts}))
+            .collect();
+        add("favourites.json", &json_bytes(&favourites)?)?;
+        add("comment-likes.json", &json_bytes(&comment_likes)?)?;
         add(
             "follows.json",
             &json_bytes(&serde_json::json!({"following": following, "followers": followers}))?,

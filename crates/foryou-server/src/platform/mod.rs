@@ -333,6 +333,10 @@ impl Platform {
     fn rebuild(&self) -> Result<(), PlatformError> {
         let mut w = World::default();
         let mut referenced: HashMap<Region, HashSet<String>> = HashMap::new();
+        // Comments, saves and comment likes of every region, shown once all are read (a reply
+        // and its thread may live in different regions).
+        let mut comments: Vec<Comment> = Vec::new();
+        let mut saves: Vec<(UserId, VideoId, u64)> = Vec::new();
         for (r, cell) in self.cells.upkeep() {
             // The store first applies whatever of the log a crash kept from it.
             cell.catch_up()?;
@@ -378,15 +382,36 @@ impl Platform {
                     e.likes += 1;
                 }
             }
-            for c in s.comments()?.into_iter().filter(|c| !c.removed) {
-                if let Some(e) = w.videos.get_mut(&c.video) {
-                    e.comments += 1;
+            comments.extend(s.comments()?);
+            saves.extend(s.saves()?);
+            for (u, c) in s.comment_likes()? {
+                if w.comment_likes.insert((u, c)) {
+                    *w.comment_like_counts.entry(c).or_default() += 1;
                 }
-                w.comments.entry(c.video).or_default().push(c);
             }
         }
-        for list in w.comments.values_mut() {
-            list.sort_by_key(|c| (c.created_ms, c.id));
+        // Threads first, then replies to the threads that still exist (taken down or not).
+        comments.sort_by_key(|c| (c.reply_to.is_some(), c.created_ms, c.id));
+        let threads: HashSet<CommentId> = comments
+            .iter()
+            .filter(|c| c.reply_to.is_none())
+            .map(|c| c.id)
+            .collect();
+        for c in comments {
+            let shown = w.videos.contains_key(&c.video)
+                && !c.removed
+                && c.reply_to.is_none_or(|r| threads.contains(&r));
+            if shown {
+                w.show_comment(c);
+            }
+        }
+        saves.sort_by_key(|&(u, v, ts)| (ts, u, v));
+        for (u, v, _) in saves {
+            if let Some(e) = w.videos.get_mut(&v) {
+                e.saves += 1;
+                w.saves.insert((u, v));
+                w.favourites.entry(u).or_default().push(v);
+            }
         }
         for (_, cell) in self.cells.upkeep() {
             let mut e = cell.engine.write().map_err(lock_err)?;

@@ -116,10 +116,7 @@ impl Platform {
     ) -> Result<u64, PlatformError> {
         let c = {
             let w = self.world.read().map_err(lock_err)?;
-            w.comments
-                .values()
-                .flatten()
-                .find(|c| c.id == comment)
+            w.comment(comment)
                 .filter(|c| {
                     w.videos
                         .get(&c.video)
@@ -277,21 +274,10 @@ impl Platform {
         let updated = Comment { removed, ..c };
         cell.store.update_comment(&updated)?;
         let mut w = self.world.write().map_err(lock_err)?;
-        let count = |w: &mut World, d: i64| {
-            if let Some(e) = w.videos.get_mut(&updated.video) {
-                e.comments = e.comments.saturating_add_signed(d);
-            }
-        };
         if removed {
-            if let Some(l) = w.comments.get_mut(&updated.video) {
-                l.retain(|x| x.id != id);
-            }
-            count(&mut w, -1);
-        } else {
-            let l = w.comments.entry(updated.video).or_default();
-            l.push(updated.clone());
-            l.sort_by_key(|c| (c.created_ms, c.id));
-            count(&mut w, 1);
+            w.hide_comment(id, updated.video, updated.reply_to);
+        } else if w.videos.contains_key(&updated.video) {
+            w.show_comment(updated);
         }
         Ok(())
     }

@@ -469,6 +469,7 @@ fn catalog_record(kind: EventKind, v: &Video) -> EventRecord {
         not_interested: None,
         text: None,
         comment: None,
+        reply_to: None,
         tags: v.hashtags.clone(),
         not_learned: false,
         not_released: false,

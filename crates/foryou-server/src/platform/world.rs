@@ -1,5 +1,5 @@
 //! The public projection of every region's records (accounts, videos, sounds, follows, likes,
-//! comments), rebuilt at start and kept current on writes.
+//! saves, comments and their threads and likes), rebuilt at start and kept current on writes.
 
 use super::*;
 
@@ -23,6 +23,9 @@ pub(crate) struct UserEntry {
 pub(crate) struct VideoEntry {
     pub video: Video,
     pub likes: u64,
+    /// Times saved to someone's favourites.
+    pub saves: u64,
+    /// Visible comments, replies included.
     pub comments: u64,
     pub shares: u64,
     pub views: u64,
@@ -46,7 +49,20 @@ pub(crate) struct World {
     pub likes: HashSet<(UserId, VideoId)>,
     /// Private accounts' decisions on followers: (account, follower) → approved.
     pub approvals: HashMap<(UserId, UserId), bool>,
+    /// Visible top-level comments per video, oldest first.
     pub comments: HashMap<VideoId, Vec<Comment>>,
+    /// Replies per top-level comment, oldest first; shown while that comment is.
+    pub replies: HashMap<CommentId, Vec<Comment>>,
+    /// Every visible comment: its video and, for a reply, its thread.
+    pub comment_at: HashMap<CommentId, (VideoId, Option<CommentId>)>,
+    /// (user, video) saved to favourites.
+    pub saves: HashSet<(UserId, VideoId)>,
+    /// Each person's favourites, in the order saved (private to them).
+    pub favourites: HashMap<UserId, Vec<VideoId>>,
+    /// (user, comment) likes of comments.
+    pub comment_likes: HashSet<(UserId, CommentId)>,
+    /// Likes per comment.
+    pub comment_like_counts: HashMap<CommentId, u64>,
 }
 
 impl World {
@@ -79,6 +95,7 @@ impl World {
             VideoEntry {
                 video: v,
                 likes: 0,
+                saves: 0,
                 comments: 0,
                 shares: 0,
                 views: 0,
@@ -117,7 +134,30 @@ impl World {
             self.remove_video(&v);
         }
         self.likes.retain(|(_, v)| *v != id);
-        self.comments.remove(&id);
+        if self.saves.iter().any(|(_, v)| *v == id) {
+            self.saves.retain(|(_, v)| *v != id);
+            for list in self.favourites.values_mut() {
+                list.retain(|v| *v != id);
+            }
+        }
+        let mut gone: Vec<CommentId> = Vec::new();
+        for c in self.comments.remove(&id).into_iter().flatten() {
+            gone.extend(
+                self.replies
+                    .remove(&c.id)
+                    .into_iter()
+                    .flatten()
+                    .map(|r| r.id),
+            );
+            gone.push(c.id);
+        }
+        // Threads under comments hidden by moderators.
+        self.replies
+            .retain(|_, l| l.first().is_none_or(|r| r.video != id));
+        for c in &gone {
+            self.comment_at.remove(c);
+            self.comment_like_counts.remove(c);
+        }
         for s in self.sounds.values_mut() {
             if s.origin == id {
                 s.origin = VideoId(0);
@@ -125,20 +165,97 @@ impl World {
         }
     }
 
-    /// Takes comments out (erased with their author or their video).
+    /// Shows a comment: a new one, one loaded at start, or one a moderator restored. A
+    /// top-level comment brings its thread back with it; a reply shows while its thread does.
+    pub(super) fn show_comment(&mut self, c: Comment) {
+        let (id, video) = (c.id, c.video);
+        let shown = match c.reply_to {
+            None => {
+                let thread = self.replies.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+                for r in thread {
+                    self.comment_at.insert(r.id, (video, Some(id)));
+                }
+                let n = 1 + thread.len() as u64;
+                self.comment_at.insert(id, (video, None));
+                insert_sorted(self.comments.entry(video).or_default(), c);
+                n
+            }
+            Some(root) => {
+                let visible = self.comment_at.get(&root).is_some_and(|(_, r)| r.is_none());
+                if visible {
+                    self.comment_at.insert(id, (video, Some(root)));
+                }
+                insert_sorted(self.replies.entry(root).or_default(), c);
+                u64::from(visible)
+            }
+        };
+        if let Some(e) = self.videos.get_mut(&video) {
+            e.comments += shown;
+        }
+    }
+
+    /// Hides a comment (a moderator's takedown, or on its way to erasure); a top-level
+    /// comment's thread is hidden with it but kept, should it come back.
+    pub(super) fn hide_comment(
+        &mut self,
+        id: CommentId,
+        video: VideoId,
+        reply_to: Option<CommentId>,
+    ) {
+        let visible = self.comment_at.remove(&id).is_some();
+        let hidden = match reply_to {
+            None => {
+                if let Some(l) = self.comments.get_mut(&video) {
+                    l.retain(|x| x.id != id);
+                }
+                let thread = self.replies.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+                for r in thread {
+                    self.comment_at.remove(&r.id);
+                }
+                1 + thread.len() as u64
+            }
+            Some(root) => {
+                if let Some(l) = self.replies.get_mut(&root) {
+                    l.retain(|x| x.id != id);
+                }
+                1
+            }
+        };
+        if let (true, Some(e)) = (visible, self.videos.get_mut(&video)) {
+            e.comments = e.comments.saturating_sub(hidden);
+        }
+    }
+
+    /// Takes comments out for good (erased with their author or their video): a top-level
+    /// comment takes its thread out of view (the replies stay their authors'), and their likes go.
     pub(super) fn remove_comments(&mut self, ids: &[CommentId]) {
         if ids.is_empty() {
             return;
         }
         let ids: HashSet<CommentId> = ids.iter().copied().collect();
-        for (video, list) in self.comments.iter_mut() {
-            let before = list.len();
-            list.retain(|c| !ids.contains(&c.id));
-            let gone = (before - list.len()) as u64;
-            if let Some(e) = self.videos.get_mut(video) {
-                e.comments = e.comments.saturating_sub(gone);
+        for id in &ids {
+            if let Some((video, root)) = self.comment_at.get(id).copied() {
+                self.hide_comment(*id, video, root);
             }
         }
+        self.replies.retain(|root, _| !ids.contains(root));
+        for list in self.replies.values_mut() {
+            list.retain(|c| !ids.contains(&c.id));
+        }
+        self.comment_likes.retain(|(_, c)| !ids.contains(c));
+        for id in &ids {
+            self.comment_like_counts.remove(id);
+        }
+    }
+
+    /// One visible comment.
+    pub(crate) fn comment(&self, id: CommentId) -> Option<&Comment> {
+        let (video, root) = self.comment_at.get(&id)?;
+        let list = match root {
+            None => self.comments.get(video)?,
+            Some(r) => self.replies.get(r)?,
+        };
+        list.iter().find(|c| c.id == id)
     }
 
     /// Takes a person out: their account, handle, follows either way, likes, follower
@@ -172,6 +289,21 @@ impl World {
                 e.likes = e.likes.saturating_sub(1);
             }
         }
+        for v in self.favourites.remove(&u).into_iter().flatten() {
+            self.saves.remove(&(u, v));
+            if let Some(e) = self.videos.get_mut(&v) {
+                e.saves = e.saves.saturating_sub(1);
+            }
+        }
+        let counts = &mut self.comment_like_counts;
+        self.comment_likes.retain(|(a, c)| {
+            if *a == u {
+                if let Some(n) = counts.get_mut(c) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            *a != u
+        });
         self.approvals.retain(|(a, b), _| *a != u && *b != u);
         for s in self.sounds.values_mut() {
             if s.creator == u {
@@ -189,7 +321,8 @@ impl World {
                 (EventKind::Share, _) => e.shares += 1,
                 (_, Effect::LikeAdded) => e.likes += 1,
                 (_, Effect::LikeRemoved) => e.likes = e.likes.saturating_sub(1),
-                (_, Effect::CommentAdded(_)) => e.comments += 1,
+                (_, Effect::SaveAdded) => e.saves += 1,
+                (_, Effect::SaveRemoved) => e.saves = e.saves.saturating_sub(1),
                 _ => {}
             }
         }
@@ -219,7 +352,38 @@ impl World {
                     *n = n.saturating_sub(1);
                 }
             }
-            Effect::CommentAdded(c) => self.comments.entry(c.video).or_default().push(c.clone()),
+            Effect::SaveAdded => {
+                if let Some(v) = rec.video {
+                    if self.saves.insert((rec.user, v)) {
+                        self.favourites.entry(rec.user).or_default().push(v);
+                    }
+                }
+            }
+            Effect::SaveRemoved => {
+                if let Some(v) = rec.video {
+                    self.saves.remove(&(rec.user, v));
+                    if let Some(l) = self.favourites.get_mut(&rec.user) {
+                        l.retain(|x| *x != v);
+                    }
+                }
+            }
+            Effect::CommentLiked => {
+                if let Some(c) = rec.comment {
+                    if self.comment_likes.insert((rec.user, c)) {
+                        *self.comment_like_counts.entry(c).or_default() += 1;
+                    }
+                }
+            }
+            Effect::CommentUnliked => {
+                if let Some(c) = rec.comment {
+                    if self.comment_likes.remove(&(rec.user, c)) {
+                        if let Some(n) = self.comment_like_counts.get_mut(&c) {
+                            *n = n.saturating_sub(1);
+                        }
+                    }
+                }
+            }
+            Effect::CommentAdded(c) => self.show_comment(c.clone()),
             Effect::FollowerApproved | Effect::FollowerDeclined => {
                 if let Some(f) = rec.creator {
                     self.approvals
@@ -228,5 +392,97 @@ impl World {
             }
             Effect::None => {}
         }
+    }
+}
+
+/// Inserts a comment into a list kept oldest first (it is nearly always the newest).
+fn insert_sorted(list: &mut Vec<Comment>, c: Comment) {
+    let key = (c.created_ms, c.id);
+    let at = list.partition_point(|x| (x.created_ms, x.id) <= key);
+    list.insert(at, c);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn video(id: u64) -> Video {
+        Video {
+            id: VideoId(id),
+            creator: UserId(1),
+            region: Region::new("eu").expect("region"),
+            caption: String::new(),
+            hashtags: Vec::new(),
+            sound: SoundId(1),
+            duration_ms: 1000,
+            width: 1,
+            height: 1,
+            mime: "video/mp4".into(),
+            video_codec: "avc1".into(),
+            audio_codec: None,
+            media_key: "m".into(),
+            poster_key: "p".into(),
+            poster_mime: "image/png".into(),
+            size_bytes: 1,
+            mature: false,
+            effects: Vec::new(),
+            removed: false,
+            created_ms: 1,
+        }
+    }
+
+    fn comment(id: u64, reply_to: Option<u64>, at: u64) -> Comment {
+        Comment {
+            id: CommentId(id),
+            video: VideoId(7),
+            author: UserId(2),
+            region: Region::new("eu").expect("region"),
+            text: format!("c{id}"),
+            created_ms: at,
+            removed: false,
+            reply_to: reply_to.map(CommentId),
+        }
+    }
+
+    /// A thread is hidden and shown with its top-level comment, counted only while shown, and
+    /// leaves view for good when that comment is erased.
+    #[test]
+    fn a_thread_follows_its_top_level_comment() {
+        let mut w = World::default();
+        w.add_video(video(7));
+        let count = |w: &World| w.videos[&VideoId(7)].comments;
+        w.show_comment(comment(10, None, 1));
+        w.show_comment(comment(12, Some(10), 3));
+        w.show_comment(comment(11, Some(10), 2));
+        w.show_comment(comment(20, None, 4));
+        assert_eq!(count(&w), 4);
+        let ids: Vec<u64> = w.replies[&CommentId(10)].iter().map(|c| c.id.0).collect();
+        assert_eq!(ids, [11, 12], "oldest first");
+        assert_eq!(w.comment(CommentId(12)).map(|c| c.id), Some(CommentId(12)));
+
+        // A moderator takes the thread's first comment down, then restores it.
+        w.hide_comment(CommentId(10), VideoId(7), None);
+        assert_eq!(count(&w), 1);
+        assert!(w.comment(CommentId(11)).is_none());
+        // A reply taken down while its thread is hidden is not counted twice.
+        w.hide_comment(CommentId(12), VideoId(7), Some(CommentId(10)));
+        assert_eq!(count(&w), 1);
+        w.show_comment(comment(10, None, 1));
+        assert_eq!(
+            count(&w),
+            3,
+            "the thread came back without the reply taken down"
+        );
+        assert!(w.comment(CommentId(11)).is_some());
+
+        // Erased: the thread leaves view, and so do the likes of what was erased.
+        w.comment_likes.insert((UserId(3), CommentId(10)));
+        w.comment_like_counts.insert(CommentId(10), 1);
+        w.remove_comments(&[CommentId(10)]);
+        assert_eq!(count(&w), 1);
+        assert!(w.comment(CommentId(11)).is_none());
+        assert!(!w.replies.contains_key(&CommentId(10)));
+        assert!(w.comment_likes.is_empty() && w.comment_like_counts.is_empty());
+        assert_eq!(w.comments[&VideoId(7)].len(), 1);
     }
 }
