@@ -537,46 +537,29 @@ fn simulate(p: &Platform, viewers: &[UserId], videos: &[Video], rng: &mut StdRng
                 target: None,
                 text: None,
             });
-            if fan && rng.gen_bool(0.4) {
-                events.push(EventInput {
-                    id: id("l"),
-                    kind: EventKind::Like,
-                    video_id: Some(v.id),
-                    watch_ms: None,
-                    target: None,
-                    text: None,
-                });
-            }
-            if fan && rng.gen_bool(0.06) {
-                events.push(EventInput {
-                    id: id("f"),
-                    kind: EventKind::Follow,
-                    video_id: Some(v.id),
-                    watch_ms: None,
-                    target: None,
-                    text: None,
-                });
-            }
-            if fan && rng.gen_bool(0.05) {
-                let text = COMMENTS[rng.gen_range(0..COMMENTS.len())].to_string();
-                events.push(EventInput {
-                    id: id("c"),
-                    kind: EventKind::Comment,
-                    video_id: Some(v.id),
-                    watch_ms: None,
-                    target: None,
-                    text: Some(text),
-                });
-            }
-            if fan && rng.gen_bool(0.04) {
-                events.push(EventInput {
-                    id: id("s"),
-                    kind: EventKind::Share,
-                    video_id: Some(v.id),
-                    watch_ms: None,
-                    target: None,
-                    text: None,
-                });
+            let plain = |kind: EventKind, tag: &str| EventInput {
+                id: id(tag),
+                kind,
+                video_id: Some(v.id),
+                watch_ms: None,
+                target: None,
+                text: None,
+            };
+            // What a fan does besides watching, and how often.
+            for (kind, tag, p) in [
+                (EventKind::Like, "l", 0.4),
+                (EventKind::Save, "b", 0.08),
+                (EventKind::Follow, "f", 0.06),
+                (EventKind::Comment, "c", 0.05),
+                (EventKind::Share, "s", 0.04),
+            ] {
+                if fan && rng.gen_bool(p) {
+                    let mut e = plain(kind, tag);
+                    if kind == EventKind::Comment {
+                        e.text = Some(COMMENTS[rng.gen_range(0..COMMENTS.len())].to_string());
+                    }
+                    events.push(e);
+                }
             }
         }
         for chunk in events.chunks(100) {
