@@ -404,7 +404,7 @@ async function main() {
   });
 
   let kidHandle = '';
-  await step('the studio: record, trim, an effect, text, a library sound, post; another viewer hears it', async () => {
+  await step('the studio: record, trim, an effect, text, a library sound, post; it plays with that sound in another user\'s For You feed', async () => {
     await page.goto(`${base}/#/studio`);
     await page.click('#studio-camera');
     await page.click('#studio-record');
@@ -438,12 +438,26 @@ async function main() {
     check(onEffect.videos.some(v => v.id === id), 'not on the effect page');
     await page.click(`section.item[data-id="${id}"] a.effect[href="#/effect/mono"]`);
     await page.waitForSelector(`.grid a[data-id="${id}"]`);
-    // Another viewer (signed out) plays it with its sound.
-    const other = await browser.newContext();
-    const p2 = await other.newPage();
-    await p2.goto(`${base}/#/v/${id}`);
+    // Another user, signed in in their own browser, meets it in their For You feed, playing with
+    // its sound.
+    const ctx2 = await browser.newContext();
+    const p2 = await ctx2.newPage();
+    await p2.goto(`${base}/#/login`);
+    await p2.fill('input[name=handle]', other);
+    await p2.fill('input[name=password]', 'another long password');
+    await p2.click('button[type=submit]');
+    await p2.waitForSelector('#nav-logout');
+    await p2.goto(`${base}/#/`);
+    await p2.waitForSelector('section.item');
+    for (let i = 0; i < 40 && !(await p2.$(`section.item[data-id="${id}"]`)); i++) {
+      await p2.evaluate(() => { const all = document.querySelectorAll('section.item'); all[all.length - 1].scrollIntoView(); });
+      await sleep(250);
+    }
+    check(await p2.$(`section.item[data-id="${id}"]`), 'the studio clip is not in another user\'s For You feed');
+    await p2.$eval(`section.item[data-id="${id}"]`, el => el.scrollIntoView());
     await p2.waitForFunction(i => { const v = document.querySelector(`section.item[data-id="${i}"] video`); return v && v.currentTime > 0.5 && v.webkitAudioDecodedByteCount > 0; }, id, { timeout: 15000 });
-    await other.close();
+    check(await p2.$eval(`section.item[data-id="${id}"] a.sound`, a => a.getAttribute('href')) === `#/sound/${soundId}`, 'the feed does not show the chosen sound');
+    await ctx2.close();
   });
 
   await step('a child asks a parent; the parent consents from the e-mailed link and sees the supervised account', async () => {
