@@ -4,6 +4,7 @@ mod audit;
 mod backends;
 mod bench;
 mod bench_log;
+mod bench_reach;
 mod counterfactual;
 mod demo;
 mod eval;
@@ -115,6 +116,32 @@ enum Command {
         ann_vectors: usize,
         /// A JSON file of engine parameters to change from the serving defaults, e.g.
         /// {"ranker_every": 4} to see what a setting costs.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// How long a new upload waits for its first audience: a demo-sized region with thousands
+    /// of unwatched recent videos in the pool receives For You traffic while a new creator
+    /// uploads; counts the pages until each upload has had its first-stage audience.
+    BenchReach {
+        /// Videos in the catalog, the waiting ones included.
+        #[arg(long, default_value_t = 12_500)]
+        videos: usize,
+        /// Of those, uploaded in the last two days and never shown.
+        #[arg(long, default_value_t = 3_000)]
+        waiting: usize,
+        /// Viewers sending the traffic.
+        #[arg(long, default_value_t = 300)]
+        viewers: usize,
+        /// The new creator's uploads.
+        #[arg(long, default_value_t = 15)]
+        uploads: usize,
+        /// For You pages served per second in the region.
+        #[arg(long, default_value_t = 10.0)]
+        pages_per_second: f64,
+        /// Items per page.
+        #[arg(long, default_value_t = 8)]
+        page: usize,
+        /// Engine parameters to change, as for `eval`.
         #[arg(long)]
         config: Option<PathBuf>,
     },
@@ -506,6 +533,36 @@ fn main() -> Result<()> {
                 events,
                 requests,
                 ann_vectors,
+                engine: eval::config_with_changes(
+                    foryou_engine::EngineConfig::default(),
+                    config.as_deref(),
+                )?,
+            })?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::BenchReach {
+            videos,
+            waiting,
+            viewers,
+            uploads,
+            pages_per_second,
+            page,
+            config,
+        } => {
+            if !(pages_per_second > 0.0 && pages_per_second.is_finite())
+                || page == 0
+                || viewers == 0
+            {
+                anyhow::bail!("--pages-per-second, --page and --viewers must be positive");
+            }
+            let report = bench_reach::run(bench_reach::ReachOptions {
+                videos,
+                waiting,
+                viewers,
+                uploads,
+                pages_per_second,
+                page,
                 engine: eval::config_with_changes(
                     foryou_engine::EngineConfig::default(),
                     config.as_deref(),
