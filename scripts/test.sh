@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what a fresh machine lacks, then runs formatting, lints, the Rust
-# tests (unit, property, API, crash-safety) and the headless-Chromium end-to-end test.
+# tests (unit, property, API, crash-safety, the backend suites on a real PostgreSQL) and the
+# headless-Chromium end-to-end test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   echo "== installing Debian's chromium for the browser test"
   need_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive need_root apt-get install -y -qq chromium >/dev/null
+fi
+# PostgreSQL's server binaries, for the record-store suite on a real server (the tests start
+# and stop their own server on loopback; nothing is left running).
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "== installing Debian's postgresql for the backend suites"
+  need_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive need_root apt-get install -y -qq postgresql >/dev/null
 fi
 if [ ! -d e2e/node_modules/playwright-core ]; then
   echo "== installing playwright-core (no browser download)"

@@ -16,6 +16,8 @@ mod migrate;
 mod project;
 mod records;
 mod sealed;
+#[cfg(feature = "suite")]
+pub mod suite;
 
 pub use embedded::EmbeddedStore;
 pub use embedded_log::EmbeddedLog;

@@ -262,3 +262,21 @@ fn view_and_share_counts_are_kept_across_restarts() {
     drop((log, store));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The conformance suite every backend passes, on the embedded store.
+#[test]
+fn the_embedded_store_passes_the_backend_suite() {
+    let made = std::cell::Cell::new(0u32);
+    let root = std::env::temp_dir().join(format!(
+        "foryou-suite-{}-{:x}",
+        std::process::id(),
+        rand_id()
+    ));
+    let open = |region: &Region| -> Box<dyn RegionStore> {
+        made.set(made.get() + 1);
+        let dir = root.join(made.get().to_string());
+        Box::new(EmbeddedStore::open(region.clone(), &dir, 1 << 20).expect("open"))
+    };
+    foryou_store::suite::run(&open);
+    let _ = std::fs::remove_dir_all(&root);
+}
