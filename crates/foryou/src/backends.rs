@@ -1,11 +1,27 @@
-//! The backends this binary runs on: per region, one redb file for the event log, one for the
-//! records, and a local directory for media. Another deployment chooses others here.
+//! The backends this binary runs on. By default every region is embedded: one redb file for the
+//! event log, one for the records, a local directory for media, under `--data`. A `--config`
+//! file names other backends per region; only the binary knows them (the server and the engine
+//! see the traits).
+//!
+//! ```toml
+//! [regions.eu]
+//! store = "postgres://foryou@127.0.0.1:5432/foryou_eu"   # or "embedded" (the default)
+//!
+//! [postgres]              # optional
+//! max_connections = 8
+//! statement_timeout_ms = 10000
+//! ```
 
+use anyhow::{bail, Context, Result};
 use foryou_media::{LocalObjectStore, ObjectStore};
+use foryou_postgres::{PgOptions, PgStore};
 use foryou_server::{Backends, Config, PlatformError};
 use foryou_store::{EmbeddedKeys, EmbeddedLog, EmbeddedStore, EventLog, KeyStore, RegionStore};
-use foryou_types::Region;
+use foryou_types::{Region, RegionMap};
+use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 /// Embedded storage: no server to install.
 pub struct Embedded;
@@ -43,5 +59,237 @@ impl Backends for Embedded {
 
     fn media(&self, _: &Region, dir: &Path) -> Result<Box<dyn ObjectStore>, PlatformError> {
         Ok(Box::new(LocalObjectStore::open(dir.join("media"))?))
+    }
+}
+
+/// The `--config` file.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Backends per region; a region without a table stays embedded.
+    #[serde(default)]
+    regions: BTreeMap<String, RegionTable>,
+    /// How PostgreSQL stores connect.
+    #[serde(default)]
+    postgres: PgTable,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RegionTable {
+    store: Option<String>,
+    events: Option<String>,
+    media: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct PgTable {
+    #[serde(default = "default_connections")]
+    max_connections: usize,
+    #[serde(default = "default_timeout_ms")]
+    statement_timeout_ms: u64,
+}
+
+impl Default for PgTable {
+    fn default() -> Self {
+        PgTable {
+            max_connections: default_connections(),
+            statement_timeout_ms: default_timeout_ms(),
+        }
+    }
+}
+
+fn default_connections() -> usize {
+    8
+}
+
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+
+/// Where one region's records live.
+#[derive(Clone, Debug, PartialEq)]
+enum StoreChoice {
+    Embedded,
+    Postgres(String),
+}
+
+/// Backends chosen per region by a configuration file.
+pub struct Configured {
+    stores: BTreeMap<Region, StoreChoice>,
+    pg: PgOptions,
+}
+
+impl Configured {
+    /// Reads and checks `path` against the platform's regions.
+    pub fn load(path: &Path, regions: &RegionMap) -> Result<Configured> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading --config {}", path.display()))?;
+        Configured::parse(&text, regions).with_context(|| format!("--config {}", path.display()))
+    }
+
+    fn parse(text: &str, regions: &RegionMap) -> Result<Configured> {
+        let file: FileConfig = toml::from_str(text)?;
+        if file.postgres.max_connections == 0 || file.postgres.max_connections > 1000 {
+            bail!("postgres.max_connections must be 1 to 1000");
+        }
+        if !(100..=600_000).contains(&file.postgres.statement_timeout_ms) {
+            bail!("postgres.statement_timeout_ms must be 100 to 600000");
+        }
+        let mut stores = BTreeMap::new();
+        for (name, t) in file.regions {
+            let region = Region::new(&name)
+                .ok()
+                .filter(|r| regions.all().contains(r))
+                .with_context(|| {
+                    format!(
+                        "[regions.{name}]: not one of this server's regions ({})",
+                        regions
+                            .all()
+                            .iter()
+                            .map(|r| r.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?;
+            let store = match t.store.as_deref() {
+                None | Some("embedded") => StoreChoice::Embedded,
+                Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                    StoreChoice::Postgres(url.to_string())
+                }
+                Some(other) => bail!(
+                    "[regions.{name}] store: '{}' is not \"embedded\" or a postgres:// URL",
+                    scheme_of(other)
+                ),
+            };
+            for (slot, v) in [("events", &t.events), ("media", &t.media)] {
+                match v.as_deref() {
+                    None | Some("embedded") => {}
+                    Some(other) => bail!(
+                        "[regions.{name}] {slot}: only \"embedded\" is supported for {slot} so far (got a {} URL)",
+                        scheme_of(other)
+                    ),
+                }
+            }
+            stores.insert(region, store);
+        }
+        Ok(Configured {
+            stores,
+            pg: PgOptions {
+                max_connections: file.postgres.max_connections,
+                statement_timeout: Duration::from_millis(file.postgres.statement_timeout_ms),
+            },
+        })
+    }
+
+    /// What each configured region uses, for the start-up log (no credentials).
+    pub fn describe(&self) -> Vec<String> {
+        self.stores
+            .iter()
+            .map(|(r, s)| match s {
+                StoreChoice::Embedded => format!("{r}: records embedded"),
+                StoreChoice::Postgres(url) => format!("{r}: records on PostgreSQL {}", redact(url)),
+            })
+            .collect()
+    }
+}
+
+/// A URL's scheme, never the rest (which may hold a password).
+fn scheme_of(url: &str) -> String {
+    url.split("://")
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(20)
+        .collect()
+}
+
+/// A postgres URL without its password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{user}@{}", &url[..s], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Backends for Configured {
+    fn keys(&self, region: &Region, dir: &Path) -> Result<Box<dyn KeyStore>, PlatformError> {
+        Embedded.keys(region, dir)
+    }
+
+    fn log(
+        &self,
+        region: &Region,
+        dir: &Path,
+        config: &Config,
+    ) -> Result<Box<dyn EventLog>, PlatformError> {
+        Embedded.log(region, dir, config)
+    }
+
+    fn store(
+        &self,
+        region: &Region,
+        dir: &Path,
+        config: &Config,
+    ) -> Result<Box<dyn RegionStore>, PlatformError> {
+        match self.stores.get(region) {
+            Some(StoreChoice::Postgres(url)) => {
+                Ok(Box::new(PgStore::open(region.clone(), url, &self.pg)?))
+            }
+            _ => Embedded.store(region, dir, config),
+        }
+    }
+
+    fn media(&self, region: &Region, dir: &Path) -> Result<Box<dyn ObjectStore>, PlatformError> {
+        Embedded.media(region, dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_names_backends_per_region_and_refuses_what_it_cannot_run() {
+        let regions = RegionMap::default();
+        let c = Configured::parse(
+            "[regions.eu]\nstore = \"postgres://foryou:secret@db.eu:5432/foryou_eu\"\n[regions.us]\nstore = \"embedded\"\n",
+            &regions,
+        )
+        .expect("parse");
+        assert_eq!(
+            c.describe(),
+            [
+                "eu: records on PostgreSQL postgres://foryou@db.eu:5432/foryou_eu",
+                "us: records embedded"
+            ]
+        );
+        let bad = |text: &str| {
+            Configured::parse(text, &regions)
+                .err()
+                .map(|e| format!("{e:#}"))
+                .expect("refused")
+        };
+        assert!(bad("[regions.mars]\nstore = \"embedded\"")
+            .contains("not one of this server's regions"));
+        assert!(bad("[regions.eu]\nstore = \"mysql://x:pw@h/db\"").contains("'mysql'"));
+        assert!(
+            !bad("[regions.eu]\nstore = \"mysql://x:pw@h/db\"").contains("pw"),
+            "a password in an error"
+        );
+        assert!(
+            bad("[regions.eu]\nevents = \"nats://127.0.0.1:4222\"").contains("only \"embedded\"")
+        );
+        assert!(bad("[regions.eu]\nstroe = \"embedded\"").contains("unknown field"));
+        assert!(bad("[postgres]\nmax_connections = 0").contains("max_connections"));
+        assert!(Configured::parse("", &regions)
+            .expect("empty")
+            .stores
+            .is_empty());
     }
 }

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use foryou_server::{Config, ConnLimits, Limits, Platform};
 use foryou_types::{RegionMap, Role};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Foryou: an open short-video platform with a For You feed, home-region data stores and
@@ -200,6 +200,9 @@ enum AdminCommand {
         /// Region list, as for `serve`.
         #[arg(long)]
         regions: Option<String>,
+        /// Backends per region, as for `serve`.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -274,6 +277,10 @@ struct ServeArgs {
     /// consent); default: http://<--addr>.
     #[arg(long)]
     public_url: Option<String>,
+    /// Backends per region (TOML: `[regions.eu] store = "postgres://..."`); regions it does
+    /// not name stay embedded under --data. See README, "Running at scale".
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 fn regions(spec: &Option<String>) -> Result<RegionMap> {
@@ -386,9 +393,19 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-fn open(config: Config) -> Result<Arc<Platform>> {
+fn open(config: Config, file: Option<&Path>) -> Result<Arc<Platform>> {
     let data = config.data_dir.display().to_string();
-    Platform::open(config, &backends::Embedded)
+    let opened = match file {
+        Some(path) => {
+            let chosen = backends::Configured::load(path, &config.regions)?;
+            for line in chosen.describe() {
+                tracing::info!("backend {line}");
+            }
+            Platform::open(config, &chosen)
+        }
+        None => Platform::open(config, &backends::Embedded),
+    };
+    opened
         .map(Arc::new)
         .map_err(|e| anyhow::anyhow!("opening the data dir {data}: {}", e.message))
 }
@@ -417,7 +434,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             init_logs(&args.log_format)?;
-            let platform = open(args.config()?)?;
+            let platform = open(args.config()?, args.config.as_deref())?;
             println!("Foryou is serving on http://{}", args.addr);
             run_server(platform, args.addr, args.conn_limits()?)
         }
@@ -429,7 +446,7 @@ fn main() -> Result<()> {
             rows,
         } => {
             init_logs(&serve.log_format)?;
-            let platform = open(serve.config()?)?;
+            let platform = open(serve.config()?, serve.config.as_deref())?;
             let login = demo::ensure(
                 &platform,
                 &serve.data,
@@ -454,11 +471,12 @@ fn main() -> Result<()> {
                     country,
                     data,
                     regions: spec,
+                    config: file,
                 },
         } => {
             let mut config = Config::new(&data);
             config.regions = regions(&spec)?;
-            let platform = open(config)?;
+            let platform = open(config, file.as_deref())?;
             let password = demo::random_password();
             platform
                 .create_account(&handle, &password, "1970-01-01", &country, Role::Admin)

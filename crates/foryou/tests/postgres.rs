@@ -1,0 +1,169 @@
+//! `foryou serve --config`: a region's records on a real PostgreSQL (started on loopback for the
+//! test), the rest embedded, with nothing changed in handlers or the engine. A European's
+//! account, video, like and comment land in the eu database and nowhere else, survive kill -9,
+//! and leave it when the person erases their account; an American's stay embedded.
+
+mod common;
+
+use common::{call, data_dir, start_with, upload};
+use foryou_postgres::test_server::TestServer;
+use foryou_postgres::{PgOptions, PgStore};
+use foryou_store::RegionStore;
+use foryou_types::Region;
+use serde_json::json;
+
+fn login(a: std::net::SocketAddr, handle: &str) -> String {
+    let (s, v) = call(
+        a,
+        "POST",
+        "/v1/sessions",
+        None,
+        Some(json!({"handle": handle, "password": "postgres password"})),
+    );
+    assert_eq!(s, 201, "{v}");
+    v["token"].as_str().expect("token").to_string()
+}
+
+fn sign_up(a: std::net::SocketAddr, handle: &str, country: &str) -> String {
+    let (s, v) = call(
+        a,
+        "POST",
+        "/v1/accounts",
+        None,
+        Some(
+            json!({"handle": handle, "password": "postgres password", "birthdate": "1990-01-01", "country": country}),
+        ),
+    );
+    assert_eq!(s, 201, "{v}");
+    login(a, handle)
+}
+
+#[test]
+fn a_region_runs_on_postgres_and_survives_kill_9() {
+    let pg = TestServer::start().unwrap_or_else(|e| panic!("cannot start PostgreSQL: {e}"));
+    let url = pg.database().expect("database");
+    let dir = data_dir("postgres");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cfg = dir.join("foryou.toml");
+    std::fs::write(&cfg, format!("[regions.eu]\nstore = \"{url}\"\n")).expect("config");
+    let cfg_arg = cfg.display().to_string();
+    let extra = ["--config", cfg_arg.as_str()];
+    let data = dir.join("data");
+
+    let server = start_with(&data, &extra, None);
+    let a = server.addr;
+    let eu_token = sign_up(a, "europeanmaker", "DE");
+    let us_token = sign_up(a, "americanviewer", "US");
+    let clip = foryou_media::synth::clip_mp4(&foryou_media::synth::ClipSpec {
+        seconds: 2.0,
+        ..Default::default()
+    });
+    let (s, v) = upload(a, &eu_token, &clip);
+    assert_eq!(s, 201, "{v}");
+    let vid = v["id"].as_str().expect("id").to_string();
+    let (s, v) = call(
+        a,
+        "POST",
+        "/v1/events",
+        Some(&eu_token),
+        Some(json!({"events": [
+            {"id": "p1", "kind": "comment", "video_id": vid, "text": "stored in postgres"},
+            {"id": "p2", "kind": "save", "video_id": vid},
+        ]})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = call(
+        a,
+        "POST",
+        "/v1/events",
+        Some(&us_token),
+        Some(json!({"events": [
+            {"id": "u1", "kind": "like", "video_id": vid},
+        ]})),
+    );
+    assert_eq!(s, 200, "{v}");
+    server.kill9();
+
+    // The eu database holds the European's records, not the American's.
+    let eu = Region::new("eu").expect("region");
+    {
+        let store = PgStore::open(eu.clone(), &url, &PgOptions::default()).expect("open");
+        let handles: Vec<String> = store
+            .accounts()
+            .expect("accounts")
+            .into_iter()
+            .map(|a| a.handle)
+            .collect();
+        assert_eq!(handles, ["europeanmaker"]);
+        assert_eq!(store.videos().expect("videos").len(), 1);
+        assert_eq!(
+            store.comments().expect("comments")[0].text,
+            "stored in postgres"
+        );
+        assert_eq!(store.saves().expect("saves").len(), 1);
+        assert!(
+            store.likes().expect("likes").is_empty(),
+            "the American's like is in the us store"
+        );
+    }
+
+    // After kill -9, everything acknowledged is served again.
+    let server = start_with(&data, &extra, None);
+    let a = server.addr;
+    let eu_token = login(a, "europeanmaker");
+    let (s, v) = call(
+        a,
+        "GET",
+        &format!("/v1/videos/{vid}"),
+        Some(&eu_token),
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["counts"]["likes"], 1, "{v}");
+    assert_eq!(v["counts"]["comments"], 1, "{v}");
+    assert_eq!(v["saved"], true, "{v}");
+    let (s, _) = call(a, "GET", "/v1/me", Some(&login(a, "americanviewer")), None);
+    assert_eq!(s, 200);
+
+    // Erasure reaches the database.
+    let (s, v) = call(
+        a,
+        "DELETE",
+        "/v1/me",
+        Some(&eu_token),
+        Some(json!({"password": "postgres password"})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let store = PgStore::open(eu, &url, &PgOptions::default()).expect("open");
+    assert!(store.accounts().expect("accounts").is_empty());
+    assert!(store.videos().expect("videos").is_empty());
+    assert!(store.comments().expect("comments").is_empty());
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_config_stops_the_server_before_it_serves() {
+    let dir = data_dir("badconfig");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cfg = dir.join("foryou.toml");
+    std::fs::write(
+        &cfg,
+        "[regions.eu]\nmedia = \"s3://bucket?endpoint=http://127.0.0.1:1\"\n",
+    )
+    .expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_foryou"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .arg("--data")
+        .arg(dir.join("data"))
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("[regions.eu] media") && err.contains("embedded"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
