@@ -1,7 +1,10 @@
 //! Applying the region's event log to the derived tables, in one transaction per batch, with
 //! the position applied kept beside them (the same effects as the embedded store's `project`).
+//! Appliers are serialized by the lock on the position's row. The commit does not wait for its
+//! WAL flush (`synchronous_commit off`): the log holds every record, and a start applies again
+//! whatever a crash lost, as `RegionStore::apply` allows.
 
-use crate::{enc, job, k, tx, u, PgStore};
+use crate::{enc, job, k, tx_as, u, PgStore};
 use foryou_store::{Comment, Effect, StoreError};
 use foryou_types::{CommentId, EventKind, EventRecord};
 use tokio_postgres::Client;
@@ -30,7 +33,8 @@ impl PgStore {
         let recs = records.to_vec();
         let region = self.region.clone();
         job!(self, [recs, region], |c| {
-            tx(&c, async {
+            let begin = "BEGIN; SET LOCAL synchronous_commit TO OFF";
+            tx_as(&c, begin, async {
                 let row = c
                     .query_one("SELECT seq FROM positions WHERE name = 'applied' FOR UPDATE", &[])
                     .await?;

@@ -168,8 +168,17 @@ pub(crate) async fn tx<T>(
     c: &Client,
     body: impl std::future::Future<Output = Result<Result<T, StoreError>, tokio_postgres::Error>>,
 ) -> Result<Result<T, StoreError>, tokio_postgres::Error> {
-    c.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
-        .await?;
+    tx_as(c, "BEGIN ISOLATION LEVEL SERIALIZABLE", body).await
+}
+
+/// Runs `body` in a transaction opened by `begin`: committed when it returns `Ok(Ok(_))`,
+/// rolled back otherwise.
+pub(crate) async fn tx_as<T>(
+    c: &Client,
+    begin: &str,
+    body: impl std::future::Future<Output = Result<Result<T, StoreError>, tokio_postgres::Error>>,
+) -> Result<Result<T, StoreError>, tokio_postgres::Error> {
+    c.batch_execute(begin).await?;
     match body.await {
         Ok(Ok(v)) => {
             c.batch_execute("COMMIT").await?;
