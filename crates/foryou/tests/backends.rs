@@ -1,13 +1,16 @@
-//! `foryou serve --config`: a region's records on a real PostgreSQL (started on loopback for the
-//! test), the rest embedded, with nothing changed in handlers or the engine. A European's
-//! account, video, like and comment land in the eu database and nowhere else, survive kill -9,
-//! and leave it when the person erases their account; an American's stay embedded.
+//! `foryou serve --config`: a region's records on a real PostgreSQL and its media on a real S3
+//! service (both started on loopback for the test), the rest embedded, with nothing changed in
+//! handlers or the engine. A European's account, video, like and comment land in the eu database
+//! and bucket and nowhere else, survive kill -9, play back, and leave both when the person erases
+//! their account; an American's stay embedded.
 
 mod common;
 
-use common::{call, data_dir, start_with, upload};
+use common::{call, data_dir, http, start_env, upload};
+use foryou_media::ObjectStore;
 use foryou_postgres::test_server::TestServer;
 use foryou_postgres::{PgOptions, PgStore};
+use foryou_s3::test_server::{TestS3, ACCESS_KEY, SECRET_KEY};
 use foryou_store::RegionStore;
 use foryou_types::Region;
 use serde_json::json;
@@ -39,18 +42,28 @@ fn sign_up(a: std::net::SocketAddr, handle: &str, country: &str) -> String {
 }
 
 #[test]
-fn a_region_runs_on_postgres_and_survives_kill_9() {
+fn a_region_runs_on_postgres_and_s3_and_survives_kill_9() {
     let pg = TestServer::start().unwrap_or_else(|e| panic!("cannot start PostgreSQL: {e}"));
+    let s3 = TestS3::start().unwrap_or_else(|e| panic!("cannot start the S3 service: {e}"));
     let url = pg.database().expect("database");
+    let media_url = format!("{}&prefix=eu/", s3.url("foryou-media"));
     let dir = data_dir("postgres");
     std::fs::create_dir_all(&dir).expect("dir");
     let cfg = dir.join("foryou.toml");
-    std::fs::write(&cfg, format!("[regions.eu]\nstore = \"{url}\"\n")).expect("config");
+    let toml = format!("[regions.eu]\nstore = \"{url}\"\nmedia = \"{media_url}\"\n");
+    std::fs::write(&cfg, toml).expect("config");
     let cfg_arg = cfg.display().to_string();
     let extra = ["--config", cfg_arg.as_str()];
+    let env = [
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+    ];
     let data = dir.join("data");
+    let loc = foryou_s3::Location::parse(&media_url).expect("location");
+    let creds = foryou_s3::Credentials::new(ACCESS_KEY, SECRET_KEY);
+    let bucket = foryou_s3::S3Store::with_credentials(&loc, creds).expect("bucket");
 
-    let server = start_with(&data, &extra, None);
+    let server = start_env(&data, &extra, None, &env);
     let a = server.addr;
     let eu_token = sign_up(a, "europeanmaker", "DE");
     let us_token = sign_up(a, "americanviewer", "US");
@@ -61,6 +74,10 @@ fn a_region_runs_on_postgres_and_survives_kill_9() {
     let (s, v) = upload(a, &eu_token, &clip);
     assert_eq!(s, 201, "{v}");
     let vid = v["id"].as_str().expect("id").to_string();
+    // The video and its poster are objects in the eu bucket.
+    let keys = bucket.keys().expect("keys");
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.iter().any(|k| k.starts_with("videos/")), "{keys:?}");
     let (s, v) = call(
         a,
         "POST",
@@ -107,9 +124,13 @@ fn a_region_runs_on_postgres_and_survives_kill_9() {
         );
     }
 
-    // After kill -9, everything acknowledged is served again.
-    let server = start_with(&data, &extra, None);
+    // After kill -9, everything acknowledged is served again, the media from the bucket.
+    let server = start_env(&data, &extra, None, &env);
     let a = server.addr;
+    let media = format!("/v1/videos/{vid}/media");
+    let (s, body) = http(a, "GET", &media, None, "text/plain", b"").expect("media");
+    assert_eq!((s, body.len()), (200, clip.len()));
+    assert!(body == clip, "the bytes came back changed");
     let eu_token = login(a, "europeanmaker");
     let (s, v) = call(
         a,
@@ -138,6 +159,10 @@ fn a_region_runs_on_postgres_and_survives_kill_9() {
     assert!(store.accounts().expect("accounts").is_empty());
     assert!(store.videos().expect("videos").is_empty());
     assert!(store.comments().expect("comments").is_empty());
+    assert!(
+        bucket.keys().expect("keys").is_empty(),
+        "the media left the bucket"
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -147,11 +172,7 @@ fn a_bad_config_stops_the_server_before_it_serves() {
     let dir = data_dir("badconfig");
     std::fs::create_dir_all(&dir).expect("dir");
     let cfg = dir.join("foryou.toml");
-    std::fs::write(
-        &cfg,
-        "[regions.eu]\nmedia = \"s3://bucket?endpoint=http://127.0.0.1:1\"\n",
-    )
-    .expect("config");
+    std::fs::write(&cfg, "[regions.eu]\nevents = \"nats://127.0.0.1:4222\"\n").expect("config");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_foryou"))
         .args(["serve", "--addr", "127.0.0.1:0", "--config"])
         .arg(&cfg)
@@ -162,7 +183,7 @@ fn a_bad_config_stops_the_server_before_it_serves() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("[regions.eu] media") && err.contains("embedded"),
+        err.contains("[regions.eu] events") && err.contains("embedded"),
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
