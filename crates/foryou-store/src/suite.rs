@@ -566,3 +566,75 @@ fn erasure_takes_a_person_and_what_hangs_on_them(open: Open<'_>) {
         .expect("apply after");
     assert_eq!(s.likes().expect("likes").len(), 1);
 }
+
+/// A sealed record for the log suite: tag `t`, a body naming it.
+fn sealed(t: u8, n: u32) -> crate::Sealed {
+    crate::Sealed {
+        seq: 0,
+        tag: [t; 32],
+        body: format!("body-{t}-{n}").into_bytes(),
+    }
+}
+
+/// The suite every [`crate::EventLog`] backend passes, on an empty log: positions 1, 2, 3, …
+/// without gaps; a resent tag (in a later batch or the same one) is a duplicate answered with
+/// the first position; reads by range, across the backend's own batch sizes.
+pub fn run_log(log: &dyn crate::EventLog) {
+    assert_eq!(log.last_seq().expect("last"), 0);
+    assert!(log.read(1, 10).expect("read").is_empty());
+    let first: Vec<crate::Sealed> = (1..=3).map(|t| sealed(t, 0)).collect();
+    let got = log.append(&first).expect("append");
+    assert_eq!(
+        got.iter().map(|l| (l.seq, l.duplicate)).collect::<Vec<_>>(),
+        [(1, false), (2, false), (3, false)]
+    );
+    // New, resent, new, and a resend within the batch.
+    let got = log
+        .append(&[sealed(4, 0), sealed(2, 1), sealed(5, 0), sealed(4, 1)])
+        .expect("append");
+    assert_eq!(
+        got.iter().map(|l| (l.seq, l.duplicate)).collect::<Vec<_>>(),
+        [(4, false), (2, true), (5, false), (4, true)]
+    );
+    assert_eq!(log.last_seq().expect("last"), 5);
+    let all = log.read(1, 100).expect("read");
+    assert_eq!(
+        all.iter().map(|s| s.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    assert_eq!(all[1].tag, [2; 32]);
+    assert_eq!(all[1].body, b"body-2-0", "the first copy stays");
+    assert_eq!(all[3].body, b"body-4-0");
+    let mid: Vec<u64> = log
+        .read(2, 2)
+        .expect("read")
+        .iter()
+        .map(|s| s.seq)
+        .collect();
+    assert_eq!(mid, [2, 3]);
+    assert!(log.read(6, 10).expect("read past the end").is_empty());
+    assert!(log.read(1, 0).expect("read none").is_empty());
+    // Many more, read back whole across batches.
+    for b in 0..25u32 {
+        let batch: Vec<crate::Sealed> = (0..100u32)
+            .map(|i| {
+                let n = b * 100 + i;
+                crate::Sealed {
+                    seq: 0,
+                    tag: {
+                        let mut t = [9u8; 32];
+                        t[..4].copy_from_slice(&n.to_le_bytes());
+                        t
+                    },
+                    body: format!("bulk-{n}").into_bytes(),
+                }
+            })
+            .collect();
+        log.append(&batch).expect("append bulk");
+    }
+    assert_eq!(log.last_seq().expect("last"), 2505);
+    let all = log.read(1, 10_000).expect("read all");
+    assert_eq!(all.len(), 2505);
+    assert!(all.iter().enumerate().all(|(i, s)| s.seq == i as u64 + 1));
+    assert_eq!(all[2504].body, b"bulk-2499");
+}

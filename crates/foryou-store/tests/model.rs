@@ -280,3 +280,17 @@ fn the_embedded_store_passes_the_backend_suite() {
     foryou_store::suite::run(&open);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// The event-log suite every backend passes, on the embedded log.
+#[test]
+fn the_embedded_log_passes_the_backend_suite() {
+    let dir = std::env::temp_dir().join(format!(
+        "foryou-logsuite-{}-{:x}",
+        std::process::id(),
+        rand_id()
+    ));
+    let log = EmbeddedLog::open(Region::new("eu").expect("region"), &dir, 1 << 20).expect("open");
+    foryou_store::suite::run_log(&log);
+    drop(log);
+    let _ = std::fs::remove_dir_all(&dir);
+}

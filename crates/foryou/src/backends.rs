@@ -7,6 +7,7 @@
 //! [regions.eu]
 //! store = "postgres://foryou@127.0.0.1:5432/foryou_eu"   # or "embedded" (the default)
 //! media = "s3://foryou-eu?endpoint=http://127.0.0.1:8333" # credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+//! events = "nats://127.0.0.1:4222"                        # a JetStream stream FORYOU_EU
 //!
 //! [postgres]              # optional
 //! max_connections = 8
@@ -15,6 +16,7 @@
 
 use anyhow::{bail, Context, Result};
 use foryou_media::{LocalObjectStore, ObjectStore};
+use foryou_nats::NatsLog;
 use foryou_postgres::{PgOptions, PgStore};
 use foryou_s3::S3Store;
 use foryou_server::{Backends, Config, PlatformError};
@@ -128,6 +130,8 @@ enum MediaChoice {
 pub struct Configured {
     stores: BTreeMap<Region, StoreChoice>,
     media: BTreeMap<Region, MediaChoice>,
+    /// Regions whose event log is on NATS JetStream (the URL).
+    events: BTreeMap<Region, String>,
     pg: PgOptions,
 }
 
@@ -149,6 +153,7 @@ impl Configured {
         }
         let mut stores = BTreeMap::new();
         let mut media = BTreeMap::new();
+        let mut events = BTreeMap::new();
         for (name, t) in file.regions {
             let region = Region::new(&name)
                 .ok()
@@ -188,8 +193,13 @@ impl Configured {
             };
             match t.events.as_deref() {
                 None | Some("embedded") => {}
+                Some(url) if url.starts_with("nats://") => {
+                    foryou_nats::Location::parse(url)
+                        .map_err(|e| anyhow::anyhow!("[regions.{name}] events: {e}"))?;
+                    events.insert(region.clone(), url.to_string());
+                }
                 Some(other) => bail!(
-                    "[regions.{name}] events: only \"embedded\" is supported for events so far (got a {} URL)",
+                    "[regions.{name}] events: '{}' is not \"embedded\" or a nats:// URL",
                     scheme_of(other)
                 ),
             }
@@ -199,6 +209,7 @@ impl Configured {
         Ok(Configured {
             stores,
             media,
+            events,
             pg: PgOptions {
                 max_connections: file.postgres.max_connections,
                 statement_timeout: Duration::from_millis(file.postgres.statement_timeout_ms),
@@ -219,7 +230,11 @@ impl Configured {
                     Some(MediaChoice::S3(url)) => format!("media on S3 {url}"),
                     _ => "media embedded".to_string(),
                 };
-                format!("{r}: {records}, {files}")
+                let log = match self.events.get(r) {
+                    Some(url) => format!("events on NATS JetStream {}", redact(url)),
+                    None => "events embedded".to_string(),
+                };
+                format!("{r}: {records}, {files}, {log}")
             })
             .collect()
     }
@@ -258,7 +273,10 @@ impl Backends for Configured {
         dir: &Path,
         config: &Config,
     ) -> Result<Box<dyn EventLog>, PlatformError> {
-        Embedded.log(region, dir, config)
+        match self.events.get(region) {
+            Some(url) => Ok(Box::new(NatsLog::open(region.clone(), url)?)),
+            None => Embedded.log(region, dir, config),
+        }
     }
 
     fn store(
@@ -298,8 +316,8 @@ mod tests {
         assert_eq!(
             c.describe(),
             [
-                "eu: records on PostgreSQL postgres://foryou@db.eu:5432/foryou_eu, media embedded",
-                "us: records embedded, media embedded"
+                "eu: records on PostgreSQL postgres://foryou@db.eu:5432/foryou_eu, media embedded, events embedded",
+                "us: records embedded, media embedded, events embedded"
             ]
         );
         let bad = |text: &str| {
@@ -315,9 +333,8 @@ mod tests {
             !bad("[regions.eu]\nstore = \"mysql://x:pw@h/db\"").contains("pw"),
             "a password in an error"
         );
-        assert!(
-            bad("[regions.eu]\nevents = \"nats://127.0.0.1:4222\"").contains("only \"embedded\"")
-        );
+        assert!(bad("[regions.eu]\nevents = \"kafka://k:9092\"").contains("'kafka'"));
+        assert!(bad("[regions.eu]\nevents = \"nats://h?replicas=2\"").contains("replicas"));
         assert!(bad("[regions.eu]\nstroe = \"embedded\"").contains("unknown field"));
         assert!(bad("[regions.eu]\nmedia = \"s3://bucket\"").contains("endpoint"));
         let leaky = "[regions.eu]\nmedia = \"s3://k:hush@bucket?endpoint=http://h\"";

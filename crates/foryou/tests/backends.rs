@@ -1,17 +1,19 @@
-//! `foryou serve --config`: a region's records on a real PostgreSQL and its media on a real S3
-//! service (both started on loopback for the test), the rest embedded, with nothing changed in
-//! handlers or the engine. A European's account, video, like and comment land in the eu database
-//! and bucket and nowhere else, survive kill -9, play back, and leave both when the person erases
-//! their account; an American's stay embedded.
+//! `foryou serve --config`: a region's records on a real PostgreSQL, its media on a real S3
+//! service and its event log on a real NATS JetStream (all started on loopback for the test), the
+//! rest embedded, with nothing changed in handlers or the engine. A European's account, video,
+//! like and comment land in the eu database, bucket and stream and nowhere else, survive kill -9,
+//! play back, and leave when the person erases their account (the stream keeps only sealed
+//! records whose key is gone); an American's stay embedded.
 
 mod common;
 
 use common::{call, data_dir, http, start_env, upload};
 use foryou_media::ObjectStore;
+use foryou_nats::test_server::TestNats;
 use foryou_postgres::test_server::TestServer;
 use foryou_postgres::{PgOptions, PgStore};
 use foryou_s3::test_server::{TestS3, ACCESS_KEY, SECRET_KEY};
-use foryou_store::RegionStore;
+use foryou_store::{EventLog, RegionStore};
 use foryou_types::Region;
 use serde_json::json;
 
@@ -42,15 +44,19 @@ fn sign_up(a: std::net::SocketAddr, handle: &str, country: &str) -> String {
 }
 
 #[test]
-fn a_region_runs_on_postgres_and_s3_and_survives_kill_9() {
+fn a_region_runs_on_postgres_s3_and_nats_and_survives_kill_9() {
     let pg = TestServer::start().unwrap_or_else(|e| panic!("cannot start PostgreSQL: {e}"));
     let s3 = TestS3::start().unwrap_or_else(|e| panic!("cannot start the S3 service: {e}"));
+    let nats = TestNats::start().unwrap_or_else(|e| panic!("cannot start nats-server: {e}"));
     let url = pg.database().expect("database");
     let media_url = format!("{}&prefix=eu/", s3.url("foryou-media"));
     let dir = data_dir("postgres");
     std::fs::create_dir_all(&dir).expect("dir");
     let cfg = dir.join("foryou.toml");
-    let toml = format!("[regions.eu]\nstore = \"{url}\"\nmedia = \"{media_url}\"\n");
+    let toml = format!(
+        "[regions.eu]\nstore = \"{url}\"\nmedia = \"{media_url}\"\nevents = \"{}\"\n",
+        nats.url()
+    );
     std::fs::write(&cfg, toml).expect("config");
     let cfg_arg = cfg.display().to_string();
     let extra = ["--config", cfg_arg.as_str()];
@@ -99,6 +105,17 @@ fn a_region_runs_on_postgres_and_s3_and_survives_kill_9() {
         ]})),
     );
     assert_eq!(s, 200, "{v}");
+    // The eu log is the JetStream stream: the sign-up's, upload's and events' records, sealed.
+    let stream = foryou_nats::NatsLog::open(Region::new("eu").expect("region"), &nats.url())
+        .expect("stream");
+    let logged = stream.read(1, 1000).expect("read");
+    assert!(logged.len() >= 3, "{} records", logged.len());
+    assert!(
+        logged
+            .iter()
+            .all(|s| !String::from_utf8_lossy(&s.body).contains("stored in postgres")),
+        "a comment's words in clear in the stream"
+    );
     server.kill9();
 
     // The eu database holds the European's records, not the American's.
@@ -172,7 +189,7 @@ fn a_bad_config_stops_the_server_before_it_serves() {
     let dir = data_dir("badconfig");
     std::fs::create_dir_all(&dir).expect("dir");
     let cfg = dir.join("foryou.toml");
-    std::fs::write(&cfg, "[regions.eu]\nevents = \"nats://127.0.0.1:4222\"\n").expect("config");
+    std::fs::write(&cfg, "[regions.eu]\nevents = \"kafka://127.0.0.1:9092\"\n").expect("config");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_foryou"))
         .args(["serve", "--addr", "127.0.0.1:0", "--config"])
         .arg(&cfg)

@@ -1,0 +1,63 @@
+//! The event-log suite every backend passes, on a real nats-server with JetStream (started on
+//! loopback for the test); and what only a server has: the log survives the server's kill -9,
+//! one region's stream is not another's.
+
+use foryou_nats::test_server::TestNats;
+use foryou_nats::NatsLog;
+use foryou_store::EventLog;
+use foryou_types::Region;
+
+fn server() -> TestNats {
+    TestNats::start().unwrap_or_else(|e| panic!("cannot start nats-server for the test: {e}"))
+}
+
+#[test]
+fn jetstream_passes_the_log_suite_and_survives_kill_9() {
+    let mut nats = server();
+    let eu = Region::new("eu").expect("region");
+    let log = NatsLog::open(eu.clone(), &nats.url()).expect("open");
+    foryou_store::suite::run_log(&log);
+    // Another region's log is its own stream.
+    let us = NatsLog::open(Region::new("us").expect("region"), &nats.url()).expect("open us");
+    assert_eq!(us.last_seq().expect("last"), 0);
+    // The server killed and started again: everything acknowledged is there, and the log goes on
+    // (the connection is made again).
+    nats.restart().expect("restart");
+    let mut again = None;
+    for _ in 0..50 {
+        match log.last_seq() {
+            Ok(n) => {
+                again = Some(n);
+                break;
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
+        }
+    }
+    assert_eq!(again, Some(2505));
+    let got = log
+        .append(&[foryou_store::Sealed {
+            seq: 0,
+            tag: [200; 32],
+            body: b"after".to_vec(),
+        }])
+        .expect("append after restart");
+    assert_eq!(got[0].seq, 2506);
+    let reopened = NatsLog::open(eu, &nats.url()).expect("reopen");
+    assert_eq!(reopened.read(2506, 1).expect("read")[0].body, b"after");
+}
+
+#[test]
+fn an_unreachable_server_is_an_error_not_a_hang() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let t = std::time::Instant::now();
+    assert!(NatsLog::open(
+        Region::new("eu").expect("region"),
+        &format!("nats://127.0.0.1:{port}")
+    )
+    .is_err());
+    assert!(t.elapsed() < std::time::Duration::from_secs(15));
+}
