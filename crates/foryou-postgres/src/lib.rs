@@ -8,6 +8,7 @@
 
 mod apply;
 mod erase;
+mod keys;
 mod pool;
 mod schema;
 mod store;
@@ -16,6 +17,7 @@ pub mod test_server;
 
 use foryou_store::StoreError;
 use foryou_types::Region;
+pub use keys::PgKeys;
 use pool::{Job, Pool, PoolError};
 use std::sync::Arc;
 use std::time::Duration;

@@ -32,6 +32,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
      CREATE TABLE reports (id bigint PRIMARY KEY, creator bigint NOT NULL, video bigint, data bytea NOT NULL);
      CREATE TABLE positions (name text PRIMARY KEY, seq bigint NOT NULL);
      INSERT INTO positions VALUES ('applied', 0);",
+    // 2: the keys the region's log records are sealed under (see `keys.rs`).
+    "CREATE TABLE subject_keys (subject bigint PRIMARY KEY, id bytea NOT NULL UNIQUE, secret bytea NOT NULL);",
 ];
 
 /// Creates `meta` if need be, checks or records the region, and runs the migrations not yet

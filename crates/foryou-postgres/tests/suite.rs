@@ -22,6 +22,17 @@ fn postgres_passes_the_backend_suite() {
 }
 
 #[test]
+fn postgres_passes_the_key_suite() {
+    let pg = server();
+    let url = pg.database().expect("database");
+    let open = || -> Box<dyn foryou_store::KeyStore> {
+        let eu = Region::new("eu").expect("region");
+        Box::new(foryou_postgres::PgKeys::open(eu, &url, &PgOptions::default()).expect("open"))
+    };
+    suite::run_keys(&open);
+}
+
+#[test]
 fn a_database_keeps_its_region_and_its_records() {
     let pg = server();
     let url = pg.database().expect("database");

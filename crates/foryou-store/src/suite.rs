@@ -638,3 +638,54 @@ pub fn run_log(log: &dyn crate::EventLog) {
     assert!(all.iter().enumerate().all(|(i, s)| s.seq == i as u64 + 1));
     assert_eq!(all[2504].body, b"bulk-2499");
 }
+
+/// The suite every [`crate::KeyStore`] backend passes. `open` opens the same (initially empty)
+/// keys each time it is called, so what was made or destroyed must hold across a reopen.
+pub fn run_keys(open: &dyn Fn() -> Box<dyn crate::KeyStore>) {
+    let same = |a: &crate::SubjectKey, b: &crate::SubjectKey| {
+        a.subject == b.subject && a.id == b.id && a.secret() == b.secret()
+    };
+    let (one, two, three) = (UserId(11), UserId(22), UserId(33));
+    let ks = open();
+    assert!(ks.get(one).expect("get").is_none());
+    let k1 = ks.get_or_create(one).expect("create");
+    assert!(same(&ks.get(one).expect("get").expect("there"), &k1));
+    assert!(
+        same(&ks.get_or_create(one).expect("again"), &k1),
+        "a second key was made"
+    );
+    assert!(same(&ks.by_id(&k1.id).expect("by id").expect("there"), &k1));
+    assert!(ks.by_id(&[0; 16]).expect("by id").is_none());
+    let many = ks
+        .get_or_create_many(&[two, one, three, two])
+        .expect("many");
+    assert_eq!(
+        many.iter().map(|k| k.subject).collect::<Vec<_>>(),
+        [two, one, three, two]
+    );
+    assert!(same(&many[1], &k1) && same(&many[0], &many[3]));
+    assert_ne!(
+        many[0].secret(),
+        many[2].secret(),
+        "two subjects share a secret"
+    );
+    drop(ks);
+    let ks = open();
+    assert!(
+        same(&ks.get(one).expect("get").expect("kept"), &k1),
+        "a key was lost on reopen"
+    );
+    let k2 = ks.get(two).expect("get").expect("kept");
+    assert!(ks.destroy(two).expect("destroy"));
+    assert!(!ks.destroy(two).expect("destroy again"));
+    assert!(ks.get(two).expect("get").is_none() && ks.by_id(&k2.id).expect("by id").is_none());
+    drop(ks);
+    let ks = open();
+    assert!(
+        ks.get(two).expect("get").is_none(),
+        "a destroyed key came back"
+    );
+    assert!(ks.get(three).expect("get").is_some());
+    let fresh = ks.get_or_create(two).expect("a new key after destruction");
+    assert_ne!(fresh.secret(), k2.secret());
+}

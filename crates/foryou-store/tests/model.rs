@@ -294,3 +294,18 @@ fn the_embedded_log_passes_the_backend_suite() {
     drop(log);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The key-store suite every backend passes, on the embedded key file.
+#[test]
+fn the_embedded_keys_pass_the_backend_suite() {
+    let dir = std::env::temp_dir().join(format!(
+        "foryou-keysuite-{}-{:x}",
+        std::process::id(),
+        rand_id()
+    ));
+    let open = || -> Box<dyn foryou_store::KeyStore> {
+        Box::new(EmbeddedKeys::open(Region::new("eu").expect("region"), &dir).expect("open"))
+    };
+    foryou_store::suite::run_keys(&open);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -17,7 +17,7 @@
 use anyhow::{bail, Context, Result};
 use foryou_media::{LocalObjectStore, ObjectStore};
 use foryou_nats::NatsLog;
-use foryou_postgres::{PgOptions, PgStore};
+use foryou_postgres::{PgKeys, PgOptions, PgStore};
 use foryou_s3::S3Store;
 use foryou_server::{Backends, Config, PlatformError};
 use foryou_store::{EmbeddedKeys, EmbeddedLog, EmbeddedStore, EventLog, KeyStore, RegionStore};
@@ -224,7 +224,9 @@ impl Configured {
             .map(|(r, s)| {
                 let records = match s {
                     StoreChoice::Embedded => "records embedded".to_string(),
-                    StoreChoice::Postgres(url) => format!("records on PostgreSQL {}", redact(url)),
+                    StoreChoice::Postgres(url) => {
+                        format!("records and keys on PostgreSQL {}", redact(url))
+                    }
                 };
                 let files = match self.media.get(r) {
                     Some(MediaChoice::S3(url)) => format!("media on S3 {url}"),
@@ -263,8 +265,14 @@ fn redact(url: &str) -> String {
 }
 
 impl Backends for Configured {
+    /// The keys live with the records: in the region's database when its records are there.
     fn keys(&self, region: &Region, dir: &Path) -> Result<Box<dyn KeyStore>, PlatformError> {
-        Embedded.keys(region, dir)
+        match self.stores.get(region) {
+            Some(StoreChoice::Postgres(url)) => {
+                Ok(Box::new(PgKeys::open(region.clone(), url, &self.pg)?))
+            }
+            _ => Embedded.keys(region, dir),
+        }
     }
 
     fn log(
@@ -316,7 +324,7 @@ mod tests {
         assert_eq!(
             c.describe(),
             [
-                "eu: records on PostgreSQL postgres://foryou@db.eu:5432/foryou_eu, media embedded, events embedded",
+                "eu: records and keys on PostgreSQL postgres://foryou@db.eu:5432/foryou_eu, media embedded, events embedded",
                 "us: records embedded, media embedded, events embedded"
             ]
         );

@@ -2,8 +2,9 @@
 //! service and its event log on a real NATS JetStream (all started on loopback for the test), the
 //! rest embedded, with nothing changed in handlers or the engine. A European's account, video,
 //! like and comment land in the eu database, bucket and stream and nowhere else, survive kill -9,
-//! play back, and leave when the person erases their account (the stream keeps only sealed
-//! records whose key is gone); an American's stay embedded.
+//! play back, are served by a second node with an empty disk (the first one's sessions
+//! included), and leave when the person erases their account (the stream keeps only sealed
+//! records whose key is gone); an American's stay embedded on the first node's disk.
 
 mod common;
 
@@ -44,7 +45,7 @@ fn sign_up(a: std::net::SocketAddr, handle: &str, country: &str) -> String {
 }
 
 #[test]
-fn a_region_runs_on_postgres_s3_and_nats_and_survives_kill_9() {
+fn a_region_runs_on_the_three_servers_survives_kill_9_and_moves_to_a_fresh_node() {
     let pg = TestServer::start().unwrap_or_else(|e| panic!("cannot start PostgreSQL: {e}"));
     let s3 = TestS3::start().unwrap_or_else(|e| panic!("cannot start the S3 service: {e}"));
     let nats = TestNats::start().unwrap_or_else(|e| panic!("cannot start nats-server: {e}"));
@@ -73,6 +74,7 @@ fn a_region_runs_on_postgres_s3_and_nats_and_survives_kill_9() {
     let a = server.addr;
     let eu_token = sign_up(a, "europeanmaker", "DE");
     let us_token = sign_up(a, "americanviewer", "US");
+    let fan_token = sign_up(a, "europeanfan", "FR");
     let clip = foryou_media::synth::clip_mp4(&foryou_media::synth::ClipSpec {
         seconds: 2.0,
         ..Default::default()
@@ -105,6 +107,9 @@ fn a_region_runs_on_postgres_s3_and_nats_and_survives_kill_9() {
         ]})),
     );
     assert_eq!(s, 200, "{v}");
+    let like = json!({"events": [{"id": "f1", "kind": "like", "video_id": vid}]});
+    let (s, v) = call(a, "POST", "/v1/events", Some(&fan_token), Some(like));
+    assert_eq!(s, 200, "{v}");
     // The eu log is the JetStream stream: the sign-up's, upload's and events' records, sealed.
     let stream = foryou_nats::NatsLog::open(Region::new("eu").expect("region"), &nats.url())
         .expect("stream");
@@ -128,16 +133,21 @@ fn a_region_runs_on_postgres_s3_and_nats_and_survives_kill_9() {
             .into_iter()
             .map(|a| a.handle)
             .collect();
-        assert_eq!(handles, ["europeanmaker"]);
+        assert_eq!(handles.len(), 2, "{handles:?}");
+        assert!(
+            handles.iter().all(|h| h.starts_with("european")),
+            "{handles:?}"
+        );
         assert_eq!(store.videos().expect("videos").len(), 1);
         assert_eq!(
             store.comments().expect("comments")[0].text,
             "stored in postgres"
         );
         assert_eq!(store.saves().expect("saves").len(), 1);
-        assert!(
-            store.likes().expect("likes").is_empty(),
-            "the American's like is in the us store"
+        assert_eq!(
+            store.likes().expect("likes").len(),
+            1,
+            "the European fan's like; the American's is in the us store"
         );
     }
 
@@ -157,11 +167,44 @@ fn a_region_runs_on_postgres_s3_and_nats_and_survives_kill_9() {
         None,
     );
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v["counts"]["likes"], 1, "{v}");
+    assert_eq!(v["counts"]["likes"], 2, "{v}");
     assert_eq!(v["counts"]["comments"], 1, "{v}");
     assert_eq!(v["saved"], true, "{v}");
     let (s, _) = call(a, "GET", "/v1/me", Some(&login(a, "americanviewer")), None);
     assert_eq!(s, 200);
+    server.kill9();
+
+    // Another node, with an empty disk, takes the eu region over from the servers alone: the
+    // session made on the first node still works, the records, the media and what the engine
+    // learns (relearned from the stream) are all there. The us region lived on the first node's
+    // disk, so the American is unknown here.
+    let data2 = dir.join("data-second-node");
+    let server = start_env(&data2, &extra, None, &env);
+    let a = server.addr;
+    let (s, v) = call(a, "GET", "/v1/me", Some(&eu_token), None);
+    assert_eq!(
+        (s, v["handle"].as_str()),
+        (200, Some("europeanmaker")),
+        "{v}"
+    );
+    let (s, body) = http(a, "GET", &media, None, "text/plain", b"").expect("media");
+    assert_eq!((s, body.len()), (200, clip.len()));
+    let (s, v) = call(
+        a,
+        "GET",
+        &format!("/v1/videos/{vid}"),
+        Some(&eu_token),
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["counts"]["likes"], 1, "the eu like only: {v}");
+    assert_eq!(v["counts"]["comments"], 1, "{v}");
+    assert_eq!(v["saved"], true, "{v}");
+    let (s, _) = call(a, "GET", "/v1/me", Some(&fan_token), None);
+    assert_eq!(s, 200);
+    let wrong = json!({"handle": "americanviewer", "password": "postgres password"});
+    let (s, _) = call(a, "POST", "/v1/sessions", None, Some(wrong));
+    assert_eq!(s, 401, "the us region is on the first node's disk");
 
     // Erasure reaches the database.
     let (s, v) = call(
@@ -173,7 +216,17 @@ fn a_region_runs_on_postgres_s3_and_nats_and_survives_kill_9() {
     );
     assert_eq!(s, 200, "{v}");
     let store = PgStore::open(eu, &url, &PgOptions::default()).expect("open");
-    assert!(store.accounts().expect("accounts").is_empty());
+    let left: Vec<String> = store
+        .accounts()
+        .expect("accounts")
+        .into_iter()
+        .map(|a| a.handle)
+        .collect();
+    assert_eq!(left, ["europeanfan"]);
+    assert!(
+        store.likes().expect("likes").is_empty(),
+        "the fan's like of the erased video went"
+    );
     assert!(store.videos().expect("videos").is_empty());
     assert!(store.comments().expect("comments").is_empty());
     assert!(
