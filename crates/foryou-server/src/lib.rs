@@ -19,6 +19,7 @@ pub use error::ApiError;
 pub use http::views::{FeedItem, VideoView};
 pub use http::{router, serve};
 pub use limits::{Limits, Rate};
+pub use platform::snapshots::{FileSnapshot, ObjectSnapshot, SnapshotStore};
 pub use platform::{
     now_ms, Backends, BoostState, Caller, Config, ErasureReceipt, EventResult, FeedKind, Kind,
     Platform, PlatformError, Shown, UploadInput, WitnessConfig,

@@ -19,7 +19,7 @@ use foryou_media::{LocalObjectStore, ObjectStore};
 use foryou_nats::NatsLog;
 use foryou_postgres::{PgKeys, PgOptions, PgStore};
 use foryou_s3::S3Store;
-use foryou_server::{Backends, Config, PlatformError};
+use foryou_server::{Backends, Config, ObjectSnapshot, PlatformError, SnapshotStore};
 use foryou_store::{EmbeddedKeys, EmbeddedLog, EmbeddedStore, EventLog, KeyStore, RegionStore};
 use foryou_types::{Region, RegionMap};
 use serde::Deserialize;
@@ -229,7 +229,7 @@ impl Configured {
                     }
                 };
                 let files = match self.media.get(r) {
-                    Some(MediaChoice::S3(url)) => format!("media on S3 {url}"),
+                    Some(MediaChoice::S3(url)) => format!("media and engine snapshots on S3 {url}"),
                     _ => "media embedded".to_string(),
                 };
                 let log = match self.events.get(r) {
@@ -305,6 +305,21 @@ impl Backends for Configured {
         match self.media.get(region) {
             Some(MediaChoice::S3(url)) => Ok(Box::new(S3Store::open(url)?)),
             _ => Embedded.media(region, dir),
+        }
+    }
+
+    /// With media on S3, the engine's snapshot is an object beside them (`engine/snapshot`), so
+    /// a node that takes the region over starts from it.
+    fn snapshots(
+        &self,
+        region: &Region,
+        dir: &Path,
+    ) -> Result<Box<dyn SnapshotStore>, PlatformError> {
+        match self.media.get(region) {
+            Some(MediaChoice::S3(url)) => {
+                Ok(Box::new(ObjectSnapshot::new(Box::new(S3Store::open(url)?))))
+            }
+            _ => Ok(Box::new(foryou_server::FileSnapshot::in_dir(dir))),
         }
     }
 }

@@ -172,15 +172,23 @@ fn a_region_runs_on_the_three_servers_survives_kill_9_and_moves_to_a_fresh_node(
     assert_eq!(v["saved"], true, "{v}");
     let (s, _) = call(a, "GET", "/v1/me", Some(&login(a, "americanviewer")), None);
     assert_eq!(s, 200);
-    server.kill9();
+    // A graceful stop leaves the engine's snapshot beside the media.
+    server.stop();
+    assert!(bucket.size("engine/snapshot").expect("size").is_some());
 
     // Another node, with an empty disk, takes the eu region over from the servers alone: the
-    // session made on the first node still works, the records, the media and what the engine
-    // learns (relearned from the stream) are all there. The us region lived on the first node's
-    // disk, so the American is unknown here.
+    // session made on the first node still works, the records, the media and the engine (from
+    // the snapshot in the bucket, then the stream) are all there. The us region lived on the
+    // first node's disk, so the American is unknown here.
     let data2 = dir.join("data-second-node");
-    let server = start_env(&data2, &extra, None, &env);
+    let log2 = dir.join("second-node.log");
+    let server = start_env(&data2, &extra, Some(&log2), &env);
     let a = server.addr;
+    let said = std::fs::read_to_string(&log2).expect("log");
+    assert!(
+        said.contains("engine restored from snapshot") && said.contains("engine/snapshot"),
+        "{said}"
+    );
     let (s, v) = call(a, "GET", "/v1/me", Some(&eu_token), None);
     assert_eq!(
         (s, v["handle"].as_str()),
@@ -229,9 +237,10 @@ fn a_region_runs_on_the_three_servers_survives_kill_9_and_moves_to_a_fresh_node(
     );
     assert!(store.videos().expect("videos").is_empty());
     assert!(store.comments().expect("comments").is_empty());
-    assert!(
-        bucket.keys().expect("keys").is_empty(),
-        "the media left the bucket"
+    assert_eq!(
+        bucket.keys().expect("keys"),
+        ["engine/snapshot"],
+        "the media left the bucket; the engine's snapshot, written anew, stays"
     );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);

@@ -36,6 +36,8 @@ pub(crate) struct Cell {
     /// The region's event log, each record sealed under its subject's key.
     pub(super) log: SealedLog,
     pub(super) media: Box<dyn ObjectStore>,
+    /// Where the engine's snapshot is kept.
+    pub(super) snapshots: Arc<dyn super::SnapshotStore>,
     pub(super) engine: Arc<RwLock<Engine>>,
     /// Set while the ANN index is being rebuilt in the background.
     pub(super) reindexing: Arc<std::sync::atomic::AtomicBool>,
@@ -108,11 +110,14 @@ impl Cell {
             backends.log(region, &dir, config)?,
             backends.keys(region, &dir)?,
         )?;
+        let snapshots: Arc<dyn super::SnapshotStore> = Arc::from(backends.snapshots(region, &dir)?);
+        let engine = load_engine(snapshots.as_ref(), &config.engine);
         Ok(Cell {
             store: backends.store(region, &dir, config)?,
             log,
             media: backends.media(region, &dir)?,
-            engine: Arc::new(RwLock::new(load_engine(&dir, &config.engine))),
+            snapshots,
+            engine: Arc::new(RwLock::new(engine)),
             reindexing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             refitting: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             snapshot_seq: Mutex::new(0),
@@ -246,7 +251,7 @@ impl Cell {
         let bytes = e.snapshot().map_err(PlatformError::internal)?;
         *self.snapshot_seq.lock().map_err(lock_err)? = e.last_seq();
         drop(e);
-        write_atomically(&self.dir.join(ENGINE_SNAPSHOT), &bytes).map_err(PlatformError::internal)
+        self.snapshots.write(&bytes)
     }
 
     /// Applies to the store whatever of the log it has not applied (after a crash between the
@@ -460,19 +465,23 @@ pub(super) const ENGINE_SNAPSHOT: &str = "engine.snapshot";
 
 /// A region's engine: restored from its snapshot when one is readable, else empty (the event log
 /// then rebuilds it all).
-fn load_engine(dir: &Path, config: &EngineConfig) -> Engine {
-    let path = dir.join(ENGINE_SNAPSHOT);
-    match std::fs::read(&path) {
-        Ok(bytes) => match Engine::restore(config.clone(), &bytes) {
+fn load_engine(snapshots: &dyn super::SnapshotStore, config: &EngineConfig) -> Engine {
+    let at = snapshots.describe();
+    match snapshots.read() {
+        Ok(Some(bytes)) => match Engine::restore(config.clone(), &bytes) {
             Ok(e) => {
-                tracing::info!(path = %path.display(), last_seq = e.last_seq(), "engine restored from snapshot");
+                tracing::info!(at = %at, last_seq = e.last_seq(), "engine restored from snapshot");
                 e
             }
             Err(err) => {
-                tracing::warn!(path = %path.display(), error = %err, "engine snapshot unreadable; relearning from the log");
+                tracing::warn!(at = %at, error = %err, "engine snapshot unreadable; relearning from the log");
                 Engine::new(config.clone())
             }
         },
-        Err(_) => Engine::new(config.clone()),
+        Ok(None) => Engine::new(config.clone()),
+        Err(err) => {
+            tracing::warn!(at = %at, error = %err.message, "engine snapshot not readable; relearning from the log");
+            Engine::new(config.clone())
+        }
     }
 }

@@ -55,7 +55,7 @@ impl Platform {
                 serde_json::to_vec_pretty(&e.state().heads).map_err(PlatformError::internal)?;
             let taken = *cell.generation.lock().map_err(lock_err)?;
             drop(e);
-            let path = cell.dir.join(ENGINE_SNAPSHOT);
+            let snapshots = Arc::clone(&cell.snapshots);
             let cell_generation = Arc::clone(&cell.generation);
             // Any snapshot, even one overtaken by a newer write, is correct: a start replays the
             // log after the snapshot's own sequence number. One taken before an erasure is not
@@ -71,8 +71,8 @@ impl Platform {
                 if *generation != taken {
                     return;
                 }
-                if let Err(err) = write_atomically(&path, &bytes) {
-                    tracing::warn!(path = %path.display(), error = %err, "engine snapshot not written");
+                if let Err(err) = snapshots.write(&bytes) {
+                    tracing::warn!(at = %snapshots.describe(), error = %err.message, "engine snapshot not written");
                 }
             });
         }
@@ -92,8 +92,7 @@ impl Platform {
             };
             self.transparency
                 .publish_version(&format!("ranker/{region}"), &heads)?;
-            write_atomically(&cell.dir.join(ENGINE_SNAPSHOT), &bytes)
-                .map_err(PlatformError::internal)?;
+            cell.snapshots.write(&bytes)?;
         }
         Ok(())
     }

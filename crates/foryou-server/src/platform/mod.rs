@@ -15,6 +15,7 @@ mod export;
 pub mod family;
 pub mod moderation;
 pub(crate) mod settings;
+pub mod snapshots;
 mod staff;
 mod transparency;
 mod videos;
@@ -41,6 +42,7 @@ use foryou_types::{
     SoundId, UserId, VideoId,
 };
 use rand::Rng;
+pub use snapshots::SnapshotStore;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -244,6 +246,14 @@ pub trait Backends {
     ) -> Result<Box<dyn RegionStore>, PlatformError>;
     /// Opens (creating) the media store of `region` in its directory `dir`.
     fn media(&self, region: &Region, dir: &Path) -> Result<Box<dyn ObjectStore>, PlatformError>;
+    /// Where `region`'s engine snapshot is kept: a file in its directory unless chosen otherwise.
+    fn snapshots(
+        &self,
+        _region: &Region,
+        dir: &Path,
+    ) -> Result<Box<dyn SnapshotStore>, PlatformError> {
+        Ok(Box::new(snapshots::FileSnapshot::in_dir(dir)))
+    }
 }
 
 /// Foryou's state and operations.
@@ -446,12 +456,14 @@ impl Platform {
             e.tick(now_ms());
             e.rebuild_index();
         }
-        // Media written by an upload that never committed its record is removed.
+        // Media written by an upload that never committed its record is removed (only keys of
+        // the kinds uploads write: a store may hold other things, such as engine snapshots).
         for (r, cell) in self.cells.upkeep() {
             let m = &cell.media;
             let refs = referenced.remove(r).unwrap_or_default();
             for key in m.keys()? {
-                if !refs.contains(&key) {
+                let uploaded = key.starts_with("videos/") || key.starts_with("posters/");
+                if uploaded && !refs.contains(&key) {
                     tracing::warn!(region = %r, key = %key, "removing orphan media object");
                     m.delete(&key)?;
                 }
