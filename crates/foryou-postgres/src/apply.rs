@@ -6,7 +6,7 @@
 
 use crate::{enc, job, k, tx_as, u, PgStore};
 use foryou_store::{Comment, Effect, StoreError};
-use foryou_types::{CommentId, EventKind, EventRecord};
+use foryou_types::{EventKind, EventRecord};
 use tokio_postgres::Client;
 
 /// Adds (`add`) or removes the pair (a, b) of `table`; whether the table changed.
@@ -90,16 +90,7 @@ impl PgStore {
                             }
                         }
                         (EventKind::Comment, Some(v), _, _) => {
-                            let cm = Comment {
-                                id: rec.comment.unwrap_or(CommentId(rec.seq)),
-                                video: v,
-                                author: rec.user,
-                                region: rec.region.clone(),
-                                text: rec.text.clone().unwrap_or_default(),
-                                created_ms: rec.ts_ms,
-                                removed: false,
-                                reply_to: rec.reply_to,
-                            };
+                            let cm = Comment::from_record(rec, v);
                             c.execute(
                                 "INSERT INTO comments VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET author = $2, video = $3, data = $4",
                                 &[&k(cm.id.0), &who, &k(v.0), &enc(&cm)],

@@ -336,34 +336,9 @@ fn remove_approvals(tx: &WriteTransaction, u: u64) -> Result<u64, redb::Error> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Account, EmbeddedStore, RegionStore, Video};
-    use foryou_types::{
-        parse_date, CommentId, EventKind, EventRecord, Region, Role, SoundId, UserId, VideoId,
-    };
-
-    fn event(region: &Region, seq: u64, user: UserId, kind: EventKind, video: u64) -> EventRecord {
-        EventRecord {
-            seq,
-            id: format!("e{seq}"),
-            user,
-            region: region.clone(),
-            kind,
-            ts_ms: 1,
-            video: Some(VideoId(video)),
-            creator: None,
-            sound: None,
-            duration_ms: None,
-            watch_ms: None,
-            not_interested: None,
-            text: (kind == EventKind::Comment).then(|| format!("quux-wrote-{seq}")),
-            comment: (kind == EventKind::Comment).then_some(CommentId(900 + seq)),
-            reply_to: None,
-            tags: Vec::new(),
-            not_learned: false,
-            not_released: false,
-            impression: None,
-        }
-    }
+    use crate::suite::{account, event, video};
+    use crate::{EmbeddedStore, RegionStore};
+    use foryou_types::{CommentId, EventKind, EventRecord, Region, UserId};
 
     /// An erased person's records leave the store's file, free pages included, and what others
     /// did on their videos goes too; everyone else's stays.
@@ -377,41 +352,10 @@ mod tests {
         let kept = UserId(4_555_666_777_888);
         for (id, handle) in [(gone, "zorblaxian"), (kept, "keeper")] {
             store
-                .insert_account(&Account {
-                    id,
-                    handle: handle.into(),
-                    password_hash: "h".into(),
-                    birthdate: parse_date("2000-01-01").expect("date"),
-                    country: "DE".into(),
-                    region: eu.clone(),
-                    role: Role::User,
-                    created_ms: 1,
-                    locked: false,
-                })
+                .insert_account(&account(&eu, id.0, handle))
                 .expect("account");
         }
-        let video = |id: u64, creator: UserId| Video {
-            id: VideoId(id),
-            creator,
-            region: eu.clone(),
-            caption: format!("caption-of-{id}"),
-            hashtags: Vec::new(),
-            sound: SoundId(1),
-            duration_ms: 1000,
-            width: 1,
-            height: 1,
-            mime: "video/mp4".into(),
-            video_codec: "avc1".into(),
-            audio_codec: None,
-            media_key: format!("m{id}"),
-            poster_key: format!("p{id}"),
-            poster_mime: "image/png".into(),
-            size_bytes: 1,
-            mature: false,
-            effects: Vec::new(),
-            removed: false,
-            created_ms: 1,
-        };
+        let video = |id: u64, creator: UserId| video(&eu, id, creator);
         store.insert_video(&video(71, gone), None).expect("video");
         store.insert_video(&video(72, kept), None).expect("video");
         store

@@ -8,7 +8,7 @@ use crate::embedded::{
 };
 use crate::records::{Comment, Effect};
 use crate::{RegionStore, StoreError};
-use foryou_types::{CommentId, EventKind, EventRecord};
+use foryou_types::{EventKind, EventRecord};
 use redb::{ReadableTable, Table};
 use std::sync::atomic::Ordering;
 
@@ -102,16 +102,7 @@ impl EmbeddedStore {
                         }
                     }
                     (EventKind::Comment, Some(v), _, _) => {
-                        let c = Comment {
-                            id: rec.comment.unwrap_or(CommentId(rec.seq)),
-                            video: v,
-                            author: rec.user,
-                            region: rec.region.clone(),
-                            text: rec.text.clone().unwrap_or_default(),
-                            created_ms: rec.ts_ms,
-                            removed: false,
-                            reply_to: rec.reply_to,
-                        };
+                        let c = Comment::from_record(rec, v);
                         comments
                             .insert(c.id.0, enc(&c).as_slice())
                             .map_err(|e| self.err(e))?;

@@ -129,6 +129,23 @@ pub struct Comment {
     pub reply_to: Option<CommentId>,
 }
 
+impl Comment {
+    /// The comment a `comment` log record on `video` makes (its id from the record, or its
+    /// position when the record names none).
+    pub fn from_record(rec: &foryou_types::EventRecord, video: VideoId) -> Comment {
+        Comment {
+            id: rec.comment.unwrap_or(CommentId(rec.seq)),
+            video,
+            author: rec.user,
+            region: rec.region.clone(),
+            text: rec.text.clone().unwrap_or_default(),
+            created_ms: rec.ts_ms,
+            removed: false,
+            reply_to: rec.reply_to,
+        }
+    }
+}
+
 /// What applying a log record changed in the tables.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
