@@ -4,14 +4,14 @@
 //! WAL flush (`synchronous_commit off`): the log holds every record, and a start applies again
 //! whatever a crash lost, as `RegionStore::apply` allows.
 
-use crate::{enc, job, k, tx_as, u, PgStore};
+use crate::conn::Conn;
+use crate::{enc, job, k, PgStore};
 use foryou_store::{Comment, Effect, StoreError};
 use foryou_types::{EventKind, EventRecord};
-use tokio_postgres::Client;
 
 /// Adds (`add`) or removes the pair (a, b) of `table`; whether the table changed.
 async fn toggle(
-    c: &Client,
+    c: &Conn,
     table: &str,
     a: i64,
     b: i64,
@@ -33,12 +33,27 @@ impl PgStore {
         let recs = records.to_vec();
         let region = self.region.clone();
         job!(self, [recs, region], |c| {
-            let begin = "BEGIN; SET LOCAL synchronous_commit TO OFF";
-            tx_as(&c, begin, async {
-                let row = c
-                    .query_one("SELECT seq FROM positions WHERE name = 'applied' FOR UPDATE", &[])
-                    .await?;
-                let mut applied = u(row.get(0));
+            // One round trip opens the transaction and locks the position; one more, at the
+            // end, moves it and commits.
+            let opened = c
+                .simple_query(
+                    "BEGIN; SET LOCAL synchronous_commit TO OFF; \
+                     SELECT seq FROM positions WHERE name = 'applied' FOR UPDATE",
+                )
+                .await?;
+            let at = opened.iter().find_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => {
+                    r.get(0).and_then(|v| v.parse::<u64>().ok())
+                }
+                _ => None,
+            });
+            let body = async {
+                let Some(mut applied) = at else {
+                    return Ok(Err(StoreError::Corrupt {
+                        table: "positions",
+                        message: "no applied position".into(),
+                    }));
+                };
                 let mut out = Vec::with_capacity(recs.len());
                 for rec in &recs {
                     if rec.seq <= applied {
@@ -46,36 +61,86 @@ impl PgStore {
                         continue;
                     }
                     if rec.seq != applied + 1 {
-                        return Ok(Err(StoreError::Gap { region: region.clone(), applied, got: rec.seq }));
+                        return Ok(Err(StoreError::Gap {
+                            region: region.clone(),
+                            applied,
+                            got: rec.seq,
+                        }));
                     }
                     applied = rec.seq;
                     let who = k(rec.user.0);
-                    let pick = |changed: bool, yes: Effect| if changed { yes } else { Effect::None };
+                    let pick =
+                        |changed: bool, yes: Effect| if changed { yes } else { Effect::None };
                     let effect = match (rec.kind, rec.video, rec.creator, rec.comment) {
                         (EventKind::Like | EventKind::Unlike, Some(v), _, _) => {
                             let add = rec.kind == EventKind::Like;
-                            let changed = toggle(&c, "likes", who, k(v.0), k(rec.ts_ms), add).await?;
-                            pick(changed, if add { Effect::LikeAdded } else { Effect::LikeRemoved })
+                            let changed =
+                                toggle(&c, "likes", who, k(v.0), k(rec.ts_ms), add).await?;
+                            pick(
+                                changed,
+                                if add {
+                                    Effect::LikeAdded
+                                } else {
+                                    Effect::LikeRemoved
+                                },
+                            )
                         }
                         (EventKind::Save | EventKind::Unsave, Some(v), _, _) => {
                             let add = rec.kind == EventKind::Save;
-                            let changed = toggle(&c, "saves", who, k(v.0), k(rec.ts_ms), add).await?;
-                            pick(changed, if add { Effect::SaveAdded } else { Effect::SaveRemoved })
+                            let changed =
+                                toggle(&c, "saves", who, k(v.0), k(rec.ts_ms), add).await?;
+                            pick(
+                                changed,
+                                if add {
+                                    Effect::SaveAdded
+                                } else {
+                                    Effect::SaveRemoved
+                                },
+                            )
                         }
                         (EventKind::Follow | EventKind::Unfollow, _, Some(cr), _) => {
                             let add = rec.kind == EventKind::Follow;
-                            let changed = toggle(&c, "follows", who, k(cr.0), k(rec.ts_ms), add).await?;
-                            pick(changed, if add { Effect::FollowAdded } else { Effect::FollowRemoved })
+                            let changed =
+                                toggle(&c, "follows", who, k(cr.0), k(rec.ts_ms), add).await?;
+                            pick(
+                                changed,
+                                if add {
+                                    Effect::FollowAdded
+                                } else {
+                                    Effect::FollowRemoved
+                                },
+                            )
                         }
-                        (EventKind::LikeComment | EventKind::UnlikeComment, Some(v), _, Some(cm)) => {
+                        (
+                            EventKind::LikeComment | EventKind::UnlikeComment,
+                            Some(v),
+                            _,
+                            Some(cm),
+                        ) => {
                             let add = rec.kind == EventKind::LikeComment;
-                            let changed = toggle(&c, "comment_likes", who, k(cm.0), k(v.0), add).await?;
-                            pick(changed, if add { Effect::CommentLiked } else { Effect::CommentUnliked })
+                            let changed =
+                                toggle(&c, "comment_likes", who, k(cm.0), k(v.0), add).await?;
+                            pick(
+                                changed,
+                                if add {
+                                    Effect::CommentLiked
+                                } else {
+                                    Effect::CommentUnliked
+                                },
+                            )
                         }
-                        (EventKind::ApproveFollower | EventKind::DeclineFollower, _, Some(f), _) => {
+                        (
+                            EventKind::ApproveFollower | EventKind::DeclineFollower,
+                            _,
+                            Some(f),
+                            _,
+                        ) => {
                             let state = i16::from(rec.kind == EventKind::ApproveFollower);
                             let before: Option<i16> = c
-                                .query_opt("SELECT v FROM approvals WHERE a = $1 AND b = $2", &[&who, &k(f.0)])
+                                .query_opt(
+                                    "SELECT v FROM approvals WHERE a = $1 AND b = $2",
+                                    &[&who, &k(f.0)],
+                                )
                                 .await?
                                 .map(|r| r.get(0));
                             c.execute(
@@ -101,7 +166,11 @@ impl PgStore {
                         _ => Effect::None,
                     };
                     if let (EventKind::View | EventKind::Share, Some(v)) = (rec.kind, rec.video) {
-                        let (views, shares) = if rec.kind == EventKind::View { (1i64, 0i64) } else { (0, 1) };
+                        let (views, shares) = if rec.kind == EventKind::View {
+                            (1i64, 0i64)
+                        } else {
+                            (0, 1)
+                        };
                         c.execute(
                             "INSERT INTO counts VALUES ($1, $2, $3) ON CONFLICT (video) DO UPDATE SET views = counts.views + $2, shares = counts.shares + $3",
                             &[&k(v.0), &views, &shares],
@@ -110,11 +179,22 @@ impl PgStore {
                     }
                     out.push(effect);
                 }
-                c.execute("UPDATE positions SET seq = $1 WHERE name = 'applied'", &[&k(applied)])
+                Ok(Ok((out, applied)))
+            };
+            match body.await {
+                Ok(Ok((out, applied))) => {
+                    c.batch_execute(&format!(
+                        "UPDATE positions SET seq = {applied} WHERE name = 'applied'; COMMIT"
+                    ))
                     .await?;
-                Ok(Ok(out))
-            })
-            .await
+                    Ok(Ok(out))
+                }
+                Ok(Err(e)) => {
+                    c.batch_execute("ROLLBACK").await?;
+                    Ok(Err(e))
+                }
+                Err(e) => Err(e),
+            }
         })
     }
 }

@@ -115,11 +115,9 @@ impl KeyStore for PgKeys {
                 .collect();
             let stored: Vec<(i64, Vec<u8>, Vec<u8>)> = job!(self.db, [fresh], |c| {
                 crate::tx(&c, async {
-                    let put = c
-                        .prepare("INSERT INTO subject_keys VALUES ($1, $2, $3) ON CONFLICT (subject) DO NOTHING")
-                        .await?;
+                    let put = "INSERT INTO subject_keys VALUES ($1, $2, $3) ON CONFLICT (subject) DO NOTHING";
                     for (s, id, secret) in &fresh {
-                        c.execute(&put, &[s, id, secret]).await?;
+                        c.execute(put, &[s, id, secret]).await?;
                     }
                     let ids: Vec<i64> = fresh.iter().map(|f| f.0).collect();
                     let rows = c

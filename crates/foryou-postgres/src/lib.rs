@@ -7,6 +7,7 @@
 //! retried on serialization failures. Records are the same JSON as the embedded store's.
 
 mod apply;
+mod conn;
 mod erase;
 mod keys;
 mod pool;
@@ -15,13 +16,13 @@ mod store;
 #[cfg(feature = "test-server")]
 pub mod test_server;
 
+use conn::Conn;
 use foryou_store::StoreError;
 use foryou_types::Region;
 pub use keys::PgKeys;
 use pool::{Job, Pool, PoolError};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_postgres::Client;
 
 /// How a [`PgStore`] connects.
 #[derive(Clone, Debug)]
@@ -52,7 +53,7 @@ pub struct PgStore {
 /// values are cloned for each try.
 macro_rules! job {
     ($store:expr, [$($v:ident),*], |$c:ident| $body:expr) => {{
-        $store.run(move |$c: tokio_postgres::Client| -> $crate::pool::Job<_> {
+        $store.run(move |$c: $crate::conn::Conn| -> $crate::pool::Job<_> {
             $(let $v = $v.clone();)*
             Box::pin(async move {
                 let r = async { $body }.await;
@@ -137,7 +138,7 @@ impl PgStore {
     pub(crate) fn run<T, F>(&self, job: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: Fn(Client) -> Job<Result<T, StoreError>> + Send + Sync + 'static,
+        F: Fn(Conn) -> Job<Result<T, StoreError>> + Send + Sync + 'static,
     {
         match self.pool.call(job) {
             Ok(inner) => inner,
@@ -167,7 +168,7 @@ impl PgStore {
 /// Runs `body` in a serializable transaction: committed when it returns `Ok(Ok(_))`, rolled
 /// back otherwise.
 pub(crate) async fn tx<T>(
-    c: &Client,
+    c: &Conn,
     body: impl std::future::Future<Output = Result<Result<T, StoreError>, tokio_postgres::Error>>,
 ) -> Result<Result<T, StoreError>, tokio_postgres::Error> {
     tx_as(c, "BEGIN ISOLATION LEVEL SERIALIZABLE", body).await
@@ -176,7 +177,7 @@ pub(crate) async fn tx<T>(
 /// Runs `body` in a transaction opened by `begin`: committed when it returns `Ok(Ok(_))`,
 /// rolled back otherwise.
 pub(crate) async fn tx_as<T>(
-    c: &Client,
+    c: &Conn,
     begin: &str,
     body: impl std::future::Future<Output = Result<Result<T, StoreError>, tokio_postgres::Error>>,
 ) -> Result<Result<T, StoreError>, tokio_postgres::Error> {

@@ -4,15 +4,16 @@
 //! runtime or not. A job that fails on a serialization failure or a deadlock is run again from
 //! the start, a few times.
 
+use crate::conn::Conn;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Config, NoTls};
 
 /// What a job returns: the connection back, and its result.
 pub(crate) type Job<T> =
-    Pin<Box<dyn Future<Output = (Client, Result<T, tokio_postgres::Error>)> + Send>>;
+    Pin<Box<dyn Future<Output = (Conn, Result<T, tokio_postgres::Error>)> + Send>>;
 
 /// Tries of a job that keeps meeting serialization failures.
 const TRIES: u32 = 5;
@@ -22,7 +23,7 @@ pub(crate) struct Pool {
     /// inside an async runtime).
     rt: Option<tokio::runtime::Runtime>,
     config: Config,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Conn>>,
     /// Connections lent or idle, and the cap.
     open: Mutex<usize>,
     freed: Condvar,
@@ -87,7 +88,7 @@ impl Pool {
     pub(crate) fn call<T, F>(&self, job: F) -> Result<T, PoolError>
     where
         T: Send + 'static,
-        F: Fn(Client) -> Job<T> + Send + Sync + 'static,
+        F: Fn(Conn) -> Job<T> + Send + Sync + 'static,
     {
         let mut tries = 0;
         loop {
@@ -120,7 +121,7 @@ impl Pool {
     }
 
     /// An idle connection, or a new one while under the cap; else waits for one.
-    fn take(&self) -> Result<Client, PoolError> {
+    fn take(&self) -> Result<Conn, PoolError> {
         loop {
             if let Some(c) = self.lock_idle().pop() {
                 if !c.is_closed() {
@@ -143,7 +144,7 @@ impl Pool {
         }
     }
 
-    fn connect(&self) -> Result<Client, PoolError> {
+    fn connect(&self) -> Result<Conn, PoolError> {
         let config = self.config.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         self.handle()?.spawn(async move {
@@ -153,7 +154,7 @@ impl Pool {
                         // Ends when the client is dropped or the server goes away.
                         let _ = conn.await;
                     });
-                    Ok(client)
+                    Ok(Conn::new(client))
                 }
                 Err(e) => Err(PoolError::Db(e)),
             };
@@ -171,7 +172,7 @@ impl Pool {
     }
 
     /// Returns a connection to the pool (a closed one is forgotten).
-    fn give(&self, c: Client) {
+    fn give(&self, c: Conn) {
         if c.is_closed() {
             self.forget();
         } else {
@@ -189,7 +190,7 @@ impl Pool {
         self.freed.notify_one();
     }
 
-    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Client>> {
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Conn>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -420,25 +420,19 @@ impl RegionStore for PgStore {
             .collect();
         job!(self, [accounts, sounds, videos], |c| {
             tx(&c, async {
-                let acc = c
-                    .prepare("INSERT INTO accounts VALUES ($1, $2, $3) ON CONFLICT (handle_lower) DO NOTHING")
-                    .await?;
+                let acc = "INSERT INTO accounts VALUES ($1, $2, $3) ON CONFLICT (handle_lower) DO NOTHING";
                 for (id, lower, data, handle) in &accounts {
-                    if c.execute(&acc, &[id, lower, data]).await? == 0 {
+                    if c.execute(acc, &[id, lower, data]).await? == 0 {
                         return Ok(Err(StoreError::HandleTaken { handle: handle.clone() }));
                     }
                 }
-                let snd = c
-                    .prepare("INSERT INTO sounds VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET creator = $2, origin = $3, data = $4")
-                    .await?;
+                let snd = "INSERT INTO sounds VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET creator = $2, origin = $3, data = $4";
                 for (id, cr, or, data) in &sounds {
-                    c.execute(&snd, &[id, cr, or, data]).await?;
+                    c.execute(snd, &[id, cr, or, data]).await?;
                 }
-                let vid = c
-                    .prepare("INSERT INTO videos VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET creator = $2, data = $3")
-                    .await?;
+                let vid = "INSERT INTO videos VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET creator = $2, data = $3";
                 for (id, cr, data) in &videos {
-                    c.execute(&vid, &[id, cr, data]).await?;
+                    c.execute(vid, &[id, cr, data]).await?;
                 }
                 Ok(Ok(()))
             })
