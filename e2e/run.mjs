@@ -303,6 +303,17 @@ async function main() {
     const tall = await page.$eval('#top', el => el.getBoundingClientRect().height);
     check(tall < 56, `the header wraps onto more than one line (${tall} px)`);
     await page.screenshot({ path: join(shots, 'header-390.png') });
+    // On a small phone (375 × 667) the actions beside the video stay below the header.
+    await page.setViewportSize({ width: 375, height: 667 });
+    await page.waitForSelector('section.item .side');
+    // The item on screen: the one whose top is nearest the viewport's.
+    const rail = await page.evaluate(() => {
+      const on = [...document.querySelectorAll('section.item')].sort((a, b) => Math.abs(a.getBoundingClientRect().top) - Math.abs(b.getBoundingClientRect().top))[0];
+      return on.querySelector('.side').getBoundingClientRect().top - on.getBoundingClientRect().top;
+    });
+    const head = await page.$eval('#top', el => el.getBoundingClientRect().bottom);
+    check(rail >= head, `the actions run under the header (${rail} < ${head})`);
+    await page.setViewportSize({ width: 390, height: 844 });
     await page.click('#nav-logout');
     await page.waitForSelector('#menu a[href="#/signup"]');
   });
@@ -364,8 +375,8 @@ async function main() {
     // Opened from its link, the video is the first in the feed.
     await page.goto(`${base}/#/v/${otherVideos[1]}`);
     const sel = `section.item[data-id="${otherVideos[1]}"]`;
-    await page.waitForSelector(`${sel} .report`);
-    await page.click(`${sel} .report`);
+    await page.click(`${sel} .more`);
+    await page.click(`${sel} [data-panel=more] .report`);
     await page.click(`${sel} [data-panel=report] button:has-text("Spam")`);
     const j = (method, path, body, token) => fetch(base + path, { method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) }, body: body && JSON.stringify(body) });
     const { token: boss } = await (await j('POST', '/v1/sessions', { handle: 'e2eboss', password: adminPassword })).json();

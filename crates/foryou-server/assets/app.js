@@ -290,6 +290,15 @@ function makeItem(data) {
         h('button', { class: 'secondary', onclick: () => panel.remove() }, 'cancel')));
     item.el.append(panel);
   } }, '⚑', h('small', {}, 'Report'));
+  // Less frequent actions wait behind "More", so the rail fits a small phone's screen.
+  const extras = [save, state.me ? nope : null, state.me && state.me.id !== data.creator.id ? report : null].filter(Boolean);
+  const more = extras.length ? h('button', { class: 'more', 'aria-label': 'more actions', onclick: () => {
+    closePanels(item);
+    const panel = h('div', { class: 'panel', 'data-panel': 'more' },
+      h('button', { class: 'close', onclick: () => panel.remove(), 'aria-label': 'close' }, '✕'),
+      h('h3', {}, 'More'), h('div', { class: 'more-actions' }, ...extras));
+    item.el.append(panel);
+  } }, '⋯', h('small', {}, 'More')) : null;
   // One tap pauses or plays; a double tap likes (never unlikes) with a heart where you tapped.
   let tapTimer = null;
   video.addEventListener('click', () => {
@@ -317,7 +326,7 @@ function makeItem(data) {
   video.addEventListener('play', () => disc.classList.add('spinning'));
   video.addEventListener('pause', () => disc.classList.remove('spinning'));
   item.el = h('section', { class: 'item', 'data-id': data.id }, video, mute, progress,
-    h('div', { class: 'side' }, state.me && state.me.id === data.creator.id ? null : followBtn, likeBtn, commentBtn, favBtn, share, save, why, state.me ? nope : null, state.me && state.me.id !== data.creator.id ? report : null, disc),
+    h('div', { class: 'side' }, state.me && state.me.id === data.creator.id ? null : followBtn, likeBtn, commentBtn, favBtn, share, why, more, disc),
     h('div', { class: 'info' },
       data.boosted ? h('button', { class: 'promoted', title: 'Promoted by Foryou staff; the promotion and its reason are in the public transparency log', onclick: () => { closePanels(item); item.el.append(reasonsPanel(item)); } }, 'Promoted') : null,
       h('a', { class: 'who', href: `#/u/${encodeURIComponent(data.creator.handle)}` }, '@' + data.creator.handle),
