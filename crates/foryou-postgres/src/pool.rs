@@ -115,6 +115,9 @@ impl Pool {
                 Err(e) if tries < TRIES && retryable(&e) => {
                     std::thread::sleep(Duration::from_millis(5 << tries));
                 }
+                // A pooled connection the server closed (a restart, a failover): the job runs
+                // again on a fresh one. Its transaction, if it had begun, was rolled back.
+                Err(e) if tries < TRIES && e.is_closed() => {}
                 other => return other.map_err(PoolError::Db),
             }
         }

@@ -142,6 +142,24 @@ impl TestServer {
         self.port
     }
 
+    /// Stops the server at once (as a crash would) and starts it again on the same data.
+    pub fn restart(&self) -> Result<(), String> {
+        let data = self.dir.join("data").display().to_string();
+        self.run_pg("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"])?;
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("log").display().to_string();
+        self.run_pg(
+            "pg_ctl",
+            &[
+                "-D", &data, "-l", &log, "-o", &opts, "-w", "-t", "30", "start",
+            ],
+        )
+    }
+
     fn run_pg(&self, tool: &str, args: &[&str]) -> Result<(), String> {
         let path = self.bin.join(tool);
         self.run(&path.display().to_string(), args, self.as_postgres)

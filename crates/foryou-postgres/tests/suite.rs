@@ -60,6 +60,21 @@ fn a_database_keeps_its_region_and_its_records() {
 }
 
 #[test]
+fn a_restarted_server_is_reconnected_to() {
+    let pg = server();
+    let url = pg.database().expect("database");
+    let eu = Region::new("eu").expect("region");
+    let s = PgStore::open(eu.clone(), &url, &PgOptions::default()).expect("open");
+    s.insert_account(&suite::account(&eu, 1, "before"))
+        .expect("account");
+    pg.restart().expect("restart");
+    // The pooled connection is dead; the next call makes a new one.
+    s.insert_account(&suite::account(&eu, 2, "after"))
+        .expect("account after a restart");
+    assert_eq!(s.accounts().expect("accounts").len(), 2);
+}
+
+#[test]
 fn many_threads_share_a_small_pool() {
     let pg = server();
     let url = pg.database().expect("database");
