@@ -1,4 +1,5 @@
-// End-to-end in headless Chromium against a real `foryou serve`: watching signed out, sign-up
+// End-to-end in headless Chromium against a real `foryou serve` (with E2E_BACKENDS=servers, every
+// region on PostgreSQL, NATS JetStream and S3 started by servers.mjs): watching signed out, sign-up
 // with a cookie session, an upload with a real thumbnail, playback, likes, reasons, Back from a
 // profile, the header on a phone, and a shared link that survives sign-up.
 // usage: node run.mjs [path/to/foryou]
@@ -8,11 +9,12 @@ import { mkdtempSync, rmSync, existsSync, mkdirSync, readFileSync, readdirSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import net from 'node:net';
+import { startServers } from './servers.mjs';
 
 const bin = resolve(process.argv[2] || '../target/debug/foryou');
 const shots = resolve(process.env.E2E_SHOTS || 'artifacts');
 const dir = mkdtempSync(join(tmpdir(), 'foryou-e2e-'));
-let server, browser;
+let server, browser, servers;
 let passed = 0, failed = 0;
 
 const freePort = () => new Promise(ok => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
@@ -30,11 +32,19 @@ async function main() {
   mkdirSync(shots, { recursive: true });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  // E2E_BACKENDS=servers: every region on PostgreSQL, NATS JetStream and S3 (started here).
+  let extra = [], env = process.env;
+  if (process.env.E2E_BACKENDS === 'servers') {
+    servers = await startServers(join(dir, 'servers'), ['eu', 'us', 'row']);
+    extra = ['--config', servers.config];
+    env = servers.env;
+    console.log('backends: PostgreSQL, NATS JetStream and S3 for every region');
+  }
   // An admin, made by the operator's command before the server starts (as the README says).
-  const adminOut = execFileSync(bin, ['admin', 'create', '--handle', 'e2eboss', '--country', 'US', '--data', join(dir, 'data')]).toString();
+  const adminOut = execFileSync(bin, ['admin', 'create', '--handle', 'e2eboss', '--country', 'US', '--data', join(dir, 'data'), ...extra], { env }).toString();
   const adminPassword = (adminOut.match(/one-time password: (\S+)/) || [])[1];
   check(adminPassword, 'admin create printed no password: ' + adminOut);
-  server = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--data', join(dir, 'data')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  server = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--data', join(dir, 'data'), ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env });
   let log = '';
   server.stderr.on('data', d => { log += d; });
   const deadline = Date.now() + 20000;
@@ -532,6 +542,7 @@ finally {
   if (browser) await browser.close().catch(() => {});
   if (server) server.kill('SIGTERM');
   await sleep(200);
+  if (servers) servers.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 console.log(`e2e: ${passed} passed, ${failed} failed`);
