@@ -34,6 +34,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
      INSERT INTO positions VALUES ('applied', 0);",
     // 2: the keys the region's log records are sealed under (see `keys.rs`).
     "CREATE TABLE subject_keys (subject bigint PRIMARY KEY, id bytea NOT NULL UNIQUE, secret bytea NOT NULL);",
+    // 3: who serves the region now (see `lease.rs`).
+    "CREATE TABLE leases (name text PRIMARY KEY, owner text NOT NULL, expires_at timestamptz NOT NULL);",
 ];
 
 /// Creates `meta` if need be, checks or records the region, and runs the migrations not yet

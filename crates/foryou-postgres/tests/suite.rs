@@ -60,6 +60,45 @@ fn a_database_keeps_its_region_and_its_records() {
 }
 
 #[test]
+fn one_node_holds_a_regions_lease_until_it_stops_renewing() {
+    use foryou_postgres::Lease;
+    use std::time::Duration;
+    let pg = server();
+    let url = pg.database().expect("database");
+    let eu = Region::new("eu").expect("region");
+    let ttl = Duration::from_millis(800);
+    let a = Lease::new(eu.clone(), &url, "node-a", ttl, &PgOptions::default()).expect("lease");
+    let b = Lease::new(eu, &url, "node-b", ttl, &PgOptions::default()).expect("lease");
+    assert_eq!(a.try_acquire().expect("acquire"), Ok(()));
+    assert_eq!(
+        a.try_acquire().expect("again"),
+        Ok(()),
+        "the holder takes it again"
+    );
+    let held = b
+        .try_acquire()
+        .expect("acquire")
+        .expect_err("b took a held lease");
+    assert_eq!(held.owner, "node-a");
+    assert!(
+        held.expires_in_ms > 0 && held.expires_in_ms <= 800,
+        "{held:?}"
+    );
+    assert!(a.renew().expect("renew"));
+    assert!(
+        !b.renew().expect("renew"),
+        "b renewed a lease it does not hold"
+    );
+    // a stops renewing: once the lease runs out, b takes it, and a can no longer renew.
+    std::thread::sleep(Duration::from_millis(900));
+    assert_eq!(b.try_acquire().expect("acquire"), Ok(()));
+    assert!(!a.renew().expect("renew"));
+    // A graceful release hands it over at once.
+    b.release().expect("release");
+    assert_eq!(a.try_acquire().expect("acquire"), Ok(()));
+}
+
+#[test]
 fn a_restarted_server_is_reconnected_to() {
     let pg = server();
     let url = pg.database().expect("database");

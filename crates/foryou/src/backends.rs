@@ -12,12 +12,13 @@
 //! [postgres]              # optional
 //! max_connections = 8
 //! statement_timeout_ms = 10000
+//! lease_ttl_ms = 10000    # one node serves a region: see lease.rs
 //! ```
 
 use anyhow::{bail, Context, Result};
 use foryou_media::{LocalObjectStore, ObjectStore};
 use foryou_nats::NatsLog;
-use foryou_postgres::{PgKeys, PgOptions, PgStore};
+use foryou_postgres::{Lease, PgKeys, PgOptions, PgStore};
 use foryou_s3::S3Store;
 use foryou_server::{Backends, Config, ObjectSnapshot, PlatformError, SnapshotStore};
 use foryou_store::{EmbeddedKeys, EmbeddedLog, EmbeddedStore, EventLog, KeyStore, RegionStore};
@@ -93,6 +94,8 @@ struct PgTable {
     max_connections: usize,
     #[serde(default = "default_timeout_ms")]
     statement_timeout_ms: u64,
+    #[serde(default = "default_lease_ms")]
+    lease_ttl_ms: u64,
 }
 
 impl Default for PgTable {
@@ -100,8 +103,13 @@ impl Default for PgTable {
         PgTable {
             max_connections: default_connections(),
             statement_timeout_ms: default_timeout_ms(),
+            lease_ttl_ms: default_lease_ms(),
         }
     }
+}
+
+fn default_lease_ms() -> u64 {
+    10_000
 }
 
 fn default_connections() -> usize {
@@ -133,6 +141,8 @@ pub struct Configured {
     /// Regions whose event log is on NATS JetStream (the URL).
     events: BTreeMap<Region, String>,
     pg: PgOptions,
+    /// How long a region's serving lease lasts unless renewed.
+    lease_ttl: Duration,
 }
 
 impl Configured {
@@ -150,6 +160,9 @@ impl Configured {
         }
         if !(100..=600_000).contains(&file.postgres.statement_timeout_ms) {
             bail!("postgres.statement_timeout_ms must be 100 to 600000");
+        }
+        if !(1_000..=600_000).contains(&file.postgres.lease_ttl_ms) {
+            bail!("postgres.lease_ttl_ms must be 1000 to 600000");
         }
         let mut stores = BTreeMap::new();
         let mut media = BTreeMap::new();
@@ -214,7 +227,21 @@ impl Configured {
                 max_connections: file.postgres.max_connections,
                 statement_timeout: Duration::from_millis(file.postgres.statement_timeout_ms),
             },
+            lease_ttl: Duration::from_millis(file.postgres.lease_ttl_ms),
         })
+    }
+
+    /// The serving lease of every region whose records are on PostgreSQL, for node `owner`.
+    pub fn leases(&self, owner: &str) -> Result<Vec<(Region, Lease)>> {
+        let mut out = Vec::new();
+        for (region, store) in &self.stores {
+            if let StoreChoice::Postgres(url) = store {
+                let lease = Lease::new(region.clone(), url, owner, self.lease_ttl, &self.pg)
+                    .map_err(|e| anyhow::anyhow!("region {region}: {e}"))?;
+                out.push((region.clone(), lease));
+            }
+        }
+        Ok(out)
     }
 
     /// What each configured region uses, for the start-up log (no credentials).

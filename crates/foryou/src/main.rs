@@ -8,6 +8,7 @@ mod bench_reach;
 mod counterfactual;
 mod demo;
 mod eval;
+mod lease;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -393,21 +394,33 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-fn open(config: Config, file: Option<&Path>) -> Result<Arc<Platform>> {
+/// Opens the platform on the backends `file` chooses (embedded without one). With regions on
+/// PostgreSQL, their leases are taken first: waited for when `wait` (a server stands by while
+/// another node serves them), refused at once otherwise.
+fn open(
+    config: Config,
+    file: Option<&Path>,
+    wait: bool,
+) -> Result<(Arc<Platform>, Option<lease::Held>)> {
     let data = config.data_dir.display().to_string();
-    let opened = match file {
+    let fail = |e: foryou_server::PlatformError| {
+        anyhow::anyhow!("opening the data dir {data}: {}", e.message)
+    };
+    match file {
         Some(path) => {
             let chosen = backends::Configured::load(path, &config.regions)?;
             for line in chosen.describe() {
                 tracing::info!("backend {line}");
             }
-            Platform::open(config, &chosen)
+            let held = lease::take(&chosen, wait)?;
+            let platform = Platform::open(config, &chosen).map_err(fail)?;
+            Ok((Arc::new(platform), Some(held)))
         }
-        None => Platform::open(config, &backends::Embedded),
-    };
-    opened
-        .map(Arc::new)
-        .map_err(|e| anyhow::anyhow!("opening the data dir {data}: {}", e.message))
+        None => Ok((
+            Arc::new(Platform::open(config, &backends::Embedded).map_err(fail)?),
+            None,
+        )),
+    }
 }
 
 fn run_server(platform: Arc<Platform>, addr: SocketAddr, limits: ConnLimits) -> Result<()> {
@@ -434,9 +447,11 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             init_logs(&args.log_format)?;
-            let platform = open(args.config()?, args.config.as_deref())?;
+            let (platform, held) = open(args.config()?, args.config.as_deref(), true)?;
             println!("Foryou is serving on http://{}", args.addr);
-            run_server(platform, args.addr, args.conn_limits()?)
+            run_server(platform, args.addr, args.conn_limits()?)?;
+            held.map(lease::Held::release);
+            Ok(())
         }
         Command::Demo {
             serve,
@@ -446,7 +461,7 @@ fn main() -> Result<()> {
             rows,
         } => {
             init_logs(&serve.log_format)?;
-            let platform = open(serve.config()?, serve.config.as_deref())?;
+            let (platform, held) = open(serve.config()?, serve.config.as_deref(), true)?;
             let login = demo::ensure(
                 &platform,
                 &serve.data,
@@ -462,7 +477,9 @@ fn main() -> Result<()> {
                 "Log in as '{}' with password '{}' (or sign up).\n",
                 login.0, login.1
             );
-            run_server(platform, serve.addr, serve.conn_limits()?)
+            run_server(platform, serve.addr, serve.conn_limits()?)?;
+            held.map(lease::Held::release);
+            Ok(())
         }
         Command::Admin {
             command:
@@ -476,13 +493,14 @@ fn main() -> Result<()> {
         } => {
             let mut config = Config::new(&data);
             config.regions = regions(&spec)?;
-            let platform = open(config, file.as_deref())?;
+            let (platform, held) = open(config, file.as_deref(), false)?;
             let password = demo::random_password();
             platform
                 .create_account(&handle, &password, "1970-01-01", &country, Role::Admin)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!("created admin '{handle}'; one-time password: {password}");
             println!("log in with it and keep it safe: it is stored only as an argon2id hash");
+            held.map(lease::Held::release);
             Ok(())
         }
         Command::Eval {

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{call, data_dir, http, start_env, upload};
+use common::{call, data_dir, http, spawn_env, start_env, upload, wait_up};
 use foryou_media::ObjectStore;
 use foryou_nats::test_server::TestNats;
 use foryou_postgres::test_server::TestServer;
@@ -55,7 +55,7 @@ fn a_region_runs_on_the_three_servers_survives_kill_9_and_moves_to_a_fresh_node(
     std::fs::create_dir_all(&dir).expect("dir");
     let cfg = dir.join("foryou.toml");
     let toml = format!(
-        "[regions.eu]\nstore = \"{url}\"\nmedia = \"{media_url}\"\nevents = \"{}\"\n",
+        "[regions.eu]\nstore = \"{url}\"\nmedia = \"{media_url}\"\nevents = \"{}\"\n\n[postgres]\nlease_ttl_ms = 2000\n",
         nats.url()
     );
     std::fs::write(&cfg, toml).expect("config");
@@ -176,15 +176,45 @@ fn a_region_runs_on_the_three_servers_survives_kill_9_and_moves_to_a_fresh_node(
     server.stop();
     assert!(bucket.size("engine/snapshot").expect("size").is_some());
 
-    // Another node, with an empty disk, takes the eu region over from the servers alone: the
-    // session made on the first node still works, the records, the media and the engine (from
-    // the snapshot in the bucket, then the stream) are all there. The us region lived on the
-    // first node's disk, so the American is unknown here.
+    // The first node serves again; a second node, with an empty disk, stands by: the first
+    // holds the eu region's lease.
+    let first = start_env(&data, &extra, None, &env);
     let data2 = dir.join("data-second-node");
     let log2 = dir.join("second-node.log");
-    let server = start_env(&data2, &extra, Some(&log2), &env);
+    let server = spawn_env(&data2, &extra, Some(&log2), &env);
+    assert!(
+        !wait_up(server.addr, std::time::Duration::from_secs(3)),
+        "two nodes serve the eu region at once"
+    );
+    let last = json!({"events": [{"id": "f2", "kind": "comment", "video_id": vid, "text": "just before the crash"}]});
+    let (s, v) = call(
+        first.addr,
+        "POST",
+        "/v1/events",
+        Some(&fan_token),
+        Some(last),
+    );
+    assert_eq!(s, 200, "{v}");
+    // The first node dies: the second takes the region over once the lease runs out, from the
+    // servers alone: the session made on the first node still works; the records (the last
+    // acknowledged comment included), the media and the engine (from the snapshot in the
+    // bucket, then the stream) are all there. The us region lived on the first node's disk, so
+    // the American is unknown here.
+    first.kill9();
+    let died = std::time::Instant::now();
+    assert!(
+        wait_up(server.addr, std::time::Duration::from_secs(30)),
+        "the standing-by node did not take over"
+    );
+    let took = died.elapsed();
+    println!(
+        "eu taken over {} ms after kill -9 (lease 2000 ms)",
+        took.as_millis()
+    );
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
     let a = server.addr;
     let said = std::fs::read_to_string(&log2).expect("log");
+    assert!(said.contains("standing by"), "{said}");
     assert!(
         said.contains("engine restored from snapshot") && said.contains("engine/snapshot"),
         "{said}"
@@ -206,7 +236,7 @@ fn a_region_runs_on_the_three_servers_survives_kill_9_and_moves_to_a_fresh_node(
     );
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["counts"]["likes"], 1, "the eu like only: {v}");
-    assert_eq!(v["counts"]["comments"], 1, "{v}");
+    assert_eq!(v["counts"]["comments"], 2, "{v}");
     assert_eq!(v["saved"], true, "{v}");
     let (s, _) = call(a, "GET", "/v1/me", Some(&fan_token), None);
     assert_eq!(s, 200);

@@ -86,6 +86,16 @@ pub fn start_with(data: &Path, extra: &[&str], log: Option<&Path>) -> Server {
 
 /// As [`start_with`], with environment variables set for the server.
 pub fn start_env(data: &Path, extra: &[&str], log: Option<&Path>, env: &[(&str, &str)]) -> Server {
+    let server = spawn_env(data, extra, log, env);
+    assert!(
+        wait_up(server.addr, Duration::from_secs(20)),
+        "server did not come up"
+    );
+    server
+}
+
+/// Starts the server without waiting for it to answer.
+pub fn spawn_env(data: &Path, extra: &[&str], log: Option<&Path>, env: &[(&str, &str)]) -> Server {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -109,16 +119,23 @@ pub fn start_env(data: &Path, extra: &[&str], log: Option<&Path>, env: &[(&str, 
         })
         .spawn()
         .expect("spawn foryou");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    Server { child, addr }
+}
+
+/// Whether the server at `addr` answers `/healthz` within `timeout`.
+pub fn wait_up(addr: SocketAddr, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
     while http(addr, "GET", "/healthz", None, "text/plain", b"")
         .map(|r| r.0)
         .ok()
         != Some(200)
     {
-        assert!(Instant::now() < deadline, "server did not come up");
+        if Instant::now() > deadline {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Server { child, addr }
+    true
 }
 
 impl Server {
