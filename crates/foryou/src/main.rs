@@ -450,7 +450,9 @@ fn main() -> Result<()> {
             let (platform, held) = open(args.config()?, args.config.as_deref(), true)?;
             println!("Foryou is serving on http://{}", args.addr);
             run_server(platform, args.addr, args.conn_limits()?)?;
-            held.map(lease::Held::release);
+            if let Some(h) = held {
+                h.release();
+            }
             Ok(())
         }
         Command::Demo {
@@ -478,7 +480,9 @@ fn main() -> Result<()> {
                 login.0, login.1
             );
             run_server(platform, serve.addr, serve.conn_limits()?)?;
-            held.map(lease::Held::release);
+            if let Some(h) = held {
+                h.release();
+            }
             Ok(())
         }
         Command::Admin {
@@ -500,7 +504,9 @@ fn main() -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!("created admin '{handle}'; one-time password: {password}");
             println!("log in with it and keep it safe: it is stored only as an argon2id hash");
-            held.map(lease::Held::release);
+            if let Some(h) = held {
+                h.release();
+            }
             Ok(())
         }
         Command::Eval {
