@@ -8,7 +8,9 @@
 //! … without gaps. Reads are batched direct gets. Messages are never deleted or purged (the
 //! stream denies both): erasing a person destroys their key, which the records are sealed under.
 //!
-//! The location is a URL: `nats://[user:password@]host:port[?replicas=3&duplicate_window_s=86400]`.
+//! The location is a URL: `nats://[user:password@]host:port[?replicas=3&also=host2:port,host3:port
+//! &duplicate_window_s=86400]`; a connection that fails is made again to the next server that
+//! answers, in that order.
 //!
 //! A batch is appended one record at a time: a crash in the middle leaves its first records in
 //! the log, unacknowledged; the client's resend of the batch finds them as duplicates and adds
@@ -30,8 +32,8 @@ const READ_BATCH: usize = 1000;
 /// Where a log lives and how it is kept.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Location {
-    /// `host:port`.
-    pub addr: String,
+    /// `host:port` of each server to try, in order (the URL's, then `also`'s).
+    pub addrs: Vec<String>,
     /// User and password, when the server wants them.
     pub auth: Option<(String, String)>,
     /// Servers that keep a copy of each message (1, 3 or 5).
@@ -51,7 +53,7 @@ impl Location {
             .host_str()
             .filter(|h| !h.is_empty())
             .ok_or("name the server: nats://host:port")?;
-        let addr = format!("{host}:{}", u.port().unwrap_or(4222));
+        let mut addrs = vec![format!("{host}:{}", u.port().unwrap_or(4222))];
         let auth = (!u.username().is_empty()).then(|| {
             (
                 u.username().to_string(),
@@ -68,6 +70,17 @@ impl Location {
                         .filter(|r| [1, 3, 5].contains(r))
                         .ok_or("replicas must be 1, 3 or 5")?
                 }
+                "also" => {
+                    for a in v.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+                        let ok = a
+                            .rsplit_once(':')
+                            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+                        if !ok || addrs.len() >= 16 {
+                            return Err("also must list up to 15 more servers as host:port".into());
+                        }
+                        addrs.push(a.to_string());
+                    }
+                }
                 "duplicate_window_s" => {
                     duplicate_window_s = v
                         .parse()
@@ -77,13 +90,13 @@ impl Location {
                 }
                 other => {
                     return Err(format!(
-                        "unknown parameter '{other}' (replicas, duplicate_window_s)"
+                        "unknown parameter '{other}' (replicas, duplicate_window_s, also)"
                     ))
                 }
             }
         }
         Ok(Location {
-            addr,
+            addrs,
             auth,
             replicas,
             duplicate_window_s,
@@ -151,6 +164,18 @@ impl NatsLog {
         Ok(log)
     }
 
+    /// A connection to the first of the servers that answers.
+    fn connect_any(&self, auth: Option<(&str, &str)>) -> Result<Client, NatsError> {
+        let mut last = NatsError("nats: no server to connect to".into());
+        for a in &self.loc.addrs {
+            match Client::connect(a, auth, Duration::from_secs(10)) {
+                Ok(c) => return Ok(c),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
     fn err(&self, m: impl std::fmt::Display) -> StoreError {
         StoreError::Backend {
             region: self.region.clone(),
@@ -171,10 +196,7 @@ impl NatsLog {
                 .auth
                 .as_ref()
                 .map(|(u, p)| (u.as_str(), p.as_str()));
-            *guard = Some(
-                Client::connect(&self.loc.addr, auth, Duration::from_secs(10))
-                    .map_err(|e| self.err(e))?,
-            );
+            *guard = Some(self.connect_any(auth).map_err(|e| self.err(e))?);
         }
         let c = guard.as_mut().expect("connected above");
         match f(c) {
@@ -391,14 +413,14 @@ mod tests {
         assert_eq!(
             Location::parse("nats://127.0.0.1:4222").expect("parse"),
             Location {
-                addr: "127.0.0.1:4222".into(),
+                addrs: vec!["127.0.0.1:4222".into()],
                 auth: None,
                 replicas: 1,
                 duplicate_window_s: 86_400
             }
         );
         let l = Location::parse("nats://u:p@nats.eu?replicas=3").expect("parse");
-        assert_eq!((l.addr.as_str(), l.replicas), ("nats.eu:4222", 3));
+        assert_eq!((l.addrs[0].as_str(), l.replicas), ("nats.eu:4222", 3));
         assert_eq!(l.auth, Some(("u".into(), "p".into())));
         for bad in [
             "http://h",

@@ -61,3 +61,54 @@ fn an_unreachable_server_is_an_error_not_a_hang() {
     .is_err());
     assert!(t.elapsed() < std::time::Duration::from_secs(15));
 }
+
+/// On a cluster of three with `replicas=3`, the log goes on when the server it was connected to
+/// dies: it connects to the next, and every acknowledged record is still there.
+#[test]
+fn a_replicated_log_survives_losing_a_server() {
+    use foryou_nats::test_server::TestCluster;
+    let mut cluster =
+        TestCluster::start().unwrap_or_else(|e| panic!("cannot start a nats cluster: {e}"));
+    let eu = Region::new("eu").expect("region");
+    // JetStream needs a moment to elect its leaders.
+    let mut log = None;
+    for _ in 0..100 {
+        match NatsLog::open(eu.clone(), &cluster.url("replicas=3")) {
+            Ok(l) => {
+                log = Some(l);
+                break;
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(200)),
+        }
+    }
+    let log = log.expect("a replicated stream within 20 s");
+    let t = std::time::Instant::now();
+    let rec = |n: u32| foryou_store::Sealed {
+        seq: 0,
+        tag: {
+            let mut t = [1u8; 32];
+            t[..4].copy_from_slice(&n.to_le_bytes());
+            t
+        },
+        body: format!("record {n}").into_bytes(),
+    };
+    let first: Vec<_> = (0..50).map(rec).collect();
+    assert_eq!(log.append(&first).expect("append").len(), 50);
+    cluster.kill(0);
+    let mut more = None;
+    for _ in 0..100 {
+        match log.append(&(50..60).map(rec).collect::<Vec<_>>()) {
+            Ok(l) => {
+                more = Some(l);
+                break;
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(200)),
+        }
+    }
+    let more = more.expect("appends go on with two of three servers");
+    eprintln!("appends went on {} ms after the kill", t.elapsed().as_millis());
+    assert_eq!(more.last().map(|l| l.seq), Some(60));
+    let all = log.read(1, 100).expect("read");
+    assert_eq!(all.len(), 60);
+    assert_eq!(all[59].body, b"record 59");
+}
