@@ -106,7 +106,10 @@ fn a_replicated_log_survives_losing_a_server() {
         }
     }
     let more = more.expect("appends go on with two of three servers");
-    eprintln!("appends went on {} ms after the kill", t.elapsed().as_millis());
+    eprintln!(
+        "appends went on {} ms after the kill",
+        t.elapsed().as_millis()
+    );
     assert_eq!(more.last().map(|l| l.seq), Some(60));
     let all = log.read(1, 100).expect("read");
     assert_eq!(all.len(), 60);

@@ -211,7 +211,6 @@ fn a_region_runs_on_the_three_servers_survives_kill_9_and_moves_to_a_fresh_node(
         "eu taken over {} ms after kill -9 (lease 2000 ms)",
         took.as_millis()
     );
-    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
     let a = server.addr;
     let said = std::fs::read_to_string(&log2).expect("log");
     assert!(said.contains("standing by"), "{said}");
