@@ -1,5 +1,6 @@
 // End-to-end in headless Chromium against a real `foryou serve` (with E2E_BACKENDS=servers, every
-// region on PostgreSQL, NATS JetStream and S3 started by servers.mjs): watching signed out, sign-up
+// region on PostgreSQL, NATS JetStream and S3 started by servers.mjs, and the browser talking to
+// the node through `foryou edge`): watching signed out, sign-up
 // with a cookie session, an upload with a real thumbnail, playback, likes, reasons, Back from a
 // profile, the header on a phone, and a shared link that survives sign-up.
 // usage: node run.mjs [path/to/foryou]
@@ -14,7 +15,7 @@ import { startServers } from './servers.mjs';
 const bin = resolve(process.argv[2] || '../target/debug/foryou');
 const shots = resolve(process.env.E2E_SHOTS || 'artifacts');
 const dir = mkdtempSync(join(tmpdir(), 'foryou-e2e-'));
-let server, browser, servers;
+let server, browser, servers, edge;
 let passed = 0, failed = 0;
 
 const freePort = () => new Promise(ok => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
@@ -31,20 +32,24 @@ async function main() {
   if (!existsSync(bin)) throw new Error(`no binary at ${bin}; build it with cargo build -p foryou`);
   mkdirSync(shots, { recursive: true });
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  // E2E_BACKENDS=servers: every region on PostgreSQL, NATS JetStream and S3 (started here).
-  let extra = [], env = process.env;
+  let base = `http://127.0.0.1:${port}`;
+  // E2E_BACKENDS=servers: every region on PostgreSQL, NATS JetStream and S3 (started here), and
+  // the browser talks to the node through `foryou edge`.
+  let extra = [], env = process.env, edgePort = null;
   if (process.env.E2E_BACKENDS === 'servers') {
-    servers = await startServers(join(dir, 'servers'), ['eu', 'us', 'row']);
+    edgePort = await freePort();
+    servers = await startServers(join(dir, 'servers'), ['eu', 'us', 'row'], [`http://127.0.0.1:${port}`]);
     extra = ['--config', servers.config];
     env = servers.env;
-    console.log('backends: PostgreSQL, NATS JetStream and S3 for every region');
+    console.log('backends: PostgreSQL, NATS JetStream and S3 for every region, through the edge');
   }
   // An admin, made by the operator's command before the server starts (as the README says).
   const adminOut = execFileSync(bin, ['admin', 'create', '--handle', 'e2eboss', '--country', 'US', '--data', join(dir, 'data'), ...extra], { env }).toString();
   const adminPassword = (adminOut.match(/one-time password: (\S+)/) || [])[1];
   check(adminPassword, 'admin create printed no password: ' + adminOut);
-  server = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--data', join(dir, 'data'), ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  // Behind the edge, the links the server writes (the parental-consent e-mail) name the edge.
+  const publicUrl = edgePort ? ['--public-url', `http://127.0.0.1:${edgePort}`] : [];
+  server = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--data', join(dir, 'data'), ...extra, ...publicUrl], { stdio: ['ignore', 'ignore', 'pipe'], env });
   let log = '';
   server.stderr.on('data', d => { log += d; });
   const deadline = Date.now() + 20000;
@@ -52,6 +57,15 @@ async function main() {
     try { if ((await fetch(`${base}/healthz`)).ok) break; } catch (_) { /* not up yet */ }
     if (Date.now() > deadline) throw new Error('server did not start:\n' + log);
     await sleep(150);
+  }
+  if (edgePort) {
+    edge = spawn(bin, ['edge', '--addr', `127.0.0.1:${edgePort}`, '--config', servers.config], { stdio: 'ignore', env });
+    base = `http://127.0.0.1:${edgePort}`;
+    for (let i = 0; ; i++) {
+      try { if ((await fetch(`${base}/healthz`)).ok) break; } catch (_) { /* not up yet */ }
+      if (i > 100) throw new Error('the edge did not start');
+      await sleep(100);
+    }
   }
   const clip = join(dir, 'clip.mp4');
   execFileSync(bin, ['synth-clip', '--seconds', '6', '--seed', '3', '--music', '7', '--out', clip]);
@@ -540,6 +554,7 @@ let code = 0;
 try { await main(); } catch (e) { if (!failed) { failed++; console.log('FAIL setup: ' + e.message); } code = 1; }
 finally {
   if (browser) await browser.close().catch(() => {});
+  if (edge) edge.kill('SIGTERM');
   if (server) server.kill('SIGTERM');
   await sleep(200);
   if (servers) servers.stop();

@@ -49,5 +49,5 @@ fi
 echo "== browser end-to-end test"
 cargo build --quiet -p foryou
 (cd e2e && node run.mjs ../target/debug/foryou)
-echo "== browser end-to-end test, every region on PostgreSQL, NATS JetStream and S3"
+echo "== browser end-to-end test through the edge, every region on PostgreSQL, NATS JetStream and S3"
 (cd e2e && E2E_BACKENDS=servers node run.mjs ../target/debug/foryou)

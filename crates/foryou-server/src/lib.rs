@@ -14,6 +14,7 @@ mod platform;
 pub mod query;
 mod web;
 
+pub use auth::token_region;
 pub use conn::{serve_with, ConnLimits};
 pub use error::ApiError;
 pub use http::views::{FeedItem, VideoView};

@@ -77,6 +77,10 @@ pub struct FileConfig {
     /// How PostgreSQL stores connect.
     #[serde(default)]
     postgres: PgTable,
+    /// The edge's table (`foryou edge` reads it; nodes ignore it).
+    #[serde(default)]
+    #[allow(dead_code)]
+    edge: Option<toml::Table>,
 }
 
 #[derive(Deserialize, Default, Debug)]

@@ -7,6 +7,7 @@ mod bench_log;
 mod bench_reach;
 mod counterfactual;
 mod demo;
+mod edge;
 mod eval;
 mod lease;
 
@@ -145,6 +146,19 @@ enum Command {
         /// Engine parameters to change, as for `eval`.
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+    /// The front door: sends each request to a node of the caller's home region (any node when
+    /// it has no session), following a region to whichever node serves it now.
+    Edge {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// The file with the `[edge]` table naming the nodes.
+        #[arg(long)]
+        config: PathBuf,
+        /// Log format: text or json.
+        #[arg(long, default_value = "text")]
+        log_format: String,
     },
     /// Benchmarks of the transparency log in a temporary directory: appends (one per commit and
     /// batched), proofs, a full audit.
@@ -612,6 +626,16 @@ fn main() -> Result<()> {
             })?;
             println!("{report}");
             Ok(())
+        }
+        Command::Edge {
+            addr,
+            config,
+            log_format,
+        } => {
+            init_logs(&log_format)?;
+            let edge = edge::Edge::load(&config)?;
+            println!("Foryou's edge is serving on http://{addr}");
+            edge::run(edge, addr, ConnLimits::default(), shutdown_signal())
         }
         Command::BenchLog {
             entries,
