@@ -391,14 +391,7 @@ impl RegionStore for PgStore {
         sounds: &[Sound],
         videos: &[Video],
     ) -> Result<(), StoreError> {
-        for r in accounts
-            .iter()
-            .map(|a| &a.region)
-            .chain(sounds.iter().map(|s| &s.region))
-            .chain(videos.iter().map(|v| &v.region))
-        {
-            self.check_region(r)?;
-        }
+        foryou_store::check_import_regions(&self.region, accounts, sounds, videos)?;
         let accounts: Vec<(i64, String, Vec<u8>, String)> = accounts
             .iter()
             .map(|a| {

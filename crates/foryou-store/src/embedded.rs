@@ -393,14 +393,7 @@ impl RegionStore for EmbeddedStore {
         sounds: &[Sound],
         videos: &[Video],
     ) -> Result<(), StoreError> {
-        for r in accounts
-            .iter()
-            .map(|a| &a.region)
-            .chain(sounds.iter().map(|s| &s.region))
-            .chain(videos.iter().map(|v| &v.region))
-        {
-            self.check_region(r)?;
-        }
+        crate::check_import_regions(&self.region, accounts, sounds, videos)?;
         self.write(|tx| {
             let mut handles = tx.open_table(HANDLES).map_err(|e| self.err(e))?;
             let mut acc = tx.open_table(ACCOUNTS).map_err(|e| self.err(e))?;

@@ -78,6 +78,29 @@ pub enum StoreError {
     },
 }
 
+/// Checks that every record of a bulk import names `store`, the importing store's region.
+pub fn check_import_regions(
+    store: &Region,
+    accounts: &[Account],
+    sounds: &[Sound],
+    videos: &[Video],
+) -> Result<(), StoreError> {
+    let named = accounts
+        .iter()
+        .map(|a| &a.region)
+        .chain(sounds.iter().map(|s| &s.region))
+        .chain(videos.iter().map(|v| &v.region));
+    for r in named {
+        if r != store {
+            return Err(StoreError::WrongRegion {
+                store: store.clone(),
+                got: r.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// What [`RegionStore::erase`] removed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Erased {

@@ -407,28 +407,8 @@ mod tests {
     use super::*;
 
     fn video(id: u64) -> Video {
-        Video {
-            id: VideoId(id),
-            creator: UserId(1),
-            region: Region::new("eu").expect("region"),
-            caption: String::new(),
-            hashtags: Vec::new(),
-            sound: SoundId(1),
-            duration_ms: 1000,
-            width: 1,
-            height: 1,
-            mime: "video/mp4".into(),
-            video_codec: "avc1".into(),
-            audio_codec: None,
-            media_key: "m".into(),
-            poster_key: "p".into(),
-            poster_mime: "image/png".into(),
-            size_bytes: 1,
-            mature: false,
-            effects: Vec::new(),
-            removed: false,
-            created_ms: 1,
-        }
+        let eu = Region::new("eu").expect("region");
+        foryou_store::suite::video(&eu, id, UserId(1))
     }
 
     fn comment(id: u64, reply_to: Option<u64>, at: u64) -> Comment {

@@ -4,7 +4,10 @@ use super::{account, eu, event, video, Open};
 use crate::{AccessRecord, Settings, Sound, TokenRecord};
 use foryou_types::{CommentId, EventKind, EventRecord, Role, SoundId, UserId, VideoId};
 
-pub(super) fn erasure_takes_a_person_and_what_hangs_on_them(open: Open<'_>) {
+/// A person erased with their videos, sessions, settings, likes, saves, comments and comment
+/// likes, their sounds and the staff records naming them anonymised; then a video alone. The
+/// store opened by `open` is dropped at the end (so a backend's files can be scanned after).
+pub fn erasure_takes_a_person_and_what_hangs_on_them(open: Open<'_>) {
     let eu = eu();
     let s = open(&eu);
     let gone = UserId(4_111_222_333_444);

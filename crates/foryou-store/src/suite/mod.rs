@@ -16,6 +16,7 @@ mod erasure;
 mod logs;
 mod model;
 
+pub use erasure::erasure_takes_a_person_and_what_hangs_on_them as run_erasure;
 pub use logs::{run_keys, run_log};
 
 /// Opens a fresh, empty store for a region.
