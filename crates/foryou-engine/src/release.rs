@@ -208,25 +208,16 @@ mod tests {
 
     fn ev(user: u64, video: u64, kind: EventKind, watch: Option<u64>) -> EventRecord {
         EventRecord {
-            seq: 0,
-            id: format!("{user}-{video}"),
-            user: UserId(user),
-            region: Region::new("eu").expect("region"),
-            kind,
-            ts_ms: 0,
             video: Some(VideoId(video)),
-            creator: None,
-            sound: None,
             duration_ms: Some(10_000),
             watch_ms: watch,
-            not_interested: None,
-            text: None,
-            comment: None,
-            reply_to: None,
-            tags: Vec::new(),
-            not_learned: false,
-            not_released: false,
-            impression: None,
+            ..EventRecord::new(
+                format!("{user}-{video}"),
+                UserId(user),
+                Region::new("eu").expect("region"),
+                kind,
+                0,
+            )
         }
     }
 

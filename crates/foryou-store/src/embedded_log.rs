@@ -289,24 +289,15 @@ mod tests {
     fn view(region: &Region, seq: u64, video: u64) -> EventRecord {
         EventRecord {
             seq,
-            id: format!("v{seq}"),
-            user: UserId(1),
-            region: region.clone(),
-            kind: EventKind::View,
-            ts_ms: 1,
             video: Some(VideoId(video)),
-            creator: None,
-            sound: None,
-            duration_ms: None,
             watch_ms: Some(1000),
-            not_interested: None,
-            text: None,
-            comment: None,
-            reply_to: None,
-            tags: Vec::new(),
-            not_learned: false,
-            not_released: false,
-            impression: None,
+            ..EventRecord::new(
+                format!("v{seq}"),
+                UserId(1),
+                region.clone(),
+                EventKind::View,
+                1,
+            )
         }
     }
 

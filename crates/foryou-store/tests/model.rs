@@ -64,25 +64,16 @@ fn record(region: &Region, kind: u8, user: u8, target: u8, id: u8) -> EventRecor
     let comment = matches!(kind, EventKind::LikeComment | EventKind::UnlikeComment)
         .then(|| CommentId(u64::from(target) + 700));
     EventRecord {
-        seq: 0,
-        id: format!("ev{id}"),
-        user: UserId(u64::from(user) + 1),
-        region: region.clone(),
-        kind,
-        ts_ms: 1,
         video,
         creator,
-        sound: None,
-        duration_ms: None,
-        watch_ms: None,
-        not_interested: None,
-        text: None,
         comment,
-        reply_to: None,
-        tags: Vec::new(),
-        not_learned: false,
-        not_released: false,
-        impression: None,
+        ..EventRecord::new(
+            format!("ev{id}"),
+            UserId(u64::from(user) + 1),
+            region.clone(),
+            kind,
+            1,
+        )
     }
 }
 

@@ -96,28 +96,20 @@ pub fn run(o: BenchOptions) -> Result<String> {
         let like = fav && rng.gen_bool(0.3);
         events.push(EventRecord {
             seq: n as u64 + 1,
-            id: format!("e{n}"),
-            user: UserId(u as u64 + 1),
-            region: region.clone(),
-            kind: if like {
-                EventKind::Like
-            } else {
-                EventKind::View
-            },
-            ts_ms: now + n as u64,
             video: Some(VideoId(v + 1)),
-            creator: None,
-            sound: None,
             duration_ms: Some(dur),
             watch_ms: (!like).then_some(watch),
-            not_interested: None,
-            text: None,
-            comment: None,
-            reply_to: None,
-            tags: Vec::new(),
-            not_learned: false,
-            not_released: false,
-            impression: None,
+            ..EventRecord::new(
+                format!("e{n}"),
+                UserId(u as u64 + 1),
+                region.clone(),
+                if like {
+                    EventKind::Like
+                } else {
+                    EventKind::View
+                },
+                now + n as u64,
+            )
         });
     }
     let t = Instant::now();

@@ -60,24 +60,18 @@ impl Clock {
         self.seq += 1;
         EventRecord {
             seq: self.seq,
-            id: format!("e{}", self.seq),
-            user: UserId(user),
-            region: Region::new("eu").expect("region"),
-            kind,
-            ts_ms: NOW + self.seq * 1000,
             video: Some(VideoId(video)),
             creator: Some(UserId(creator_of(video))),
             sound: Some(SoundId(sound_of(video))),
             duration_ms: Some(20_000),
             watch_ms: watch.map(|r| (r * 20_000.0) as u64),
-            not_interested: None,
-            text: None,
-            comment: None,
-            reply_to: None,
-            tags: Vec::new(),
-            not_learned: false,
-            not_released: false,
-            impression: None,
+            ..EventRecord::new(
+                format!("e{}", self.seq),
+                UserId(user),
+                Region::new("eu").expect("region"),
+                kind,
+                NOW + self.seq * 1000,
+            )
         }
     }
 

@@ -154,25 +154,18 @@ impl Platform {
             ));
         }
         let mut rec = EventRecord {
-            seq: 0,
-            id: ev.id.clone(),
-            user: caller.user,
-            region: caller.region.clone(),
-            kind: ev.kind,
-            ts_ms: now,
             video: video.map(|v| v.video.id),
             creator: video.map(|v| v.video.creator),
             sound: video.map(|v| v.video.sound),
             duration_ms: video.map(|v| v.video.duration_ms),
-            watch_ms: None,
-            not_interested: None,
-            text: None,
             comment: liked_comment.map(|(c, _)| c),
-            reply_to: None,
-            tags: Vec::new(),
-            not_learned: false,
-            not_released: false,
-            impression: None,
+            ..EventRecord::new(
+                ev.id.clone(),
+                caller.user,
+                caller.region.clone(),
+                ev.kind,
+                now,
+            )
         };
         match ev.kind {
             EventKind::View | EventKind::Skip => {

@@ -451,28 +451,21 @@ pub(super) fn catalog_record_again(kind: EventKind, v: &Video) -> EventRecord {
 /// the caption; the same id per video and kind, so a resend is a duplicate.
 fn catalog_record(kind: EventKind, v: &Video) -> EventRecord {
     EventRecord {
-        seq: 0,
-        id: format!("{}-{}", kind.as_str(), v.id),
-        user: v.creator,
-        region: v.region.clone(),
-        kind,
-        ts_ms: if kind == EventKind::Publish {
-            v.created_ms
-        } else {
-            now_ms()
-        },
         video: Some(v.id),
         creator: Some(v.creator),
         sound: Some(v.sound),
         duration_ms: Some(v.duration_ms),
-        watch_ms: None,
-        not_interested: None,
-        text: None,
-        comment: None,
-        reply_to: None,
         tags: v.hashtags.clone(),
-        not_learned: false,
-        not_released: false,
-        impression: None,
+        ..EventRecord::new(
+            format!("{}-{}", kind.as_str(), v.id),
+            v.creator,
+            v.region.clone(),
+            kind,
+            if kind == EventKind::Publish {
+                v.created_ms
+            } else {
+                now_ms()
+            },
+        )
     }
 }
