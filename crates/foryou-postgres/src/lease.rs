@@ -12,6 +12,9 @@ use std::time::Duration;
 pub struct Lease {
     db: PgStore,
     owner: String,
+    /// Where this node takes requests (`http://host:port`), recorded with the lease; empty
+    /// when it does not say.
+    address: String,
     ttl: Duration,
 }
 
@@ -22,6 +25,8 @@ pub struct Holder {
     pub owner: String,
     /// Milliseconds until it runs out unless renewed.
     pub expires_in_ms: i64,
+    /// Where the holder takes requests (`http://host:port`); empty when it did not say.
+    pub address: String,
 }
 
 impl Lease {
@@ -36,21 +41,31 @@ impl Lease {
         Ok(Lease {
             db: PgStore::open(region, url, options)?,
             owner: owner.to_string(),
+            address: String::new(),
             ttl,
         })
+    }
+
+    /// Records `address` (`http://host:port`) as where this node takes requests while it holds
+    /// the lease.
+    pub fn with_address(mut self, address: &str) -> Lease {
+        self.address = address.to_string();
+        self
     }
 
     /// Takes the lease when it is free, run out, or already this node's; otherwise says who
     /// holds it.
     pub fn try_acquire(&self) -> Result<Result<(), Holder>, StoreError> {
         let (owner, ttl) = (self.owner.clone(), self.ttl.as_millis() as i64);
-        job!(self.db, [owner], |c| {
+        let address = self.address.clone();
+        job!(self.db, [owner, address], |c| {
             let took = c
                 .query_opt(
-                    "INSERT INTO leases VALUES ('serving', $1, now() + $2::bigint * interval '1 millisecond') \
-                     ON CONFLICT (name) DO UPDATE SET owner = $1, expires_at = EXCLUDED.expires_at \
+                    "INSERT INTO leases (name, owner, expires_at, address) \
+                     VALUES ('serving', $1, now() + $2::bigint * interval '1 millisecond', $3) \
+                     ON CONFLICT (name) DO UPDATE SET owner = $1, expires_at = EXCLUDED.expires_at, address = $3 \
                      WHERE leases.expires_at < now() OR leases.owner = $1 RETURNING owner",
-                    &[&owner, &ttl],
+                    &[&owner, &ttl, &address],
                 )
                 .await?;
             if took.is_some() {
@@ -58,13 +73,15 @@ impl Lease {
             }
             let row = c
                 .query_one(
-                    "SELECT owner, (extract(epoch FROM expires_at - now()) * 1000)::bigint FROM leases WHERE name = 'serving'",
+                    "SELECT owner, (extract(epoch FROM expires_at - now()) * 1000)::bigint, address \
+                     FROM leases WHERE name = 'serving'",
                     &[],
                 )
                 .await?;
             Ok(Ok(Err(Holder {
                 owner: row.get(0),
                 expires_in_ms: row.get(1),
+                address: row.get(2),
             })))
         })
     }

@@ -36,6 +36,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "CREATE TABLE subject_keys (subject bigint PRIMARY KEY, id bytea NOT NULL UNIQUE, secret bytea NOT NULL);",
     // 3: who serves the region now (see `lease.rs`).
     "CREATE TABLE leases (name text PRIMARY KEY, owner text NOT NULL, expires_at timestamptz NOT NULL);",
+    // 4: where the lease's holder takes requests, so standing-by nodes can forward to it.
+    "ALTER TABLE leases ADD COLUMN address text NOT NULL DEFAULT '';",
 ];
 
 /// Creates `meta` if need be, checks or records the region, and runs the migrations not yet

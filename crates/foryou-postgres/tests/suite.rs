@@ -67,7 +67,9 @@ fn one_node_holds_a_regions_lease_until_it_stops_renewing() {
     let url = pg.database().expect("database");
     let eu = Region::new("eu").expect("region");
     let ttl = Duration::from_millis(800);
-    let a = Lease::new(eu.clone(), &url, "node-a", ttl, &PgOptions::default()).expect("lease");
+    let a = Lease::new(eu.clone(), &url, "node-a", ttl, &PgOptions::default())
+        .expect("lease")
+        .with_address("http://10.0.0.1:8080");
     let b = Lease::new(eu, &url, "node-b", ttl, &PgOptions::default()).expect("lease");
     assert_eq!(a.try_acquire().expect("acquire"), Ok(()));
     assert_eq!(
@@ -80,6 +82,7 @@ fn one_node_holds_a_regions_lease_until_it_stops_renewing() {
         .expect("acquire")
         .expect_err("b took a held lease");
     assert_eq!(held.owner, "node-a");
+    assert_eq!(held.address, "http://10.0.0.1:8080", "where to forward to");
     assert!(
         held.expires_in_ms > 0 && held.expires_in_ms <= 800,
         "{held:?}"

@@ -285,6 +285,11 @@ pub(crate) struct ServeArgs {
     /// not name stay embedded under --data. See README, "Running at scale".
     #[arg(long)]
     pub(crate) config: Option<PathBuf>,
+    /// Where other nodes reach this one (http://host:port), recorded with the regions' leases
+    /// so that standing-by nodes forward requests here; default: http://<--addr> (nothing when
+    /// --addr is a wildcard such as 0.0.0.0).
+    #[arg(long)]
+    pub(crate) advertise: Option<String>,
 }
 
 pub(crate) fn regions(spec: &Option<String>) -> Result<RegionMap> {
@@ -295,6 +300,18 @@ pub(crate) fn regions(spec: &Option<String>) -> Result<RegionMap> {
 }
 
 impl ServeArgs {
+    /// Where other nodes reach this one, checked; `None` when nothing says.
+    pub(crate) fn advertise(&self) -> Result<Option<String>> {
+        match &self.advertise {
+            Some(url) => {
+                crate::proxy::node_addr(url).context("--advertise")?;
+                Ok(Some(url.trim_end_matches('/').to_string()))
+            }
+            None if self.addr.ip().is_unspecified() => Ok(None),
+            None => Ok(Some(format!("http://{}", self.addr))),
+        }
+    }
+
     pub(crate) fn config(&self) -> Result<Config> {
         let mut c = Config::new(&self.data);
         c.regions = regions(&self.regions)?;

@@ -13,18 +13,17 @@
 //! eu = ["http://10.0.1.5:8080", "http://10.0.1.6:8080"]
 //! ```
 
+use crate::proxy::{self, node_addr, session_region, Sent};
 use anyhow::{bail, Context, Result};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, Request, Response, StatusCode, Uri};
+use axum::http::{Request, Response, StatusCode};
 use axum::Router;
 use foryou_types::Region;
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The `[edge]` table.
 #[derive(Deserialize, Debug, Default)]
@@ -49,20 +48,6 @@ struct EdgeFile {
 pub struct Edge {
     any: Vec<SocketAddr>,
     regions: BTreeMap<Region, Vec<SocketAddr>>,
-}
-
-/// `http://host:port` (a node's address as the edge dials it).
-fn node_addr(url: &str) -> Result<SocketAddr> {
-    let rest = url
-        .strip_prefix("http://")
-        .with_context(|| format!("node '{url}': write it as http://host:port"))?;
-    let hostport = rest.trim_end_matches('/');
-    use std::net::ToSocketAddrs;
-    hostport
-        .to_socket_addrs()
-        .with_context(|| format!("node '{url}': not a host:port"))?
-        .next()
-        .with_context(|| format!("node '{url}': no address"))
 }
 
 impl Edge {
@@ -118,82 +103,28 @@ impl Edge {
     }
 }
 
-/// The region a request's session names, if it carries one.
-fn session_region(req: &Request<Body>) -> Option<Region> {
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let cookie = || {
-        req.headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().strip_prefix("fy_session="))
-            .next()
-    };
-    bearer.or_else(cookie).and_then(foryou_server::token_region)
-}
-
 fn unavailable(region: Option<&Region>) -> Response<Body> {
     let what = region
         .map(|r| format!("region {r}"))
         .unwrap_or_else(|| "any region".into());
-    let body = serde_json::json!({"error": {"code": "no_node", "message": format!("no node of {what} answers; try again in a moment")}});
-    let mut res = Response::new(Body::from(body.to_string()));
-    *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-    res
+    proxy::unavailable(
+        "no_node",
+        format!("no node of {what} answers; try again in a moment"),
+    )
 }
 
 /// Sends the request to the first node that takes the connection; streams the answer back.
-async fn forward(State(edge): State<Arc<Edge>>, mut req: Request<Body>) -> Response<Body> {
+async fn forward(State(edge): State<Arc<Edge>>, req: Request<Body>) -> Response<Body> {
     let region = session_region(&req);
-    let path = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into());
-    let Ok(uri) = path.parse::<Uri>() else {
-        return unavailable(region.as_ref());
-    };
-    *req.uri_mut() = uri;
-    for addr in edge.nodes(region.as_ref()) {
-        let Ok(Ok(stream)) =
-            tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr))
-                .await
-        else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let Ok((mut sender, conn)) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
-        else {
-            continue;
-        };
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        // The body can be sent once: the first node that took the connection answers.
-        return match sender.send_request(req).await {
-            Ok(res) => res.map(Body::new),
-            Err(e) => {
-                tracing::warn!(node = %addr, error = %e, "the node failed the request");
-                let mut r = unavailable(region.as_ref());
-                *r.status_mut() = StatusCode::BAD_GATEWAY;
-                r
-            }
-        };
+    match proxy::send(edge.nodes(region.as_ref()), req).await {
+        Sent::Answered(res) => res,
+        Sent::Failed => {
+            let mut r = unavailable(region.as_ref());
+            *r.status_mut() = StatusCode::BAD_GATEWAY;
+            r
+        }
+        Sent::NoneAnswered => unavailable(region.as_ref()),
     }
-    unavailable(region.as_ref())
 }
 
 /// Serves the edge on `addr` until SIGTERM or Ctrl-C.

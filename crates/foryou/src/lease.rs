@@ -6,7 +6,8 @@
 
 use crate::backends::Configured;
 use anyhow::{bail, Result};
-use foryou_postgres::Lease;
+use foryou_postgres::{Holder, Lease};
+use foryou_types::Region;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,16 +37,39 @@ fn node_name() -> String {
     )
 }
 
-/// Takes the lease of every region whose records are on PostgreSQL: waiting for each when
-/// `wait` (a server), or failing at once when another node holds it (an operator's command).
-pub fn take(chosen: &Configured, wait: bool) -> Result<Held> {
-    let owner = node_name();
+/// How a node takes its leases.
+pub struct Taking<'a> {
+    /// Wait for a held lease (a server), or fail at once (an operator's command).
+    pub wait: bool,
+    /// Where this node takes requests (`http://host:port`), recorded with each lease it holds;
+    /// empty when it does not say.
+    pub address: &'a str,
+    /// Told who holds a region's lease while this node waits for it.
+    pub standing_by: &'a dyn Fn(&Region, &Holder),
+}
+
+impl Taking<'_> {
+    /// An operator's command: no waiting, no address.
+    pub fn at_once() -> Taking<'static> {
+        Taking {
+            wait: false,
+            address: "",
+            standing_by: &|_, _| {},
+        }
+    }
+}
+
+/// Takes the lease of every region whose records are on PostgreSQL, as `how` says.
+pub fn take(chosen: &Configured, how: &Taking) -> Result<Held> {
+    let (owner, wait) = (node_name(), how.wait);
     let mut leases = Vec::new();
     for (region, lease) in chosen.leases(&owner)? {
+        let lease = lease.with_address(how.address);
         loop {
             match lease.try_acquire() {
                 Ok(Ok(())) => break,
                 Ok(Err(h)) if wait => {
+                    (how.standing_by)(&region, &h);
                     tracing::info!(
                         region = %region, holder = %h.owner, expires_in_ms = h.expires_in_ms,
                         "standing by: another node serves this region"

@@ -10,7 +10,9 @@ mod counterfactual;
 mod demo;
 mod edge;
 mod eval;
+mod front;
 mod lease;
+mod proxy;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -55,12 +57,12 @@ async fn shutdown_signal() {
 }
 
 /// Opens the platform on the backends `file` chooses (embedded without one). With regions on
-/// PostgreSQL, their leases are taken first: waited for when `wait` (a server stands by while
-/// another node serves them), refused at once otherwise.
+/// PostgreSQL, their leases are taken first, as `how` says (a server waits while another node
+/// serves them; an operator's command is refused at once).
 fn open(
     config: Config,
     file: Option<&Path>,
-    wait: bool,
+    how: &lease::Taking,
 ) -> Result<(Arc<Platform>, Option<lease::Held>)> {
     let data = config.data_dir.display().to_string();
     let fail = |e: foryou_server::PlatformError| {
@@ -72,7 +74,7 @@ fn open(
             for line in chosen.describe() {
                 tracing::info!("backend {line}");
             }
-            let held = lease::take(&chosen, wait)?;
+            let held = lease::take(&chosen, how)?;
             let platform = Platform::open(config, &chosen).map_err(fail)?;
             Ok((Arc::new(platform), Some(held)))
         }
@@ -102,18 +104,85 @@ fn run_server(platform: Arc<Platform>, addr: SocketAddr, limits: ConnLimits) -> 
     Ok(())
 }
 
+/// `foryou serve --config FILE`: the node listens at once; while another node holds a region's
+/// lease it forwards requests to that node ([`front::Front`]), and once it holds every lease it
+/// opens the platform and serves itself, on the same listener.
+fn serve_node(args: &cli::ServeArgs, file: &Path) -> Result<()> {
+    let config = args.config()?;
+    let chosen = backends::Configured::load(file, &config.regions)?;
+    for line in chosen.describe() {
+        tracing::info!("backend {line}");
+    }
+    let address = args.advertise()?;
+    let own = match &address {
+        Some(a) => Some(proxy::node_addr(a)?),
+        None => None,
+    };
+    let listener = std::net::TcpListener::bind(args.addr)
+        .with_context(|| format!("listening on {}", args.addr))?;
+    listener.set_nonblocking(true)?;
+    let front = front::Front::new(own);
+    let (opened, platform) = std::sync::mpsc::channel();
+    let (f, addr) = (Arc::clone(&front), args.addr);
+    std::thread::spawn(move || {
+        let standing_by =
+            |r: &foryou_types::Region, h: &foryou_postgres::Holder| f.holder(r, &h.address);
+        let how = lease::Taking {
+            wait: true,
+            address: address.as_deref().unwrap_or(""),
+            standing_by: &standing_by,
+        };
+        let data = config.data_dir.display().to_string();
+        let held = lease::take(&chosen, &how).and_then(|held| {
+            let p = Platform::open(config, &chosen)
+                .map_err(|e| anyhow::anyhow!("opening the data dir {data}: {}", e.message))?;
+            Ok((Arc::new(p), held))
+        });
+        match held {
+            Ok((p, held)) => {
+                f.serve(foryou_server::router(Arc::clone(&p)));
+                println!("Foryou is serving on http://{addr}");
+                let _ = opened.send((p, held));
+            }
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                std::process::exit(1);
+            }
+        }
+    });
+    println!("Foryou is listening on http://{addr} (forwarding until it serves)");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let app = front.app();
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        foryou_server::serve_with(listener, app, args.conn_limits()?, shutdown_signal()).await?;
+        anyhow::Ok(())
+    })
+    .with_context(|| format!("serving on {}", args.addr))?;
+    if let Ok((platform, held)) = platform.try_recv() {
+        // Everything acknowledged is already in the logs; the snapshot only shortens the next start.
+        platform
+            .snapshot_engines()
+            .map_err(|e| anyhow::anyhow!("writing engine snapshots: {}", e.message))?;
+        held.release();
+        tracing::info!("engine snapshots written; leases released; bye");
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
             init_logs(&args.log_format)?;
-            let (platform, held) = open(args.config()?, args.config.as_deref(), true)?;
-            println!("Foryou is serving on http://{}", args.addr);
-            run_server(platform, args.addr, args.conn_limits()?)?;
-            if let Some(h) = held {
-                h.release();
+            if let Some(file) = &args.config {
+                return serve_node(&args, file);
             }
-            Ok(())
+            let (platform, _) = open(args.config()?, None, &lease::Taking::at_once())?;
+            println!("Foryou is serving on http://{}", args.addr);
+            run_server(platform, args.addr, args.conn_limits()?)
         }
         Command::Demo {
             serve,
@@ -123,7 +192,11 @@ fn main() -> Result<()> {
             rows,
         } => {
             init_logs(&serve.log_format)?;
-            let (platform, held) = open(serve.config()?, serve.config.as_deref(), true)?;
+            let how = lease::Taking {
+                wait: true,
+                ..lease::Taking::at_once()
+            };
+            let (platform, held) = open(serve.config()?, serve.config.as_deref(), &how)?;
             let login = demo::ensure(
                 &platform,
                 &serve.data,
@@ -157,7 +230,7 @@ fn main() -> Result<()> {
         } => {
             let mut config = Config::new(&data);
             config.regions = regions(&spec)?;
-            let (platform, held) = open(config, file.as_deref(), false)?;
+            let (platform, held) = open(config, file.as_deref(), &lease::Taking::at_once())?;
             let password = demo::random_password();
             platform
                 .create_account(&handle, &password, "1970-01-01", &country, Role::Admin)

@@ -8,7 +8,9 @@
 
 mod common;
 
-use common::{call, data_dir, http, spawn_env, start_env, upload, wait_up};
+use common::{
+    call, data_dir, forwarded, http, spawn_env, start_env, upload, wait_serving, wait_up,
+};
 use foryou_media::ObjectStore;
 use foryou_nats::test_server::TestNats;
 use foryou_postgres::test_server::TestServer;
@@ -183,7 +185,13 @@ fn a_region_runs_on_the_three_servers_survives_kill_9_and_moves_to_a_fresh_node(
     let log2 = dir.join("second-node.log");
     let server = spawn_env(&data2, &extra, Some(&log2), &env);
     assert!(
-        !wait_up(server.addr, std::time::Duration::from_secs(3)),
+        wait_up(server.addr, std::time::Duration::from_secs(20)),
+        "the standing-by node does not answer"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        forwarded(server.addr, "/healthz"),
+        Some(true),
         "two nodes serve the eu region at once"
     );
     let last = json!({"events": [{"id": "f2", "kind": "comment", "video_id": vid, "text": "just before the crash"}]});
@@ -203,7 +211,7 @@ fn a_region_runs_on_the_three_servers_survives_kill_9_and_moves_to_a_fresh_node(
     first.kill9();
     let died = std::time::Instant::now();
     assert!(
-        wait_up(server.addr, std::time::Duration::from_secs(30)),
+        wait_serving(server.addr, std::time::Duration::from_secs(30)),
         "the standing-by node did not take over"
     );
     let took = died.elapsed();

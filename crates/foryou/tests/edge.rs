@@ -1,12 +1,13 @@
 //! `foryou edge` in front of two nodes sharing the `eu` region's servers (PostgreSQL and NATS,
-//! started on loopback): requests with an `eu` session reach the node serving `eu`; when that
-//! node is killed and the standing-by one takes the region's lease, the same session keeps
-//! working through the edge, which follows on its own; with no node answering, the edge says so
-//! in a 503 with a JSON body.
+//! started on loopback): the standing-by node answers too, forwarding to the node that holds
+//! the region's lease (the lease says where it is); when that node is killed and the
+//! standing-by one takes the lease, the same session keeps working through the edge, which
+//! follows on its own, and the new holder answers for itself; with no node answering, the edge
+//! says so in a 503 with a JSON body.
 
 mod common;
 
-use common::{call, data_dir, wait_up};
+use common::{call, data_dir, forwarded, wait_up};
 use foryou_nats::test_server::TestNats;
 use foryou_postgres::test_server::TestServer;
 use serde_json::json;
@@ -84,14 +85,24 @@ fn the_edge_routes_by_region_and_follows_a_takeover() {
         wait_up(e, Duration::from_secs(20)),
         "the edge did not start"
     );
+    // The second node stands by and answers by forwarding to the first.
     assert!(
-        !wait_up(b, Duration::from_secs(1)),
-        "the second node serves eu too"
+        wait_up(b, Duration::from_secs(20)),
+        "the standing-by node does not answer"
+    );
+    assert!(
+        forwarded(b, "/healthz") == Some(true),
+        "the second node serves eu itself"
+    );
+    assert!(
+        forwarded(a, "/healthz") == Some(false),
+        "the serving node forwarded"
     );
 
-    // Through the edge: a European signs up, logs in and changes a setting.
+    // A European signs up at the standing-by node (forwarded), then logs in and changes a
+    // setting through the edge.
     let (s, v) = call(
-        e,
+        b,
         "POST",
         "/v1/accounts",
         None,
@@ -141,6 +152,10 @@ fn the_edge_routes_by_region_and_follows_a_takeover() {
     assert_eq!(v["settings"]["bio"], "walking through the edge", "{v}");
     let (s, _) = call(e, "GET", "/healthz", None, None);
     assert_eq!(s, 200);
+    assert!(
+        forwarded(b, "/healthz") == Some(false),
+        "the node that took the lease still forwards"
+    );
 
     // No node answers: a 503 that says so.
     drop(_second);

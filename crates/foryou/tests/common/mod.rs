@@ -123,6 +123,36 @@ pub fn spawn_env(data: &Path, extra: &[&str], log: Option<&Path>, env: &[(&str, 
 }
 
 /// Whether the server at `addr` answers `/healthz` within `timeout`.
+/// Whether the 200 answer to `GET path` at `addr` was forwarded by a standing-by node to the
+/// node serving its region; `None` without a 200.
+pub fn forwarded(addr: SocketAddr, path: &str) -> Option<bool> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    let head = raw.split("\r\n\r\n").next().unwrap_or("");
+    head.starts_with("http/1.1 200")
+        .then(|| head.contains("\r\nforyou-forwarded: 1"))
+}
+
+/// Waits until the node at `addr` serves (itself, not by forwarding).
+pub fn wait_serving(addr: SocketAddr, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while forwarded(addr, "/healthz") != Some(false) {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
 pub fn wait_up(addr: SocketAddr, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while http(addr, "GET", "/healthz", None, "text/plain", b"")
