@@ -1,6 +1,7 @@
 // End-to-end in headless Chromium against a real `foryou serve` (with E2E_BACKENDS=servers, every
 // region on PostgreSQL, NATS JetStream and S3 started by servers.mjs, and the browser talking to
-// the node through `foryou edge`): watching signed out, sign-up
+// nodes through `foryou edge`, a second node forwarding to the first until the first is killed
+// with -9 at the end): watching signed out, sign-up
 // with a cookie session, an upload with a real thumbnail, playback, likes, reasons, Back from a
 // profile, the header on a phone, and a shared link that survives sign-up.
 // usage: node run.mjs [path/to/foryou]
@@ -15,7 +16,7 @@ import { startServers } from './servers.mjs';
 const bin = resolve(process.argv[2] || '../target/debug/foryou');
 const shots = resolve(process.env.E2E_SHOTS || 'artifacts');
 const dir = mkdtempSync(join(tmpdir(), 'foryou-e2e-'));
-let server, browser, servers, edge;
+let server, server2, browser, servers, edge;
 let passed = 0, failed = 0;
 
 const freePort = () => new Promise(ok => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
@@ -35,10 +36,11 @@ async function main() {
   let base = `http://127.0.0.1:${port}`;
   // E2E_BACKENDS=servers: every region on PostgreSQL, NATS JetStream and S3 (started here), and
   // the browser talks to the node through `foryou edge`.
-  let extra = [], env = process.env, edgePort = null;
+  let extra = [], env = process.env, edgePort = null, port2 = null;
   if (process.env.E2E_BACKENDS === 'servers') {
     edgePort = await freePort();
-    servers = await startServers(join(dir, 'servers'), ['eu', 'us', 'row'], [`http://127.0.0.1:${port}`]);
+    port2 = await freePort();
+    servers = await startServers(join(dir, 'servers'), ['eu', 'us', 'row'], [`http://127.0.0.1:${port}`, `http://127.0.0.1:${port2}`]);
     extra = ['--config', servers.config];
     env = servers.env;
     console.log('backends: PostgreSQL, NATS JetStream and S3 for every region, through the edge');
@@ -59,6 +61,14 @@ async function main() {
     await sleep(150);
   }
   if (edgePort) {
+    // A second node with a disk of its own: it stands by for every region (the first holds the
+    // leases) and answers by forwarding to the first.
+    server2 = spawn(bin, ['serve', '--addr', `127.0.0.1:${port2}`, '--data', join(dir, 'data2'), ...extra, ...publicUrl], { stdio: 'ignore', env });
+    for (let i = 0; ; i++) {
+      try { const r = await fetch(`http://127.0.0.1:${port2}/healthz`); if (r.ok && r.headers.get('foryou-forwarded') === '1') break; } catch (_) { /* not up yet */ }
+      if (i > 200) throw new Error('the second node did not answer by forwarding');
+      await sleep(100);
+    }
     edge = spawn(bin, ['edge', '--addr', `127.0.0.1:${edgePort}`, '--config', servers.config], { stdio: 'ignore', env });
     base = `http://127.0.0.1:${edgePort}`;
     for (let i = 0; ; i++) {
@@ -545,6 +555,41 @@ async function main() {
     check(kid.status === 401, 'the supervised child outlived the parent who consented: ' + kid.status);
   });
 
+  if (server2) await step('kill -9 of the node serving every region: the other takes over, every acknowledged write is there, the feed keeps answering', async () => {
+    const j = (method, path, body, token) => fetch(base + path, { method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) }, body: body && JSON.stringify(body) });
+    const fan = 'fan_' + Math.random().toString(36).slice(2, 8);
+    check((await j('POST', '/v1/accounts', { handle: fan, password: 'a European password', birthdate: '1990-02-02', country: 'DE' })).status === 201, 'sign-up failed');
+    const { token } = await (await j('POST', '/v1/sessions', { handle: fan, password: 'a European password' })).json();
+    check(token.startsWith('fy_eu_'), 'not an eu session: ' + token);
+    const id = otherVideos[0];
+    const r = await j('POST', '/v1/events', { events: [{ id: 'k1', kind: 'like', video_id: id }, { id: 'k2', kind: 'comment', video_id: id, text: 'written just before the crash' }] }, token);
+    check(r.status === 200, 'the writes were not acknowledged: ' + r.status);
+    server.kill('SIGKILL');
+    const died = Date.now();
+    let me;
+    for (;;) {
+      const m = await j('GET', '/v1/me', null, token);
+      if (m.status === 200) { me = await m.json(); break; }
+      check(m.status === 503 || m.status === 502, 'unexpected answer while taking over: ' + m.status);
+      check(Date.now() - died < 60000, 'no node served eu again within 60 s');
+      await sleep(200);
+    }
+    console.log(`     (the second node served again ${Date.now() - died} ms after kill -9)`);
+    check(me.handle === fan, 'the session came back as someone else');
+    const v = await (await j('GET', `/v1/videos/${id}`, null, token)).json();
+    check(v.liked === true, 'the acknowledged like is gone: ' + JSON.stringify(v));
+    const comments = (await (await j('GET', `/v1/videos/${id}/comments`)).json()).comments;
+    check(comments.some(c => c.text === 'written just before the crash'), 'the acknowledged comment is gone');
+    const feed = await j('GET', '/v1/feed?limit=5', null, token);
+    check(feed.status === 200 && (await feed.json()).items.length > 0, 'the feed does not answer: ' + feed.status);
+    const media = await fetch(`${base}/v1/videos/${id}/media`);
+    check(media.status === 200 && (await media.arrayBuffer()).byteLength > 1000, 'the clip does not play: ' + media.status);
+    const direct = await fetch(`http://127.0.0.1:${port2}/healthz`);
+    check(direct.ok && direct.headers.get('foryou-forwarded') === null, 'the second node still forwards');
+    await page.goto(`${base}/#/`);
+    await page.waitForSelector('section.item video');
+  });
+
   await step('the strict Content-Security-Policy blocked nothing the app needs', async () => {
     check(violations.length === 0, 'violations: ' + violations.join(' | '));
   });
@@ -556,6 +601,7 @@ finally {
   if (browser) await browser.close().catch(() => {});
   if (edge) edge.kill('SIGTERM');
   if (server) server.kill('SIGTERM');
+  if (server2) server2.kill('SIGTERM');
   await sleep(200);
   if (servers) servers.stop();
   rmSync(dir, { recursive: true, force: true });
