@@ -38,6 +38,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "CREATE TABLE leases (name text PRIMARY KEY, owner text NOT NULL, expires_at timestamptz NOT NULL);",
     // 4: where the lease's holder takes requests, so standing-by nodes can forward to it.
     "ALTER TABLE leases ADD COLUMN address text NOT NULL DEFAULT '';",
+    // 5: named documents the region keeps about itself (`RegionStore::state`).
+    "CREATE TABLE state (name text PRIMARY KEY, data bytea NOT NULL);",
 ];
 
 /// Creates `meta` if need be, checks or records the region, and runs the migrations not yet

@@ -162,6 +162,28 @@ impl RegionStore for PgStore {
             .collect()
     }
 
+    fn state(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let name = name.to_string();
+        job!(self, [name], |c| {
+            Ok(Ok(c
+                .query_opt("SELECT data FROM state WHERE name = $1", &[&name])
+                .await?
+                .map(|r| r.get(0))))
+        })
+    }
+
+    fn set_state(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        let (name, value) = (name.to_string(), value.to_vec());
+        job!(self, [name, value], |c| {
+            c.execute(
+                "INSERT INTO state VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET data = $2",
+                &[&name, &value],
+            )
+            .await?;
+            Ok(Ok(()))
+        })
+    }
+
     fn set_settings(&self, id: UserId, settings: &Settings) -> Result<(), StoreError> {
         self.put(
             "INSERT INTO settings VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET data = $2",

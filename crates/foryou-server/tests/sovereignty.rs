@@ -6,7 +6,7 @@ mod common;
 use axum::http::StatusCode;
 use foryou_engine::release::ReleaseConfig;
 use foryou_server::{Caller, Config, EventResult, FeedKind, Limits, Platform};
-use foryou_store::Account;
+use foryou_store::{Account, RegionStore};
 use foryou_types::{Date, EventInput, EventKind, Region, Role, UserId, VideoId};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -137,6 +137,19 @@ async fn one_person_moves_nothing_elsewhere_a_crowd_does_and_region_only_imports
     env.keep_dir = true;
     drop(env);
     drop(p);
+
+    // The eu budget spent on those releases is in the region's store, where a node that takes
+    // the region over reads it (it cannot be spent twice).
+    let store =
+        foryou_store::EmbeddedStore::open(region("eu"), &dir.join("regions").join("eu"), 1 << 20)
+            .expect("the eu store");
+    let budget = store
+        .state("privacy-budget")
+        .expect("read")
+        .expect("the spent budget is not in the region's store");
+    let budget: serde_json::Value = serde_json::from_slice(&budget).expect("json");
+    assert!(budget["spent"].as_f64().unwrap_or(0.0) >= 10.0, "{budget}");
+    drop(store);
 
     // The same world with us region-only: us imports nothing, row still does.
     let p = Arc::new(common::platform(config(&dir, &["us"])));

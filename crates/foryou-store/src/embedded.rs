@@ -42,6 +42,8 @@ pub(crate) const COUNTS: TableDefinition<u64, (u64, u64)> = TableDefinition::new
 pub(crate) const COUNTED: u64 = u64::MAX;
 /// Positions: `applied` is the last log position whose effects are in the tables.
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Named documents the region keeps about itself (`RegionStore::state`).
+pub(crate) const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("state");
 pub(crate) const APPLIED: &str = "applied";
 /// Log applications committed without fsync before one is made durable.
 pub(crate) const APPLY_GROUP: u64 = 64;
@@ -89,6 +91,7 @@ impl EmbeddedStore {
             tx.open_table(REPORTS).map_err(|e| backend(&e))?;
             tx.open_table(FAMILY).map_err(|e| backend(&e))?;
             tx.open_table(COUNTS).map_err(|e| backend(&e))?;
+            tx.open_table(STATE).map_err(|e| backend(&e))?;
             let mut meta = tx.open_table(META).map_err(|e| backend(&e))?;
             if meta.get(APPLIED).map_err(|e| backend(&e))?.is_none() {
                 // A store written by an older version held the log itself, with every effect
@@ -519,6 +522,21 @@ impl RegionStore for EmbeddedStore {
 
     fn apply(&self, records: &[EventRecord]) -> Result<Vec<Effect>, StoreError> {
         self.apply_records(records)
+    }
+
+    fn state(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(STATE).map_err(|e| self.err(e))?;
+        let v = t.get(name).map_err(|e| self.err(e))?;
+        Ok(v.map(|v| v.value().to_vec()))
+    }
+
+    fn set_state(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut t = tx.open_table(STATE).map_err(|e| self.err(e))?;
+            t.insert(name, value).map_err(|e| self.err(e))?;
+            Ok(())
+        })
     }
 
     fn erase(&self, user: Option<UserId>, videos: &[VideoId]) -> Result<crate::Erased, StoreError> {

@@ -218,4 +218,10 @@ pub trait RegionStore: Send + Sync {
     fn record_access(&self, record: &AccessRecord) -> Result<u64, StoreError>;
     /// Up to `max` access decisions from position `from` (1-based), in order.
     fn access_records(&self, from: u64, max: usize) -> Result<Vec<AccessRecord>, StoreError>;
+
+    /// A small named document the region keeps about itself (such as its spent privacy
+    /// budget), so that whichever node serves the region next finds it; `None` when never set.
+    fn state(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Replaces the named document, durably.
+    fn set_state(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
 }

@@ -30,8 +30,6 @@ use foryou_store::{AccessRecord, SealedLog};
 
 /// One region's everything.
 pub(crate) struct Cell {
-    /// The region's own directory (`DIR/regions/<r>`).
-    pub(super) dir: PathBuf,
     pub(super) store: Box<dyn RegionStore>,
     /// The region's event log, each record sealed under its subject's key.
     pub(super) log: SealedLog,
@@ -86,7 +84,9 @@ pub(super) struct Appended {
     pub effect: Effect,
 }
 
-/// File name of a region's spent privacy budget, beside its store.
+/// Where a region's spent privacy budget is kept in its store (`RegionStore::state`).
+const PRIVACY_STATE: &str = "privacy-budget";
+/// File name of a region's spent privacy budget beside its store, before it moved into it.
 const PRIVACY_BUDGET: &str = "privacy-budget.json";
 
 impl Cell {
@@ -102,18 +102,23 @@ impl Cell {
         let tmp = dir.join("tmp");
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).map_err(PlatformError::internal)?;
-        let budget = std::fs::read(dir.join(PRIVACY_BUDGET))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
         let log = SealedLog::open(
             backends.log(region, &dir, config)?,
             backends.keys(region, &dir)?,
         )?;
+        let store = backends.store(region, &dir, config)?;
+        // The spent budget lives in the region's store, so a node that takes the region over
+        // cannot spend it again; a budget from before that lived in a file beside the store.
+        let budget = match store.state(PRIVACY_STATE)? {
+            Some(b) => Some(b),
+            None => std::fs::read(dir.join(PRIVACY_BUDGET)).ok(),
+        }
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
         let snapshots: Arc<dyn super::SnapshotStore> = Arc::from(backends.snapshots(region, &dir)?);
         let engine = load_engine(snapshots.as_ref(), &config.engine);
         Ok(Cell {
-            store: backends.store(region, &dir, config)?,
+            store,
             log,
             media: backends.media(region, &dir)?,
             snapshots,
@@ -123,7 +128,6 @@ impl Cell {
             snapshot_seq: Mutex::new(0),
             tmp,
             releaser: Mutex::new(Releaser::new(config.release.clone(), now_ms(), budget)),
-            dir,
             append: Mutex::new(()),
             queue: Mutex::new(Vec::new()),
             erased: Mutex::new(HashSet::new()),
@@ -334,8 +338,7 @@ impl Public<'_> {
         match r.release(now, &mut rand::thread_rng()) {
             Ok(rel) => {
                 let budget = serde_json::to_vec(r.budget()).map_err(PlatformError::internal)?;
-                write_atomically(&self.cell.dir.join(PRIVACY_BUDGET), &budget)
-                    .map_err(PlatformError::internal)?;
+                self.cell.store.set_state(PRIVACY_STATE, &budget)?;
                 tracing::info!(
                     region = %self.region,
                     videos = rel.counts.len(),

@@ -25,6 +25,7 @@ pub type Open<'a> = &'a dyn Fn(&Region) -> Box<dyn RegionStore>;
 /// Runs the whole suite; panics with what failed.
 pub fn run(open: Open<'_>) {
     records_are_kept_and_refused_as_the_trait_says(open);
+    the_regions_own_documents_are_kept_and_replaced(open);
     model::the_logs_effects_match_a_model(open, 12);
     erasure::erasure_takes_a_person_and_what_hangs_on_them(open);
 }
@@ -83,6 +84,27 @@ pub fn event(region: &Region, seq: u64, user: UserId, kind: EventKind, video: u6
         comment: (kind == EventKind::Comment).then_some(CommentId(900 + seq)),
         ..EventRecord::new(format!("e{seq}"), user, region.clone(), kind, 1)
     }
+}
+
+fn the_regions_own_documents_are_kept_and_replaced(open: Open<'_>) {
+    let s = open(&eu());
+    assert_eq!(s.state("privacy-budget").expect("read"), None);
+    s.set_state("privacy-budget", b"{\"spent\":1.0}")
+        .expect("set");
+    s.set_state("other", b"").expect("set");
+    s.set_state("privacy-budget", b"{\"spent\":2.0}")
+        .expect("replace");
+    assert_eq!(
+        s.state("privacy-budget").expect("read").as_deref(),
+        Some(&b"{\"spent\":2.0}"[..])
+    );
+    assert_eq!(s.state("other").expect("read").as_deref(), Some(&b""[..]));
+    // A vacuum keeps them.
+    s.vacuum().expect("vacuum");
+    assert_eq!(
+        s.state("privacy-budget").expect("read").as_deref(),
+        Some(&b"{\"spent\":2.0}"[..])
+    );
 }
 
 fn records_are_kept_and_refused_as_the_trait_says(open: Open<'_>) {
