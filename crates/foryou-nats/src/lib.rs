@@ -17,8 +17,11 @@
 //! the rest, so what is acknowledged is exactly what the client sent.
 
 pub mod client;
+mod feed;
 #[cfg(feature = "test-server")]
 pub mod test_server;
+
+pub use feed::NatsFeed;
 
 use client::{Client, Msg, NatsError};
 use foryou_store::{EventLog, Logged, Sealed, StoreError};
@@ -110,6 +113,8 @@ pub struct NatsLog {
     loc: Location,
     stream: String,
     subject: String,
+    /// Whether messages may be purged (the public feed's, by subject); a region's log denies it.
+    purgeable: bool,
     conn: Mutex<Option<Client>>,
 }
 
@@ -148,14 +153,27 @@ const STREAM_NOT_FOUND: u64 = 10059;
 impl NatsLog {
     /// Connects to the server at `url` and opens (creating) the region's stream.
     pub fn open(region: Region, url: &str) -> Result<NatsLog, StoreError> {
+        let upper = region.as_str().to_ascii_uppercase();
+        let subject = format!("foryou.{}.log", region.as_str());
+        NatsLog::open_stream(region, url, format!("FORYOU_{upper}"), subject, false)
+    }
+
+    /// Connects and opens (creating) stream `stream` over `subject` (a filter may end in `>`).
+    fn open_stream(
+        region: Region,
+        url: &str,
+        stream: String,
+        subject: String,
+        purgeable: bool,
+    ) -> Result<NatsLog, StoreError> {
         let loc = Location::parse(url).map_err(|m| StoreError::Backend {
             region: region.clone(),
             message: format!("events: {m}"),
         })?;
-        let upper = region.as_str().to_ascii_uppercase();
         let log = NatsLog {
-            stream: format!("FORYOU_{upper}"),
-            subject: format!("foryou.{}.log", region.as_str()),
+            stream,
+            subject,
+            purgeable,
             region,
             loc,
             conn: Mutex::new(None),
@@ -251,8 +269,9 @@ impl NatsLog {
                     "max_msgs": -1, "max_bytes": -1, "max_age": 0, "max_msg_size": -1,
                     "duplicate_window": self.loc.duplicate_window_s * 1_000_000_000,
                     "allow_direct": true,
-                    "deny_delete": true,
-                    "deny_purge": true,
+                    "deny_delete": !self.purgeable,
+                    "deny_purge": !self.purgeable,
+                    "allow_rollup_hdrs": self.purgeable,
                 });
                 let made = self.api(&format!("$JS.API.STREAM.CREATE.{}", self.stream), &config)?;
                 match api_error(&made) {
@@ -277,6 +296,50 @@ impl NatsLog {
         ];
         let m = self.with(|c| c.request(&self.subject, &headers, &rec.body))?;
         serde_json::from_slice(&m.payload).map_err(|e| self.err(format!("publish ack: {e}")))
+    }
+
+    /// Up to `max` stored messages at positions `>= from`, in order, each made into a `T` by
+    /// `decode` (batched direct gets; positions a purge emptied are skipped).
+    fn read_raw<T>(
+        &self,
+        from: u64,
+        max: usize,
+        decode: &mut dyn FnMut(&Msg) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        let mut next = from.max(1);
+        while out.len() < max {
+            let want = (max - out.len()).min(READ_BATCH);
+            let body = serde_json::json!({"seq": next, "batch": want})
+                .to_string()
+                .into_bytes();
+            let subject = format!("$JS.API.DIRECT.GET.{}", self.stream);
+            let msgs = self.with(|c| {
+                c.request_many(&subject, &[], &body, &mut |m: &Msg| m.status.is_some())
+            })?;
+            let mut got = 0;
+            for m in &msgs {
+                match m.status {
+                    None => {
+                        let seq = m
+                            .header("Nats-Sequence")
+                            .and_then(|s| s.parse::<u64>().ok())
+                            .ok_or_else(|| self.err("a stored message without Nats-Sequence"))?;
+                        out.push(decode(m)?);
+                        next = seq + 1;
+                        got += 1;
+                    }
+                    // End of batch, or nothing at or after `next`.
+                    Some(204 | 404) => {}
+                    Some(code) => return Err(self.err(format!("direct get: status {code}"))),
+                }
+            }
+            if got == 0 {
+                break;
+            }
+        }
+        out.truncate(max);
+        Ok(out)
     }
 
     fn decode(&self, m: &Msg) -> Result<Sealed, StoreError> {
@@ -338,37 +401,7 @@ impl EventLog for NatsLog {
     }
 
     fn read(&self, from: u64, max: usize) -> Result<Vec<Sealed>, StoreError> {
-        let mut out = Vec::new();
-        let mut next = from.max(1);
-        while out.len() < max {
-            let want = (max - out.len()).min(READ_BATCH);
-            let body = serde_json::json!({"seq": next, "batch": want})
-                .to_string()
-                .into_bytes();
-            let subject = format!("$JS.API.DIRECT.GET.{}", self.stream);
-            let msgs = self.with(|c| {
-                c.request_many(&subject, &[], &body, &mut |m: &Msg| m.status.is_some())
-            })?;
-            let mut got = 0;
-            for m in &msgs {
-                match m.status {
-                    None => {
-                        let s = self.decode(m)?;
-                        next = s.seq + 1;
-                        out.push(s);
-                        got += 1;
-                    }
-                    // End of batch, or nothing at or after `next`.
-                    Some(204 | 404) => {}
-                    Some(code) => return Err(self.err(format!("direct get: status {code}"))),
-                }
-            }
-            if got == 0 {
-                break;
-            }
-        }
-        out.truncate(max);
-        Ok(out)
+        self.read_raw(from, max, &mut |m| self.decode(m))
     }
 
     fn last_seq(&self) -> Result<u64, StoreError> {

@@ -115,3 +115,57 @@ fn a_replicated_log_survives_losing_a_server() {
     assert_eq!(all.len(), 60);
     assert_eq!(all[59].body, b"record 59");
 }
+
+#[test]
+fn the_public_feed_keeps_order_and_forgets_a_person_everywhere() {
+    use foryou_nats::NatsFeed;
+    use foryou_store::PublicFeed;
+    let nats = server();
+    let feed = NatsFeed::open(&nats.url()).expect("open");
+    let (eu, us) = (
+        Region::new("eu").expect("region"),
+        Region::new("us").expect("region"),
+    );
+    feed.publish(&eu, 7, b"seven's old profile", false)
+        .expect("publish");
+    feed.publish(&eu, 8, b"eight's profile", false)
+        .expect("publish");
+    // A restatement replaces what came before about that subject.
+    feed.publish(&eu, 7, b"seven's profile", true)
+        .expect("publish");
+    feed.publish(&us, 7, b"seven liked something in us", false)
+        .expect("publish");
+    feed.publish(&us, 0, b"a release", false).expect("publish");
+    let all = feed.read(1, 100).expect("read");
+    let bodies: Vec<(&str, &[u8])> = all
+        .iter()
+        .map(|(_, r, b)| (r.as_str(), b.as_slice()))
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![
+            ("eu", &b"eight's profile"[..]),
+            ("eu", &b"seven's profile"[..]),
+            ("us", &b"seven liked something in us"[..]),
+            ("us", &b"a release"[..]),
+        ]
+    );
+    assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "positions grow");
+    // Reading on from a position.
+    assert_eq!(feed.read(all[2].0, 100).expect("read").len(), 2);
+    // Erasing seven removes every message about them, whichever region published it.
+    feed.forget(7).expect("forget");
+    let left: Vec<Vec<u8>> = feed
+        .read(1, 100)
+        .expect("read")
+        .into_iter()
+        .map(|(_, _, b)| b)
+        .collect();
+    assert_eq!(
+        left,
+        vec![b"eight's profile".to_vec(), b"a release".to_vec()]
+    );
+    // A second handle on the same stream (another node) sees the same.
+    let other = NatsFeed::open(&nats.url()).expect("open again");
+    assert_eq!(other.read(1, 100).expect("read").len(), 2);
+}

@@ -5,6 +5,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use foryou_types::Invalid;
 
+/// The header of a 421 that names the region whose nodes can answer (the edge reads it).
+pub const REGION_HEADER: &str = "foryou-region";
+
 /// A failure as the API reports it: `{"error": {"code", "message"}}` with a status.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -16,6 +19,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait before trying again (`Retry-After`), for 429 and 503.
     pub retry_after_s: Option<u64>,
+    /// For 421: the region whose nodes can answer (also in the `Foryou-Region` header).
+    pub region: Option<String>,
 }
 
 impl ApiError {
@@ -26,6 +31,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after_s: None,
+            region: None,
         }
     }
     /// 429: a rate limit was reached; try again after `retry_after_s`.
@@ -96,6 +102,7 @@ impl From<crate::platform::PlatformError> for ApiError {
             Kind::TooMany => StatusCode::TOO_MANY_REQUESTS,
             Kind::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Misdirected => StatusCode::MISDIRECTED_REQUEST,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {
@@ -103,6 +110,7 @@ impl From<crate::platform::PlatformError> for ApiError {
             code: e.code,
             message: e.message,
             retry_after_s: e.retry_after_s,
+            region: e.region.map(|r| r.to_string()),
         }
     }
 }
@@ -115,8 +123,14 @@ impl From<Invalid> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let mut body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        if let Some(r) = &self.region {
+            body["error"]["region"] = serde_json::Value::String(r.clone());
+        }
         let mut res = (self.status, Json(body)).into_response();
+        if let Some(r) = self.region.as_deref().and_then(|r| r.parse().ok()) {
+            res.headers_mut().insert(REGION_HEADER, r);
+        }
         if let Some(s) = self.retry_after_s {
             res.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, s.into());

@@ -16,7 +16,7 @@ mod web;
 
 pub use auth::token_region;
 pub use conn::{serve_with, ConnLimits};
-pub use error::ApiError;
+pub use error::{ApiError, REGION_HEADER};
 pub use http::views::{FeedItem, VideoView};
 pub use http::{router, serve};
 pub use limits::{Limits, Rate};

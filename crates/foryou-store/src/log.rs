@@ -30,6 +30,28 @@ pub struct Sealed {
     pub body: Vec<u8>,
 }
 
+/// The deployment's public feed: what each region makes public (profiles, videos, comments,
+/// likes and follows, counts, private releases), published by the nodes that serve it and read
+/// by the nodes of every other region, so that a node serving some regions shows the whole
+/// catalog without ever opening another region's backends. Each message is about one subject
+/// (a person's id, or 0 for none), so erasing a person removes every message about them.
+pub trait PublicFeed: Send + Sync {
+    /// Appends one message from `region` about `subject`, durably; with `replace`, every earlier
+    /// message about `subject` goes (the message starts a complete restatement of it).
+    fn publish(
+        &self,
+        region: &Region,
+        subject: u64,
+        body: &[u8],
+        replace: bool,
+    ) -> Result<(), StoreError>;
+    /// Up to `max` messages at positions `>= from`, in order: (position, origin region, body).
+    /// Positions grow; erased messages leave gaps.
+    fn read(&self, from: u64, max: usize) -> Result<Vec<(u64, Region, Vec<u8>)>, StoreError>;
+    /// Removes every message about `subject`, from every region.
+    fn forget(&self, subject: u64) -> Result<(), StoreError>;
+}
+
 /// A region's append-only log of sealed records. Implementations make `append` atomic and
 /// durable on return, and number records 1, 2, 3, … without gaps.
 pub trait EventLog: Send + Sync {

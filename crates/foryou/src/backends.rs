@@ -81,6 +81,17 @@ pub struct FileConfig {
     #[serde(default)]
     #[allow(dead_code)]
     edge: Option<toml::Table>,
+    /// The public feed between regions.
+    #[serde(default)]
+    public: PublicTable,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct PublicTable {
+    /// `nats://…`: the stream every region's nodes publish their public facts to and read the
+    /// others' from (needed by nodes started with --serve-regions).
+    events: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -147,6 +158,8 @@ pub struct Configured {
     pg: PgOptions,
     /// How long a region's serving lease lasts unless renewed.
     lease_ttl: Duration,
+    /// The public feed's NATS URL, if any.
+    public: Option<String>,
 }
 
 impl Configured {
@@ -232,7 +245,32 @@ impl Configured {
                 statement_timeout: Duration::from_millis(file.postgres.statement_timeout_ms),
             },
             lease_ttl: Duration::from_millis(file.postgres.lease_ttl_ms),
+            public: match file.public.events.as_deref() {
+                None => None,
+                Some(url) if url.starts_with("nats://") => {
+                    foryou_nats::Location::parse(url)
+                        .map_err(|e| anyhow::anyhow!("[public] events: {e}"))?;
+                    Some(url.to_string())
+                }
+                Some(other) => bail!(
+                    "[public] events: '{}' is not a nats:// URL",
+                    scheme_of(other)
+                ),
+            },
         })
+    }
+
+    /// Forgets every region but `serve`'s, so nothing of theirs is ever opened: no connection,
+    /// no lease, no bucket. A node serving some regions learns the others' public side from
+    /// the public feed, so it needs one.
+    pub fn serve_only(&mut self, serve: &std::collections::BTreeSet<Region>) -> Result<()> {
+        if self.public.is_none() {
+            bail!("--serve-regions needs the public feed between regions: [public] events = \"nats://...\" in --config");
+        }
+        self.stores.retain(|r, _| serve.contains(r));
+        self.media.retain(|r, _| serve.contains(r));
+        self.events.retain(|r, _| serve.contains(r));
+        Ok(())
     }
 
     /// The serving lease of every region whose records are on PostgreSQL, for node `owner`.
@@ -269,6 +307,12 @@ impl Configured {
                 };
                 format!("{r}: {records}, {files}, {log}")
             })
+            .chain(self.public.iter().map(|url| {
+                format!(
+                    "public feed between regions on NATS JetStream {}",
+                    redact(url)
+                )
+            }))
             .collect()
     }
 }
@@ -341,6 +385,13 @@ impl Backends for Configured {
 
     /// With media on S3, the engine's snapshot is an object beside them (`engine/snapshot`), so
     /// a node that takes the region over starts from it.
+    fn public_feed(&self) -> Result<Option<Box<dyn foryou_store::PublicFeed>>, PlatformError> {
+        match &self.public {
+            Some(url) => Ok(Some(Box::new(foryou_nats::NatsFeed::open(url)?))),
+            None => Ok(None),
+        }
+    }
+
     fn snapshots(
         &self,
         region: &Region,

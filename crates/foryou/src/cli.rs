@@ -290,6 +290,11 @@ pub(crate) struct ServeArgs {
     /// --addr is a wildcard such as 0.0.0.0).
     #[arg(long)]
     pub(crate) advertise: Option<String>,
+    /// Serve only these regions (comma-separated, e.g. "eu"): the node opens no backend of any
+    /// other region and answers what needs one with 421 `other_region` (the edge sends it on).
+    /// Default: every region.
+    #[arg(long)]
+    pub(crate) serve_regions: Option<String>,
 }
 
 pub(crate) fn regions(spec: &Option<String>) -> Result<RegionMap> {
@@ -332,6 +337,23 @@ impl ServeArgs {
         c.store_cache_bytes = self.store_cache_mib << 20;
         c.secure_cookies = self.secure_cookies;
         c.log_origin = self.log_origin.clone();
+        if let Some(list) = &self.serve_regions {
+            let all = c.regions.all();
+            let mut serve = std::collections::BTreeSet::new();
+            for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let r = foryou_types::Region::new(name)
+                    .ok()
+                    .filter(|r| all.contains(r))
+                    .with_context(|| {
+                        format!("--serve-regions: '{name}' is not one of this deployment's regions")
+                    })?;
+                serve.insert(r);
+            }
+            if serve.is_empty() {
+                bail!("--serve-regions names no region");
+            }
+            c.serve = Some(serve);
+        }
         c.public_url = self
             .public_url
             .clone()

@@ -17,7 +17,7 @@ use crate::proxy::{self, node_addr, session_region, Sent};
 use anyhow::{bail, Context, Result};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{Request, Response, StatusCode};
+use axum::http::{header, Request, Response, StatusCode};
 use axum::Router;
 use foryou_types::Region;
 use serde::Deserialize;
@@ -113,10 +113,42 @@ fn unavailable(region: Option<&Region>) -> Response<Body> {
     )
 }
 
+/// The largest request body the edge keeps to send again.
+const KEPT_BODY: usize = 64 * 1024;
+
 /// Sends the request to the first node that takes the connection; streams the answer back.
+/// A node that serves only some regions answers a request that needs another with 421 and
+/// that region's name (`Foryou-Region`): the edge sends it once more, to that region's nodes,
+/// when it kept the request (one without a body, or with a small one: a sign-up, a log-in).
 async fn forward(State(edge): State<Arc<Edge>>, req: Request<Body>) -> Response<Body> {
     let region = session_region(&req);
-    match proxy::send(edge.nodes(region.as_ref()), req).await {
+    let length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+    let keep = !chunked && length.is_none_or(|n| n <= KEPT_BODY);
+    let (first, again) = if keep {
+        let (parts, body) = req.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, KEPT_BODY).await else {
+            let mut r = unavailable(region.as_ref());
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            return r;
+        };
+        let copy = |bytes: axum::body::Bytes| {
+            let mut r = Request::new(Body::from(bytes));
+            *r.method_mut() = parts.method.clone();
+            *r.uri_mut() = parts.uri.clone();
+            *r.version_mut() = parts.version;
+            *r.headers_mut() = parts.headers.clone();
+            r
+        };
+        (copy(bytes.clone()), Some(copy(bytes)))
+    } else {
+        (req, None)
+    };
+    let answer = |sent: Sent| match sent {
         Sent::Answered(res) => res,
         Sent::Failed => {
             let mut r = unavailable(region.as_ref());
@@ -124,6 +156,16 @@ async fn forward(State(edge): State<Arc<Edge>>, req: Request<Body>) -> Response<
             r
         }
         Sent::NoneAnswered => unavailable(region.as_ref()),
+    };
+    let res = answer(proxy::send(edge.nodes(region.as_ref()), first).await);
+    let elsewhere = (res.status() == StatusCode::MISDIRECTED_REQUEST)
+        .then(|| res.headers().get(foryou_server::REGION_HEADER))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| Region::new(r).ok());
+    match (elsewhere, again) {
+        (Some(other), Some(req)) => answer(proxy::send(edge.nodes(Some(&other)), req).await),
+        _ => res,
     }
 }
 

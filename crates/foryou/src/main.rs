@@ -70,13 +70,17 @@ fn open(
     };
     match file {
         Some(path) => {
-            let chosen = backends::Configured::load(path, &config.regions)?;
+            let mut chosen = backends::Configured::load(path, &config.regions)?;
+            if let Some(serve) = &config.serve {
+                chosen.serve_only(serve)?;
+            }
             for line in chosen.describe() {
                 tracing::info!("backend {line}");
             }
             let held = lease::take(&chosen, how)?;
-            let platform = Platform::open(config, &chosen).map_err(fail)?;
-            Ok((Arc::new(platform), Some(held)))
+            let platform = Arc::new(Platform::open(config, &chosen).map_err(fail)?);
+            platform.follow_public_feed();
+            Ok((platform, Some(held)))
         }
         None => Ok((
             Arc::new(Platform::open(config, &backends::Embedded).map_err(fail)?),
@@ -109,7 +113,10 @@ fn run_server(platform: Arc<Platform>, addr: SocketAddr, limits: ConnLimits) -> 
 /// opens the platform and serves itself, on the same listener.
 fn serve_node(args: &cli::ServeArgs, file: &Path) -> Result<()> {
     let config = args.config()?;
-    let chosen = backends::Configured::load(file, &config.regions)?;
+    let mut chosen = backends::Configured::load(file, &config.regions)?;
+    if let Some(serve) = &config.serve {
+        chosen.serve_only(serve)?;
+    }
     for line in chosen.describe() {
         tracing::info!("backend {line}");
     }
@@ -136,7 +143,9 @@ fn serve_node(args: &cli::ServeArgs, file: &Path) -> Result<()> {
         let held = lease::take(&chosen, &how).and_then(|held| {
             let p = Platform::open(config, &chosen)
                 .map_err(|e| anyhow::anyhow!("opening the data dir {data}: {}", e.message))?;
-            Ok((Arc::new(p), held))
+            let p = Arc::new(p);
+            p.follow_public_feed();
+            Ok((p, held))
         });
         match held {
             Ok((p, held)) => {

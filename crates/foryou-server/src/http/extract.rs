@@ -179,9 +179,15 @@ impl FromRequestParts<AppState> for MaybeCaller {
         if credential(parts).is_none() {
             return Ok(MaybeCaller(None));
         }
-        Caller::from_request_parts(parts, p)
-            .await
-            .map(|c| MaybeCaller(Some(c)))
+        match Caller::from_request_parts(parts, p).await {
+            Ok(c) => Ok(MaybeCaller(Some(c))),
+            // A session of a region another node serves: here, a reader this node cannot name
+            // (what they may see signed out, they see).
+            Err(e) if e.status == axum::http::StatusCode::MISDIRECTED_REQUEST => {
+                Ok(MaybeCaller(None))
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

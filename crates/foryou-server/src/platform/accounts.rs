@@ -123,7 +123,7 @@ impl Platform {
         };
         let store = &self
             .cells
-            .credentials(&region)
+            .credentials(&region)?
             .ok_or_else(|| PlatformError::internal(format!("no cell for region {region}")))?
             .store;
         // The link first: an account a parent makes never exists without it.
@@ -131,11 +131,14 @@ impl Platform {
             store.set_family(id, Some(f))?;
         }
         store.insert_account(&account)?;
-        let mut w = self.world.write().map_err(lock_err)?;
-        w.add_account(account.clone());
-        if let Some(u) = w.users.get_mut(&id) {
-            u.family = family;
+        {
+            let mut w = self.world.write().map_err(lock_err)?;
+            w.add_account(account.clone());
+            if let Some(u) = w.users.get_mut(&id) {
+                u.family = family;
+            }
         }
+        self.publish_person(id);
         Ok(account)
     }
 
@@ -191,7 +194,9 @@ impl Platform {
         }
         let mut sorted: Vec<Video> = videos.into_iter().map(|x| x.0).collect();
         sorted.sort_by_key(|v| (v.created_ms, v.id));
-        self.index_videos(sorted, Vec::new())
+        self.index_videos(sorted, Vec::new())?;
+        // What the import made public, for the other regions' nodes.
+        self.publish_all()
     }
 
     /// Records events on behalf of a user, as the demo's simulated users do.
@@ -254,6 +259,7 @@ impl Platform {
         if let Some(u) = self.world.write().map_err(lock_err)?.users.get_mut(&user) {
             u.role = role;
         }
+        self.publish_person(user);
         Ok(())
     }
 
@@ -281,7 +287,7 @@ impl Platform {
         let denied = || PlatformError::unauthorized("wrong handle or password");
         let id = self.user_by_handle(handle)?;
         let account = match id {
-            Some(id) => match self.cells.credentials(&self.user_region(id)?) {
+            Some(id) => match self.cells.credentials(&self.user_region(id)?)? {
                 Some(cell) => cell.store.account(id)?,
                 None => None,
             },
@@ -307,7 +313,7 @@ impl Platform {
             expires_ms: now + self.config.token_ttl_ms,
         };
         self.cells
-            .credentials(&account.region)
+            .credentials(&account.region)?
             .ok_or_else(|| PlatformError::internal("the account's region is not served"))?
             .store
             .insert_token(&auth::token_hash(&token), &rec)?;
@@ -319,7 +325,7 @@ impl Platform {
         let Some(region) = auth::token_region(token) else {
             return Ok(None);
         };
-        let Some(store) = self.cells.credentials(&region).map(|c| &c.store) else {
+        let Some(store) = self.cells.credentials(&region)?.map(|c| &c.store) else {
             return Ok(None);
         };
         let hash = auth::token_hash(token);

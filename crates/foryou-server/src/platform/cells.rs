@@ -358,27 +358,38 @@ impl Public<'_> {
     }
 }
 
-/// Every region's cell.
+/// Every served region's cell.
 pub(crate) struct Cells {
     map: BTreeMap<Region, Cell>,
+    /// Regions of the deployment that other nodes serve (`Config::serve`): their backends are
+    /// never opened here.
+    elsewhere: BTreeSet<Region>,
 }
 
 impl Cells {
-    /// Opens the cell of every region under `config.data_dir`.
+    /// Opens the cell of every region this node serves under `config.data_dir`, and nothing
+    /// of any other region.
     pub(super) fn open(config: &Config, backends: &dyn Backends) -> Result<Cells, PlatformError> {
         let mut map = BTreeMap::new();
+        let mut elsewhere = BTreeSet::new();
         for r in config.regions.all() {
+            if config.serve.as_ref().is_some_and(|s| !s.contains(&r)) {
+                elsewhere.insert(r);
+                continue;
+            }
             let dir = config.data_dir.join("regions").join(r.as_str());
             let cell = Cell::open(&r, dir, config, backends)?;
             map.insert(r, cell);
         }
-        Ok(Cells { map })
+        Ok(Cells { map, elsewhere })
     }
 
     fn get(&self, r: &Region) -> Result<&Cell, PlatformError> {
-        self.map
-            .get(r)
-            .ok_or_else(|| PlatformError::internal(format!("no cell for region {r}")))
+        match self.map.get(r) {
+            Some(c) => Ok(c),
+            None if self.elsewhere.contains(r) => Err(PlatformError::other_region(r)),
+            None => Err(PlatformError::internal(format!("no cell for region {r}"))),
+        }
     }
 
     /// The caller's own region.
@@ -392,9 +403,13 @@ impl Cells {
     }
 
     /// The region a person's credentials name (a sign-up's country, an account being logged
-    /// into, a token's region prefix); `None` when no such region is served.
-    pub(super) fn credentials(&self, region: &Region) -> Option<&Cell> {
-        self.map.get(region)
+    /// into, a token's region prefix); `None` when the deployment has no such region, 421 when
+    /// another node serves it.
+    pub(super) fn credentials(&self, region: &Region) -> Result<Option<&Cell>, PlatformError> {
+        if self.elsewhere.contains(region) {
+            return Err(PlatformError::other_region(region));
+        }
+        Ok(self.map.get(region))
     }
 
     /// A region's public side.

@@ -210,7 +210,7 @@ impl Platform {
             .map_err(lock_err)?
             .users
             .get(&parent.user)
-            .is_some_and(|u| band(u.birthdate) == Band::Adult);
+            .is_some_and(|u| u.band() == Band::Adult);
         if !adult {
             return Err(PlatformError::forbidden(
                 "only a parent's (adult) account can consent; sign in with yours",

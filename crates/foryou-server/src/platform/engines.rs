@@ -211,7 +211,7 @@ impl Platform {
                 let minor = viewer.is_none_or(|v| {
                     w.users
                         .get(&v)
-                        .is_none_or(|u| settings::band(u.birthdate) != settings::Band::Adult)
+                        .is_none_or(|u| u.band() != settings::Band::Adult)
                 });
                 // Restricted mode (a parent's control): nothing still new, not yet vetted by an
                 // audience.
@@ -337,21 +337,24 @@ impl Platform {
         let mut sum: HashMap<VideoId, f64> = HashMap::new();
         for other in self.cells.regions().filter(|r| *r != region) {
             self.try_release(other, now)?;
-            let max_age = self
-                .config
-                .release
-                .window_ms
-                .saturating_mul(RELEASE_LIFETIME_WINDOWS);
-            if let Some(rel) = self
-                .releases
-                .lock()
-                .map_err(lock_err)?
-                .get(other)
-                .filter(|rel| max_age == 0 || now.saturating_sub(rel.released_ms) <= max_age)
-            {
-                for (v, n) in &rel.counts {
-                    *sum.entry(*v).or_default() += n;
-                }
+        }
+        let max_age = self
+            .config
+            .release
+            .window_ms
+            .saturating_mul(RELEASE_LIFETIME_WINDOWS);
+        // This node's other regions' releases and, on a node serving some regions, those the
+        // public feed brought from the rest.
+        for (_, rel) in self
+            .releases
+            .lock()
+            .map_err(lock_err)?
+            .iter()
+            .filter(|(other, _)| *other != region)
+            .filter(|(_, rel)| max_age == 0 || now.saturating_sub(rel.released_ms) <= max_age)
+        {
+            for (v, n) in &rel.counts {
+                *sum.entry(*v).or_default() += n;
             }
         }
         let mut v: Vec<(VideoId, f64)> = sum.into_iter().collect();
@@ -381,6 +384,7 @@ impl Platform {
                     items: rel.counts.len() as u64,
                 })?;
             if !rel.counts.is_empty() {
+                self.publish_facts(region, vec![(0, public::Fact::Release(rel.clone()))], false);
                 self.releases
                     .lock()
                     .map_err(lock_err)?

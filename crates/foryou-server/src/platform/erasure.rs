@@ -164,15 +164,49 @@ impl Platform {
         Ok(())
     }
 
+    /// Applies another region's erasure to the regions this node serves: whatever their stores
+    /// hold about the person or the videos (follows of them, likes and comments on their videos,
+    /// likes of their comments), what their engines learned of them, and the projection.
+    pub(super) fn purge_foreign(
+        &self,
+        user: Option<UserId>,
+        videos: Vec<VideoId>,
+        mut comments: Vec<CommentId>,
+    ) -> Result<(), PlatformError> {
+        for (_, cell) in self.cells.upkeep() {
+            let erased = cell.store.erase(user, &videos)?;
+            comments.extend(erased.comments);
+            let rows = erased.rows + cell.store.erase_comment_likes(&comments)?;
+            cell.engine.write().map_err(lock_err)?.erase(user, &videos);
+            if user.is_some() && rows > 0 {
+                cell.snapshot_now()?;
+                cell.store.vacuum()?;
+            }
+        }
+        let mut w = self.world.write().map_err(lock_err)?;
+        for id in &videos {
+            w.purge_video(*id);
+        }
+        if let Some(u) = user {
+            w.remove_user(u);
+        }
+        w.remove_comments(&comments);
+        Ok(())
+    }
+
     fn purge(
         &self,
         user: Option<UserId>,
         mut videos: Vec<VideoId>,
         purge: &Purge,
     ) -> Result<Purged, PlatformError> {
+        let mut origin = self.cells.regions().next().cloned();
         if let Some(u) = user {
             let w = self.world.read().map_err(lock_err)?;
             videos.extend(w.by_creator.get(&u).into_iter().flatten());
+            if let Some(e) = w.users.get(&u) {
+                origin = Some(e.region.clone());
+            }
         }
         let mut out = Purged::default();
         let mut comments: Vec<CommentId> = Vec::new();
@@ -219,6 +253,18 @@ impl Platform {
             for list in self.impressions.lock().map_err(lock_err)?.values_mut() {
                 list.retain(|r| r.user != u);
             }
+        }
+        // The public feed forgets the person, then tells the other regions' nodes what went.
+        if let (Some(feed), Some(origin)) = (self.feed.as_deref(), origin) {
+            if let Some(u) = user {
+                feed.forget(u.0)?;
+            }
+            let fact = public::Fact::Erased {
+                user,
+                videos: videos.clone(),
+                comments: comments.clone(),
+            };
+            self.publish_facts(&origin, vec![(0, fact)], false);
         }
         out.videos = videos.len();
         out.comments = comments.len();

@@ -1,7 +1,7 @@
 //! The platform's own errors, free of HTTP: what kind of failure it is, a stable code and a
 //! message that says what to change. `crate::error` alone maps a kind to an HTTP status.
 
-use foryou_types::Invalid;
+use foryou_types::{Invalid, Region};
 
 /// What kind of failure: the caller's mistake of some sort, or something broken inside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub enum Kind {
     StorageFull,
     /// Busy; try again soon.
     Busy,
+    /// Another node serves what this needs: the region named in the error's `region`.
+    Misdirected,
     /// Broken inside; the detail went to the log.
     Internal,
 }
@@ -44,6 +46,8 @@ pub struct PlatformError {
     pub message: String,
     /// Seconds to wait before trying again, when that helps.
     pub retry_after_s: Option<u64>,
+    /// For [`Kind::Misdirected`]: the region whose nodes can answer.
+    pub region: Option<Region>,
 }
 
 impl PlatformError {
@@ -54,6 +58,18 @@ impl PlatformError {
             code,
             message: message.into(),
             retry_after_s: None,
+            region: None,
+        }
+    }
+    /// 421: this node does not serve `region`, which the request needs.
+    pub fn other_region(region: &Region) -> Self {
+        PlatformError {
+            region: Some(region.clone()),
+            ..Self::new(
+                Kind::Misdirected,
+                "other_region",
+                format!("this node does not serve region {region}; send the request to a node of {region} (the edge does)"),
+            )
         }
     }
     /// Malformed input.

@@ -68,6 +68,46 @@ impl Platform {
     /// Applies appended records to the projection (counts, likes, follows, comments): the one
     /// projection every append runs, in log order.
     pub(super) fn project(&self, appended: &[cells::Appended]) -> Result<(), PlatformError> {
+        let facts = self.project_locked(appended)?;
+        if let Some((region, facts, counted)) = facts {
+            self.publish_facts(&region, facts, false);
+            self.publish_counts(&region, &counted);
+        }
+        Ok(())
+    }
+
+    /// Applies appended records to the projection; returns, when the deployment has a public
+    /// feed, what of them is public (facts, and the videos whose counts changed).
+    #[allow(clippy::type_complexity)]
+    fn project_locked(
+        &self,
+        appended: &[cells::Appended],
+    ) -> Result<Option<(Region, Vec<(u64, public::Fact)>, BTreeSet<VideoId>)>, PlatformError> {
+        let mut facts = Vec::new();
+        let mut counted = BTreeSet::new();
+        let mut region = None;
+        if self.feed.is_some() {
+            let mut t = self.tallies.lock().map_err(lock_err)?;
+            for a in appended.iter().filter(|a| !a.duplicate) {
+                let rec = &a.record;
+                region.get_or_insert_with(|| rec.region.clone());
+                if let Some((subject, fact)) = public::fact_of(rec, &a.effect) {
+                    facts.push((subject, fact));
+                }
+                let slot = match (rec.kind, &a.effect) {
+                    (EventKind::View, _) => Some((0, 1)),
+                    (EventKind::Share, _) => Some((1, 1)),
+                    (_, Effect::SaveAdded) => Some((2, 1)),
+                    (_, Effect::SaveRemoved) => Some((2, -1)),
+                    _ => None,
+                };
+                if let (Some((i, d)), Some(v)) = (slot, rec.video) {
+                    let n = &mut t.entry((rec.region.clone(), v)).or_default()[i];
+                    *n = if d > 0 { *n + 1 } else { n.saturating_sub(1) };
+                    counted.insert(v);
+                }
+            }
+        }
         let mut w = self.world.write().map_err(lock_err)?;
         let mut screen = self.screen_time.lock().map_err(lock_err)?;
         for a in appended.iter().filter(|a| !a.duplicate) {
@@ -84,7 +124,7 @@ impl Platform {
                 self.metrics.event(a.record.kind);
             }
         }
-        Ok(())
+        Ok(region.map(|r| (r, facts, counted)))
     }
 
     pub(super) fn check_event(
@@ -209,7 +249,7 @@ impl Platform {
                 // A supervised child's account posts nothing others read.
                 if w.users
                     .get(&caller.user)
-                    .is_some_and(|u| settings::band(u.birthdate) == settings::Band::Child)
+                    .is_some_and(|u| u.band() == settings::Band::Child)
                 {
                     return Err(PlatformError::new(
                         Kind::Forbidden,
@@ -302,7 +342,7 @@ impl Platform {
                 let child = rec
                     .creator
                     .and_then(|c| w.users.get(&c))
-                    .is_some_and(|u| settings::band(u.birthdate) == settings::Band::Child);
+                    .is_some_and(|u| u.band() == settings::Band::Child);
                 if ev.kind == EventKind::Follow && child {
                     return Err(unproc(
                         "unknown_user",

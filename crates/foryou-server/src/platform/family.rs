@@ -6,7 +6,7 @@
 //! The link lives in the minor's home store; nothing the minor sends can loosen what the parent
 //! set.
 
-use super::settings::{band, effective_for, Band};
+use super::settings::{effective_for, Band};
 use super::*;
 use foryou_store::{CommentPolicy, Family};
 
@@ -107,7 +107,7 @@ impl Platform {
             .map_err(lock_err)?
             .users
             .get(&caller.user)
-            .is_some_and(|u| band(u.birthdate) == Band::Adult);
+            .is_some_and(|u| u.band() == Band::Adult);
         if !adult {
             return Err(PlatformError::forbidden(
                 "only an adult's account can be the parent in Family Pairing",
@@ -144,7 +144,7 @@ impl Platform {
                 .users
                 .get(&caller.user)
                 .ok_or_else(|| PlatformError::not_found("no such account"))?;
-            (band(u.birthdate), u.family.is_some())
+            (u.band(), u.family.is_some())
         };
         if !matches!(b, Band::YoungTeen | Band::OlderTeen) {
             return Err(PlatformError::forbidden(
@@ -218,7 +218,7 @@ impl Platform {
                 Some(LinkedChild {
                     id: *id,
                     handle: u.handle.clone(),
-                    band: band(u.birthdate),
+                    band: u.band(),
                     supervised: f.supervised,
                     settings: effective_for(u),
                     daily_limit_min: f.daily_limit_min,
@@ -265,7 +265,7 @@ impl Platform {
                 region: u.region.clone(),
             },
             f,
-            band(u.birthdate),
+            u.band(),
         ))
     }
 
@@ -319,6 +319,7 @@ impl Platform {
         if let Some(u) = self.world.write().map_err(lock_err)?.users.get_mut(&child) {
             u.family = Some(link.clone());
         }
+        self.publish_person(child);
         Ok(link)
     }
 
@@ -357,6 +358,7 @@ impl Platform {
         if let Some(u) = self.world.write().map_err(lock_err)?.users.get_mut(&minor) {
             u.family = None;
         }
+        self.publish_person(minor);
         Ok(())
     }
 
@@ -414,7 +416,7 @@ impl Platform {
         let Some(u) = w.users.get(&id) else {
             return false;
         };
-        if band(u.birthdate) != Band::Child {
+        if u.band() != Band::Child {
             return true;
         }
         viewer == Some(id)

@@ -14,6 +14,7 @@ mod events;
 mod export;
 pub mod family;
 pub mod moderation;
+mod public;
 pub(crate) mod settings;
 pub mod snapshots;
 mod staff;
@@ -84,6 +85,9 @@ pub struct Config {
     pub release: foryou_engine::release::ReleaseConfig,
     /// Regions that import nothing from other regions (a "region-only" algorithm).
     pub region_only: BTreeSet<Region>,
+    /// The regions this node serves (`None`: every region). A node serving some opens only
+    /// their backends and answers requests that need another region with 421 `other_region`.
+    pub serve: Option<BTreeSet<Region>>,
     /// Who of the staff may reach which region's personal data (`--access-policy`).
     pub access_policy: crate::gateway::Policy,
     /// The transparency log's origin (and its key's name), e.g. `foryou.example/log`; `None`
@@ -119,6 +123,7 @@ impl Config {
             secure_cookies: false,
             release: foryou_engine::release::ReleaseConfig::default(),
             region_only: BTreeSet::new(),
+            serve: None,
             // The compiled-in policy is checked by a test; were it unreadable, nothing is allowed.
             access_policy: crate::gateway::Policy::parse(crate::gateway::DEFAULT_POLICY).unwrap_or(
                 crate::gateway::Policy {
@@ -254,6 +259,11 @@ pub trait Backends {
     ) -> Result<Box<dyn SnapshotStore>, PlatformError> {
         Ok(Box::new(snapshots::FileSnapshot::in_dir(dir)))
     }
+    /// The deployment's public feed between regions, when it has one (a node that serves only
+    /// some regions needs it; a node that serves them all publishes to it for the others).
+    fn public_feed(&self) -> Result<Option<Box<dyn foryou_store::PublicFeed>>, PlatformError> {
+        Ok(None)
+    }
 }
 
 /// Foryou's state and operations.
@@ -273,6 +283,14 @@ pub struct Platform {
     pub(crate) hashers: auth::Hashers,
     /// Each region's latest release (what other regions may import).
     releases: Mutex<BTreeMap<Region, foryou_engine::release::Release>>,
+    /// The public feed between regions, when the deployment has one.
+    feed: Option<Box<dyn foryou_store::PublicFeed>>,
+    /// The next feed position to read.
+    feed_next: Mutex<u64>,
+    /// Counts per video from the people of each region this node serves (published).
+    tallies: Mutex<public::Tallies>,
+    /// Counts per video from other regions' people, as they published them.
+    foreign_tallies: Mutex<public::Tallies>,
     /// The cap on concurrent upload checks (each reads its file whole to probe it).
     pub(crate) upload_gate: crate::limits::Gate,
     /// The transparency log and what it keeps in force.
@@ -323,6 +341,10 @@ impl Platform {
                 config.max_queued_hashes,
             ),
             releases: Mutex::new(BTreeMap::new()),
+            feed: backends.public_feed()?,
+            feed_next: Mutex::new(1),
+            tallies: Mutex::new(HashMap::new()),
+            foreign_tallies: Mutex::new(HashMap::new()),
             transparency,
             age_gate: agegate::AgeGate::open(&config.data_dir.join("agegate"))?,
             screen_time: Mutex::new(HashMap::new()),
@@ -337,6 +359,11 @@ impl Platform {
             config,
         };
         p.rebuild()?;
+        if p.feed.is_some() {
+            // Other regions' public facts, then this node's regions restated for them.
+            while p.catch_up_public()? > 0 {}
+            p.publish_all()?;
+        }
         Ok(p)
     }
 
@@ -393,7 +420,19 @@ impl Platform {
                 }
             }
             comments.extend(s.comments()?);
-            saves.extend(s.saves()?);
+            let region_saves = s.saves()?;
+            {
+                let mut t = self.tallies.lock().map_err(lock_err)?;
+                for (video, views, shares) in s.view_share_counts()? {
+                    let e = t.entry((r.clone(), video)).or_default();
+                    e[0] = views;
+                    e[1] = shares;
+                }
+                for (_, video, _) in &region_saves {
+                    t.entry((r.clone(), *video)).or_default()[2] += 1;
+                }
+            }
+            saves.extend(region_saves);
             for (u, c) in s.comment_likes()? {
                 if w.comment_likes.insert((u, c)) {
                     *w.comment_like_counts.entry(c).or_default() += 1;

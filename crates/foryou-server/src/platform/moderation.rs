@@ -273,12 +273,17 @@ impl Platform {
         }
         let updated = Comment { removed, ..c };
         cell.store.update_comment(&updated)?;
-        let mut w = self.world.write().map_err(lock_err)?;
-        if removed {
-            w.hide_comment(id, updated.video, updated.reply_to);
-        } else if w.videos.contains_key(&updated.video) {
-            w.show_comment(updated);
+        let fact = (updated.author.0, public::Fact::Comment(updated.clone()));
+        let region = updated.region.clone();
+        {
+            let mut w = self.world.write().map_err(lock_err)?;
+            if removed {
+                w.hide_comment(id, updated.video, updated.reply_to);
+            } else if w.videos.contains_key(&updated.video) {
+                w.show_comment(updated);
+            }
         }
+        self.publish_facts(&region, vec![fact], false);
         Ok(())
     }
 
@@ -296,6 +301,7 @@ impl Platform {
         if let Some(u) = self.world.write().map_err(lock_err)?.users.get_mut(&user) {
             u.locked = locked;
         }
+        self.publish_person(user);
         Ok(())
     }
 
@@ -326,6 +332,8 @@ impl Platform {
         }
         let updated = Video { removed, ..video };
         cell.store.update_video(&updated)?;
+        let fact = (updated.creator.0, public::Fact::Video(updated.clone()));
+        self.publish_facts(&updated.region, vec![fact], false);
         if removed {
             self.append_catalog(&[videos::catalog_record_again(EventKind::Unpublish, &updated)])?;
             self.world.write().map_err(lock_err)?.remove_video(&updated);

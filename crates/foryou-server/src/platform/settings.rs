@@ -23,7 +23,7 @@ const MAX_FILTERS: usize = 50;
 const MAX_FILTER_CHARS: usize = 40;
 
 /// An account's age band (an account under 13 exists only as one a parent supervises).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Band {
     /// Under 13: supervised accounts only.
@@ -103,7 +103,7 @@ pub fn effective(stored: Option<&Settings>, band: Band, family: Option<&Family>)
 
 /// The settings in force for a person as the projection holds them.
 pub(crate) fn effective_for(u: &super::world::UserEntry) -> Settings {
-    effective(u.settings.as_ref(), band(u.birthdate), u.family.as_ref())
+    effective(u.settings.as_ref(), u.band(), u.family.as_ref())
 }
 
 /// Refuses a change the band or the parent's controls do not allow, saying which rule.
@@ -189,7 +189,7 @@ impl Platform {
             .users
             .get(&caller.user)
             .ok_or_else(|| PlatformError::not_found("no such account"))?;
-        Ok((effective_for(u), band(u.birthdate), u.family.clone()))
+        Ok((effective_for(u), u.band(), u.family.clone()))
     }
 
     /// Changes the caller's settings, within their band's limits; in force on the next request.
@@ -204,7 +204,7 @@ impl Platform {
                 .users
                 .get(&caller.user)
                 .ok_or_else(|| PlatformError::not_found("no such account"))?;
-            (band(u.birthdate), u.family.clone())
+            (u.band(), u.family.clone())
         };
         new.filters = new
             .filters
@@ -231,6 +231,7 @@ impl Platform {
         {
             u.settings = Some(new.clone());
         }
+        self.publish_person(caller.user);
         Ok(effective(Some(&new), b, family.as_ref()))
     }
 
@@ -243,7 +244,7 @@ impl Platform {
             .ok()?
             .users
             .get(&user)
-            .is_some_and(|u| band(u.birthdate) != Band::Adult);
+            .is_some_and(|u| u.band() != Band::Adult);
         if !minor {
             return None;
         }

@@ -158,12 +158,38 @@ impl Platform {
             .map(|v| catalog_record(EventKind::Publish, v))
             .collect();
         self.append_catalog(&records)?;
-        let mut w = self.world.write().map_err(lock_err)?;
-        for s in new_sounds {
-            w.sounds.insert(s.id, s);
+        let mut facts: BTreeMap<Region, Vec<(u64, public::Fact)>> = BTreeMap::new();
+        if self.feed.is_some() {
+            for s in &new_sounds {
+                let region = videos
+                    .iter()
+                    .find(|v| v.sound == s.id)
+                    .map(|v| v.region.clone());
+                if let Some(r) = region {
+                    facts
+                        .entry(r)
+                        .or_default()
+                        .push((s.creator.0, public::Fact::Sound(s.clone())));
+                }
+            }
+            for v in &videos {
+                facts
+                    .entry(v.region.clone())
+                    .or_default()
+                    .push((v.creator.0, public::Fact::Video(v.clone())));
+            }
         }
-        for v in videos {
-            w.add_video(v);
+        {
+            let mut w = self.world.write().map_err(lock_err)?;
+            for s in new_sounds {
+                w.sounds.insert(s.id, s);
+            }
+            for v in videos {
+                w.add_video(v);
+            }
+        }
+        for (region, facts) in facts {
+            self.publish_facts(&region, facts, false);
         }
         Ok(())
     }
@@ -208,6 +234,8 @@ impl Platform {
             if let Some(e) = self.world.write().map_err(lock_err)?.videos.get_mut(&id) {
                 e.video.mature = mature;
             }
+            let fact = (updated.creator.0, public::Fact::Video(updated.clone()));
+            self.publish_facts(&updated.region, vec![fact], false);
             Ok(())
         };
         if video.creator == caller.user {
@@ -290,6 +318,8 @@ impl Platform {
         media.delete(&video.poster_key)?;
         self.append_catalog(&[catalog_record(EventKind::Unpublish, video)])?;
         self.world.write().map_err(lock_err)?.remove_video(video);
+        let fact = (video.creator.0, public::Fact::VideoGone(id));
+        self.publish_facts(&video.region, vec![fact], false);
         // Its comments, likes, counts and learned state, in every region.
         self.erase_videos(&[id])?;
         tracing::info!(video = %id, by = %caller.user, role = ?caller.role, "video removed");

@@ -10,7 +10,11 @@ pub(crate) struct UserEntry {
     pub role: Role,
     pub created_ms: u64,
     /// For the age band's limits (in memory only; the account in the home store holds it).
+    /// Unknown for a person of a region another node serves (see `band`).
     pub birthdate: Date,
+    /// The age band another region's node published for its person (who never sends a
+    /// birthdate across regions); `None` for this node's own people.
+    pub published_band: Option<super::settings::Band>,
     /// Stored settings (`None`: the band's defaults).
     pub settings: Option<foryou_store::Settings>,
     /// Locked by a moderator.
@@ -65,6 +69,14 @@ pub(crate) struct World {
     pub comment_like_counts: HashMap<CommentId, u64>,
 }
 
+impl UserEntry {
+    /// The person's age band: from their birthdate, or as their region published it.
+    pub fn band(&self) -> super::settings::Band {
+        self.published_band
+            .unwrap_or_else(|| super::settings::band(self.birthdate))
+    }
+}
+
 impl World {
     pub(super) fn add_account(&mut self, a: Account) {
         self.handles.insert(a.handle.to_ascii_lowercase(), a.id);
@@ -74,6 +86,7 @@ impl World {
             role: a.role,
             created_ms: a.created_ms,
             birthdate: a.birthdate,
+            published_band: None,
             settings: None,
             locked: a.locked,
             family: None,

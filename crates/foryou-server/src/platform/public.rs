@@ -1,0 +1,568 @@
+//! The public feed between regions (`foryou_store::PublicFeed`): what each region makes public
+//! — profiles (handle, role, age band, the settings others see), sounds, videos, follows, likes,
+//! comments and their likes, follower approvals, view/share/save counts, erasures and the
+//! differentially private releases — published by the node that serves the region and applied
+//! by the nodes of every other region to their projection and engines. So a node that serves
+//! only `eu` (`Config::serve`) shows the whole catalog and every public interaction while it
+//! never opens another region's backends. Nothing private crosses: no birthdate, no watch
+//! history, no favourites list (only counts), no settings but the public ones.
+//!
+//! Facts are states, not changes ("A likes V", "V has 12 views from region us"), so applying one
+//! twice changes nothing and a node may publish its region's whole public state again at any
+//! time. Each message holds the facts about one person (subject: their id), so an erasure
+//! purges every message about them from the feed before it publishes the erasure itself.
+
+use super::*;
+use crate::platform::settings::{effective_for, Band};
+use crate::platform::world::UserEntry;
+use foryou_engine::release::Release;
+use foryou_store::CommentPolicy;
+use serde::{Deserialize, Serialize};
+
+/// One public fact, as its region published it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub(crate) enum Fact {
+    /// A person's public profile as it stands.
+    Person {
+        id: UserId,
+        handle: String,
+        role: Role,
+        created_ms: u64,
+        locked: bool,
+        band: Band,
+        private: bool,
+        comments: CommentPolicy,
+        downloads: bool,
+        bio: String,
+    },
+    /// A person (or, without one, only videos) erased, with what went with them.
+    Erased {
+        user: Option<UserId>,
+        videos: Vec<VideoId>,
+        comments: Vec<CommentId>,
+    },
+    Sound(Sound),
+    /// A video in the catalog as it stands (published, changed or restored).
+    Video(Video),
+    /// A video out of the catalog (deleted or taken down).
+    VideoGone(VideoId),
+    Follow {
+        from: UserId,
+        to: UserId,
+        on: bool,
+    },
+    Like {
+        user: UserId,
+        video: VideoId,
+        on: bool,
+    },
+    CommentLike {
+        user: UserId,
+        comment: CommentId,
+        on: bool,
+    },
+    /// A comment as it stands (`removed`: hidden by a moderator).
+    Comment(Comment),
+    Approval {
+        account: UserId,
+        follower: UserId,
+        approved: bool,
+    },
+    /// A video's counts from the publishing region's people.
+    Counts {
+        video: VideoId,
+        views: u64,
+        shares: u64,
+        saves: u64,
+    },
+    /// The region's latest differentially private release.
+    Release(Release),
+}
+
+/// The public fact a log record makes, with its subject (a record about one person's public
+/// doings); `None` for what stays in the region (views, skips, searches, favourites...).
+pub(super) fn fact_of(rec: &EventRecord, effect: &Effect) -> Option<(u64, Fact)> {
+    let user = rec.user;
+    let fact = match effect {
+        Effect::LikeAdded | Effect::LikeRemoved => Fact::Like {
+            user,
+            video: rec.video?,
+            on: *effect == Effect::LikeAdded,
+        },
+        Effect::FollowAdded | Effect::FollowRemoved => Fact::Follow {
+            from: user,
+            to: rec.creator?,
+            on: *effect == Effect::FollowAdded,
+        },
+        Effect::CommentLiked | Effect::CommentUnliked => Fact::CommentLike {
+            user,
+            comment: rec.comment?,
+            on: *effect == Effect::CommentLiked,
+        },
+        Effect::CommentAdded(c) => Fact::Comment(c.clone()),
+        Effect::FollowerApproved | Effect::FollowerDeclined => Fact::Approval {
+            account: user,
+            follower: rec.creator?,
+            approved: *effect == Effect::FollowerApproved,
+        },
+        _ => return None,
+    };
+    Some((user.0, fact))
+}
+
+/// Counts per (region, video): views, shares, saves.
+pub(super) type Tallies = HashMap<(Region, VideoId), [u64; 3]>;
+
+/// The largest message body published; more facts about one subject go in several.
+const MAX_MESSAGE: usize = 256 * 1024;
+
+/// Messages read from the feed at a time.
+const READ_BATCH: usize = 1000;
+
+impl Platform {
+    /// The person's public profile as this node holds it.
+    pub(super) fn person_fact(w: &World, id: UserId) -> Option<Fact> {
+        let u = w.users.get(&id)?;
+        let s = effective_for(u);
+        Some(Fact::Person {
+            id,
+            handle: u.handle.clone(),
+            role: u.role,
+            created_ms: u.created_ms,
+            locked: u.locked,
+            band: u.band(),
+            private: s.private,
+            comments: s.comments,
+            downloads: s.downloads,
+            bio: s.bio,
+        })
+    }
+
+    /// Publishes `facts` from `region` (grouped by subject), when this deployment has a feed;
+    /// with `restate`, the facts are all there is about each subject and replace what the feed
+    /// held about it. A failure is logged: the write it describes is committed in its region
+    /// already (the next start restates the region).
+    pub(super) fn publish_facts(&self, region: &Region, facts: Vec<(u64, Fact)>, restate: bool) {
+        let Some(feed) = self.feed.as_deref() else {
+            return;
+        };
+        let mut by_subject: BTreeMap<u64, Vec<Fact>> = BTreeMap::new();
+        for (s, f) in facts {
+            by_subject.entry(s).or_default().push(f);
+        }
+        for (subject, facts) in by_subject {
+            let mut chunk: Vec<Vec<u8>> = Vec::new();
+            let mut size = 0;
+            let mut first = true;
+            let mut send = |chunk: &mut Vec<Vec<u8>>| {
+                if chunk.is_empty() {
+                    return;
+                }
+                let body = format!(
+                    "[{}]",
+                    chunk
+                        .iter()
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+                let replace = restate && std::mem::take(&mut first);
+                if let Err(e) = feed.publish(region, subject, body.as_bytes(), replace) {
+                    tracing::warn!(region = %region, error = %e, "public facts not published");
+                }
+                chunk.clear();
+            };
+            for f in facts {
+                let Ok(b) = serde_json::to_vec(&f) else {
+                    continue;
+                };
+                if size + b.len() > MAX_MESSAGE {
+                    send(&mut chunk);
+                    size = 0;
+                }
+                size += b.len() + 1;
+                chunk.push(b);
+            }
+            send(&mut chunk);
+        }
+    }
+
+    /// Publishes a person's profile (after a change to it).
+    pub(super) fn publish_person(&self, id: UserId) {
+        if self.feed.is_none() {
+            return;
+        }
+        let fact = match self.world.read() {
+            Ok(w) => Self::person_fact(&w, id).map(|f| (w.users[&id].region.clone(), f)),
+            Err(_) => None,
+        };
+        if let Some((region, f)) = fact {
+            self.publish_facts(&region, vec![(id.0, f)], false);
+        }
+    }
+
+    /// The counts of `videos` from `region`'s people, each about the video's creator.
+    fn count_facts(&self, region: &Region, videos: &BTreeSet<VideoId>) -> Vec<(u64, Fact)> {
+        let (Ok(w), Ok(t)) = (self.world.read(), self.tallies.lock()) else {
+            return Vec::new();
+        };
+        videos
+            .iter()
+            .filter_map(|v| {
+                let creator = w.videos.get(v)?.video.creator;
+                let [views, shares, saves] =
+                    t.get(&(region.clone(), *v)).copied().unwrap_or_default();
+                Some((
+                    creator.0,
+                    Fact::Counts {
+                        video: *v,
+                        views,
+                        shares,
+                        saves,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Publishes the counts of `videos` from `region`'s people.
+    pub(super) fn publish_counts(&self, region: &Region, videos: &BTreeSet<VideoId>) {
+        if self.feed.is_none() || videos.is_empty() {
+            return;
+        }
+        let facts = self.count_facts(region, videos);
+        self.publish_facts(region, facts, false);
+    }
+
+    /// Publishes everything public of every region this node serves (idempotent: facts are
+    /// states). Run at start and after a bulk import.
+    pub(crate) fn publish_all(&self) -> Result<(), PlatformError> {
+        if self.feed.is_none() {
+            return Ok(());
+        }
+        let served: BTreeSet<Region> = self.cells.regions().cloned().collect();
+        let mut per_region: BTreeMap<Region, Vec<(u64, Fact)>> = BTreeMap::new();
+        {
+            let w = self.world.read().map_err(lock_err)?;
+            let home = |u: &UserId| w.users.get(u).map(|e| e.region.clone());
+            let mut push = |region: Option<Region>, subject: u64, f: Fact| {
+                if let Some(r) = region.filter(|r| served.contains(r)) {
+                    per_region.entry(r).or_default().push((subject, f));
+                }
+            };
+            for (id, u) in &w.users {
+                if let Some(f) = Self::person_fact(&w, *id) {
+                    push(Some(u.region.clone()), id.0, f);
+                }
+            }
+            for s in w.sounds.values() {
+                push(home(&s.creator), s.creator.0, Fact::Sound(s.clone()));
+            }
+            for e in w.videos.values() {
+                let v = &e.video;
+                push(Some(v.region.clone()), v.creator.0, Fact::Video(v.clone()));
+            }
+            for (from, tos) in &w.following {
+                for to in tos {
+                    let f = Fact::Follow {
+                        from: *from,
+                        to: *to,
+                        on: true,
+                    };
+                    push(home(from), from.0, f);
+                }
+            }
+            for (user, video) in &w.likes {
+                let f = Fact::Like {
+                    user: *user,
+                    video: *video,
+                    on: true,
+                };
+                push(home(user), user.0, f);
+            }
+            for (user, comment) in &w.comment_likes {
+                let f = Fact::CommentLike {
+                    user: *user,
+                    comment: *comment,
+                    on: true,
+                };
+                push(home(user), user.0, f);
+            }
+            let comments = w
+                .comments
+                .values()
+                .flatten()
+                .chain(w.replies.values().flatten());
+            for c in comments {
+                push(Some(c.region.clone()), c.author.0, Fact::Comment(c.clone()));
+            }
+            for ((account, follower), approved) in &w.approvals {
+                let f = Fact::Approval {
+                    account: *account,
+                    follower: *follower,
+                    approved: *approved,
+                };
+                push(home(account), account.0, f);
+            }
+        }
+        let counted: BTreeMap<Region, BTreeSet<VideoId>> = {
+            let t = self.tallies.lock().map_err(lock_err)?;
+            let mut m: BTreeMap<Region, BTreeSet<VideoId>> = BTreeMap::new();
+            for (r, v) in t.keys() {
+                m.entry(r.clone()).or_default().insert(*v);
+            }
+            m
+        };
+        for (region, videos) in counted {
+            let facts = self.count_facts(&region, &videos);
+            per_region.entry(region).or_default().extend(facts);
+        }
+        for (region, facts) in per_region {
+            self.publish_facts(&region, facts, true);
+        }
+        Ok(())
+    }
+
+    /// Reads the feed on from where this node stopped and applies what other regions
+    /// published. Returns how many messages it read.
+    pub fn catch_up_public(&self) -> Result<usize, PlatformError> {
+        let Some(feed) = self.feed.as_deref() else {
+            return Ok(0);
+        };
+        let mut next = self.feed_next.lock().map_err(lock_err)?;
+        let msgs = feed.read(*next, READ_BATCH)?;
+        let Some(last) = msgs.last().map(|m| m.0) else {
+            return Ok(0);
+        };
+        let mut erasures = Vec::new();
+        let mut catalog: Vec<(Option<Video>, VideoId)> = Vec::new();
+        {
+            let mut w = self.world.write().map_err(lock_err)?;
+            let mut foreign = self.foreign_tallies.lock().map_err(lock_err)?;
+            let mut releases = self.releases.lock().map_err(lock_err)?;
+            for (_, region, body) in &msgs {
+                if self.cells.credentials(region).is_ok_and(|c| c.is_some()) {
+                    continue; // this node's own region: applied as it was written
+                }
+                let Ok(facts) = serde_json::from_slice::<Vec<Fact>>(body) else {
+                    tracing::warn!(region = %region, "an unreadable public message skipped");
+                    continue;
+                };
+                for f in facts {
+                    match &f {
+                        Fact::Erased { .. } => erasures.push(f.clone()),
+                        Fact::Video(v) => catalog.push((Some(v.clone()), v.id)),
+                        Fact::VideoGone(id) => catalog.push((None, *id)),
+                        Fact::Release(r) => {
+                            releases.insert(region.clone(), r.clone());
+                        }
+                        _ => {}
+                    }
+                    w.apply_fact(region, f, &mut foreign);
+                }
+            }
+        }
+        *next = last + 1;
+        drop(next);
+        // The engines learn the other regions' catalog; erasures reach this node's stores.
+        for (_, cell) in self.cells.upkeep() {
+            let mut e = cell.engine.write().map_err(lock_err)?;
+            for (video, id) in &catalog {
+                match video {
+                    Some(v) if !v.removed => e.upsert_item(item_meta(v)),
+                    _ => e.remove_item(*id),
+                }
+            }
+        }
+        for f in erasures {
+            if let Fact::Erased {
+                user,
+                videos,
+                comments,
+            } = f
+            {
+                self.purge_foreign(user, videos, comments)?;
+            }
+        }
+        Ok(msgs.len())
+    }
+
+    /// Follows the public feed on a thread of its own while the platform lives (a node whose
+    /// deployment has a feed): other regions' facts within a fraction of a second, this
+    /// node's regions' releases made as their windows end.
+    pub fn follow_public_feed(self: &Arc<Self>) {
+        if self.feed.is_none() {
+            return;
+        }
+        let weak = Arc::downgrade(self);
+        std::thread::spawn(move || loop {
+            let Some(p) = weak.upgrade() else {
+                return;
+            };
+            let read = match p.catch_up_public() {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e.message, "public feed not read");
+                    0
+                }
+            };
+            let now = now_ms();
+            let served: Vec<Region> = p.cells.regions().cloned().collect();
+            for r in served {
+                if let Err(e) = p.try_release(&r, now) {
+                    tracing::warn!(region = %r, error = %e.message, "release not made");
+                }
+            }
+            drop(p);
+            if read < READ_BATCH {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+    }
+}
+
+impl World {
+    /// Applies another region's fact to the projection (idempotent).
+    pub(super) fn apply_fact(&mut self, region: &Region, fact: Fact, foreign: &mut Tallies) {
+        match fact {
+            Fact::Person {
+                id,
+                handle,
+                role,
+                created_ms,
+                locked,
+                band,
+                private,
+                comments,
+                downloads,
+                bio,
+            } => {
+                if let Some(old) = self.users.get(&id) {
+                    self.handles.remove(&old.handle.to_ascii_lowercase());
+                }
+                self.handles.insert(handle.to_ascii_lowercase(), id);
+                let settings = foryou_store::Settings {
+                    private,
+                    comments,
+                    downloads,
+                    bio,
+                    ..Default::default()
+                };
+                self.users.insert(
+                    id,
+                    UserEntry {
+                        handle,
+                        region: region.clone(),
+                        role,
+                        created_ms,
+                        birthdate: Date::from_unix_ms(0),
+                        published_band: Some(band),
+                        settings: Some(settings),
+                        locked,
+                        family: None,
+                    },
+                );
+            }
+            Fact::Erased {
+                user,
+                videos,
+                comments,
+            } => {
+                for id in &videos {
+                    self.purge_video(*id);
+                }
+                if let Some(u) = user {
+                    self.remove_user(u);
+                }
+                self.remove_comments(&comments);
+            }
+            Fact::Sound(s) => {
+                self.sounds.insert(s.id, s);
+            }
+            Fact::Video(v) => {
+                if v.removed {
+                    self.remove_video(&v);
+                } else if let Some(e) = self.videos.get_mut(&v.id) {
+                    e.video = v;
+                } else {
+                    self.add_video(v);
+                }
+            }
+            Fact::VideoGone(id) => {
+                if let Some(v) = self.videos.get(&id).map(|e| e.video.clone()) {
+                    self.remove_video(&v);
+                }
+            }
+            Fact::Follow { from, to, on } => {
+                let set = self.following.entry(from).or_default();
+                let changed = if on { set.insert(to) } else { set.remove(&to) };
+                if changed {
+                    let n = self.followers.entry(to).or_default();
+                    *n = if on { *n + 1 } else { n.saturating_sub(1) };
+                }
+            }
+            Fact::Like { user, video, on } => {
+                let changed = if on {
+                    self.likes.insert((user, video))
+                } else {
+                    self.likes.remove(&(user, video))
+                };
+                if let (true, Some(e)) = (changed, self.videos.get_mut(&video)) {
+                    e.likes = if on {
+                        e.likes + 1
+                    } else {
+                        e.likes.saturating_sub(1)
+                    };
+                }
+            }
+            Fact::CommentLike { user, comment, on } => {
+                let changed = if on {
+                    self.comment_likes.insert((user, comment))
+                } else {
+                    self.comment_likes.remove(&(user, comment))
+                };
+                if changed {
+                    let n = self.comment_like_counts.entry(comment).or_default();
+                    *n = if on { *n + 1 } else { n.saturating_sub(1) };
+                }
+            }
+            Fact::Comment(c) => {
+                if let Some((video, root)) = self.comment_at.get(&c.id).copied() {
+                    self.hide_comment(c.id, video, root);
+                }
+                if let Some(root) = c.reply_to {
+                    if let Some(l) = self.replies.get_mut(&root) {
+                        l.retain(|x| x.id != c.id);
+                    }
+                }
+                if !c.removed && self.videos.contains_key(&c.video) {
+                    self.show_comment(c);
+                }
+            }
+            Fact::Approval {
+                account,
+                follower,
+                approved,
+            } => {
+                self.approvals.insert((account, follower), approved);
+            }
+            Fact::Counts {
+                video,
+                views,
+                shares,
+                saves,
+            } => {
+                let old = foreign
+                    .insert((region.clone(), video), [views, shares, saves])
+                    .unwrap_or_default();
+                if let Some(e) = self.videos.get_mut(&video) {
+                    e.views = (e.views + views).saturating_sub(old[0]);
+                    e.shares = (e.shares + shares).saturating_sub(old[1]);
+                    e.saves = (e.saves + saves).saturating_sub(old[2]);
+                }
+            }
+            Fact::Release(_) => {}
+        }
+    }
+}

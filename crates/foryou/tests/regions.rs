@@ -1,0 +1,299 @@
+//! Nodes that serve only their own region (`--serve-regions`), each region on its own
+//! PostgreSQL database and NATS stream, behind one edge, with the public feed between them:
+//! an American's clip reaches a European's For You feed and plays, the European's like and
+//! comment reach the American's node, and the European's erasure reaches it too and leaves
+//! nothing about them in the feed. And the proof of the boundary: each node's configuration
+//! names the other region's backends at addresses where a listener counts every connection, and
+//! none is ever made.
+
+mod common;
+
+use common::{call, data_dir, http, spawn_env, wait_up};
+use foryou_nats::test_server::TestNats;
+use foryou_postgres::test_server::TestServer;
+use foryou_postgres::{PgOptions, PgStore};
+use foryou_store::{PublicFeed, RegionStore};
+use foryou_types::Region;
+use serde_json::{json, Value};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A port where any connection is counted (and closed): where one region's node is told the
+/// other region's backends live.
+struct Trap {
+    addr: SocketAddr,
+    hits: Arc<AtomicUsize>,
+}
+
+impl Trap {
+    fn new() -> Trap {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = Arc::clone(&hits);
+        std::thread::spawn(move || {
+            for c in l.incoming() {
+                h.fetch_add(1, Ordering::SeqCst);
+                drop(c);
+            }
+        });
+        Trap { addr, hits }
+    }
+}
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `f` until it gives `Some` (10 s at most).
+fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "not within 10 s: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn sign_up(edge: SocketAddr, handle: &str, country: &str) -> String {
+    let (s, v) = call(
+        edge,
+        "POST",
+        "/v1/accounts",
+        None,
+        Some(
+            json!({"handle": handle, "password": "regional password", "birthdate": "1990-01-01", "country": country}),
+        ),
+    );
+    assert_eq!(s, 201, "{v}");
+    // The edge's log-in may reach the other region's node first: it learns the person from the
+    // public feed and sends the edge on.
+    eventually("log-in through the edge", || {
+        let (s, v) = call(
+            edge,
+            "POST",
+            "/v1/sessions",
+            None,
+            Some(json!({"handle": handle, "password": "regional password"})),
+        );
+        (s == 201).then(|| v["token"].as_str().expect("token").to_string())
+    })
+}
+
+#[test]
+fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
+    let pg = TestServer::start().unwrap_or_else(|e| panic!("cannot start PostgreSQL: {e}"));
+    let nats = TestNats::start().unwrap_or_else(|e| panic!("cannot start nats-server: {e}"));
+    let (eu_db, us_db) = (
+        pg.database().expect("database"),
+        pg.database().expect("database"),
+    );
+    let (trap_us, trap_eu) = (Trap::new(), Trap::new());
+    let dir = data_dir("regions");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let nats_url = nats.url();
+    // Each node's file names its own region's servers and, for the other region, the trap.
+    let config = |own: &str, db: &str, other: &str, trap: SocketAddr| {
+        format!(
+            "[regions.{own}]\nstore = \"{db}\"\nevents = \"{nats_url}\"\n\n\
+             [regions.{other}]\nstore = \"postgres://foryou@{trap}/foryou_{other}\"\nevents = \"nats://{trap}\"\n\n\
+             [public]\nevents = \"{nats_url}\"\n"
+        )
+    };
+    let (eu_cfg, us_cfg) = (dir.join("eu.toml"), dir.join("us.toml"));
+    std::fs::write(&eu_cfg, config("eu", &eu_db, "us", trap_us.addr)).expect("config");
+    std::fs::write(&us_cfg, config("us", &us_db, "eu", trap_eu.addr)).expect("config");
+    let eu_cfg_arg = eu_cfg.display().to_string();
+    let us_cfg_arg = us_cfg.display().to_string();
+    let eu_node = spawn_env(
+        &dir.join("eu-node"),
+        &["--config", &eu_cfg_arg, "--serve-regions", "eu"],
+        Some(&dir.join("eu.log")),
+        &[],
+    );
+    let us_node = spawn_env(
+        &dir.join("us-node"),
+        &["--config", &us_cfg_arg, "--serve-regions", "us,row"],
+        Some(&dir.join("us.log")),
+        &[],
+    );
+    assert!(wait_up(eu_node.addr, Duration::from_secs(30)), "eu node");
+    assert!(wait_up(us_node.addr, Duration::from_secs(30)), "us node");
+    let edge_cfg = dir.join("edge.toml");
+    std::fs::write(
+        &edge_cfg,
+        format!(
+            "[edge]\nnodes = [\"http://{eu}\", \"http://{us}\"]\n[edge.regions]\neu = [\"http://{eu}\"]\nus = [\"http://{us}\"]\nrow = [\"http://{us}\"]\n",
+            eu = eu_node.addr,
+            us = us_node.addr
+        ),
+    )
+    .expect("edge config");
+    let e = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port");
+    let _edge = Proc(
+        Command::new(env!("CARGO_BIN_EXE_foryou"))
+            .args(["edge", "--addr", &e.to_string(), "--config"])
+            .arg(&edge_cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("edge"),
+    );
+    assert!(wait_up(e, Duration::from_secs(20)), "edge");
+
+    // A node asked for another region's work says which region serves it.
+    let (s, v) = call(
+        eu_node.addr,
+        "POST",
+        "/v1/accounts",
+        None,
+        Some(
+            json!({"handle": "misdirected", "password": "regional password", "birthdate": "1990-01-01", "country": "US"}),
+        ),
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (421, Some("other_region")),
+        "{v}"
+    );
+    assert_eq!(v["error"]["region"], "us", "{v}");
+
+    // An American signs up through the edge (the eu node sends it on) and posts a clip.
+    let maker = sign_up(e, "americanmaker", "US");
+    assert!(maker.starts_with("fy_us_"), "{maker}");
+    let clip = foryou_media::synth::clip_mp4(&foryou_media::synth::ClipSpec {
+        seconds: 2.0,
+        ..Default::default()
+    });
+    let (s, v) = common::upload(e, &maker, &clip);
+    assert_eq!(s, 201, "{v}");
+    let vid = v["id"].as_str().expect("id").to_string();
+
+    // A European, on the eu node, finds it in their For You feed and plays it (the media is the
+    // us node's: the edge is sent on).
+    let fan = sign_up(e, "europeanfan", "DE");
+    assert!(fan.starts_with("fy_eu_"), "{fan}");
+    eventually("the American's clip in the European's For You feed", || {
+        let (s, v) = call(e, "GET", "/v1/feed?limit=10", Some(&fan), None);
+        assert_eq!(s, 200, "{v}");
+        v["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|i| i["id"] == vid.as_str()))
+            .then_some(())
+    });
+    let (s, body) = http(
+        e,
+        "GET",
+        &format!("/v1/videos/{vid}/media"),
+        Some(&fan),
+        "text/plain",
+        b"",
+    )
+    .expect("media");
+    assert_eq!((s, body.len()), (200, clip.len()));
+
+    // The European likes and comments: stored in eu, seen on the us node.
+    let (s, v) = call(
+        e,
+        "POST",
+        "/v1/events",
+        Some(&fan),
+        Some(json!({"events": [
+            {"id": "l1", "kind": "like", "video_id": vid},
+            {"id": "c1", "kind": "comment", "video_id": vid, "text": "greetings from Europe"},
+        ]})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let seen = |v: &Value| v["counts"]["likes"] == 1 && v["counts"]["comments"] == 1;
+    eventually("the European's like and comment on the us node", || {
+        let (_, v) = call(
+            us_node.addr,
+            "GET",
+            &format!("/v1/videos/{vid}"),
+            None,
+            None,
+        );
+        seen(&v).then_some(())
+    });
+    let (_, v) = call(
+        us_node.addr,
+        "GET",
+        &format!("/v1/videos/{vid}/comments"),
+        None,
+        None,
+    );
+    assert_eq!(v["comments"][0]["text"], "greetings from Europe", "{v}");
+    // Each database holds only its own region's people.
+    let handles = |url: &str, r: &str| -> Vec<String> {
+        let store = PgStore::open(Region::new(r).expect("region"), url, &PgOptions::default())
+            .expect("open");
+        store
+            .accounts()
+            .expect("accounts")
+            .into_iter()
+            .map(|a| a.handle)
+            .collect()
+    };
+    assert_eq!(handles(&eu_db, "eu"), ["europeanfan"]);
+    assert_eq!(handles(&us_db, "us"), ["americanmaker"]);
+
+    // The European erases their account: the us node forgets their like and comment, and the
+    // public feed holds nothing about them.
+    let (s, v) = call(
+        e,
+        "DELETE",
+        "/v1/me",
+        Some(&fan),
+        Some(json!({"password": "regional password"})),
+    );
+    assert_eq!(s, 200, "{v}");
+    eventually("the erasure on the us node", || {
+        let (_, v) = call(
+            us_node.addr,
+            "GET",
+            &format!("/v1/videos/{vid}"),
+            None,
+            None,
+        );
+        (v["counts"]["likes"] == 0 && v["counts"]["comments"] == 0).then_some(())
+    });
+    let (s, _) = call(us_node.addr, "GET", "/v1/users/europeanfan", None, None);
+    assert_eq!(s, 404);
+    let feed = foryou_nats::NatsFeed::open(&nats_url).expect("feed");
+    let all = feed.read(1, 100_000).expect("read");
+    assert!(!all.is_empty());
+    for (_, _, body) in &all {
+        let text = String::from_utf8_lossy(body);
+        assert!(
+            !text.contains("europeanfan") && !text.contains("greetings from Europe"),
+            "the feed still holds the erased person: {text}"
+        );
+    }
+    // No node ever connected to the other region's backends.
+    assert_eq!(
+        trap_us.hits.load(Ordering::SeqCst),
+        0,
+        "the eu node reached for us"
+    );
+    assert_eq!(
+        trap_eu.hits.load(Ordering::SeqCst),
+        0,
+        "the us node reached for eu"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
