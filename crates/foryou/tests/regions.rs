@@ -1,10 +1,12 @@
 //! Nodes that serve only their own region (`--serve-regions`), each region on its own
-//! PostgreSQL database and NATS stream, behind one edge, with the public feed between them:
-//! an American's clip reaches a European's For You feed and plays, the European's like and
-//! comment reach the American's node, and the European's erasure reaches it too and leaves
-//! nothing about them in the feed. And the proof of the boundary: each node's configuration
-//! names the other region's backends at addresses where a listener counts every connection, and
-//! none is ever made.
+//! PostgreSQL database and NATS stream, two nodes per region behind one edge, with the public
+//! feed between them: an American's clip reaches a European's For You feed and plays, the
+//! European's like and comment reach the American's node; the node serving eu is killed with
+//! -9 and the other eu node takes the region over with every acknowledged write, the feed
+//! still answering through the edge; the European's erasure then reaches the us node too and
+//! leaves nothing about them in the feed. And the proof of the boundary: each node's
+//! configuration names the other region's backends at addresses where a listener counts every
+//! connection, and none is ever made.
 
 mod common;
 
@@ -53,7 +55,7 @@ impl Drop for Proc {
     }
 }
 
-/// Polls `f` until it gives `Some` (10 s at most).
+/// Polls `f` until it gives `Some` (20 s at most).
 fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {
@@ -61,8 +63,8 @@ fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
             return v;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "not within 10 s: {what}"
+            start.elapsed() < Duration::from_secs(20),
+            "not within 20 s: {what}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -110,7 +112,7 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
         format!(
             "[regions.{own}]\nstore = \"{db}\"\nevents = \"{nats_url}\"\n\n\
              [regions.{other}]\nstore = \"postgres://foryou@{trap}/foryou_{other}\"\nevents = \"nats://{trap}\"\n\n\
-             [public]\nevents = \"{nats_url}\"\n"
+             [public]\nevents = \"{nats_url}\"\n\n[postgres]\nlease_ttl_ms = 2000\n"
         )
     };
     let (eu_cfg, us_cfg) = (dir.join("eu.toml"), dir.join("us.toml"));
@@ -132,13 +134,36 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
     );
     assert!(wait_up(eu_node.addr, Duration::from_secs(30)), "eu node");
     assert!(wait_up(us_node.addr, Duration::from_secs(30)), "us node");
+    // A second node per region, each with a disk of its own: standing by, forwarding.
+    let eu_second = spawn_env(
+        &dir.join("eu-second"),
+        &["--config", &eu_cfg_arg, "--serve-regions", "eu"],
+        Some(&dir.join("eu-second.log")),
+        &[],
+    );
+    let us_second = spawn_env(
+        &dir.join("us-second"),
+        &["--config", &us_cfg_arg, "--serve-regions", "us,row"],
+        Some(&dir.join("us-second.log")),
+        &[],
+    );
+    assert!(
+        wait_up(eu_second.addr, Duration::from_secs(30)),
+        "second eu node"
+    );
+    assert!(
+        wait_up(us_second.addr, Duration::from_secs(30)),
+        "second us node"
+    );
     let edge_cfg = dir.join("edge.toml");
     std::fs::write(
         &edge_cfg,
         format!(
-            "[edge]\nnodes = [\"http://{eu}\", \"http://{us}\"]\n[edge.regions]\neu = [\"http://{eu}\"]\nus = [\"http://{us}\"]\nrow = [\"http://{us}\"]\n",
+            "[edge]\nnodes = [\"http://{eu}\", \"http://{us}\"]\n[edge.regions]\neu = [\"http://{eu}\", \"http://{eu2}\"]\nus = [\"http://{us}\", \"http://{us2}\"]\nrow = [\"http://{us}\", \"http://{us2}\"]\n",
             eu = eu_node.addr,
-            us = us_node.addr
+            us = us_node.addr,
+            eu2 = eu_second.addr,
+            us2 = us_second.addr,
         ),
     )
     .expect("edge config");
@@ -251,6 +276,26 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
     };
     assert_eq!(handles(&eu_db, "eu"), ["europeanfan"]);
     assert_eq!(handles(&us_db, "us"), ["americanmaker"]);
+
+    // The node serving eu dies. The second eu node takes the region over from the servers
+    // (and the other regions' public side from the feed): the European's session, like and
+    // feed work again through the edge.
+    eu_node.kill9();
+    let died = Instant::now();
+    let v = eventually("the second eu node serving the European", || {
+        let (s, v) = call(e, "GET", &format!("/v1/videos/{vid}"), Some(&fan), None);
+        (s == 200).then_some(v)
+    });
+    println!(
+        "eu served again {} ms after kill -9 (lease 2000 ms)",
+        died.elapsed().as_millis()
+    );
+    assert_eq!(v["liked"], true, "the acknowledged like: {v}");
+    assert_eq!(v["counts"]["comments"], 1, "{v}");
+    eventually("the feed after the takeover", || {
+        let (s, v) = call(e, "GET", "/v1/feed?limit=10", Some(&fan), None);
+        (s == 200 && v["items"].as_array().is_some_and(|i| !i.is_empty())).then_some(())
+    });
 
     // The European erases their account: the us node forgets their like and comment, and the
     // public feed holds nothing about them.

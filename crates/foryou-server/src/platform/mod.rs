@@ -406,6 +406,21 @@ impl Platform {
                     w.add_video(v);
                 }
             }
+        }
+        // The other regions' public side, from the public feed (on a node serving some
+        // regions): their people and videos before this node's records that point at them.
+        let mut next = 1;
+        let mut foreign_erasures = Vec::new();
+        loop {
+            let (read, erasures, _) = self.read_public_into(&mut w, &mut next)?;
+            foreign_erasures.extend(erasures);
+            if read == 0 {
+                break;
+            }
+        }
+        *self.feed_next.lock().map_err(lock_err)? = next;
+        for (r, cell) in self.cells.upkeep() {
+            let s = &cell.store;
             for (a, b) in s.follows()? {
                 w.following.entry(a).or_default().insert(b);
                 *w.followers.entry(b).or_default() += 1;
@@ -509,6 +524,17 @@ impl Platform {
             }
         }
         *self.world.write().map_err(lock_err)? = w;
+        // Other regions' erasures reach what this node's stores and engines hold of them.
+        for f in foreign_erasures {
+            if let public::Fact::Erased {
+                user,
+                videos,
+                comments,
+            } = f
+            {
+                self.purge_foreign(user, videos, comments)?;
+            }
+        }
         Ok(())
     }
 

@@ -324,21 +324,25 @@ impl Platform {
         Ok(())
     }
 
-    /// Reads the feed on from where this node stopped and applies what other regions
-    /// published. Returns how many messages it read.
-    pub fn catch_up_public(&self) -> Result<usize, PlatformError> {
+    /// Reads one batch of the feed from position `next` (moved on past it) and applies what
+    /// other regions published to `w`. Returns how many messages it read, the erasures among
+    /// them (for this node's stores and engines) and the catalog changes (for its engines).
+    #[allow(clippy::type_complexity)]
+    pub(super) fn read_public_into(
+        &self,
+        w: &mut World,
+        next: &mut u64,
+    ) -> Result<(usize, Vec<Fact>, Vec<(Option<Video>, VideoId)>), PlatformError> {
         let Some(feed) = self.feed.as_deref() else {
-            return Ok(0);
+            return Ok((0, Vec::new(), Vec::new()));
         };
-        let mut next = self.feed_next.lock().map_err(lock_err)?;
         let msgs = feed.read(*next, READ_BATCH)?;
         let Some(last) = msgs.last().map(|m| m.0) else {
-            return Ok(0);
+            return Ok((0, Vec::new(), Vec::new()));
         };
         let mut erasures = Vec::new();
         let mut catalog: Vec<(Option<Video>, VideoId)> = Vec::new();
         {
-            let mut w = self.world.write().map_err(lock_err)?;
             let mut foreign = self.foreign_tallies.lock().map_err(lock_err)?;
             let mut releases = self.releases.lock().map_err(lock_err)?;
             for (_, region, body) in &msgs {
@@ -364,6 +368,20 @@ impl Platform {
             }
         }
         *next = last + 1;
+        Ok((msgs.len(), erasures, catalog))
+    }
+
+    /// Reads the feed on from where this node stopped and applies what other regions
+    /// published. Returns how many messages it read.
+    pub fn catch_up_public(&self) -> Result<usize, PlatformError> {
+        if self.feed.is_none() {
+            return Ok(0);
+        }
+        let mut next = self.feed_next.lock().map_err(lock_err)?;
+        let (read, erasures, catalog) = {
+            let mut w = self.world.write().map_err(lock_err)?;
+            self.read_public_into(&mut w, &mut next)?
+        };
         drop(next);
         // The engines learn the other regions' catalog; erasures reach this node's stores.
         for (_, cell) in self.cells.upkeep() {
@@ -385,7 +403,7 @@ impl Platform {
                 self.purge_foreign(user, videos, comments)?;
             }
         }
-        Ok(msgs.len())
+        Ok(read)
     }
 
     /// Follows the public feed on a thread of its own while the platform lives (a node whose
@@ -564,5 +582,127 @@ impl World {
             }
             Fact::Release(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> Vec<Fact> {
+        let us = Region::new("us").expect("region");
+        let video = foryou_store::suite::video(&us, 7, UserId(1));
+        let comment = |id: u64, reply_to: Option<u64>| Comment {
+            id: CommentId(id),
+            video: VideoId(7),
+            author: UserId(2),
+            region: us.clone(),
+            text: format!("c{id}"),
+            created_ms: id,
+            removed: false,
+            reply_to: reply_to.map(CommentId),
+        };
+        vec![
+            Fact::Person {
+                id: UserId(1),
+                handle: "Maker".into(),
+                role: Role::User,
+                created_ms: 1,
+                locked: false,
+                band: Band::Adult,
+                private: false,
+                comments: CommentPolicy::Everyone,
+                downloads: true,
+                bio: "hi".into(),
+            },
+            Fact::Video(video),
+            Fact::Follow {
+                from: UserId(2),
+                to: UserId(1),
+                on: true,
+            },
+            Fact::Like {
+                user: UserId(2),
+                video: VideoId(7),
+                on: true,
+            },
+            Fact::Comment(comment(10, None)),
+            Fact::Comment(comment(11, Some(10))),
+            Fact::CommentLike {
+                user: UserId(3),
+                comment: CommentId(10),
+                on: true,
+            },
+            Fact::Counts {
+                video: VideoId(7),
+                views: 40,
+                shares: 2,
+                saves: 1,
+            },
+        ]
+    }
+
+    /// What a person sees of the fact's subjects.
+    fn seen(w: &World) -> (usize, u64, u64, u64, u64, u64, u64) {
+        let e = &w.videos[&VideoId(7)];
+        (
+            w.users.len(),
+            w.followers.get(&UserId(1)).copied().unwrap_or(0),
+            e.likes,
+            e.comments,
+            e.views,
+            w.comment_like_counts
+                .get(&CommentId(10))
+                .copied()
+                .unwrap_or(0),
+            w.replies.get(&CommentId(10)).map_or(0, |r| r.len() as u64),
+        )
+    }
+
+    /// Facts are states: a second application (a restatement, a replay) changes nothing.
+    #[test]
+    fn applying_facts_again_changes_nothing() {
+        let us = Region::new("us").expect("region");
+        let (mut w, mut t) = (World::default(), Tallies::new());
+        for f in facts() {
+            w.apply_fact(&us, f, &mut t);
+        }
+        let once = seen(&w);
+        assert_eq!(once, (1, 1, 1, 2, 40, 1, 1));
+        assert_eq!(w.handles.get("maker"), Some(&UserId(1)));
+        for f in facts() {
+            w.apply_fact(&us, f, &mut t);
+        }
+        assert_eq!(seen(&w), once);
+        // Newer states replace older ones: an unlike, a moderator's removal, fewer counts.
+        let changes = [
+            Fact::Like {
+                user: UserId(2),
+                video: VideoId(7),
+                on: false,
+            },
+            Fact::Counts {
+                video: VideoId(7),
+                views: 45,
+                shares: 2,
+                saves: 1,
+            },
+        ];
+        for f in changes {
+            w.apply_fact(&us, f, &mut t);
+        }
+        let e = &w.videos[&VideoId(7)];
+        assert_eq!((e.likes, e.views), (0, 45));
+        // An erasure takes the person, their videos and comments out.
+        w.apply_fact(
+            &us,
+            Fact::Erased {
+                user: Some(UserId(1)),
+                videos: vec![VideoId(7)],
+                comments: vec![],
+            },
+            &mut t,
+        );
+        assert!(w.videos.is_empty() && w.users.is_empty() && w.handles.is_empty());
     }
 }
