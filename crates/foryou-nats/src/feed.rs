@@ -1,10 +1,12 @@
 //! The deployment's public feed on JetStream: one stream, `FORYOU_PUBLIC`, over subjects
 //! `foryou.public.<region>.<subject>` (the publishing region and the person the message is
-//! about, 0 for none). Unlike a region's log it may be purged, by subject: erasing a person
-//! purges `foryou.public.*.<id>`, so no message about them stays in it.
+//! about, 0 for none), and `….<subject>.k` for messages no restatement replaces. A restatement
+//! is a JetStream roll-up of its subject. Unlike a region's log the stream may be purged, by
+//! subject: erasing a person purges `foryou.public.*.<id>` and `foryou.public.*.<id>.k`, so no
+//! message about them stays in it.
 
 use crate::{api_error, NatsLog};
-use foryou_store::{PublicFeed, StoreError};
+use foryou_store::{PublicFeed, Publish, StoreError};
 use foryou_types::Region;
 
 /// The stream's name.
@@ -33,11 +35,12 @@ impl PublicFeed for NatsFeed {
         region: &Region,
         subject: u64,
         body: &[u8],
-        replace: bool,
+        mode: Publish,
     ) -> Result<(), StoreError> {
-        let to = format!("foryou.public.{}.{subject}", region.as_str());
+        let lane = if mode == Publish::Keep { ".k" } else { "" };
+        let to = format!("foryou.public.{}.{subject}{lane}", region.as_str());
         let mut headers = vec![("Nats-Expected-Stream", STREAM)];
-        if replace {
+        if mode == Publish::Restate {
             // JetStream's roll-up: the stream keeps this message and drops the subject's others.
             headers.push(("Nats-Rollup", "sub"));
         }
@@ -69,13 +72,18 @@ impl PublicFeed for NatsFeed {
     }
 
     fn forget(&self, subject: u64) -> Result<(), StoreError> {
-        let r = self.log.api(
-            &format!("$JS.API.STREAM.PURGE.{STREAM}"),
-            &serde_json::json!({"filter": format!("foryou.public.*.{subject}")}),
-        )?;
-        match api_error(&r) {
-            None => Ok(()),
-            Some((_, code, d)) => Err(self.log.err(format!("purge refused ({code}): {d}"))),
+        for filter in [
+            format!("foryou.public.*.{subject}"),
+            format!("foryou.public.*.{subject}.k"),
+        ] {
+            let r = self.log.api(
+                &format!("$JS.API.STREAM.PURGE.{STREAM}"),
+                &serde_json::json!({ "filter": filter }),
+            )?;
+            if let Some((_, code, d)) = api_error(&r) {
+                return Err(self.log.err(format!("purge refused ({code}): {d}")));
+            }
         }
+        Ok(())
     }
 }

@@ -119,23 +119,26 @@ fn a_replicated_log_survives_losing_a_server() {
 #[test]
 fn the_public_feed_keeps_order_and_forgets_a_person_everywhere() {
     use foryou_nats::NatsFeed;
-    use foryou_store::PublicFeed;
+    use foryou_store::{PublicFeed, Publish};
     let nats = server();
     let feed = NatsFeed::open(&nats.url()).expect("open");
     let (eu, us) = (
         Region::new("eu").expect("region"),
         Region::new("us").expect("region"),
     );
-    feed.publish(&eu, 7, b"seven's old profile", false)
+    feed.publish(&eu, 7, b"seven's old profile", Publish::Append)
         .expect("publish");
-    feed.publish(&eu, 8, b"eight's profile", false)
+    feed.publish(&eu, 7, b"a report about seven", Publish::Keep)
         .expect("publish");
-    // A restatement replaces what came before about that subject.
-    feed.publish(&eu, 7, b"seven's profile", true)
+    feed.publish(&eu, 8, b"eight's profile", Publish::Append)
         .expect("publish");
-    feed.publish(&us, 7, b"seven liked something in us", false)
+    // A restatement replaces what came before about that subject (not what is kept).
+    feed.publish(&eu, 7, b"seven's profile", Publish::Restate)
         .expect("publish");
-    feed.publish(&us, 0, b"a release", false).expect("publish");
+    feed.publish(&us, 7, b"seven liked something in us", Publish::Append)
+        .expect("publish");
+    feed.publish(&us, 0, b"a release", Publish::Append)
+        .expect("publish");
     let all = feed.read(1, 100).expect("read");
     let bodies: Vec<(&str, &[u8])> = all
         .iter()
@@ -144,6 +147,7 @@ fn the_public_feed_keeps_order_and_forgets_a_person_everywhere() {
     assert_eq!(
         bodies,
         vec![
+            ("eu", &b"a report about seven"[..]),
             ("eu", &b"eight's profile"[..]),
             ("eu", &b"seven's profile"[..]),
             ("us", &b"seven liked something in us"[..]),
@@ -152,7 +156,7 @@ fn the_public_feed_keeps_order_and_forgets_a_person_everywhere() {
     );
     assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "positions grow");
     // Reading on from a position.
-    assert_eq!(feed.read(all[2].0, 100).expect("read").len(), 2);
+    assert_eq!(feed.read(all[3].0, 100).expect("read").len(), 2);
     // Erasing seven removes every message about them, whichever region published it.
     feed.forget(7).expect("forget");
     let left: Vec<Vec<u8>> = feed

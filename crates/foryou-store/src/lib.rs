@@ -22,7 +22,7 @@ pub mod suite;
 pub use embedded::EmbeddedStore;
 pub use embedded_log::EmbeddedLog;
 pub use keys::{EmbeddedKeys, KeyStore, SubjectKey, KEYS_FILE};
-pub use log::{EventLog, Logged, PublicFeed, Sealed};
+pub use log::{EventLog, Logged, PublicFeed, Publish, Sealed};
 pub use records::{
     AccessRecord, Account, Comment, CommentPolicy, Effect, Family, Report, ReportStatus, Settings,
     Sound, TokenRecord, Video,

@@ -36,20 +36,32 @@ pub struct Sealed {
 /// catalog without ever opening another region's backends. Each message is about one subject
 /// (a person's id, or 0 for none), so erasing a person removes every message about them.
 pub trait PublicFeed: Send + Sync {
-    /// Appends one message from `region` about `subject`, durably; with `replace`, every earlier
-    /// message about `subject` goes (the message starts a complete restatement of it).
+    /// Appends one message from `region` about `subject`, durably, as `mode` says.
     fn publish(
         &self,
         region: &Region,
         subject: u64,
         body: &[u8],
-        replace: bool,
+        mode: Publish,
     ) -> Result<(), StoreError>;
     /// Up to `max` messages at positions `>= from`, in order: (position, origin region, body).
     /// Positions grow; erased messages leave gaps.
     fn read(&self, from: u64, max: usize) -> Result<Vec<(u64, Region, Vec<u8>)>, StoreError>;
     /// Removes every message about `subject`, from every region.
     fn forget(&self, subject: u64) -> Result<(), StoreError>;
+}
+
+/// How a public message relates to the others about its subject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Publish {
+    /// One more state.
+    Append,
+    /// The first message of a complete restatement: every earlier `Append` or `Restate`
+    /// message from this region about the subject goes.
+    Restate,
+    /// A message no restatement replaces (one meant for another region's nodes, such as a
+    /// report); it goes only when its subject is forgotten.
+    Keep,
 }
 
 /// A region's append-only log of sealed records. Implementations make `append` atomic and

@@ -263,6 +263,29 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
         None,
     );
     assert_eq!(v["comments"][0]["text"], "greetings from Europe", "{v}");
+    // The European reports the clip: the report reaches the us moderation queue (in the us
+    // database), through the feed.
+    let (s, v) = call(
+        e,
+        "POST",
+        "/v1/reports",
+        Some(&fan),
+        Some(json!({"video_id": vid, "reason": "spam", "note": "looks automated"})),
+    );
+    assert!(s == 200 || s == 201, "{s}: {v}");
+    let us_store = PgStore::open(
+        Region::new("us").expect("region"),
+        &us_db,
+        &PgOptions::default(),
+    )
+    .expect("open us");
+    eventually("the report in the us moderation queue", || {
+        let reports = us_store.reports().expect("reports");
+        reports
+            .iter()
+            .any(|r| r.video.map(|v| v.to_string()) == Some(vid.clone()) && r.reason == "spam")
+            .then_some(())
+    });
     // Each database holds only its own region's people.
     let handles = |url: &str, r: &str| -> Vec<String> {
         let store = PgStore::open(Region::new(r).expect("region"), url, &PgOptions::default())

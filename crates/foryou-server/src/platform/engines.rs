@@ -384,7 +384,11 @@ impl Platform {
                     items: rel.counts.len() as u64,
                 })?;
             if !rel.counts.is_empty() {
-                self.publish_facts(region, vec![(0, public::Fact::Release(rel.clone()))], false);
+                self.publish_facts(
+                    region,
+                    vec![(0, public::Fact::Release(rel.clone()))],
+                    Publish::Append,
+                );
                 self.releases
                     .lock()
                     .map_err(lock_err)?

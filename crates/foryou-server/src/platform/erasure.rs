@@ -264,7 +264,7 @@ impl Platform {
                 videos: videos.clone(),
                 comments: comments.clone(),
             };
-            self.publish_facts(&origin, vec![(0, fact)], false);
+            self.publish_facts(&origin, vec![(0, fact)], Publish::Append);
         }
         out.videos = videos.len();
         out.comments = comments.len();

@@ -70,7 +70,7 @@ impl Platform {
     pub(super) fn project(&self, appended: &[cells::Appended]) -> Result<(), PlatformError> {
         let facts = self.project_locked(appended)?;
         if let Some((region, facts, counted)) = facts {
-            self.publish_facts(&region, facts, false);
+            self.publish_facts(&region, facts, Publish::Append);
             self.publish_counts(&region, &counted);
         }
         Ok(())

@@ -35,7 +35,7 @@ pub use error::{Kind, PlatformError};
 use foryou_engine::{Engine, EngineConfig, FeedMode, FeedRequest, ItemMeta};
 use foryou_media::ObjectStore;
 use foryou_store::{
-    Account, Comment, Effect, EventLog, KeyStore, RegionStore, Sound, TokenRecord, Video,
+    Account, Comment, Effect, EventLog, KeyStore, Publish, RegionStore, Sound, TokenRecord, Video,
 };
 use foryou_types::{
     age_on, hashtags, parse_date, validate_caption, validate_handle, validate_password, CommentId,
@@ -524,17 +524,8 @@ impl Platform {
             }
         }
         *self.world.write().map_err(lock_err)? = w;
-        // Other regions' erasures reach what this node's stores and engines hold of them.
-        for f in foreign_erasures {
-            if let public::Fact::Erased {
-                user,
-                videos,
-                comments,
-            } = f
-            {
-                self.purge_foreign(user, videos, comments)?;
-            }
-        }
+        // Other regions' erasures, reports and boosts reach this node's stores, queues and log.
+        self.act_on(foreign_erasures)?;
         Ok(())
     }
 

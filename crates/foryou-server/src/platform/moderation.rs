@@ -55,7 +55,22 @@ impl Platform {
         let note = text("note", note, false)?;
         let (video, comment, creator) = target;
         let reporter = self.transparency.pseudonym(caller.user);
-        let store = self.cells.moderation(region)?;
+        let store = match self.cells.moderation(region) {
+            Ok(store) => store,
+            // Content of a region another node serves: the report travels to its moderators
+            // on the public feed (that region's nodes file it, once).
+            Err(e) if e.kind == Kind::Misdirected && self.feed.is_some() => {
+                let report = new_report(video, comment, creator, reason, note, reporter);
+                let id = report.id;
+                let fact = public::Fact::Report {
+                    to: region.clone(),
+                    report,
+                };
+                self.publish_facts(&caller.region, vec![(creator.0, fact)], Publish::Keep);
+                return Ok(id);
+            }
+            Err(e) => return Err(e),
+        };
         if let Some(r) = store.reports()?.iter().find(|r| {
             (r.video, r.comment, r.creator) == (video, comment, creator)
                 && r.reporter == reporter
@@ -63,20 +78,7 @@ impl Platform {
         }) {
             return Ok(r.id);
         }
-        let report = Report {
-            id: new_id(),
-            ts_ms: now_ms(),
-            video,
-            comment,
-            creator,
-            reason: reason.to_string(),
-            note,
-            reporter,
-            status: ReportStatus::Open,
-            decision: String::new(),
-            appeal: String::new(),
-            decided_ms: 0,
-        };
+        let report = new_report(video, comment, creator, reason, note, reporter);
         store.put_report(&report)?;
         Ok(report.id)
     }
@@ -283,7 +285,7 @@ impl Platform {
                 w.show_comment(updated);
             }
         }
-        self.publish_facts(&region, vec![fact], false);
+        self.publish_facts(&region, vec![fact], Publish::Append);
         Ok(())
     }
 
@@ -333,7 +335,7 @@ impl Platform {
         let updated = Video { removed, ..video };
         cell.store.update_video(&updated)?;
         let fact = (updated.creator.0, public::Fact::Video(updated.clone()));
-        self.publish_facts(&updated.region, vec![fact], false);
+        self.publish_facts(&updated.region, vec![fact], Publish::Append);
         if removed {
             self.append_catalog(&[videos::catalog_record_again(EventKind::Unpublish, &updated)])?;
             self.world.write().map_err(lock_err)?.remove_video(&updated);
@@ -380,5 +382,30 @@ impl Platform {
         r.appeal = appeal;
         cell.store.put_report(&r)?;
         Ok(r)
+    }
+}
+
+/// A new open report.
+fn new_report(
+    video: Option<VideoId>,
+    comment: Option<CommentId>,
+    creator: UserId,
+    reason: &str,
+    note: String,
+    reporter: String,
+) -> Report {
+    Report {
+        id: new_id(),
+        ts_ms: now_ms(),
+        video,
+        comment,
+        creator,
+        reason: reason.to_string(),
+        note,
+        reporter,
+        status: ReportStatus::Open,
+        decision: String::new(),
+        appeal: String::new(),
+        decided_ms: 0,
     }
 }

@@ -78,6 +78,23 @@ pub(crate) enum Fact {
     },
     /// The region's latest differentially private release.
     Release(Release),
+    /// A report for the moderators of region `to` (where the reported content lives).
+    Report {
+        to: Region,
+        report: foryou_store::Report,
+    },
+    /// A staff boost, suppression or clearing of a video in some regions' feeds, as the
+    /// publishing node's transparency log recorded it; a node serving one of those regions
+    /// records it in its own log before it takes effect there.
+    Boost {
+        ts_ms: u64,
+        actor: String,
+        role: String,
+        video: VideoId,
+        action: String,
+        regions: Vec<String>,
+        reason: String,
+    },
 }
 
 /// The public fact a log record makes, with its subject (a record about one person's public
@@ -140,10 +157,10 @@ impl Platform {
     }
 
     /// Publishes `facts` from `region` (grouped by subject), when this deployment has a feed;
-    /// with `restate`, the facts are all there is about each subject and replace what the feed
-    /// held about it. A failure is logged: the write it describes is committed in its region
-    /// already (the next start restates the region).
-    pub(super) fn publish_facts(&self, region: &Region, facts: Vec<(u64, Fact)>, restate: bool) {
+    /// with [`Publish::Restate`], the facts are all there is about each subject and replace what
+    /// the feed held about it. A failure is logged: the write it describes is committed in its
+    /// region already (the next start restates the region).
+    pub(super) fn publish_facts(&self, region: &Region, facts: Vec<(u64, Fact)>, mode: Publish) {
         let Some(feed) = self.feed.as_deref() else {
             return;
         };
@@ -167,8 +184,11 @@ impl Platform {
                         .collect::<Vec<_>>()
                         .join(",")
                 );
-                let replace = restate && std::mem::take(&mut first);
-                if let Err(e) = feed.publish(region, subject, body.as_bytes(), replace) {
+                let mode = match mode {
+                    Publish::Restate if !std::mem::take(&mut first) => Publish::Append,
+                    m => m,
+                };
+                if let Err(e) = feed.publish(region, subject, body.as_bytes(), mode) {
                     tracing::warn!(region = %region, error = %e, "public facts not published");
                 }
                 chunk.clear();
@@ -198,7 +218,7 @@ impl Platform {
             Err(_) => None,
         };
         if let Some((region, f)) = fact {
-            self.publish_facts(&region, vec![(id.0, f)], false);
+            self.publish_facts(&region, vec![(id.0, f)], Publish::Append);
         }
     }
 
@@ -232,7 +252,7 @@ impl Platform {
             return;
         }
         let facts = self.count_facts(region, videos);
-        self.publish_facts(region, facts, false);
+        self.publish_facts(region, facts, Publish::Append);
     }
 
     /// Publishes everything public of every region this node serves (idempotent: facts are
@@ -319,7 +339,7 @@ impl Platform {
             per_region.entry(region).or_default().extend(facts);
         }
         for (region, facts) in per_region {
-            self.publish_facts(&region, facts, true);
+            self.publish_facts(&region, facts, Publish::Restate);
         }
         Ok(())
     }
@@ -355,7 +375,9 @@ impl Platform {
                 };
                 for f in facts {
                     match &f {
-                        Fact::Erased { .. } => erasures.push(f.clone()),
+                        Fact::Erased { .. } | Fact::Report { .. } | Fact::Boost { .. } => {
+                            erasures.push(f.clone())
+                        }
                         Fact::Video(v) => catalog.push((Some(v.clone()), v.id)),
                         Fact::VideoGone(id) => catalog.push((None, *id)),
                         Fact::Release(r) => {
@@ -393,17 +415,69 @@ impl Platform {
                 }
             }
         }
-        for f in erasures {
-            if let Fact::Erased {
-                user,
-                videos,
-                comments,
-            } = f
-            {
-                self.purge_foreign(user, videos, comments)?;
+        self.act_on(erasures)?;
+        Ok(read)
+    }
+
+    /// What other regions' facts ask of this node beyond its projection: erasures reach its
+    /// stores and engines, reports its moderation queues, boosts its transparency log and feeds.
+    pub(super) fn act_on(&self, facts: Vec<Fact>) -> Result<(), PlatformError> {
+        for f in facts {
+            match f {
+                Fact::Erased {
+                    user,
+                    videos,
+                    comments,
+                } => self.purge_foreign(user, videos, comments)?,
+                Fact::Report { to, report } => {
+                    let Ok(store) = self.cells.moderation(&to) else {
+                        continue; // for another region's nodes
+                    };
+                    let known = store.reports()?.iter().any(|r| {
+                        r.id == report.id
+                            || ((r.video, r.comment, r.creator)
+                                == (report.video, report.comment, report.creator)
+                                && r.reporter == report.reporter
+                                && r.status == foryou_store::ReportStatus::Open)
+                    });
+                    if !known {
+                        store.put_report(&report)?;
+                    }
+                }
+                Fact::Boost {
+                    ts_ms,
+                    actor,
+                    role,
+                    video,
+                    action,
+                    regions,
+                    reason,
+                } => {
+                    // Once, in order: a replay finds the entry in this node's log already.
+                    let here = self
+                        .cells
+                        .regions()
+                        .any(|r| regions.iter().any(|x| x == r.as_str()));
+                    if here && ts_ms > self.transparency.boost_made(video) {
+                        self.transparency.set_boost(
+                            video,
+                            foryou_tlog::entry::Entry::Boost {
+                                v: foryou_tlog::entry::VERSION,
+                                ts_ms,
+                                actor,
+                                role,
+                                video: video.to_string(),
+                                action,
+                                regions,
+                                reason,
+                            },
+                        )?;
+                    }
+                }
+                _ => {}
             }
         }
-        Ok(read)
+        Ok(())
     }
 
     /// Follows the public feed on a thread of its own while the platform lives (a node whose
@@ -580,7 +654,7 @@ impl World {
                     e.saves = (e.saves + saves).saturating_sub(old[2]);
                 }
             }
-            Fact::Release(_) => {}
+            Fact::Release(_) | Fact::Report { .. } | Fact::Boost { .. } => {}
         }
     }
 }

@@ -35,6 +35,8 @@ pub(crate) struct Transparency {
     dir: PathBuf,
     pseudonym_key: Vec<u8>,
     boosts: RwLock<BTreeMap<VideoId, BoostState>>,
+    /// When each video's latest boost entry in the log was made (clearings included).
+    boost_ts: RwLock<BTreeMap<VideoId, u64>>,
     config_version: String,
     /// The latest checkpoint with the witness's cosignature, once it has cosigned it.
     cosigned: Arc<Mutex<Option<Vec<u8>>>>,
@@ -128,6 +130,7 @@ impl Transparency {
         let log = TileLog::open(&dir.join("log"), signer).map_err(log_err)?;
         // What the log says is in force.
         let mut boosts = BTreeMap::new();
+        let mut boost_ts: BTreeMap<VideoId, u64> = BTreeMap::new();
         let (mut last_config, mut last_policy) = (None, None);
         let mut from = 0;
         loop {
@@ -143,11 +146,14 @@ impl Transparency {
                         action,
                         regions,
                         reason,
+                        ts_ms,
                         ..
                     }) => {
                         let Ok(id) = video.parse::<u64>() else {
                             continue;
                         };
+                        let t = boost_ts.entry(VideoId(id)).or_default();
+                        *t = (*t).max(ts_ms);
                         if action == "clear" {
                             boosts.remove(&VideoId(id));
                         } else {
@@ -198,6 +204,7 @@ impl Transparency {
             dir: dir.to_path_buf(),
             pseudonym_key,
             boosts: RwLock::new(boosts),
+            boost_ts: RwLock::new(boost_ts),
             config_version: config_version.clone(),
             cosigned,
             witness,
@@ -389,6 +396,15 @@ impl Transparency {
         (up, down)
     }
 
+    /// When the log's latest boost entry about `video` was made (0: none).
+    pub fn boost_made(&self, video: VideoId) -> u64 {
+        self.boost_ts
+            .read()
+            .ok()
+            .and_then(|t| t.get(&video).copied())
+            .unwrap_or(0)
+    }
+
     /// The boost in force on a video.
     pub fn boost_of(&self, video: VideoId) -> Option<BoostState> {
         self.boosts.read().ok()?.get(&video).cloned()
@@ -400,6 +416,7 @@ impl Transparency {
             action,
             regions,
             reason,
+            ts_ms,
             ..
         } = &entry
         else {
@@ -411,12 +428,17 @@ impl Transparency {
             reason: reason.clone(),
         };
         let clear = action == "clear";
+        let made = *ts_ms;
         let mut boosts = self.boosts.write().map_err(lock_err)?;
         let index = self.append(entry)?;
         if clear {
             boosts.remove(&video);
         } else {
             boosts.insert(video, state);
+        }
+        if let Ok(mut t) = self.boost_ts.write() {
+            let e = t.entry(video).or_default();
+            *e = (*e).max(made);
         }
         Ok(index)
     }
@@ -529,8 +551,15 @@ impl Platform {
             vec![caller.region.to_string()]
         } else {
             let mut rs = Vec::new();
+            // With a public feed, a boost may name regions other nodes serve: it reaches them
+            // there (and their transparency logs) through the feed.
+            let known: Vec<Region> = if self.feed.is_some() {
+                self.config.regions.all()
+            } else {
+                self.cells.regions().cloned().collect()
+            };
             for r in regions {
-                let Some(region) = self.cells.regions().find(|x| x.as_str() == r) else {
+                let Some(region) = known.iter().find(|x| x.as_str() == r) else {
                     return Err(PlatformError::bad_request(format!(
                         "regions: '{}' is not a served region",
                         r.chars().take(20).collect::<String>()
@@ -548,18 +577,36 @@ impl Platform {
             }
             rs
         };
-        self.transparency.set_boost(
+        let (ts_ms, actor) = (now_ms(), self.transparency.pseudonym(caller.user));
+        let role = format!("{:?}", caller.role).to_lowercase();
+        let elsewhere = regions
+            .iter()
+            .any(|r| !self.cells.regions().any(|x| x.as_str() == r));
+        let fact = public::Fact::Boost {
+            ts_ms,
+            actor: actor.clone(),
+            role: role.clone(),
+            video,
+            action: action.to_string(),
+            regions: regions.clone(),
+            reason: reason.to_string(),
+        };
+        let index = self.transparency.set_boost(
             video,
             Entry::Boost {
                 v: VERSION,
-                ts_ms: now_ms(),
-                actor: self.transparency.pseudonym(caller.user),
-                role: format!("{:?}", caller.role).to_lowercase(),
+                ts_ms,
+                actor,
+                role,
                 video: video.to_string(),
                 action: action.to_string(),
                 regions,
                 reason: reason.to_string(),
             },
-        )
+        )?;
+        if elsewhere {
+            self.publish_facts(&caller.region, vec![(0, fact)], Publish::Append);
+        }
+        Ok(index)
     }
 }

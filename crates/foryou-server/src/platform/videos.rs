@@ -189,7 +189,7 @@ impl Platform {
             }
         }
         for (region, facts) in facts {
-            self.publish_facts(&region, facts, false);
+            self.publish_facts(&region, facts, Publish::Append);
         }
         Ok(())
     }
@@ -235,7 +235,7 @@ impl Platform {
                 e.video.mature = mature;
             }
             let fact = (updated.creator.0, public::Fact::Video(updated.clone()));
-            self.publish_facts(&updated.region, vec![fact], false);
+            self.publish_facts(&updated.region, vec![fact], Publish::Append);
             Ok(())
         };
         if video.creator == caller.user {
@@ -319,7 +319,7 @@ impl Platform {
         self.append_catalog(&[catalog_record(EventKind::Unpublish, video)])?;
         self.world.write().map_err(lock_err)?.remove_video(video);
         let fact = (video.creator.0, public::Fact::VideoGone(id));
-        self.publish_facts(&video.region, vec![fact], false);
+        self.publish_facts(&video.region, vec![fact], Publish::Append);
         // Its comments, likes, counts and learned state, in every region.
         self.erase_videos(&[id])?;
         tracing::info!(video = %id, by = %caller.user, role = ?caller.role, "video removed");
