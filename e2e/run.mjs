@@ -1,7 +1,8 @@
 // End-to-end in headless Chromium against a real `foryou serve` (with E2E_BACKENDS=servers, every
-// region on PostgreSQL, NATS JetStream and S3 started by servers.mjs, and the browser talking to
-// nodes through `foryou edge`, a second node forwarding to the first until the first is killed
-// with -9 at the end): watching signed out, sign-up
+// region on PostgreSQL, NATS JetStream and S3 started by servers.mjs, each region on nodes of its
+// own — two for eu, two for us and row, the second of each forwarding to the first — with the
+// public feed between them, and the browser talking to them through `foryou edge`; at the end
+// the node serving eu is killed with -9): watching signed out, sign-up
 // with a cookie session, an upload with a real thumbnail, playback, likes, reasons, Back from a
 // profile, the header on a phone, and a shared link that survives sign-up.
 // usage: node run.mjs [path/to/foryou]
@@ -16,7 +17,9 @@ import { startServers } from './servers.mjs';
 const bin = resolve(process.argv[2] || '../target/debug/foryou');
 const shots = resolve(process.env.E2E_SHOTS || 'artifacts');
 const dir = mkdtempSync(join(tmpdir(), 'foryou-e2e-'));
-let server, server2, browser, servers, edge;
+let server, browser, servers, edge;
+// With E2E_BACKENDS=servers: the other nodes (the second eu node, the us nodes).
+const others = {};
 let passed = 0, failed = 0;
 
 const freePort = () => new Promise(ok => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
@@ -36,14 +39,19 @@ async function main() {
   let base = `http://127.0.0.1:${port}`;
   // E2E_BACKENDS=servers: every region on PostgreSQL, NATS JetStream and S3 (started here), and
   // the browser talks to the node through `foryou edge`.
-  let extra = [], env = process.env, edgePort = null, port2 = null;
+  let extra = [], env = process.env, edgePort = null, serveEu = [];
+  const ports = {};
   if (process.env.E2E_BACKENDS === 'servers') {
     edgePort = await freePort();
-    port2 = await freePort();
-    servers = await startServers(join(dir, 'servers'), ['eu', 'us', 'row'], [`http://127.0.0.1:${port}`, `http://127.0.0.1:${port2}`]);
+    for (const n of ['euB', 'usA', 'usB']) ports[n] = await freePort();
+    const url = p => `http://127.0.0.1:${p}`;
+    servers = await startServers(join(dir, 'servers'), ['eu', 'us', 'row'],
+      [url(port), url(ports.usA), url(ports.euB), url(ports.usB)],
+      { eu: [url(port), url(ports.euB)], us: [url(ports.usA), url(ports.usB)], row: [url(ports.usA), url(ports.usB)] });
+    serveEu = ['--serve-regions', 'eu'];
     extra = ['--config', servers.config];
     env = servers.env;
-    console.log('backends: PostgreSQL, NATS JetStream and S3 for every region, through the edge');
+    console.log('backends: PostgreSQL, NATS JetStream and S3 for every region; two nodes per region, through the edge');
   }
   // An admin, made by the operator's command before the server starts (as the README says).
   const adminOut = execFileSync(bin, ['admin', 'create', '--handle', 'e2eboss', '--country', 'US', '--data', join(dir, 'data'), ...extra], { env }).toString();
@@ -51,7 +59,7 @@ async function main() {
   check(adminPassword, 'admin create printed no password: ' + adminOut);
   // Behind the edge, the links the server writes (the parental-consent e-mail) name the edge.
   const publicUrl = edgePort ? ['--public-url', `http://127.0.0.1:${edgePort}`] : [];
-  server = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--data', join(dir, 'data'), ...extra, ...publicUrl], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  server = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--data', join(dir, 'data'), ...extra, ...serveEu, ...publicUrl], { stdio: ['ignore', 'ignore', 'pipe'], env });
   let log = '';
   server.stderr.on('data', d => { log += d; });
   const deadline = Date.now() + 20000;
@@ -61,14 +69,19 @@ async function main() {
     await sleep(150);
   }
   if (edgePort) {
-    // A second node with a disk of its own: it stands by for every region (the first holds the
-    // leases) and answers by forwarding to the first.
-    server2 = spawn(bin, ['serve', '--addr', `127.0.0.1:${port2}`, '--data', join(dir, 'data2'), ...extra, ...publicUrl], { stdio: 'ignore', env });
-    for (let i = 0; ; i++) {
-      try { const r = await fetch(`http://127.0.0.1:${port2}/healthz`); if (r.ok && r.headers.get('foryou-forwarded') === '1') break; } catch (_) { /* not up yet */ }
-      if (i > 200) throw new Error('the second node did not answer by forwarding');
-      await sleep(100);
-    }
+    // The us and row nodes, then a second node per region, each with a disk of its own: the
+    // second stands by (the first holds the region's lease) and answers by forwarding to it.
+    const start = async (name, serve, forwarded) => {
+      others[name] = spawn(bin, ['serve', '--addr', `127.0.0.1:${ports[name]}`, '--data', join(dir, name), ...extra, '--serve-regions', serve, ...publicUrl], { stdio: 'ignore', env });
+      for (let i = 0; ; i++) {
+        try { const r = await fetch(`http://127.0.0.1:${ports[name]}/healthz`); if (r.ok && (r.headers.get('foryou-forwarded') === '1') === forwarded) return; } catch (_) { /* not up yet */ }
+        if (i > 300) throw new Error(`node ${name} did not start`);
+        await sleep(100);
+      }
+    };
+    await start('usA', 'us,row', false);
+    await start('euB', 'eu', true);
+    await start('usB', 'us,row', true);
     edge = spawn(bin, ['edge', '--addr', `127.0.0.1:${edgePort}`, '--config', servers.config], { stdio: 'ignore', env });
     base = `http://127.0.0.1:${edgePort}`;
     for (let i = 0; ; i++) {
@@ -555,7 +568,7 @@ async function main() {
     check(kid.status === 401, 'the supervised child outlived the parent who consented: ' + kid.status);
   });
 
-  if (server2) await step('kill -9 of the node serving every region: the other takes over, every acknowledged write is there, the feed keeps answering', async () => {
+  if (others.euB) await step('kill -9 of the node serving eu: the second eu node takes over, every acknowledged write is there, the feed keeps answering', async () => {
     const j = (method, path, body, token) => fetch(base + path, { method, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) }, body: body && JSON.stringify(body) });
     const fan = 'fan_' + Math.random().toString(36).slice(2, 8);
     check((await j('POST', '/v1/accounts', { handle: fan, password: 'a European password', birthdate: '1990-02-02', country: 'DE' })).status === 201, 'sign-up failed');
@@ -584,7 +597,7 @@ async function main() {
     check(feed.status === 200 && (await feed.json()).items.length > 0, 'the feed does not answer: ' + feed.status);
     const media = await fetch(`${base}/v1/videos/${id}/media`);
     check(media.status === 200 && (await media.arrayBuffer()).byteLength > 1000, 'the clip does not play: ' + media.status);
-    const direct = await fetch(`http://127.0.0.1:${port2}/healthz`);
+    const direct = await fetch(`http://127.0.0.1:${ports.euB}/healthz`);
     check(direct.ok && direct.headers.get('foryou-forwarded') === null, 'the second node still forwards');
     await page.goto(`${base}/#/`);
     await page.waitForSelector('section.item video');
@@ -601,7 +614,7 @@ finally {
   if (browser) await browser.close().catch(() => {});
   if (edge) edge.kill('SIGTERM');
   if (server) server.kill('SIGTERM');
-  if (server2) server2.kill('SIGTERM');
+  for (const n of Object.values(others)) n.kill('SIGTERM');
   await sleep(200);
   if (servers) servers.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 // The three servers for `E2E_BACKENDS=servers`: a throwaway PostgreSQL (one database per region),
 // nats-server with JetStream and SeaweedFS's S3, all on loopback under one temporary directory,
-// and the `--config` file that puts every region of the product on them (with an [edge] table
-// naming `nodes`). `stop()` ends them all.
+// and the `--config` file that puts every region of the product on them, with the public feed
+// between regions ([public]) and an [edge] table naming `nodes` and each region's nodes.
+// `stop()` ends them all.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync, realpathSync, chmodSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -30,7 +31,7 @@ async function listening(port, what, child) {
   throw new Error(`${what} did not listen on ${port}`);
 }
 
-export async function startServers(dir, regions, nodes = []) {
+export async function startServers(dir, regions, nodes = [], regionNodes = {}) {
   mkdirSync(dir, { recursive: true });
   const root = process.getuid && process.getuid() === 0;
   const asPg = (cmd, args) => root ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' }) : execFileSync(cmd, args, { stdio: 'pipe' });
@@ -61,7 +62,9 @@ export async function startServers(dir, regions, nodes = []) {
 
   const config = join(dir, 'foryou.toml');
   writeFileSync(config, regions.map(r => `[regions.${r}]\nstore = "postgres://foryou@127.0.0.1:${pgPort}/foryou_${r}"\nevents = "nats://127.0.0.1:${natsPort}"\nmedia = "s3://foryou-e2e?endpoint=http://127.0.0.1:${s3Port}&prefix=${r}/"\n`).join('\n')
-    + `\n[edge]\nnodes = [${nodes.map(n => JSON.stringify(n)).join(', ')}]\n`);
+    + `\n[public]\nevents = "nats://127.0.0.1:${natsPort}"\n`
+    + `\n[edge]\nnodes = [${nodes.map(n => JSON.stringify(n)).join(', ')}]\n`
+    + `[edge.regions]\n${Object.entries(regionNodes).map(([r, ns]) => `${r} = [${ns.map(n => JSON.stringify(n)).join(', ')}]`).join('\n')}\n`);
   const stop = () => {
     nats.kill('SIGKILL');
     weed.kill('SIGKILL');

@@ -285,7 +285,13 @@ impl Platform {
     /// Checks a password and opens a session; the same error for unknown handles and wrong passwords.
     pub fn login(&self, handle: &str, password: &str) -> Result<(String, UserId), PlatformError> {
         let denied = || PlatformError::unauthorized("wrong handle or password");
-        let id = self.user_by_handle(handle)?;
+        let mut id = self.user_by_handle(handle)?;
+        if id.is_none() && self.cells.serves_some() {
+            // A person another region's node signed up a moment ago: their profile was on the
+            // public feed before their sign-up was answered, so reading on finds it.
+            self.catch_up_public()?;
+            id = self.user_by_handle(handle)?;
+        }
         let account = match id {
             Some(id) => match self.cells.credentials(&self.user_region(id)?)? {
                 Some(cell) => cell.store.account(id)?,

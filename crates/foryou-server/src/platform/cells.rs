@@ -452,6 +452,11 @@ impl Cells {
         Ok(self.get(region)?.store.access_records(from, max)?)
     }
 
+    /// Whether other nodes serve some of the deployment's regions.
+    pub(super) fn serves_some(&self) -> bool {
+        !self.elsewhere.is_empty()
+    }
+
     /// The served regions.
     pub(super) fn regions(&self) -> impl Iterator<Item = &Region> {
         self.map.keys()
