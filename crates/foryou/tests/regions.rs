@@ -232,19 +232,22 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
     .expect("media");
     assert_eq!((s, body.len()), (200, clip.len()));
 
-    // The European likes and comments: stored in eu, seen on the us node.
+    // The European watches, likes and comments: stored in eu, seen on the us node.
     let (s, v) = call(
         e,
         "POST",
         "/v1/events",
         Some(&fan),
         Some(json!({"events": [
+            {"id": "v1", "kind": "view", "video_id": vid, "watch_ms": 1500},
             {"id": "l1", "kind": "like", "video_id": vid},
             {"id": "c1", "kind": "comment", "video_id": vid, "text": "greetings from Europe"},
         ]})),
     );
     assert_eq!(s, 200, "{v}");
-    let seen = |v: &Value| v["counts"]["likes"] == 1 && v["counts"]["comments"] == 1;
+    let seen = |v: &Value| {
+        v["counts"]["likes"] == 1 && v["counts"]["comments"] == 1 && v["counts"]["views"] == 1
+    };
     eventually("the European's like and comment on the us node", || {
         let (_, v) = call(
             us_node.addr,

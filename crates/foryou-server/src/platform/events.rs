@@ -71,7 +71,11 @@ impl Platform {
         let facts = self.project_locked(appended)?;
         if let Some((region, facts, counted)) = facts {
             self.publish_facts(&region, facts, Publish::Append);
-            self.publish_counts(&region, &counted);
+            // Counts change with every view: they go out with the feed's next round.
+            if !counted.is_empty() {
+                let mut dirty = self.dirty_counts.lock().map_err(lock_err)?;
+                dirty.entry(region).or_default().extend(counted);
+            }
         }
         Ok(())
     }

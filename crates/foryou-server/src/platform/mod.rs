@@ -291,6 +291,8 @@ pub struct Platform {
     tallies: Mutex<public::Tallies>,
     /// Counts per video from other regions' people, as they published them.
     foreign_tallies: Mutex<public::Tallies>,
+    /// Videos whose counts changed since they were last published, per region.
+    dirty_counts: Mutex<BTreeMap<Region, BTreeSet<VideoId>>>,
     /// The cap on concurrent upload checks (each reads its file whole to probe it).
     pub(crate) upload_gate: crate::limits::Gate,
     /// The transparency log and what it keeps in force.
@@ -345,6 +347,7 @@ impl Platform {
             feed_next: Mutex::new(1),
             tallies: Mutex::new(HashMap::new()),
             foreign_tallies: Mutex::new(HashMap::new()),
+            dirty_counts: Mutex::new(BTreeMap::new()),
             transparency,
             age_gate: agegate::AgeGate::open(&config.data_dir.join("agegate"))?,
             screen_time: Mutex::new(HashMap::new()),

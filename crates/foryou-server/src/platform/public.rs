@@ -481,8 +481,9 @@ impl Platform {
     }
 
     /// Follows the public feed on a thread of its own while the platform lives (a node whose
-    /// deployment has a feed): other regions' facts within a fraction of a second, this
-    /// node's regions' releases made as their windows end.
+    /// deployment has a feed): other regions' facts within a fraction of a second; this
+    /// node's changed counts published, at most once per round whatever the rate of views;
+    /// its regions' releases made as their windows end.
     pub fn follow_public_feed(self: &Arc<Self>) {
         if self.feed.is_none() {
             return;
@@ -499,6 +500,14 @@ impl Platform {
                     0
                 }
             };
+            let dirty = p
+                .dirty_counts
+                .lock()
+                .map(|mut d| std::mem::take(&mut *d))
+                .unwrap_or_default();
+            for (region, videos) in dirty {
+                p.publish_counts(&region, &videos);
+            }
             let now = now_ms();
             let served: Vec<Region> = p.cells.regions().cloned().collect();
             for r in served {
