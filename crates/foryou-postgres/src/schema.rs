@@ -40,6 +40,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE leases ADD COLUMN address text NOT NULL DEFAULT '';",
     // 5: named documents the region keeps about itself (`RegionStore::state`).
     "CREATE TABLE state (name text PRIMARY KEY, data bytea NOT NULL);",
+    // 6: the transparency log's entries, when this database is its home (`RegionStore::journal`).
+    "CREATE TABLE journal (idx bigint PRIMARY KEY, data bytea NOT NULL);",
 ];
 
 /// Creates `meta` if need be, checks or records the region, and runs the migrations not yet

@@ -184,6 +184,39 @@ impl RegionStore for PgStore {
         })
     }
 
+    fn journal_put(&self, index: u64, entry: &[u8]) -> Result<(), StoreError> {
+        let (index, entry) = (k(index), entry.to_vec());
+        job!(self, [entry], |c| {
+            c.execute(
+                "INSERT INTO journal VALUES ($1, $2) ON CONFLICT (idx) DO NOTHING",
+                &[&index, &entry],
+            )
+            .await?;
+            Ok(Ok(()))
+        })
+    }
+
+    fn journal(&self, index: u64, max: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let (from, max_rows) = (k(index), i64::try_from(max).unwrap_or(i64::MAX));
+        let rows: Vec<(i64, Vec<u8>)> = job!(self, [], |c| {
+            let rows = c
+                .query(
+                    "SELECT idx, data FROM journal WHERE idx >= $1 ORDER BY idx LIMIT $2",
+                    &[&from, &max_rows],
+                )
+                .await?;
+            Ok(Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
+        })?;
+        let mut out = Vec::new();
+        for (i, data) in rows {
+            if u(i) != index + out.len() as u64 {
+                break;
+            }
+            out.push(data);
+        }
+        Ok(out)
+    }
+
     fn set_settings(&self, id: UserId, settings: &Settings) -> Result<(), StoreError> {
         self.put(
             "INSERT INTO settings VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET data = $2",

@@ -44,6 +44,8 @@ pub(crate) const COUNTED: u64 = u64::MAX;
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// Named documents the region keeps about itself (`RegionStore::state`).
 pub(crate) const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("state");
+/// The transparency log's entries, when this store is its home (`RegionStore::journal`).
+pub(crate) const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 pub(crate) const APPLIED: &str = "applied";
 /// Log applications committed without fsync before one is made durable.
 pub(crate) const APPLY_GROUP: u64 = 64;
@@ -92,6 +94,7 @@ impl EmbeddedStore {
             tx.open_table(FAMILY).map_err(|e| backend(&e))?;
             tx.open_table(COUNTS).map_err(|e| backend(&e))?;
             tx.open_table(STATE).map_err(|e| backend(&e))?;
+            tx.open_table(JOURNAL).map_err(|e| backend(&e))?;
             let mut meta = tx.open_table(META).map_err(|e| backend(&e))?;
             if meta.get(APPLIED).map_err(|e| backend(&e))?.is_none() {
                 // A store written by an older version held the log itself, with every effect
@@ -537,6 +540,30 @@ impl RegionStore for EmbeddedStore {
             t.insert(name, value).map_err(|e| self.err(e))?;
             Ok(())
         })
+    }
+
+    fn journal_put(&self, index: u64, entry: &[u8]) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut t = tx.open_table(JOURNAL).map_err(|e| self.err(e))?;
+            if t.get(index).map_err(|e| self.err(e))?.is_none() {
+                t.insert(index, entry).map_err(|e| self.err(e))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn journal(&self, index: u64, max: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(JOURNAL).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.range(index..).map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            if k.value() != index + out.len() as u64 || out.len() >= max {
+                break;
+            }
+            out.push(v.value().to_vec());
+        }
+        Ok(out)
     }
 
     fn erase(&self, user: Option<UserId>, videos: &[VideoId]) -> Result<crate::Erased, StoreError> {

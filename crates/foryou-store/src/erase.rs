@@ -5,7 +5,8 @@
 use crate::codec::{dec, enc};
 use crate::embedded::{
     EmbeddedStore, ACCESS, ACCOUNTS, APPROVALS, COMMENTS, COMMENT_LIKES, COUNTS, FAMILY, FOLLOWS,
-    HANDLES, LIKES, META, REPORTS, SAVES, SETTINGS, SOUNDS, STATE, STORE_FILE, TOKENS, VIDEOS,
+    HANDLES, JOURNAL, LIKES, META, REPORTS, SAVES, SETTINGS, SOUNDS, STATE, STORE_FILE, TOKENS,
+    VIDEOS,
 };
 use crate::records::{Account, Comment, Family, Report, Sound, TokenRecord, Video};
 use crate::{AccessRecord, Erased, StoreError};
@@ -252,6 +253,7 @@ impl EmbeddedStore {
             copy(&from, &to, COUNTS)?;
             copy(&from, &to, META)?;
             copy(&from, &to, STATE)?;
+            copy(&from, &to, JOURNAL)?;
             to.commit()?;
             from.abort()?;
             Ok(())

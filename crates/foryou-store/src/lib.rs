@@ -224,4 +224,10 @@ pub trait RegionStore: Send + Sync {
     fn state(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Replaces the named document, durably.
     fn set_state(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    /// Keeps `entry` as the transparency log's entry number `index` (from 0) when this store is
+    /// the log's home, durably; a second write of the same index keeps the first.
+    fn journal_put(&self, index: u64, entry: &[u8]) -> Result<(), StoreError>;
+    /// Up to `max` journal entries from `index` on, in order, stopping at the first gap.
+    fn journal(&self, index: u64, max: usize) -> Result<Vec<Vec<u8>>, StoreError>;
 }

@@ -303,6 +303,18 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
     assert_eq!(handles(&eu_db, "eu"), ["europeanfan"]);
     assert_eq!(handles(&us_db, "us"), ["americanmaker"]);
 
+    // The eu node's transparency log, as an auditor saw it before the node died.
+    let text = |addr, path: &str| {
+        let (s, b) = http(addr, "GET", path, None, "text/plain", b"").expect("log");
+        assert_eq!(s, 200, "{path}");
+        String::from_utf8_lossy(&b).into_owned()
+    };
+    let (key, before) = (
+        text(eu_node.addr, "/log/key"),
+        text(eu_node.addr, "/log/checkpoint"),
+    );
+    let size = |c: &str| -> u64 { c.lines().nth(1).and_then(|l| l.parse().ok()).expect("size") };
+
     // The node serving eu dies. The second eu node takes the region over from the servers
     // (and the other regions' public side from the feed): the European's session, like and
     // feed work again through the edge.
@@ -317,6 +329,15 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
         died.elapsed().as_millis()
     );
     assert_eq!(v["liked"], true, "the acknowledged like: {v}");
+    // It goes on with the same transparency log (its entries and key kept in the eu database),
+    // not a new one.
+    assert_eq!(
+        text(eu_second.addr, "/log/key"),
+        key,
+        "a new log after the takeover"
+    );
+    let after = text(eu_second.addr, "/log/checkpoint");
+    assert!(size(&after) >= size(&before), "{before} -> {after}");
     assert_eq!(v["counts"]["comments"], 1, "{v}");
     eventually("the feed after the takeover", || {
         let (s, v) = call(e, "GET", "/v1/feed?limit=10", Some(&fan), None);

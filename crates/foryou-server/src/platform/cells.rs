@@ -30,7 +30,7 @@ use foryou_store::{AccessRecord, SealedLog};
 
 /// One region's everything.
 pub(crate) struct Cell {
-    pub(super) store: Box<dyn RegionStore>,
+    pub(super) store: Arc<dyn RegionStore>,
     /// The region's event log, each record sealed under its subject's key.
     pub(super) log: SealedLog,
     pub(super) media: Box<dyn ObjectStore>,
@@ -106,7 +106,7 @@ impl Cell {
             backends.log(region, &dir, config)?,
             backends.keys(region, &dir)?,
         )?;
-        let store = backends.store(region, &dir, config)?;
+        let store: Arc<dyn RegionStore> = Arc::from(backends.store(region, &dir, config)?);
         // The spent budget lives in the region's store, so a node that takes the region over
         // cannot spend it again; a budget from before that lived in a file beside the store.
         let budget = match store.state(PRIVACY_STATE)? {

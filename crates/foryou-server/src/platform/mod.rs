@@ -325,8 +325,15 @@ impl Platform {
         // its own directory now.
         let _ = std::fs::remove_dir_all(config.data_dir.join("tmp"));
         let cells = Cells::open(&config, backends)?;
+        // The log's home is the first served region's store (see `Transparency`).
+        let home = cells
+            .upkeep()
+            .next()
+            .map(|(_, c)| Arc::clone(&c.store))
+            .ok_or_else(|| PlatformError::internal("no region to serve"))?;
         let transparency = transparency::Transparency::open(
             &config.data_dir.join("transparency"),
+            home,
             config.log_origin.as_deref(),
             &config.engine,
             &config.access_policy,

@@ -33,6 +33,10 @@ pub struct BoostState {
 pub(crate) struct Transparency {
     seq: Sequencer,
     dir: PathBuf,
+    /// The log's home: the store of the first region this node serves, which keeps every entry
+    /// (`RegionStore::journal`), the keys and the recommender configurations, so a node that
+    /// takes the regions over continues the same log.
+    home: Arc<dyn RegionStore>,
     pseudonym_key: Vec<u8>,
     boosts: RwLock<BTreeMap<VideoId, BoostState>>,
     /// When each video's latest boost entry in the log was made (clearings included).
@@ -59,6 +63,93 @@ fn sha256_hex(b: &[u8]) -> String {
 }
 
 /// Reads a secret file, or creates it (readable by the owner only) with `make()`'s content.
+/// A secret kept in the log's home store under `name` and in the node's file at `path` (owner
+/// only): the home's, else the file's (a log from before the home kept it), else a new one.
+fn home_secret(
+    home: &dyn RegionStore,
+    name: &str,
+    path: &Path,
+    make: impl FnOnce() -> Vec<u8>,
+) -> Result<Vec<u8>, PlatformError> {
+    let bytes = match home.state(name)? {
+        Some(b) => b,
+        None => secret_file(path, make)?,
+    };
+    if bytes.is_empty() {
+        return Ok(bytes);
+    }
+    home.set_state(name, &bytes)?;
+    if std::fs::read(path).ok().as_deref() != Some(&bytes[..]) {
+        let _ = std::fs::remove_file(path);
+        secret_file(path, || bytes.clone())?;
+    }
+    Ok(bytes)
+}
+
+/// Makes the node's copy of the log (`log`, in its directory) hold exactly the home's journal,
+/// taking into the journal what only the copy has (a log from before the journal, or an entry
+/// whose journal write a crash cut off), and rebuilding the copy when it differs from the
+/// journal (a node that served these regions before another took them over).
+fn reconcile(dir: &Path, skey: &str, home: &dyn RegionStore) -> Result<TileLog, PlatformError> {
+    const BATCH: usize = 4096;
+    let signer = || LogSigner::from_skey(skey).map_err(log_err);
+    let mut log = TileLog::open(dir, signer()?).map_err(log_err)?;
+    let local = log.size();
+    let mut at = 0u64;
+    let mut differs = false;
+    let mut tail: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let batch = home.journal(at, BATCH)?;
+        if batch.is_empty() {
+            break;
+        }
+        if at < local {
+            let mine = log.entries(at, batch.len()).map_err(log_err)?;
+            if mine.iter().zip(&batch).any(|(a, b)| a != b) {
+                differs = true;
+                break;
+            }
+            let beyond = batch.len().saturating_sub(mine.len());
+            tail.extend(batch[batch.len() - beyond..].iter().cloned());
+        } else {
+            tail.extend(batch.iter().cloned());
+        }
+        at += batch.len() as u64;
+    }
+    if differs {
+        tracing::warn!(
+            "this node's copy of the transparency log differs from its home's journal; rebuilding it from the journal"
+        );
+        drop(log);
+        std::fs::remove_dir_all(dir).map_err(PlatformError::internal)?;
+        log = TileLog::open(dir, signer()?).map_err(log_err)?;
+        let mut from = 0;
+        loop {
+            let batch = home.journal(from, BATCH)?;
+            if batch.is_empty() {
+                break;
+            }
+            from += batch.len() as u64;
+            log.append(&batch).map_err(log_err)?;
+        }
+        return Ok(log);
+    }
+    if at < local {
+        let mut i = at;
+        while i < local {
+            let mine = log.entries(i, BATCH).map_err(log_err)?;
+            for (k, e) in mine.iter().enumerate() {
+                home.journal_put(i + k as u64, e)?;
+            }
+            i += mine.len().max(1) as u64;
+        }
+    }
+    for chunk in tail.chunks(BATCH) {
+        log.append(chunk).map_err(log_err)?;
+    }
+    Ok(log)
+}
+
 pub(super) fn secret_file(
     path: &Path,
     make: impl FnOnce() -> Vec<u8>,
@@ -94,6 +185,7 @@ impl Transparency {
     /// configuration and the access policy when they differ from the last ones logged.
     pub fn open(
         dir: &Path,
+        home: Arc<dyn RegionStore>,
         origin: Option<&str>,
         engine: &EngineConfig,
         policy: &crate::gateway::Policy,
@@ -101,15 +193,18 @@ impl Transparency {
     ) -> Result<Transparency, PlatformError> {
         std::fs::create_dir_all(dir.join(RECOMMENDER)).map_err(PlatformError::internal)?;
         let mut made = None;
-        let skey = secret_file(&dir.join(LOG_KEY), || {
-            match LogSigner::generate(origin.unwrap_or(DEFAULT_ORIGIN)) {
+        let skey = home_secret(
+            home.as_ref(),
+            "transparency/log.key",
+            &dir.join(LOG_KEY),
+            || match LogSigner::generate(origin.unwrap_or(DEFAULT_ORIGIN)) {
                 Ok((skey, _)) => skey.into_bytes(),
                 Err(e) => {
                     made = Some(e.to_string());
                     Vec::new()
                 }
-            }
-        })?;
+            },
+        )?;
         if let Some(e) = made {
             return Err(PlatformError::bad_request(format!("--log-origin: {e}")));
         }
@@ -122,12 +217,22 @@ impl Transparency {
                 origin.unwrap_or_default()
             )));
         }
-        let pseudonym_key = secret_file(&dir.join(PSEUDONYM_KEY), || {
-            let mut k = vec![0u8; 32];
-            rand::thread_rng().fill(&mut k[..]);
-            k
-        })?;
-        let log = TileLog::open(&dir.join("log"), signer).map_err(log_err)?;
+        let pseudonym_key = home_secret(
+            home.as_ref(),
+            "transparency/pseudonym.key",
+            &dir.join(PSEUDONYM_KEY),
+            || {
+                let mut k = vec![0u8; 32];
+                rand::thread_rng().fill(&mut k[..]);
+                k
+            },
+        )?;
+        drop(signer);
+        let log = reconcile(
+            &dir.join("log"),
+            &String::from_utf8_lossy(&skey),
+            home.as_ref(),
+        )?;
         // What the log says is in force.
         let mut boosts = BTreeMap::new();
         let mut boost_ts: BTreeMap<VideoId, u64> = BTreeMap::new();
@@ -180,6 +285,7 @@ impl Transparency {
         if !stored.exists() {
             write_atomically(&stored, &config_json).map_err(PlatformError::internal)?;
         }
+        home.set_state(&format!("recommender/{config_version}"), &config_json)?;
         let policy_version =
             sha256_hex(&serde_json::to_vec(policy).map_err(PlatformError::internal)?);
         let seq = Sequencer::start(log);
@@ -202,6 +308,7 @@ impl Transparency {
         let t = Transparency {
             seq,
             dir: dir.to_path_buf(),
+            home,
             pseudonym_key,
             boosts: RwLock::new(boosts),
             boost_ts: RwLock::new(boost_ts),
@@ -245,7 +352,11 @@ impl Transparency {
 
     /// Appends an entry; returns its index once it is durable under a signed checkpoint.
     pub fn append(&self, e: Entry) -> Result<u64, PlatformError> {
-        let i = self.seq.append(e.to_bytes()).map_err(log_err)?;
+        let bytes = e.to_bytes();
+        let i = self.seq.append(bytes.clone()).map_err(log_err)?;
+        // Acknowledged only once the home keeps it too (a crash in between: the copy puts it
+        // there at the next start).
+        self.home.journal_put(i, &bytes)?;
         if let Some(w) = &self.witness {
             if let Ok(tx) = w.lock() {
                 let _ = tx.send(());
@@ -296,7 +407,9 @@ impl Transparency {
         if version.len() != 64 || !version.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
-        std::fs::read(self.dir.join(RECOMMENDER).join(format!("{version}.json"))).ok()
+        std::fs::read(self.dir.join(RECOMMENDER).join(format!("{version}.json")))
+            .ok()
+            .or_else(|| self.home.state(&format!("recommender/{version}")).ok()?)
     }
 
     /// Runs `f` over every entry of the log, in order, with its index.
@@ -367,6 +480,8 @@ impl Transparency {
             let path = self.dir.join(RECOMMENDER).join(format!("{version}.json"));
             if !path.exists() {
                 write_atomically(&path, json).map_err(PlatformError::internal)?;
+                self.home
+                    .set_state(&format!("recommender/{version}"), json)?;
             }
             last.insert(component.to_string(), version.clone());
         }

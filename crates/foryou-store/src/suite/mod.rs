@@ -99,8 +99,21 @@ fn the_regions_own_documents_are_kept_and_replaced(open: Open<'_>) {
         Some(&b"{\"spent\":2.0}"[..])
     );
     assert_eq!(s.state("other").expect("read").as_deref(), Some(&b""[..]));
+    // The journal: entries by index, the first write of an index kept, reads stop at a gap.
+    assert!(s.journal(0, 10).expect("journal").is_empty());
+    s.journal_put(0, b"zero").expect("put");
+    s.journal_put(1, b"one").expect("put");
+    s.journal_put(1, b"not one").expect("put again");
+    s.journal_put(3, b"three").expect("put");
+    assert_eq!(
+        s.journal(0, 10).expect("journal"),
+        vec![b"zero".to_vec(), b"one".to_vec()]
+    );
+    assert_eq!(s.journal(1, 1).expect("journal"), vec![b"one".to_vec()]);
+    assert_eq!(s.journal(3, 10).expect("journal"), vec![b"three".to_vec()]);
     // A vacuum keeps them.
     s.vacuum().expect("vacuum");
+    assert_eq!(s.journal(0, 10).expect("journal").len(), 2);
     assert_eq!(
         s.state("privacy-budget").expect("read").as_deref(),
         Some(&b"{\"spent\":2.0}"[..])
