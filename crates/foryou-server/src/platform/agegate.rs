@@ -1,8 +1,10 @@
 //! The neutral age gate. A sign-up below the minimum age gets the same refusal as any other
 //! ineligible sign-up, naming no threshold; the refused handle is blocked for 24 hours, kept
 //! only as an HMAC under a key this server holds (never the handle, the birthdate or anything
-//! else of the child), in `DATA/agegate/`; the HTTP layer adds a cookie that blocks the browser
-//! for the same 24 hours. Expired blocks are dropped.
+//! else of the child), in `DATA/agegate/` and in the home store of the node's regions (the first
+//! it serves, as for the transparency log), so a node that takes them over keeps the blocks; the
+//! HTTP layer adds a cookie that blocks the browser for the same 24 hours. Expired blocks are
+//! dropped.
 
 use super::*;
 use hmac::{Hmac, Mac};
@@ -13,6 +15,8 @@ pub const BLOCK_MS: u64 = 86_400_000;
 const MAX_BLOCKS: usize = 1_000_000;
 const KEY: &str = "key";
 const BLOCKS: &str = "blocks";
+/// The blocks' name in the home store.
+const STATE: &str = "agegate/blocks";
 
 /// The refusal every ineligible sign-up gets, whatever the reason.
 pub fn refusal() -> PlatformError {
@@ -26,15 +30,17 @@ pub fn refusal() -> PlatformError {
 pub(crate) struct AgeGate {
     key: Vec<u8>,
     path: PathBuf,
+    home: Arc<dyn RegionStore>,
     /// HMAC of a lower-cased handle → when its block ends (Unix ms).
     blocks: Mutex<HashMap<[u8; 32], u64>>,
 }
 
 impl AgeGate {
-    /// Opens the gate's key and blocks in `dir`, dropping expired blocks.
-    pub fn open(dir: &Path) -> Result<AgeGate, PlatformError> {
+    /// Opens the gate's key and blocks (the home store's, else those in `dir`), dropping
+    /// expired blocks.
+    pub fn open(dir: &Path, home: Arc<dyn RegionStore>) -> Result<AgeGate, PlatformError> {
         std::fs::create_dir_all(dir).map_err(PlatformError::internal)?;
-        let key = transparency::secret_file(&dir.join(KEY), || {
+        let key = transparency::home_secret(home.as_ref(), "agegate/key", &dir.join(KEY), || {
             let mut k = vec![0u8; 32];
             rand::thread_rng().fill(&mut k[..]);
             k
@@ -42,7 +48,11 @@ impl AgeGate {
         let path = dir.join(BLOCKS);
         let now = now_ms();
         let mut blocks = HashMap::new();
-        if let Ok(bytes) = std::fs::read(&path) {
+        let stored = match home.state(STATE)? {
+            Some(b) => Some(b),
+            None => std::fs::read(&path).ok(),
+        };
+        if let Some(bytes) = stored {
             for rec in bytes.chunks_exact(40).take(MAX_BLOCKS) {
                 let mut tag = [0u8; 32];
                 tag.copy_from_slice(&rec[..32]);
@@ -57,6 +67,7 @@ impl AgeGate {
         Ok(AgeGate {
             key,
             path,
+            home,
             blocks: Mutex::new(blocks),
         })
     }
@@ -98,6 +109,7 @@ impl AgeGate {
             bytes.extend_from_slice(tag);
             bytes.extend_from_slice(&until.to_be_bytes());
         }
+        self.home.set_state(STATE, &bytes)?;
         write_atomically(&self.path, &bytes).map_err(PlatformError::internal)
     }
 }
@@ -110,16 +122,23 @@ mod tests {
     fn a_block_lasts_a_day_and_names_no_handle_on_disk() {
         let dir = std::env::temp_dir().join(format!("foryou-agegate-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let g = AgeGate::open(&dir).expect("open");
+        let eu = Region::new("eu").expect("region");
+        let home: Arc<dyn RegionStore> = Arc::new(
+            foryou_store::EmbeddedStore::open(eu, &dir.join("home"), 1 << 20).expect("store"),
+        );
+        let g = AgeGate::open(&dir.join("node-a"), Arc::clone(&home)).expect("open");
         let t = 1_800_000_000_000;
         assert!(!g.blocked("Kiddo", t));
         g.block("Kiddo", t).expect("block");
         assert!(g.blocked("kiddo", t + BLOCK_MS - 1), "case and time");
         assert!(!g.blocked("kiddo", t + BLOCK_MS));
         assert!(!g.blocked("someoneelse", t));
-        let on_disk = std::fs::read(dir.join(BLOCKS)).expect("blocks");
+        let on_disk = std::fs::read(dir.join("node-a").join(BLOCKS)).expect("blocks");
         assert_eq!(on_disk.len(), 40);
         assert!(!on_disk.windows(5).any(|w| w.eq_ignore_ascii_case(b"kiddo")));
+        // Another node with the same home (one that took the regions over) keeps the block.
+        let other = AgeGate::open(&dir.join("node-b"), home).expect("open");
+        assert!(other.blocked("KIDDO", t + 1), "the block did not outlive the node");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -333,7 +333,7 @@ impl Platform {
             .ok_or_else(|| PlatformError::internal("no region to serve"))?;
         let transparency = transparency::Transparency::open(
             &config.data_dir.join("transparency"),
-            home,
+            Arc::clone(&home),
             config.log_origin.as_deref(),
             &config.engine,
             &config.access_policy,
@@ -356,7 +356,7 @@ impl Platform {
             foreign_tallies: Mutex::new(HashMap::new()),
             dirty_counts: Mutex::new(BTreeMap::new()),
             transparency,
-            age_gate: agegate::AgeGate::open(&config.data_dir.join("agegate"))?,
+            age_gate: agegate::AgeGate::open(&config.data_dir.join("agegate"), home)?,
             screen_time: Mutex::new(HashMap::new()),
             invitations: family::Invitations::default(),
             consents: consent::Consents::open(&config.data_dir)?,

@@ -65,7 +65,7 @@ fn sha256_hex(b: &[u8]) -> String {
 /// Reads a secret file, or creates it (readable by the owner only) with `make()`'s content.
 /// A secret kept in the log's home store under `name` and in the node's file at `path` (owner
 /// only): the home's, else the file's (a log from before the home kept it), else a new one.
-fn home_secret(
+pub(super) fn home_secret(
     home: &dyn RegionStore,
     name: &str,
     path: &Path,
