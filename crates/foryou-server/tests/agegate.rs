@@ -121,11 +121,25 @@ async fn the_block_survives_a_restart() {
             .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
     }
+    {
+        let env = Env::at(&dir, true);
+        let (s, _, _) = env
+            .raw(sign_up("tinytim", "1980-01-01", "childsecret2", None))
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "a restart lifted the block");
+    }
+    // The node's own copy gone (another node taking the regions over has none): the block is
+    // kept with the regions' records.
+    std::fs::remove_dir_all(dir.join("agegate")).expect("the node's copy");
     let env = Env::at(&dir, false);
     let (s, _, _) = env
         .raw(sign_up("tinytim", "1980-01-01", "childsecret2", None))
         .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "a restart lifted the block");
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the block lived only on the node's disk"
+    );
 }
 
 /// The browser the gate turned away keeps watching signed out, and its feed is the curated,

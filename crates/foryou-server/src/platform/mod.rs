@@ -356,7 +356,7 @@ impl Platform {
             foreign_tallies: Mutex::new(HashMap::new()),
             dirty_counts: Mutex::new(BTreeMap::new()),
             transparency,
-            age_gate: agegate::AgeGate::open(&config.data_dir.join("agegate"), home)?,
+            age_gate: agegate::AgeGate::open(&config.data_dir.join("agegate"), Some(home))?,
             screen_time: Mutex::new(HashMap::new()),
             invitations: family::Invitations::default(),
             consents: consent::Consents::open(&config.data_dir)?,
