@@ -227,7 +227,8 @@ pub(crate) struct ServeArgs {
     /// Largest accepted upload in MiB.
     #[arg(long, default_value_t = 50)]
     pub(crate) max_upload_mib: u64,
-    /// Regions and their countries: "eu=DE,FR,...;us=US;row=;default=row". Default: eu (EU/EEA), us, row.
+    /// Regions and their countries: "eu=DE,FR,...;us=US;row=;default=row". Default: eu (EU/EEA),
+    /// us, row. Names alone ("eu,us") are the regions this node serves, as --serve-regions.
     #[arg(long)]
     pub(crate) regions: Option<String>,
     /// Log format: text or json.
@@ -319,7 +320,15 @@ impl ServeArgs {
 
     pub(crate) fn config(&self) -> Result<Config> {
         let mut c = Config::new(&self.data);
-        c.regions = regions(&self.regions)?;
+        // "--regions eu,us" (names, no countries) says which regions this node serves.
+        let (map, serve) = match &self.regions {
+            Some(s) if !s.contains('=') => (None, Some(s)),
+            other => (other.clone(), None),
+        };
+        if serve.is_some() && self.serve_regions.is_some() {
+            bail!("--regions eu,us and --serve-regions say the same thing: give one");
+        }
+        c.regions = regions(&map)?;
         c.max_video_ms = if self.classic_15s {
             15_000
         } else {
@@ -337,7 +346,7 @@ impl ServeArgs {
         c.store_cache_bytes = self.store_cache_mib << 20;
         c.secure_cookies = self.secure_cookies;
         c.log_origin = self.log_origin.clone();
-        if let Some(list) = &self.serve_regions {
+        if let Some(list) = serve.or(self.serve_regions.as_ref()) {
             let all = c.regions.all();
             let mut serve = std::collections::BTreeSet::new();
             for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {

@@ -120,9 +120,10 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
     std::fs::write(&us_cfg, config("us", &us_db, "eu", trap_eu.addr)).expect("config");
     let eu_cfg_arg = eu_cfg.display().to_string();
     let us_cfg_arg = us_cfg.display().to_string();
+    // (`--regions` with names alone says the same as `--serve-regions`.)
     let eu_node = spawn_env(
         &dir.join("eu-node"),
-        &["--config", &eu_cfg_arg, "--serve-regions", "eu"],
+        &["--config", &eu_cfg_arg, "--regions", "eu"],
         Some(&dir.join("eu.log")),
         &[],
     );
