@@ -183,14 +183,10 @@ impl Platform {
                 cell.store.vacuum()?;
             }
         }
-        let mut w = self.world.write().map_err(lock_err)?;
-        for id in &videos {
-            w.purge_video(*id);
-        }
-        if let Some(u) = user {
-            w.remove_user(u);
-        }
-        w.remove_comments(&comments);
+        self.world
+            .write()
+            .map_err(lock_err)?
+            .erase(user, &videos, &comments);
         Ok(())
     }
 
@@ -238,16 +234,10 @@ impl Platform {
                 cell.store.vacuum()?;
             }
         }
-        {
-            let mut w = self.world.write().map_err(lock_err)?;
-            for id in &videos {
-                w.purge_video(*id);
-            }
-            if let Some(u) = user {
-                w.remove_user(u);
-            }
-            w.remove_comments(&comments);
-        }
+        self.world
+            .write()
+            .map_err(lock_err)?
+            .erase(user, &videos, &comments);
         if let Some(u) = user {
             self.screen_time.lock().map_err(lock_err)?.remove(&u);
             for list in self.impressions.lock().map_err(lock_err)?.values_mut() {

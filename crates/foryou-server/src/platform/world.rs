@@ -239,6 +239,23 @@ impl World {
         }
     }
 
+    /// Takes out what an erasure removed: the videos with everything attached, the person, and
+    /// the comments that went with them.
+    pub(super) fn erase(
+        &mut self,
+        user: Option<UserId>,
+        videos: &[VideoId],
+        comments: &[CommentId],
+    ) {
+        for id in videos {
+            self.purge_video(*id);
+        }
+        if let Some(u) = user {
+            self.remove_user(u);
+        }
+        self.remove_comments(comments);
+    }
+
     /// Takes comments out for good (erased with their author or their video): a top-level
     /// comment takes its thread out of view (the replies stay their authors'), and their likes go.
     pub(super) fn remove_comments(&mut self, ids: &[CommentId]) {

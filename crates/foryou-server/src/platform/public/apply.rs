@@ -51,15 +51,7 @@ impl World {
                 user,
                 videos,
                 comments,
-            } => {
-                for id in &videos {
-                    self.purge_video(*id);
-                }
-                if let Some(u) = user {
-                    self.remove_user(u);
-                }
-                self.remove_comments(&comments);
-            }
+            } => self.erase(user, &videos, &comments),
             Fact::Sound(s) => {
                 self.sounds.insert(s.id, s);
             }
