@@ -133,8 +133,9 @@ pub(super) type Tallies = HashMap<(Region, VideoId), [u64; 3]>;
 /// The largest message body published; more facts about one subject go in several.
 const MAX_MESSAGE: usize = 256 * 1024;
 
-/// Messages read from the feed at a time.
-const READ_BATCH: usize = 1000;
+/// Messages read from the feed at a time (each at most `MAX_MESSAGE` as this node publishes them,
+/// and never more than the stream's message limit: a batch is bounded in memory).
+const READ_BATCH: usize = 100;
 
 impl Platform {
     /// The person's public profile as this node holds it.
