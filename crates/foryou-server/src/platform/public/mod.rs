@@ -5,7 +5,10 @@
 //! by the nodes of every other region to their projection and engines. So a node that serves
 //! only `eu` (`Config::serve`) shows the whole catalog and every public interaction while it
 //! never opens another region's backends. Nothing private crosses: no birthdate, no watch
-//! history, no favourites list (only counts), no settings but the public ones.
+//! history, no favourites list (only counts), no settings but the public ones. Two kinds of
+//! message are for other regions' staff rather than public: a report of another region's
+//! content (the reporter named by a pseudonym, with their note) for that region's moderators,
+//! and a boost in another region's feeds (public anyway, in every transparency log it reaches).
 //!
 //! Facts are states, not changes ("A likes V", "V has 12 views from region us"), so applying one
 //! twice changes nothing and a node may publish its region's whole public state again at any
