@@ -267,6 +267,13 @@ async function main() {
       body: JSON.stringify({ events: [{ id: 'maker-c1', kind: 'comment', video_id: id, text: 'thanks for watching' }] }) });
     check(r.status === 200, 'API comment failed: ' + r.status);
     const commentId = (await r.json()).results[0].comment_id;
+    // With a node per region the American's comment reaches the European's node on the public
+    // feed, a moment later.
+    for (let i = 0; i < 100; i++) {
+      const seen = await page.evaluate(async ([v, c]) => (await (await fetch(`/v1/videos/${v}/comments`)).json()).comments.some(x => x.id === c), [id, commentId]);
+      if (seen) break;
+      await sleep(50);
+    }
     await page.goto(`${base}/#/v/${id}`);
     await page.click(`section.item[data-id="${id}"] .fav`);
     await page.waitForSelector(`section.item[data-id="${id}"] .fav.on`);
@@ -447,8 +454,14 @@ async function main() {
     const up = await fetch(base + '/v1/videos', { method: 'POST', headers: { Authorization: 'Bearer ' + maker }, body: fd });
     check(up.status === 201, 'upload failed: ' + up.status);
     const promoted = (await up.json()).id;
+    const logSize = async () => Number((await (await fetch(`${base}/log/checkpoint`)).text()).split('\n')[1]);
+    const before = await logSize();
     const r = await j('POST', `/v1/admin/videos/${promoted}/boost`, { action: 'boost', reason: 'local election coverage', regions: ['eu', 'us', 'row'] }, boss);
     check(r.status === 201, 'boost failed: ' + r.status);
+    // The boost is in the transparency log of the node serving this page's region before it
+    // takes effect there (with a node per region, it reaches that node on the public feed).
+    for (let i = 0; i < 100 && await logSize() <= before; i++) await sleep(50);
+    check(await logSize() > before, 'the boost is not in the log of the node serving eu');
     await page.goto(`${base}/#/`);
     await page.reload();
     const sel = `section.item[data-id="${promoted}"]`;

@@ -136,6 +136,9 @@ pub(super) type Tallies = HashMap<(Region, VideoId), [u64; 3]>;
 /// The largest message body published; more facts about one subject go in several.
 const MAX_MESSAGE: usize = 256 * 1024;
 
+/// How long the feed's thread waits once it has caught up (the feed's lag, at most).
+const ROUND_MS: u64 = 50;
+
 /// Messages read from the feed at a time (each at most `MAX_MESSAGE` as this node publishes them,
 /// and never more than the stream's message limit: a batch is bounded in memory).
 const READ_BATCH: usize = 100;
@@ -520,7 +523,7 @@ impl Platform {
             }
             drop(p);
             if read < READ_BATCH {
-                std::thread::sleep(std::time::Duration::from_millis(200));
+                std::thread::sleep(std::time::Duration::from_millis(ROUND_MS));
             }
         });
     }
