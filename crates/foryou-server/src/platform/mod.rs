@@ -422,8 +422,9 @@ impl Platform {
         let mut next = 1;
         let mut foreign_erasures = Vec::new();
         loop {
-            let (read, erasures, _) = self.read_public_into(&mut w, &mut next)?;
-            foreign_erasures.extend(erasures);
+            let (read, batch) = self.read_public(&mut next)?;
+            let (actions, _) = self.apply_public(&mut w, batch)?;
+            foreign_erasures.extend(actions);
             if read == 0 {
                 break;
             }

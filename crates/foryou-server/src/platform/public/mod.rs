@@ -350,53 +350,66 @@ impl Platform {
         Ok(())
     }
 
-    /// Reads one batch of the feed from position `next` (moved on past it) and applies what
-    /// other regions published to `w`. Returns how many messages it read, the erasures among
-    /// them (for this node's stores and engines) and the catalog changes (for its engines).
+    /// Reads one batch of the feed from position `next` (moved on past it): the other regions'
+    /// messages, parsed, and how many messages it read (0: nothing new). Takes no lock of the
+    /// projection.
     #[allow(clippy::type_complexity)]
-    pub(super) fn read_public_into(
+    pub(super) fn read_public(
         &self,
-        w: &mut World,
         next: &mut u64,
-    ) -> Result<(usize, Vec<Fact>, Vec<(Option<Video>, VideoId)>), PlatformError> {
+    ) -> Result<(usize, Vec<(Region, Vec<Fact>)>), PlatformError> {
         let Some(feed) = self.feed.as_deref() else {
-            return Ok((0, Vec::new(), Vec::new()));
+            return Ok((0, Vec::new()));
         };
         let msgs = feed.read(*next, READ_BATCH)?;
         let Some(last) = msgs.last().map(|m| m.0) else {
-            return Ok((0, Vec::new(), Vec::new()));
+            return Ok((0, Vec::new()));
         };
-        let mut erasures = Vec::new();
-        let mut catalog: Vec<(Option<Video>, VideoId)> = Vec::new();
-        {
-            let mut foreign = self.foreign_tallies.lock().map_err(lock_err)?;
-            let mut releases = self.releases.lock().map_err(lock_err)?;
-            for (_, region, body) in &msgs {
-                if self.cells.credentials(region).is_ok_and(|c| c.is_some()) {
-                    continue; // this node's own region: applied as it was written
-                }
-                let Ok(facts) = serde_json::from_slice::<Vec<Fact>>(body) else {
-                    tracing::warn!(region = %region, "an unreadable public message skipped");
-                    continue;
-                };
-                for f in facts {
-                    match &f {
-                        Fact::Erased { .. } | Fact::Report { .. } | Fact::Boost { .. } => {
-                            erasures.push(f.clone())
-                        }
-                        Fact::Video(v) => catalog.push((Some(v.clone()), v.id)),
-                        Fact::VideoGone(id) => catalog.push((None, *id)),
-                        Fact::Release(r) => {
-                            releases.insert(region.clone(), r.clone());
-                        }
-                        _ => {}
-                    }
-                    w.apply_fact(region, f, &mut foreign);
-                }
+        let read = msgs.len();
+        *next = last + 1;
+        let mut out = Vec::new();
+        for (_, region, body) in msgs {
+            if self.cells.regions().any(|r| *r == region) {
+                continue; // this node's own region: applied as it was written
+            }
+            match serde_json::from_slice::<Vec<Fact>>(&body) {
+                Ok(facts) => out.push((region, facts)),
+                Err(_) => tracing::warn!(region = %region, "an unreadable public message skipped"),
             }
         }
-        *next = last + 1;
-        Ok((msgs.len(), erasures, catalog))
+        Ok((read, out))
+    }
+
+    /// Applies a batch of other regions' facts to `w`. Returns what asks more of this node
+    /// (erasures, reports, boosts: see [`Platform::act_on`]) and the catalog changes (for its
+    /// engines).
+    #[allow(clippy::type_complexity)]
+    pub(super) fn apply_public(
+        &self,
+        w: &mut World,
+        batch: Vec<(Region, Vec<Fact>)>,
+    ) -> Result<(Vec<Fact>, Vec<(Option<Video>, VideoId)>), PlatformError> {
+        let mut actions = Vec::new();
+        let mut catalog: Vec<(Option<Video>, VideoId)> = Vec::new();
+        let mut foreign = self.foreign_tallies.lock().map_err(lock_err)?;
+        let mut releases = self.releases.lock().map_err(lock_err)?;
+        for (region, facts) in batch {
+            for f in facts {
+                match &f {
+                    Fact::Erased { .. } | Fact::Report { .. } | Fact::Boost { .. } => {
+                        actions.push(f.clone())
+                    }
+                    Fact::Video(v) => catalog.push((Some(v.clone()), v.id)),
+                    Fact::VideoGone(id) => catalog.push((None, *id)),
+                    Fact::Release(r) => {
+                        releases.insert(region.clone(), r.clone());
+                    }
+                    _ => {}
+                }
+                w.apply_fact(&region, f, &mut foreign);
+            }
+        }
+        Ok((actions, catalog))
     }
 
     /// Reads the feed on from where this node stopped and applies what other regions
@@ -405,12 +418,16 @@ impl Platform {
         if self.feed.is_none() {
             return Ok(0);
         }
+        // Held until the batch is applied: batches apply in the feed's order.
         let mut next = self.feed_next.lock().map_err(lock_err)?;
-        let (read, erasures, catalog) = {
+        let (read, batch) = self.read_public(&mut next)?;
+        if batch.is_empty() {
+            return Ok(read);
+        }
+        let (erasures, catalog) = {
             let mut w = self.world.write().map_err(lock_err)?;
-            self.read_public_into(&mut w, &mut next)?
+            self.apply_public(&mut w, batch)?
         };
-        drop(next);
         // The engines learn the other regions' catalog; erasures reach this node's stores.
         for (_, cell) in self.cells.upkeep() {
             let mut e = cell.engine.write().map_err(lock_err)?;
@@ -422,6 +439,7 @@ impl Platform {
             }
         }
         self.act_on(erasures)?;
+        drop(next);
         Ok(read)
     }
 
