@@ -201,7 +201,7 @@ pub(crate) enum AdminCommand {
         /// Data directory.
         #[arg(long, default_value = "./foryou-data")]
         data: PathBuf,
-        /// Region list, as for `serve`.
+        /// Region list, as for `serve` (names alone: only those regions are opened).
         #[arg(long)]
         regions: Option<String>,
         /// Backends per region, as for `serve`.
@@ -298,11 +298,38 @@ pub(crate) struct ServeArgs {
     pub(crate) serve_regions: Option<String>,
 }
 
+/// The country map `--regions` gives (the default one when it gives none, or names alone).
 pub(crate) fn regions(spec: &Option<String>) -> Result<RegionMap> {
     match spec {
-        Some(s) => RegionMap::parse(s).map_err(|e| anyhow::anyhow!("--regions: {e}")),
-        None => Ok(RegionMap::default()),
+        Some(s) if s.contains('=') => {
+            RegionMap::parse(s).map_err(|e| anyhow::anyhow!("--regions: {e}"))
+        }
+        _ => Ok(RegionMap::default()),
     }
+}
+
+/// The regions a node serves: `list` is "eu,us" (from --serve-regions, or --regions with names
+/// alone); `None` (every region) without one, or when `list` is a country map.
+pub(crate) fn serve_list(
+    map: &RegionMap,
+    list: Option<&str>,
+) -> Result<Option<std::collections::BTreeSet<foryou_types::Region>>> {
+    let Some(list) = list.filter(|l| !l.contains('=')) else {
+        return Ok(None);
+    };
+    let all = map.all();
+    let mut serve = std::collections::BTreeSet::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let r = foryou_types::Region::new(name)
+            .ok()
+            .filter(|r| all.contains(r))
+            .with_context(|| format!("'{name}' is not one of this deployment's regions"))?;
+        serve.insert(r);
+    }
+    if serve.is_empty() {
+        bail!("the list of regions to serve names no region");
+    }
+    Ok(Some(serve))
 }
 
 impl ServeArgs {
@@ -320,15 +347,15 @@ impl ServeArgs {
 
     pub(crate) fn config(&self) -> Result<Config> {
         let mut c = Config::new(&self.data);
-        // "--regions eu,us" (names, no countries) says which regions this node serves.
-        let (map, serve) = match &self.regions {
-            Some(s) if !s.contains('=') => (None, Some(s)),
-            other => (other.clone(), None),
-        };
-        if serve.is_some() && self.serve_regions.is_some() {
+        if self.regions.as_deref().is_some_and(|s| !s.contains('=')) && self.serve_regions.is_some()
+        {
             bail!("--regions eu,us and --serve-regions say the same thing: give one");
         }
-        c.regions = regions(&map)?;
+        c.regions = regions(&self.regions)?;
+        c.serve = serve_list(
+            &c.regions,
+            self.serve_regions.as_deref().or(self.regions.as_deref()),
+        )?;
         c.max_video_ms = if self.classic_15s {
             15_000
         } else {
@@ -346,23 +373,7 @@ impl ServeArgs {
         c.store_cache_bytes = self.store_cache_mib << 20;
         c.secure_cookies = self.secure_cookies;
         c.log_origin = self.log_origin.clone();
-        if let Some(list) = serve.or(self.serve_regions.as_ref()) {
-            let all = c.regions.all();
-            let mut serve = std::collections::BTreeSet::new();
-            for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                let r = foryou_types::Region::new(name)
-                    .ok()
-                    .filter(|r| all.contains(r))
-                    .with_context(|| {
-                        format!("--serve-regions: '{name}' is not one of this deployment's regions")
-                    })?;
-                serve.insert(r);
-            }
-            if serve.is_empty() {
-                bail!("--serve-regions names no region");
-            }
-            c.serve = Some(serve);
-        }
+
         c.public_url = self
             .public_url
             .clone()

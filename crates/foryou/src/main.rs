@@ -239,6 +239,7 @@ fn main() -> Result<()> {
         } => {
             let mut config = Config::new(&data);
             config.regions = regions(&spec)?;
+            config.serve = cli::serve_list(&config.regions, spec.as_deref())?;
             let (platform, held) = open(config, file.as_deref(), &lease::Taking::at_once())?;
             let password = demo::random_password();
             platform

@@ -120,6 +120,26 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
     std::fs::write(&us_cfg, config("us", &us_db, "eu", trap_eu.addr)).expect("config");
     let eu_cfg_arg = eu_cfg.display().to_string();
     let us_cfg_arg = us_cfg.display().to_string();
+    // The operator makes a us admin with the us node's file, opening us and row only.
+    let made = Command::new(env!("CARGO_BIN_EXE_foryou"))
+        .args([
+            "admin",
+            "create",
+            "--handle",
+            "usboss",
+            "--country",
+            "US",
+            "--data",
+        ])
+        .arg(dir.join("us-node"))
+        .args(["--config", &us_cfg_arg, "--regions", "us,row"])
+        .output()
+        .expect("admin create");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     // (`--regions` with names alone says the same as `--serve-regions`.)
     let eu_node = spawn_env(
         &dir.join("eu-node"),
@@ -181,6 +201,26 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
             .expect("edge"),
     );
     assert!(wait_up(e, Duration::from_secs(20)), "edge");
+
+    // The admin logs in through the edge (the eu node first, which finds them on the feed).
+    let password = String::from_utf8_lossy(&made.stdout)
+        .split("one-time password: ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .expect("password")
+        .to_string();
+    let (s, v) = call(
+        e,
+        "POST",
+        "/v1/sessions",
+        None,
+        Some(json!({"handle": "usboss", "password": password})),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert!(
+        v["token"].as_str().is_some_and(|t| t.starts_with("fy_us_")),
+        "{v}"
+    );
 
     // A node asked for another region's work says which region serves it.
     let (s, v) = call(
@@ -294,15 +334,17 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
     let handles = |url: &str, r: &str| -> Vec<String> {
         let store = PgStore::open(Region::new(r).expect("region"), url, &PgOptions::default())
             .expect("open");
-        store
+        let mut h: Vec<String> = store
             .accounts()
             .expect("accounts")
             .into_iter()
             .map(|a| a.handle)
-            .collect()
+            .collect();
+        h.sort();
+        h
     };
     assert_eq!(handles(&eu_db, "eu"), ["europeanfan"]);
-    assert_eq!(handles(&us_db, "us"), ["americanmaker"]);
+    assert_eq!(handles(&us_db, "us"), ["americanmaker", "usboss"]);
 
     // The eu node's transparency log, as an auditor saw it before the node died.
     let text = |addr, path: &str| {
