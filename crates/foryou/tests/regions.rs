@@ -140,42 +140,23 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
+    // A node with a disk of its own (`name`), its region's file and the regions it serves.
+    let node = |name: &str, cfg: &str, flag: &str, serve: &str| {
+        let n = spawn_env(
+            &dir.join(name),
+            &["--config", cfg, flag, serve],
+            Some(&dir.join(format!("{name}.log"))),
+            &[],
+        );
+        assert!(wait_up(n.addr, Duration::from_secs(30)), "{name}");
+        n
+    };
     // (`--regions` with names alone says the same as `--serve-regions`.)
-    let eu_node = spawn_env(
-        &dir.join("eu-node"),
-        &["--config", &eu_cfg_arg, "--regions", "eu"],
-        Some(&dir.join("eu.log")),
-        &[],
-    );
-    let us_node = spawn_env(
-        &dir.join("us-node"),
-        &["--config", &us_cfg_arg, "--serve-regions", "us,row"],
-        Some(&dir.join("us.log")),
-        &[],
-    );
-    assert!(wait_up(eu_node.addr, Duration::from_secs(30)), "eu node");
-    assert!(wait_up(us_node.addr, Duration::from_secs(30)), "us node");
-    // A second node per region, each with a disk of its own: standing by, forwarding.
-    let eu_second = spawn_env(
-        &dir.join("eu-second"),
-        &["--config", &eu_cfg_arg, "--serve-regions", "eu"],
-        Some(&dir.join("eu-second.log")),
-        &[],
-    );
-    let us_second = spawn_env(
-        &dir.join("us-second"),
-        &["--config", &us_cfg_arg, "--serve-regions", "us,row"],
-        Some(&dir.join("us-second.log")),
-        &[],
-    );
-    assert!(
-        wait_up(eu_second.addr, Duration::from_secs(30)),
-        "second eu node"
-    );
-    assert!(
-        wait_up(us_second.addr, Duration::from_secs(30)),
-        "second us node"
-    );
+    let eu_node = node("eu-node", &eu_cfg_arg, "--regions", "eu");
+    let us_node = node("us-node", &us_cfg_arg, "--serve-regions", "us,row");
+    // A second node per region: standing by, forwarding.
+    let eu_second = node("eu-second", &eu_cfg_arg, "--serve-regions", "eu");
+    let us_second = node("us-second", &us_cfg_arg, "--serve-regions", "us,row");
     let edge_cfg = dir.join("edge.toml");
     std::fs::write(
         &edge_cfg,
