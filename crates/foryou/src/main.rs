@@ -82,6 +82,9 @@ fn open(
             platform.follow_public_feed();
             Ok((platform, Some(held)))
         }
+        None if config.serve.is_some() => bail!(
+            "serving some regions needs the public feed between regions: [public] events = \"nats://...\" in a --config file"
+        ),
         None => Ok((
             Arc::new(Platform::open(config, &backends::Embedded).map_err(fail)?),
             None,

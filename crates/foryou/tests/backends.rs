@@ -302,5 +302,33 @@ fn a_bad_config_stops_the_server_before_it_serves() {
         err.contains("[regions.eu] events") && err.contains("embedded"),
         "{err}"
     );
+    // Serving some regions needs the public feed between regions, from a file; and the regions
+    // must be the deployment's.
+    let refused = |args: &[&str], says: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_foryou"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+            .arg(dir.join("data"))
+            .args(args)
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{args:?} started");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    };
+    std::fs::write(&cfg, "[regions.eu]\nstore = \"embedded\"\n").expect("config");
+    let file = cfg.display().to_string();
+    refused(
+        &["--config", &file, "--serve-regions", "eu"],
+        "[public] events",
+    );
+    refused(&["--regions", "eu,us"], "[public] events");
+    refused(
+        &["--serve-regions", "mars"],
+        "'mars' is not one of this deployment's regions",
+    );
+    refused(
+        &["--regions", "eu", "--serve-regions", "eu"],
+        "say the same thing",
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
