@@ -234,6 +234,17 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
     // A European, on the eu node, finds it in their For You feed and plays it (the media is the
     // us node's: the edge is sent on).
     let fan = sign_up(e, "europeanfan", "DE");
+    // Handles are one namespace: the eu node knows the American's (from the feed).
+    let (s, v) = call(
+        e,
+        "POST",
+        "/v1/accounts",
+        None,
+        Some(
+            json!({"handle": "AmericanMaker", "password": "regional password", "birthdate": "1990-01-01", "country": "FR"}),
+        ),
+    );
+    assert_eq!(s, 409, "{v}");
     assert!(fan.starts_with("fy_eu_"), "{fan}");
     eventually("the American's clip in the European's For You feed", || {
         let (s, v) = call(e, "GET", "/v1/feed?limit=10", Some(&fan), None);

@@ -86,6 +86,11 @@ impl Platform {
             .ok_or_else(|| PlatformError::internal("the hashing threads are gone"))?
             .map_err(PlatformError::internal)?;
         let _guard = self.signup.lock().map_err(lock_err)?;
+        if self.cells.serves_some() {
+            // Handles are one namespace across regions: what other regions' nodes took up to
+            // now is on the public feed.
+            self.catch_up_public()?;
+        }
         let lower = handle.to_ascii_lowercase();
         if self
             .world
