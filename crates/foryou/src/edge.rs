@@ -132,8 +132,12 @@ async fn forward(State(edge): State<Arc<Edge>>, req: Request<Body>) -> Response<
     let (first, again) = if keep {
         let (parts, body) = req.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, KEPT_BODY).await else {
-            let mut r = unavailable(region.as_ref());
+            let mut r = proxy::unavailable(
+                "bad_body",
+                format!("the request body was cut off or is longer than its Content-Length (at most {KEPT_BODY} bytes here); send it again whole"),
+            );
             *r.status_mut() = StatusCode::BAD_REQUEST;
+            r.headers_mut().remove(axum::http::header::RETRY_AFTER);
             return r;
         };
         let copy = |bytes: axum::body::Bytes| {

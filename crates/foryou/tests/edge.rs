@@ -157,6 +157,19 @@ fn the_edge_routes_by_region_and_follows_a_takeover() {
         "the node that took the lease still forwards"
     );
 
+    // A body cut off short of its Content-Length: a 400 that says so, nothing sent on.
+    {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(e).expect("connect");
+        s.write_all(b"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"handle\":")
+            .expect("send");
+        s.shutdown(std::net::Shutdown::Write).expect("shutdown");
+        let mut raw = String::new();
+        let _ = s.read_to_string(&mut raw);
+        assert!(raw.starts_with("HTTP/1.1 400"), "{raw}");
+        assert!(raw.contains("bad_body"), "{raw}");
+    }
+
     // No node answers: a 503 that says so.
     drop(_second);
     let (s, v) = call(e, "GET", "/v1/feed", Some(&token), None);

@@ -182,19 +182,15 @@ impl Platform {
                 if chunk.is_empty() {
                     return;
                 }
-                let body = format!(
-                    "[{}]",
-                    chunk
-                        .iter()
-                        .map(|b| String::from_utf8_lossy(b).into_owned())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                );
+                // The facts' JSON, already serialised, as one array.
+                let mut body = b"[".to_vec();
+                body.extend_from_slice(&chunk.join(&b","[..]));
+                body.push(b']');
                 let mode = match mode {
                     Publish::Restate if !std::mem::take(&mut first) => Publish::Append,
                     m => m,
                 };
-                if let Err(e) = feed.publish(region, subject, body.as_bytes(), mode) {
+                if let Err(e) = feed.publish(region, subject, &body, mode) {
                     tracing::warn!(region = %region, error = %e, "public facts not published");
                 }
                 chunk.clear();
