@@ -1,13 +1,35 @@
-//! The batch model beside the per-event learner: an item-to-item model of the EASE family
-//! (Steck, 2019), `B = −P / diag(P)` with `P = (XᵀX + λI)⁻¹` and a zero diagonal, over the most
-//! engaged items (at most `batch_items`, so its memory is `batch_items²` and its time
-//! `batch_items³`), with each person's recent engagements as the rows of `X` and their strengths
-//! (play counts where the data has them) as weights. It is refit from a snapshot of the state on
-//! a background thread ([`BatchJob`]) and served with the per-event updates: it adds a candidate
-//! source and a feature the trained ranker weighs.
+//! The batch model beside the per-event learner: EASE (Steck, 2019), the item-to-item model
+//! `B = I − P·diag(P)⁻¹` with `P = (XᵀX + λI)⁻¹`, computed through the top `rank` eigenpairs of
+//! the Gram matrix `G = XᵀX`, so it holds `n·rank` numbers rather than `n²` and fits in
+//! `O(nnz·rank + n·rank²)` rather than `O(n³)`. With `G ≈ V·diag(σ)·Vᵀ`,
+//! `P ≈ I/λ − V·diag(c)·Vᵀ` where `c_k = σ_k / (λ(σ_k + λ))`, and an item `j` outside the
+//! history `x` scores `(x·V·diag(c)·V_jᵀ) / P_jj`. When the modelled items number at most the
+//! rank plus the oversampling, the eigenbasis is complete and the model is EASE exactly (a test
+//! holds it to a dense inverse); beyond, it is EASE restricted to the catalog's strongest
+//! directions, which is what makes it a low-rank model for large catalogs.
+//!
+//! The rows of `X` are each person's recent engagements (at most `batch_history`) with their
+//! strengths (play counts where the data has them) as weights, over the `batch_items` most engaged
+//! items. The eigenpairs come from randomised subspace iteration (Halko, Martinsson & Tropp, 2011)
+//! with a Rayleigh-Ritz step solved by Jacobi rotations, all in this file. It is refit from a
+//! snapshot of the state on a background thread ([`BatchJob`]) and served with the per-event
+//! updates: it adds a candidate source and a feature the trained ranker weighs.
 
+use crate::linalg;
 use crate::state::State;
+use rand::{Rng, SeedableRng};
 use rustc_hash::FxHashMap;
+
+/// Columns beyond the rank that the subspace iteration carries (they make the top `rank`
+/// directions converge in a few rounds).
+const OVERSAMPLE: usize = 32;
+/// Rounds of subspace iteration.
+const ROUNDS: usize = 3;
+/// Directions a feed's first pass over the items reads (see [`ItemModel::top`]).
+const SCAN_DIMS: usize = 32;
+/// Items the first pass keeps per item asked for, and at least.
+const SHORTLIST_PER_ITEM: usize = 8;
+const SHORTLIST_MIN: usize = 1000;
 
 /// What a fit reads, taken from the state under its lock; [`BatchJob::fit`] runs anywhere.
 pub struct BatchJob {
@@ -16,29 +38,53 @@ pub struct BatchJob {
     /// Rows of `X`: per person, (column, weight).
     rows: Vec<Vec<(u32, f32)>>,
     lambda: f64,
+    rank: usize,
+    seed: u64,
     /// The state's `learned` counter when the job was taken.
     pub learned_at: u64,
 }
 
-/// A fitted item-to-item model.
+/// A fitted model.
 pub struct ItemModel {
     /// Column → item slot.
     slots: Vec<u32>,
     /// Item slot → column.
     index: FxHashMap<u32, u32>,
-    /// `B`, row-major: `b[i·n + j]` is how much engaging with `i` says about `j`.
-    b: Vec<f32>,
+    /// Columns of `V` kept.
+    rank: usize,
+    /// `V`, row-major `n × rank`.
+    v: Vec<f32>,
+    /// `c_k`.
+    c: Vec<f32>,
+    /// `1 / P_jj`.
+    inv_diag: Vec<f32>,
     /// The state's `learned` counter of the data it was fitted on.
     pub learned_at: u64,
 }
 
+/// A person's position in the model's space, `x·V·diag(c)`, and the columns of their history.
+pub struct Taste {
+    y: Vec<f32>,
+    own: Vec<u32>,
+}
+
 impl BatchJob {
-    /// The job for `state`: its `max_items` most engaged live items, each person's recent
-    /// engagements among them.
-    pub fn new(state: &State, max_items: usize, lambda: f64) -> BatchJob {
+    /// The job for `state`: its `max_items` most engaged live items, each person's latest
+    /// `history` engagements among them.
+    pub fn new(
+        state: &State,
+        max_items: usize,
+        history: usize,
+        lambda: f64,
+        rank: usize,
+        seed: u64,
+    ) -> BatchJob {
+        let latest = |r: &std::collections::VecDeque<(u32, f32)>| {
+            r.iter().rev().take(history).copied().collect::<Vec<_>>()
+        };
         let mut counts: FxHashMap<u32, u32> = FxHashMap::default();
         for u in state.users.values() {
-            for &(i, _) in &u.recent {
+            for (i, _) in latest(&u.recent) {
                 if state.items.get(i as usize).is_some_and(|it| it.live) {
                     *counts.entry(i).or_default() += 1;
                 }
@@ -56,7 +102,7 @@ impl BatchJob {
         let mut rows = Vec::new();
         for u in state.users.values() {
             let mut row: Vec<(u32, f32)> = Vec::new();
-            for &(i, w) in &u.recent {
+            for (i, w) in latest(&u.recent) {
                 if let Some(&c) = index.get(&i) {
                     match row.iter_mut().find(|(x, _)| *x == c) {
                         Some(e) => e.1 = e.1.max(w),
@@ -72,38 +118,85 @@ impl BatchJob {
             items,
             rows,
             lambda,
+            rank,
+            seed,
             learned_at: state.learned,
         }
     }
 
-    /// Fits the model (`O(n³)` for `n` items, `8·n²` bytes), splitting the elimination over
-    /// `threads`.
+    /// Fits the model, the heavy products split over `threads`.
     pub fn fit(self, threads: usize) -> ItemModel {
         let n = self.items.len();
-        let mut g = vec![0.0f64; n * n];
-        for row in &self.rows {
-            for &(i, wi) in row {
-                for &(j, wj) in row {
-                    g[i as usize * n + j as usize] += f64::from(wi) * f64::from(wj);
-                }
+        let threads = threads.max(1);
+        let m = (self.rank + OVERSAMPLE).min(n);
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(self.seed ^ self.learned_at);
+        // Q: column-major n × m, orthonormal.
+        let mut q: Vec<f64> = (0..n * m).map(|_| rng.gen::<f64>() - 0.5).collect();
+        linalg::orthonormalise(&mut q, n, m, &mut rng);
+        for _ in 0..ROUNDS {
+            q = gram_times(&self.rows, &q, n, m, threads);
+            linalg::orthonormalise(&mut q, n, m, &mut rng);
+        }
+        // Rayleigh-Ritz: T = Qᵀ G Q, its eigenpairs W, and V = Q W.
+        let z = gram_times(&self.rows, &q, n, m, threads);
+        let t = linalg::cross(&q, &z, n, m);
+        let (sigma, w) = linalg::symmetric_eigen(t, m);
+        let rank = self.rank.min(m);
+        let order: Vec<usize> = {
+            let mut o: Vec<usize> = (0..m).collect();
+            o.sort_by(|&a, &b| sigma[b].total_cmp(&sigma[a]));
+            o.truncate(rank);
+            o
+        };
+        let lambda = self.lambda.max(1e-6);
+        let s: Vec<f64> = order.iter().map(|&col| sigma[col].max(0.0)).collect();
+        let c: Vec<f32> = s
+            .iter()
+            .map(|s| (s / (lambda * (s + lambda))) as f32)
+            .collect();
+        // Wᵀ of the kept eigenvectors (rank × m, rows contiguous) and Q row by row.
+        let mut wt = vec![0.0f64; rank * m];
+        for (k, &col) in order.iter().enumerate() {
+            for l in 0..m {
+                wt[k * m + l] = w[l * m + col];
             }
         }
-        for i in 0..n {
-            g[i * n + i] += self.lambda;
-        }
-        invert_spd(&mut g, n, threads.max(1));
-        let mut b = vec![0.0f32; n * n];
-        for i in 0..n {
-            for j in 0..n {
-                if i != j {
-                    let d = g[j * n + j];
-                    b[i * n + j] = if d.abs() > 1e-12 {
-                        (-g[i * n + j] / d) as f32
-                    } else {
-                        0.0
-                    };
+        let qr = linalg::transpose(&q, m, n);
+        drop(q);
+        let mut v = vec![0.0f32; n * rank];
+        let mut inv_diag = vec![0.0f32; n];
+        let rows_of = |first: usize, v: &mut [f32], inv_diag: &mut [f32]| {
+            for (r, (vj, dj)) in v
+                .chunks_mut(rank.max(1))
+                .zip(inv_diag.iter_mut())
+                .enumerate()
+            {
+                let j = first + r;
+                let qj = &qr[j * m..(j + 1) * m];
+                let (mut norm, mut diag) = (0.0f64, 0.0f64);
+                for k in 0..rank {
+                    let x = linalg::dot(qj, &wt[k * m..(k + 1) * m]);
+                    vj[k] = x as f32;
+                    norm += x * x;
+                    diag += x * x / (s[k] + lambda);
                 }
+                // P_jj = (1 − ‖V_j‖²)/λ + Σ_k V_jk² / (σ_k + λ), always positive.
+                let d = (1.0 - norm).max(0.0) / lambda + diag;
+                *dj = if d > 0.0 { (1.0 / d) as f32 } else { 0.0 };
             }
+        };
+        if rank > 0 {
+            let per = n.div_ceil(threads).max(1);
+            std::thread::scope(|sc| {
+                for (t, (vc, dc)) in v
+                    .chunks_mut(per * rank)
+                    .zip(inv_diag.chunks_mut(per))
+                    .enumerate()
+                {
+                    let rows_of = &rows_of;
+                    sc.spawn(move || rows_of(t * per, vc, dc));
+                }
+            });
         }
         let index = self
             .items
@@ -114,53 +207,59 @@ impl BatchJob {
         ItemModel {
             slots: self.items,
             index,
-            b,
+            rank,
+            v,
+            c,
+            inv_diag,
             learned_at: self.learned_at,
         }
     }
 }
 
-/// Inverts a symmetric positive definite matrix in place by Gauss-Jordan elimination without
-/// pivoting (safe for such matrices), each step's row updates split over `threads`.
-fn invert_spd(a: &mut [f64], n: usize, threads: usize) {
-    for k in 0..n {
-        let pivot = a[k * n + k];
-        if pivot.abs() < 1e-12 {
-            continue;
-        }
-        let inv = 1.0 / pivot;
-        // Row k scaled, with its own column set to the inverse's.
-        let mut row_k: Vec<f64> = a[k * n..(k + 1) * n].iter().map(|x| x * inv).collect();
-        row_k[k] = inv;
-        let update = |rows: &mut [f64], first: usize| {
-            for (r, row) in rows.chunks_mut(n).enumerate() {
-                let i = first + r;
-                if i == k {
-                    continue;
-                }
-                let f = row[k];
-                if f == 0.0 {
-                    continue;
-                }
-                for (x, y) in row.iter_mut().zip(&row_k) {
-                    *x -= f * y;
-                }
-                row[k] = -f * inv;
+/// `G·Q = Xᵀ(X·Q)` for `Q` column-major `n × m`, without forming `G`: per row of `X`, the row's
+/// combination of `Q`'s rows, spread back over the row's columns. Returns column-major.
+fn gram_times(rows: &[Vec<(u32, f32)>], q: &[f64], n: usize, m: usize, threads: usize) -> Vec<f64> {
+    let qr = linalg::transpose(q, m, n); // row-major n × m
+    let part = |rows: &[Vec<(u32, f32)>]| {
+        let mut z = vec![0.0f64; n * m];
+        let mut t = vec![0.0f64; m];
+        for row in rows {
+            t.iter_mut().for_each(|x| *x = 0.0);
+            for &(i, w) in row {
+                let src = &qr[i as usize * m..(i as usize + 1) * m];
+                let w = f64::from(w);
+                t.iter_mut().zip(src).for_each(|(a, b)| *a += w * b);
             }
-        };
-        let per = n.div_ceil(threads).max(1);
-        if threads == 1 || n < 256 {
-            update(a, 0);
-        } else {
-            std::thread::scope(|s| {
-                for (t, chunk) in a.chunks_mut(per * n).enumerate() {
-                    let update = &update;
-                    s.spawn(move || update(chunk, t * per));
-                }
-            });
+            for &(j, w) in row {
+                let dst = &mut z[j as usize * m..(j as usize + 1) * m];
+                let w = f64::from(w);
+                dst.iter_mut().zip(&t).for_each(|(a, b)| *a += w * b);
+            }
         }
-        a[k * n..(k + 1) * n].copy_from_slice(&row_k);
-    }
+        z
+    };
+    let z = if threads == 1 || rows.len() < 1024 {
+        part(rows)
+    } else {
+        let per = rows.len().div_ceil(threads);
+        let parts: Vec<Vec<f64>> = std::thread::scope(|s| {
+            let handles: Vec<_> = rows
+                .chunks(per)
+                .map(|chunk| s.spawn(move || part(chunk)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a fit thread panicked"))
+                .collect()
+        });
+        let mut parts = parts.into_iter();
+        let mut z = parts.next().unwrap_or_else(|| vec![0.0; n * m]);
+        for p in parts {
+            z.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
+        }
+        z
+    };
+    linalg::transpose(&z, n, m)
 }
 
 impl ItemModel {
@@ -174,44 +273,68 @@ impl ItemModel {
         self.slots.is_empty()
     }
 
-    /// The score of `item` for a person with this weighted history.
-    pub fn score(&self, history: &[(u32, f32)], item: u32) -> f32 {
-        let Some(&j) = self.index.get(&item) else {
-            return 0.0;
-        };
-        let n = self.slots.len();
-        history
-            .iter()
-            .filter_map(|&(h, w)| {
-                self.index
-                    .get(&h)
-                    .map(|&i| w * self.b[i as usize * n + j as usize])
-            })
-            .sum()
-    }
-
-    /// The `k` best-scored items for a weighted history, best first.
-    pub fn top(&self, history: &[(u32, f32)], k: usize) -> Vec<(u32, f32)> {
-        let n = self.slots.len();
-        let mut acc = vec![0.0f32; n];
-        let mut any = false;
+    /// The person with this weighted history in the model's space; `None` when no item of the
+    /// history is modelled.
+    pub fn taste(&self, history: &[(u32, f32)]) -> Option<Taste> {
+        let r = self.rank;
+        let mut y = vec![0.0f32; r];
+        let mut own = Vec::new();
         for &(h, w) in history {
             if let Some(&i) = self.index.get(&h) {
-                any = true;
-                let row = &self.b[i as usize * n..(i as usize + 1) * n];
-                for (a, b) in acc.iter_mut().zip(row) {
-                    *a += w * b;
-                }
+                own.push(i);
+                let row = &self.v[i as usize * r..(i as usize + 1) * r];
+                y.iter_mut().zip(row).for_each(|(a, b)| *a += w * b);
             }
         }
-        if !any {
-            return Vec::new();
+        if own.is_empty() {
+            return None;
         }
-        let mut out: Vec<(u32, f32)> = acc
+        y.iter_mut().zip(&self.c).for_each(|(a, c)| *a *= c);
+        Some(Taste { y, own })
+    }
+
+    fn column_score(&self, t: &Taste, j: usize) -> f32 {
+        let r = self.rank;
+        let row = &self.v[j * r..(j + 1) * r];
+        linalg::dot32(row, &t.y) * self.inv_diag[j]
+    }
+
+    /// The score of `item` for a person in the model's space (0 for an item it does not model
+    /// or one of their own).
+    pub fn score(&self, t: &Taste, item: u32) -> f32 {
+        match self.index.get(&item) {
+            Some(&j) if !t.own.contains(&j) => self.column_score(t, j as usize),
+            _ => 0.0,
+        }
+    }
+
+    /// The `k` best-scored items for a person, best first, none of their own. Over many items
+    /// the scan is in two passes: every item scored on the model's strongest [`SCAN_DIMS`]
+    /// directions, then the best [`SHORTLIST_PER_ITEM`]` · k` of those scored exactly, so a
+    /// feed reads a fraction of the model (the returned scores are always exact).
+    pub fn top(&self, t: &Taste, k: usize) -> Vec<(u32, f32)> {
+        let n = self.slots.len();
+        let shortlist = k.saturating_mul(SHORTLIST_PER_ITEM).max(SHORTLIST_MIN);
+        let columns: Vec<usize> = if self.rank >= 2 * SCAN_DIMS && n > 2 * shortlist {
+            let r = self.rank;
+            let head = &t.y[..SCAN_DIMS];
+            let mut rough: Vec<(u32, f32)> = (0..n)
+                .map(|j| {
+                    let row = &self.v[j * r..j * r + SCAN_DIMS];
+                    (j as u32, linalg::dot32(row, head) * self.inv_diag[j])
+                })
+                .collect();
+            rough.select_nth_unstable_by(shortlist - 1, |a, b| b.1.total_cmp(&a.1));
+            rough.truncate(shortlist);
+            rough.into_iter().map(|(j, _)| j as usize).collect()
+        } else {
+            (0..n).collect()
+        };
+        let mut out: Vec<(u32, f32)> = columns
             .into_iter()
-            .enumerate()
+            .filter(|j| !t.own.contains(&(*j as u32)))
+            .map(|j| (self.slots[j], self.column_score(t, j)))
             .filter(|(_, s)| *s > 0.0)
-            .map(|(c, s)| (self.slots[c], s))
             .collect();
         let k = k.min(out.len());
         if k == 0 {
@@ -228,31 +351,118 @@ impl ItemModel {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_inverse_is_an_inverse() {
-        let n = 300;
-        // A random SPD matrix: MᵀM + n·I.
-        let mut s = 11u64;
-        let mut m = vec![0.0f64; n * n];
-        for x in m.iter_mut() {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
-            *x = ((s >> 33) as f64 / (1u64 << 31) as f64) - 0.5;
+    /// EASE the dense way, as the paper writes it: `B = −P / diag(P)`, zero diagonal.
+    fn dense_ease(rows: &[Vec<(u32, f32)>], n: usize, lambda: f64) -> Vec<f64> {
+        let mut g = vec![0.0f64; n * n];
+        for row in rows {
+            for &(i, wi) in row {
+                for &(j, wj) in row {
+                    g[i as usize * n + j as usize] += f64::from(wi) * f64::from(wj);
+                }
+            }
         }
-        let mut a = vec![0.0f64; n * n];
+        // P = G⁻¹ (with λ on the diagonal) through the eigenpairs of a symmetric matrix.
+        for i in 0..n {
+            g[i * n + i] += lambda;
+        }
+        let (vals, w) = linalg::symmetric_eigen(g, n);
+        let mut p = vec![0.0f64; n * n];
         for i in 0..n {
             for j in 0..n {
-                a[i * n + j] = (0..n).map(|k| m[k * n + i] * m[k * n + j]).sum::<f64>();
-            }
-            a[i * n + i] += n as f64 / 10.0;
-        }
-        let orig = a.clone();
-        invert_spd(&mut a, n, 2);
-        for i in (0..n).step_by(37) {
-            for j in (0..n).step_by(29) {
-                let v: f64 = (0..n).map(|k| orig[i * n + k] * a[k * n + j]).sum();
-                let want = if i == j { 1.0 } else { 0.0 };
-                assert!((v - want).abs() < 1e-8, "({i},{j}) {v}");
+                p[i * n + j] = (0..n).map(|k| w[i * n + k] * w[j * n + k] / vals[k]).sum();
             }
         }
+        let mut b = vec![0.0f64; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                if i != j {
+                    b[i * n + j] = -p[i * n + j] / p[j * n + j];
+                }
+            }
+        }
+        b
+    }
+
+    fn world(n: usize, people: usize, seed: u64) -> Vec<Vec<(u32, f32)>> {
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        (0..people)
+            .map(|_| {
+                // Two taste groups, so the data has structure.
+                let half = rng.gen_range(0..2u32);
+                let mut row: Vec<(u32, f32)> = Vec::new();
+                for _ in 0..rng.gen_range(2..9) {
+                    let i = if rng.gen_bool(0.8) {
+                        half * (n as u32 / 2) + rng.gen_range(0..n as u32 / 2)
+                    } else {
+                        rng.gen_range(0..n as u32)
+                    };
+                    if !row.iter().any(|r| r.0 == i) {
+                        row.push((i, rng.gen_range(1..4) as f32));
+                    }
+                }
+                row
+            })
+            .collect()
+    }
+
+    fn job(rows: Vec<Vec<(u32, f32)>>, n: usize, rank: usize) -> BatchJob {
+        BatchJob {
+            items: (0..n as u32).map(|i| i + 1000).collect(),
+            rows,
+            lambda: 20.0,
+            rank,
+            seed: 5,
+            learned_at: 0,
+        }
+    }
+
+    #[test]
+    fn with_a_full_rank_it_is_ease_exactly() {
+        let n = 60;
+        let rows = world(n, 400, 1);
+        let b = dense_ease(&rows, n, 20.0);
+        for threads in [1, 2] {
+            let model = job(rows.clone(), n, 64).fit(threads);
+            let history = [(1003u32, 1.0f32), (1010, 0.5), (1041, 2.0)];
+            let taste = model.taste(&history).expect("modelled history");
+            for j in 0..n {
+                let item = 1000 + j as u32;
+                let want: f64 = if history.iter().any(|h| h.0 == item) {
+                    0.0
+                } else {
+                    history
+                        .iter()
+                        .map(|&(h, w)| f64::from(w) * b[(h - 1000) as usize * n + j])
+                        .sum()
+                };
+                let got = model.score(&taste, item);
+                assert!(
+                    (f64::from(got) - want).abs() < 1e-4,
+                    "item {j}: {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_low_rank_model_keeps_the_taste_groups_apart() {
+        let n = 400;
+        let rows = world(n, 3000, 2);
+        let model = job(rows, n, 8).fit(2);
+        assert_eq!(model.len(), n);
+        // Someone who engaged only with the first half is shown the first half.
+        let history: Vec<(u32, f32)> = (0..10).map(|i| (1000 + i * 7, 1.0)).collect();
+        let top = model.top(&model.taste(&history).expect("modelled"), 20);
+        assert_eq!(top.len(), 20);
+        let first_half = top.iter().filter(|(i, _)| *i < 1000 + n as u32 / 2).count();
+        assert!(
+            first_half >= 18,
+            "{first_half} of 20 from the person's half"
+        );
+        assert!(top.iter().all(|(i, _)| !history.iter().any(|h| h.0 == *i)));
+        // Scores agree with the ranking, and an unmodelled history has no taste.
+        let taste = model.taste(&history).expect("modelled");
+        assert!((model.score(&taste, top[0].0) - top[0].1).abs() < 1e-6);
+        assert!(model.taste(&[(5, 1.0)]).is_none());
     }
 }

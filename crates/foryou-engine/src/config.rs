@@ -49,13 +49,24 @@ pub struct EngineConfig {
     pub new_video_window_h: f64,
     /// Exposures of a new video's first audience.
     pub first_pool: f32,
-    /// Items the batch item-to-item model covers, the most engaged first (0: no batch model);
-    /// its memory grows with the square and its fit with the cube of this.
+    /// Items the batch model covers, the most engaged first (0: no batch model); its memory is
+    /// `batch_items × batch_rank` numbers and a feed scans them once.
     #[serde(default = "default_batch_items")]
     pub batch_items: usize,
     /// The batch model's regularisation (λ of EASE).
     #[serde(default = "default_batch_lambda")]
     pub batch_lambda: f64,
+    /// Rank of the batch model: EASE exactly while it covers at most this many items (plus 32),
+    /// its strongest `batch_rank` directions beyond.
+    #[serde(default = "default_batch_rank")]
+    pub batch_rank: usize,
+    /// Engagements per person the batch model is fitted on and scores from, the latest first;
+    /// the learner keeps this many per person (so it bounds per-user memory too).
+    #[serde(default = "default_batch_history")]
+    pub batch_history: usize,
+    /// Recency half-life over those engagements when the batch model scores, in engagements.
+    #[serde(default = "default_batch_half_life")]
+    pub batch_half_life: f32,
     /// Step size of the trained ranker's online learning (0: the heads stay as they start).
     #[serde(default = "default_ranker_rate")]
     pub ranker_rate: f32,
@@ -125,6 +136,9 @@ impl Default for EngineConfig {
             ranker_rate: default_ranker_rate(),
             batch_items: default_batch_items(),
             batch_lambda: default_batch_lambda(),
+            batch_rank: default_batch_rank(),
+            batch_history: default_batch_history(),
+            batch_half_life: default_batch_half_life(),
             ranker_l2: default_ranker_l2(),
             ranker_negatives: default_ranker_negatives(),
             ranker_every: default_ranker_every(),
@@ -191,11 +205,23 @@ fn default_ranker_l2() -> f32 {
 }
 
 fn default_batch_items() -> usize {
-    2000
+    20_000
 }
 
 fn default_batch_lambda() -> f64 {
-    100.0
+    200.0
+}
+
+fn default_batch_rank() -> usize {
+    256
+}
+
+fn default_batch_history() -> usize {
+    200
+}
+
+fn default_batch_half_life() -> f32 {
+    50.0
 }
 
 fn default_ranker_negatives() -> usize {

@@ -493,7 +493,11 @@ impl Engine {
         cooc.learn(i, strength, recent, &self.config.cooc);
         embed.learn(i, recent, &groups, &self.config.embed, &mut rng);
         u.recent.push_back((i, strength));
-        let cap = self.config.history_len.max(self.config.cooc.window);
+        let cap = self
+            .config
+            .history_len
+            .max(self.config.cooc.window)
+            .max(self.config.batch_history);
         while u.recent.len() > cap {
             u.recent.pop_front();
         }
@@ -567,6 +571,16 @@ impl Engine {
     }
 
     pub(crate) fn user_query<'a>(&'a self, req: &'a FeedRequest) -> Query<'a> {
+        self.user_query_within(req, None)
+    }
+
+    /// The query for a request, reading at most `cap` recent engagements of each kind when given
+    /// (the ranker's training steps weigh against the latest few).
+    pub(crate) fn user_query_within<'a>(
+        &'a self,
+        req: &'a FeedRequest,
+        cap: Option<usize>,
+    ) -> Query<'a> {
         let personal = req.mode == FeedMode::Personalised;
         // The non-personalised mode reads no user state at all; an unknown user is an empty one.
         let user: Option<&UserState> =
@@ -576,7 +590,7 @@ impl Engine {
         let weighted = |items: &mut dyn Iterator<Item = (u32, f32)>| -> Vec<(u32, f32)> {
             let mut w = 1.0;
             items
-                .take(self.config.history_len)
+                .take(cap.unwrap_or(self.config.history_len))
                 .map(|(i, s)| {
                     let r = (i, w * s);
                     w *= decay;
@@ -590,6 +604,26 @@ impl Engine {
         let negative = user
             .map(|u| weighted(&mut u.negative.iter().rev().map(|&i| (i, 1.0))))
             .unwrap_or_default();
+        let (batch_taste, batch_mass) = match (self.batch.as_deref(), user) {
+            (Some(model), Some(u)) => {
+                let decay = 0.5f32.powf(1.0 / self.config.batch_half_life.max(1e-3));
+                let mut w = 1.0;
+                let latest: Vec<(u32, f32)> = u
+                    .recent
+                    .iter()
+                    .rev()
+                    .take(cap.unwrap_or(self.config.batch_history))
+                    .map(|&(i, s)| {
+                        let r = (i, w * s);
+                        w *= decay;
+                        r
+                    })
+                    .collect();
+                let mass = latest.iter().map(|h| h.1).sum();
+                (model.taste(&latest), mass)
+            }
+            _ => (None, 0.0),
+        };
         let vector = if history.is_empty() {
             None
         } else {
@@ -611,6 +645,8 @@ impl Engine {
             batch: self.batch.as_deref(),
             user,
             history,
+            batch_taste,
+            batch_mass,
             negative,
             vector,
             following,

@@ -81,10 +81,8 @@ impl Hydrator for BatchFeatures {
         "batch"
     }
     fn hydrate(&self, q: &Query, c: &mut Candidate) {
-        if let Some(m) = q.batch {
-            if !q.history.is_empty() {
-                c.batch = m.score(&q.history, c.item);
-            }
+        if let (Some(m), Some(t)) = (q.batch, &q.batch_taste) {
+            c.batch = m.score(t, c.item);
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod impressions;
 pub mod interests;
 mod intern;
 mod learn;
+mod linalg;
 pub mod model;
 pub mod pipeline;
 pub mod rank;

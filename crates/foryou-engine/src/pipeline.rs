@@ -188,6 +188,11 @@ pub struct Query<'a> {
     pub user: Option<&'a UserState>,
     /// Recent engagements with recency weights, newest first.
     pub history: Vec<(u32, f32)>,
+    /// The person in the batch model's space (their latest `batch_history` engagements with
+    /// `batch_half_life` recency weights), when the model covers any of them.
+    pub batch_taste: Option<crate::batch::Taste>,
+    /// The total weight of that history (the batch feature's scale).
+    pub batch_mass: f32,
     /// Recent negative feedback with recency weights, newest first.
     pub negative: Vec<(u32, f32)>,
     /// The user's taste vector.

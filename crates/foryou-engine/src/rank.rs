@@ -150,8 +150,7 @@ pub fn features(q: &Query, c: &Candidate, pop: f32) -> [f32; NF] {
     let age_h = q.req.now_ms.saturating_sub(item.created_ms) as f64 / 3.6e6;
     x[F::Fresh as usize] = 0.5f64.powf(age_h / 24.0) as f32;
     if q.user.is_some() {
-        let history_mass: f32 = q.history.iter().map(|h| h.1).sum::<f32>().max(1e-6);
-        x[F::Batch as usize] = BATCH_SCALE * c.batch / history_mass;
+        x[F::Batch as usize] = BATCH_SCALE * c.batch / q.batch_mass.max(1e-6);
     }
     x
 }

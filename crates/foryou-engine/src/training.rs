@@ -82,7 +82,10 @@ impl Engine {
         crate::batch::BatchJob::new(
             &self.state,
             self.config.batch_items,
+            self.config.batch_history,
             self.config.batch_lambda,
+            self.config.batch_rank,
+            self.config.seed,
         )
     }
 
@@ -175,14 +178,10 @@ impl Engine {
         }
         let req = FeedRequest::new(user, negatives, now_ms);
         let weighed = {
-            let mut q = self.user_query(&req);
             // The most recent engagements carry most of the recency-weighted history; weighing
             // against them alone keeps a step cheap on the learner's path.
             let cap = self.config.ranker_history;
-            if cap > 0 {
-                q.history.truncate(cap);
-                q.negative.truncate(cap);
-            }
+            let q = self.user_query_within(&req, (cap > 0).then_some(cap));
             self.pipeline.weigh(&q, &items)
         };
         let (rate, l2) = (self.config.ranker_rate, self.config.ranker_l2);

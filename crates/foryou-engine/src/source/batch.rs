@@ -10,11 +10,13 @@ impl CandidateSource for BatchModel {
         "batch"
     }
     fn enabled(&self, q: &Query) -> bool {
-        q.user.is_some() && q.batch.is_some() && !q.history.is_empty()
+        q.user.is_some() && q.batch.is_some() && q.batch_taste.is_some()
     }
     fn fetch(&self, q: &Query, out: &mut Candidates) {
-        let Some(m) = q.batch else { return };
-        for (i, s) in m.top(&q.history, q.config.per_source) {
+        let (Some(m), Some(t)) = (q.batch, &q.batch_taste) else {
+            return;
+        };
+        for (i, s) in m.top(t, q.config.per_source) {
             out.add(i, Origin::Batch).batch = s;
         }
     }
