@@ -5,13 +5,12 @@ use crate::ann::{Hnsw, HnswConfig, VectorIndex};
 use crate::embed::Group;
 use crate::explore;
 use crate::learn::{add_stats, coengagement_feature, learn_affinity, signal, AFFINITY_CAP};
-use crate::pipeline::{Pipeline, Query};
+use crate::pipeline::Pipeline;
 use crate::rerank::PagePlan;
-use crate::state::{Item, State, Stats, UserState};
-use crate::{EngineConfig, EngineError, FeedMode, FeedRequest, ItemMeta, Recommendation};
+use crate::state::{Item, State, Stats};
+use crate::{EngineConfig, EngineError, FeedRequest, ItemMeta, Recommendation};
 use foryou_types::{EventKind, EventRecord, NotInterestedTarget, UserId, VideoId};
 use rand::SeedableRng;
-use rustc_hash::FxHashSet;
 
 /// The input of an ANN index build, taken from the engine so the build can run off its lock.
 pub struct IndexJob {
@@ -570,90 +569,6 @@ impl Engine {
         n - self.state.users.len()
     }
 
-    pub(crate) fn user_query<'a>(&'a self, req: &'a FeedRequest) -> Query<'a> {
-        self.user_query_within(req, None)
-    }
-
-    /// The query for a request, reading at most `cap` recent engagements of each kind when given
-    /// (the ranker's training steps weigh against the latest few).
-    pub(crate) fn user_query_within<'a>(
-        &'a self,
-        req: &'a FeedRequest,
-        cap: Option<usize>,
-    ) -> Query<'a> {
-        let personal = req.mode == FeedMode::Personalised;
-        // The non-personalised mode reads no user state at all; an unknown user is an empty one.
-        let user: Option<&UserState> =
-            personal.then(|| self.state.users.get(&req.user).unwrap_or(&EMPTY_USER));
-        let decay = 0.5f32.powf(1.0 / self.config.history_half_life.max(1e-3));
-        // Newest first, each weighted `strength · decay^k` for the k-th most recent.
-        let weighted = |items: &mut dyn Iterator<Item = (u32, f32)>| -> Vec<(u32, f32)> {
-            let mut w = 1.0;
-            items
-                .take(cap.unwrap_or(self.config.history_len))
-                .map(|(i, s)| {
-                    let r = (i, w * s);
-                    w *= decay;
-                    r
-                })
-                .collect()
-        };
-        let history = user
-            .map(|u| weighted(&mut u.recent.iter().rev().copied()))
-            .unwrap_or_default();
-        let negative = user
-            .map(|u| weighted(&mut u.negative.iter().rev().map(|&i| (i, 1.0))))
-            .unwrap_or_default();
-        let (batch_taste, batch_mass) = match (self.batch.as_deref(), user) {
-            (Some(model), Some(u)) => {
-                let decay = 0.5f32.powf(1.0 / self.config.batch_half_life.max(1e-3));
-                let mut w = 1.0;
-                let latest: Vec<(u32, f32)> = u
-                    .recent
-                    .iter()
-                    .rev()
-                    .take(cap.unwrap_or(self.config.batch_history))
-                    .map(|&(i, s)| {
-                        let r = (i, w * s);
-                        w *= decay;
-                        r
-                    })
-                    .collect();
-                let mass = latest.iter().map(|h| h.1).sum();
-                (model.taste(&latest), mass)
-            }
-            _ => (None, 0.0),
-        };
-        let vector = if history.is_empty() {
-            None
-        } else {
-            self.state.embed.mean(&history)
-        };
-        let following: FxHashSet<u32> = if personal {
-            req.following
-                .iter()
-                .filter_map(|c| self.state.creator_ids.get(c))
-                .collect()
-        } else {
-            FxHashSet::default()
-        };
-        Query {
-            req,
-            config: &self.config,
-            state: &self.state,
-            index: self.index.as_deref(),
-            batch: self.batch.as_deref(),
-            user,
-            history,
-            batch_taste,
-            batch_mass,
-            negative,
-            vector,
-            following,
-            seed: req.seed ^ req.user.0.rotate_left(29) ^ req.now_ms,
-        }
-    }
-
     /// Ranks the catalog for a request.
     pub fn recommend(&self, req: &FeedRequest) -> Vec<Recommendation> {
         let q = self.user_query(req);
@@ -728,5 +643,3 @@ impl Engine {
         &self.state
     }
 }
-
-static EMPTY_USER: std::sync::LazyLock<UserState> = std::sync::LazyLock::new(UserState::default);
