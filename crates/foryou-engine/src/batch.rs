@@ -289,6 +289,9 @@ impl ItemModel {
         if own.is_empty() {
             return None;
         }
+        // Sorted, so that a feed's hundreds of lookups are binary searches.
+        own.sort_unstable();
+        own.dedup();
         y.iter_mut().zip(&self.c).for_each(|(a, c)| *a *= c);
         Some(Taste { y, own })
     }
@@ -303,7 +306,7 @@ impl ItemModel {
     /// or one of their own).
     pub fn score(&self, t: &Taste, item: u32) -> f32 {
         match self.index.get(&item) {
-            Some(&j) if !t.own.contains(&j) => self.column_score(t, j as usize),
+            Some(&j) if t.own.binary_search(&j).is_err() => self.column_score(t, j as usize),
             _ => 0.0,
         }
     }
@@ -332,7 +335,7 @@ impl ItemModel {
         };
         let mut out: Vec<(u32, f32)> = columns
             .into_iter()
-            .filter(|j| !t.own.contains(&(*j as u32)))
+            .filter(|j| t.own.binary_search(&(*j as u32)).is_err())
             .map(|j| (self.slots[j], self.column_score(t, j)))
             .filter(|(_, s)| *s > 0.0)
             .collect();
