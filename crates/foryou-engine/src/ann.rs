@@ -84,7 +84,7 @@ pub struct HnswConfig {
 impl Default for HnswConfig {
     fn default() -> Self {
         HnswConfig {
-            m: 16,
+            m: 12,
             ef_construction: 100,
             ef_search: 512,
             seed: 42,
@@ -397,16 +397,16 @@ impl Hnsw {
                 let mut theirs = self.neighbours(nb, l).to_vec();
                 theirs.push(node);
                 if theirs.len() > cap {
-                    // Over capacity: drop the link farthest from the neighbour (cheap, and the
-                    // heuristic already spread the links when they were chosen).
+                    // Over capacity: the neighbour's links are chosen again by the same
+                    // heuristic, so they stay spread across clusters rather than all pointing
+                    // into the nearest one.
                     let nv = self.vec(nb);
-                    let (far, _) = theirs
+                    let mut near: Vec<Near> = theirs
                         .iter()
-                        .enumerate()
-                        .map(|(k, &x)| (k, dot(nv, self.vec(x))))
-                        .min_by(|a, b| a.1.total_cmp(&b.1))
-                        .expect("over capacity, so not empty");
-                    theirs.swap_remove(far);
+                        .map(|&x| Near(dot(nv, self.vec(x)), x))
+                        .collect();
+                    near.sort_by(|a, b| b.cmp(a));
+                    theirs = self.select(&near, cap);
                 }
                 self.set_neighbours(nb, l, &theirs);
             }

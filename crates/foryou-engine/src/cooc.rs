@@ -91,6 +91,22 @@ impl CoEngagement {
         }
     }
 
+    /// How many neighbours item `a` keeps.
+    pub fn row_len(&self, a: u32) -> usize {
+        self.rows.get(a as usize).map_or(0, |r| r.len())
+    }
+
+    /// Calls `f(j, similarity(a, j))` for every neighbour `j` of `a`, in the row's order.
+    pub fn for_each_similar(&self, a: u32, mut f: impl FnMut(u32, f32)) {
+        let Some(row) = self.rows.get(a as usize) else {
+            return;
+        };
+        let ma = self.mass[a as usize];
+        for (&j, &c) in row {
+            f(j, c / (ma * self.mass[j as usize]).sqrt().max(1e-6));
+        }
+    }
+
     /// Adds `weight · similarity(h, j)` to `scores[j]` for every neighbour `j` of `h`.
     pub fn spread(&self, h: u32, weight: f32, scores: &mut FxHashMap<u32, (f32, u32, f32)>) {
         let Some(row) = self.rows.get(h as usize) else {

@@ -2,6 +2,12 @@
 //! source did not already know. A new feature is a new hydrator.
 
 use crate::pipeline::{Candidate, Hydrator, Query};
+use rustc_hash::FxHashMap;
+
+/// What reading one neighbour while scanning a co-engagement row costs, against looking one
+/// item up in a row (a cache miss in a large table): scanning the rows of a person's history
+/// pays when it reads fewer than this many times the entries the lookups would probe.
+const SCAN_PER_LOOKUP: usize = 8;
 
 /// Co-engagement with the user's recent engagements (and with their recent skips).
 pub struct CoEngagementFeatures;
@@ -24,6 +30,71 @@ impl Hydrator for CoEngagementFeatures {
         }
         for &(n, w) in &q.negative {
             c.disengaged += w * q.state.cooc.similarity(n, c.item);
+        }
+    }
+
+    /// For a feed's hundreds of candidates, the rows of the person's history and skips are read
+    /// once each (sequentially) instead of being probed once per candidate, and where the
+    /// co-engagement source already spread the history, its sums are read; for a ranking step's
+    /// few candidates, the probes are cheaper. All give the same numbers (the source's sums
+    /// round once differently, by at most a unit in the last place).
+    fn hydrate_all(&self, q: &Query, list: &mut [Candidate]) {
+        let cooc = &q.state.cooc;
+        let probes = list
+            .len()
+            .saturating_mul(q.history.len() + q.negative.len());
+        let scanned: usize = q
+            .history
+            .iter()
+            .chain(&q.negative)
+            .map(|&(h, _)| cooc.row_len(h))
+            .sum();
+        if scanned >= probes.saturating_mul(SCAN_PER_LOOKUP) {
+            for c in list {
+                self.hydrate(q, c);
+            }
+            return;
+        }
+        let at: FxHashMap<u32, usize> = list.iter().enumerate().map(|(k, c)| (c.item, k)).collect();
+        if at.len() != list.len() {
+            // A repeated candidate (never made by the pipeline) gets the per-candidate path.
+            for c in list {
+                self.hydrate(q, c);
+            }
+            return;
+        }
+        if let Some(spread) = q.spread.get() {
+            // The co-engagement source already spread the history over its rows.
+            for c in list.iter_mut().filter(|c| c.coengaged == 0.0) {
+                if let Some(&(s, because, _)) = spread.get(&c.item) {
+                    c.coengaged = s;
+                    c.because = Some(because);
+                }
+            }
+        } else {
+            let open: Vec<bool> = list.iter().map(|c| c.coengaged == 0.0).collect();
+            let mut best = vec![0.0f32; list.len()];
+            for &(h, w) in &q.history {
+                cooc.for_each_similar(h, |j, sim| {
+                    if let Some(&k) = at.get(&j) {
+                        if open[k] {
+                            let s = w * sim;
+                            list[k].coengaged += s;
+                            if s > best[k] {
+                                best[k] = s;
+                                list[k].because = Some(h);
+                            }
+                        }
+                    }
+                });
+            }
+        }
+        for &(n, w) in &q.negative {
+            cooc.for_each_similar(n, |j, sim| {
+                if let Some(&k) = at.get(&j) {
+                    list[k].disengaged += w * sim;
+                }
+            });
         }
     }
 }
@@ -83,6 +154,77 @@ impl Hydrator for BatchFeatures {
     fn hydrate(&self, q: &Query, c: &mut Candidate) {
         if let (Some(m), Some(t)) = (q.batch, &q.batch_taste) {
             c.batch = m.score(t, c.item);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::Origin;
+    use crate::{Engine, EngineConfig, FeedRequest};
+    use foryou_types::{EventKind, EventRecord, Region, UserId, VideoId};
+
+    /// The shared scan of a feed and the per-candidate probes of a ranking step give the same
+    /// co-engagement features, the same "because", the same disengagement.
+    #[test]
+    fn scanning_rows_equals_probing_them() {
+        let mut e = Engine::new(EngineConfig::offline());
+        let region = Region::new("eu").unwrap();
+        let mut ts = 1_000;
+        for u in 0..60u64 {
+            for k in 0..25u64 {
+                ts += 1;
+                let v = VideoId(1 + (u * 7 + k * k) % 90);
+                if k % 4 == 3 {
+                    let mut skip = EventRecord::new(
+                        format!("s{u}-{k}"),
+                        UserId(u),
+                        region.clone(),
+                        EventKind::Skip,
+                        ts,
+                    );
+                    skip.video = Some(v);
+                    e.observe(&skip);
+                } else {
+                    e.observe_interaction(UserId(u), v, ts, 1.0 + (k % 3) as f32);
+                }
+            }
+        }
+        let req = FeedRequest::new(UserId(5), 10, ts);
+        let q = e.user_query(&req);
+        assert!(!q.history.is_empty() && !q.negative.is_empty());
+        let fresh = || -> Vec<Candidate> {
+            (0..e.state.items.len() as u32)
+                .map(|i| Candidate::new(i, Origin::Backfill))
+                .collect()
+        };
+        let mut probed = fresh();
+        for c in &mut probed {
+            CoEngagementFeatures.hydrate(&q, c);
+        }
+        let mut scanned = fresh();
+        CoEngagementFeatures.hydrate_all(&q, &mut scanned);
+        assert!(
+            probed.iter().any(|c| c.coengaged > 0.0) && probed.iter().any(|c| c.disengaged > 0.0)
+        );
+        for (a, b) in probed.iter().zip(&scanned) {
+            assert_eq!(a.coengaged, b.coengaged, "item {}", a.item);
+            assert_eq!(a.disengaged, b.disengaged, "item {}", a.item);
+            assert_eq!(a.because, b.because, "item {}", a.item);
+        }
+        // Once the source has spread the history, the hydrator reads its sums.
+        assert!(!q.coengagement().is_empty());
+        let mut shared = fresh();
+        CoEngagementFeatures.hydrate_all(&q, &mut shared);
+        for (a, b) in probed.iter().zip(&shared) {
+            assert!(
+                (a.coengaged - b.coengaged).abs() <= 1e-6 * a.coengaged.abs(),
+                "item {}",
+                a.item
+            );
+            assert_eq!(a.disengaged, b.disengaged, "item {}", a.item);
+            assert_eq!(a.because, b.because, "item {}", a.item);
         }
     }
 }

@@ -201,6 +201,26 @@ pub struct Query<'a> {
     pub following: FxHashSet<u32>,
     /// Seed for this request's random draws.
     pub seed: u64,
+    /// Every item co-engaged with the history: (score, the history item that gave most, what
+    /// it gave); spread once per request on first use, shared by the source and the hydrator.
+    pub spread: std::sync::OnceLock<FxHashMap<u32, (f32, u32, f32)>>,
+}
+
+impl Query<'_> {
+    /// Every item co-engaged with the person's recency-weighted history, each with its summed
+    /// similarity and the history item that contributed most (computed on first use).
+    pub fn coengagement(&self) -> &FxHashMap<u32, (f32, u32, f32)> {
+        self.spread.get_or_init(|| {
+            let cooc = &self.state.cooc;
+            let bound: usize = self.history.iter().map(|&(h, _)| cooc.row_len(h)).sum();
+            let mut scores = FxHashMap::default();
+            scores.reserve(bound.min(1 << 17));
+            for &(h, w) in &self.history {
+                cooc.spread(h, w, &mut scores);
+            }
+            scores
+        })
+    }
 }
 
 /// A stage that proposes candidates.
@@ -219,6 +239,13 @@ pub trait Hydrator: Send + Sync {
     fn name(&self) -> &'static str;
     /// Fills what it knows about `c`.
     fn hydrate(&self, q: &Query, c: &mut Candidate);
+    /// Fills what it knows about every candidate of a request; a hydrator that can share work
+    /// across candidates does it here (the result must equal `hydrate` on each).
+    fn hydrate_all(&self, q: &Query, list: &mut [Candidate]) {
+        for c in list {
+            self.hydrate(q, c);
+        }
+    }
 }
 
 /// A stage that removes candidates that must not be shown.
@@ -319,10 +346,8 @@ impl Pipeline {
     }
 
     fn hydrate_and_score(&self, q: &Query, mut list: Vec<Candidate>) -> Vec<Candidate> {
-        for c in &mut list {
-            for h in &self.hydrators {
-                h.hydrate(q, c);
-            }
+        for h in &self.hydrators {
+            h.hydrate_all(q, &mut list);
         }
         self.scorer.score(q, &mut list);
         list

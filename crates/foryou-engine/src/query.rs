@@ -99,6 +99,7 @@ impl Engine {
             vector,
             following,
             seed: req.seed ^ req.user.0.rotate_left(29) ^ req.now_ms,
+            spread: std::sync::OnceLock::new(),
         }
     }
 }

@@ -1,7 +1,6 @@
 //! Item-to-item co-engagement: what people engaged with next to the user's recent videos.
 
 use crate::pipeline::{CandidateSource, Candidates, Origin, Query};
-use rustc_hash::FxHashMap;
 
 /// Spreads the user's recency-weighted history over the co-engagement rows.
 pub struct CoEngaged;
@@ -14,11 +13,8 @@ impl CandidateSource for CoEngaged {
         q.user.is_some() && !q.history.is_empty()
     }
     fn fetch(&self, q: &Query, out: &mut Candidates) {
-        let mut scores: FxHashMap<u32, (f32, u32, f32)> = FxHashMap::default();
-        for &(h, w) in &q.history {
-            q.state.cooc.spread(h, w, &mut scores);
-        }
-        let mut all: Vec<(u32, (f32, u32, f32))> = scores.into_iter().collect();
+        let mut all: Vec<(u32, (f32, u32, f32))> =
+            q.coengagement().iter().map(|(&i, &s)| (i, s)).collect();
         let n = q.config.per_source.min(all.len());
         if n < all.len() {
             all.select_nth_unstable_by(n, |a, b| b.1 .0.total_cmp(&a.1 .0));
