@@ -227,7 +227,24 @@ impl Hnsw {
     }
 
     fn stride(&self) -> usize {
-        1 + 2 * self.cfg.m
+        1 + self.room(0)
+    }
+
+    /// Links a node keeps on `level` after its list is chosen again.
+    fn cap(&self, level: usize) -> usize {
+        if level == 0 {
+            2 * self.cfg.m
+        } else {
+            self.cfg.m
+        }
+    }
+
+    /// Links a node may hold on `level` before its list is chosen again: a third more than
+    /// `cap`, so the heuristic re-choice (quadratic in the links) runs once per several new
+    /// links rather than on each.
+    fn room(&self, level: usize) -> usize {
+        let cap = self.cap(level);
+        cap + cap / 3
     }
 
     fn vec(&self, n: u32) -> &[f32] {
@@ -256,7 +273,7 @@ impl Hnsw {
     fn set_neighbours(&mut self, n: u32, level: usize, links: &[u32]) {
         if level == 0 {
             let s = n as usize * self.stride();
-            let count = links.len().min(2 * self.cfg.m);
+            let count = links.len().min(self.room(0));
             self.layer0[s] = count as u32;
             self.layer0[s + 1..s + 1 + count].copy_from_slice(&links[..count]);
         } else {
@@ -392,11 +409,11 @@ impl Hnsw {
     fn apply(&mut self, p: Placement) {
         let node = p.node;
         for (l, chosen) in p.links.iter().enumerate() {
-            let cap = if l == 0 { 2 * self.cfg.m } else { self.cfg.m };
+            let (cap, room) = (self.cap(l), self.room(l));
             for &nb in chosen {
                 let mut theirs = self.neighbours(nb, l).to_vec();
                 theirs.push(node);
-                if theirs.len() > cap {
+                if theirs.len() > room {
                     // Over capacity: the neighbour's links are chosen again by the same
                     // heuristic, so they stay spread across clusters rather than all pointing
                     // into the nearest one.

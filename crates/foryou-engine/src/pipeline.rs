@@ -42,7 +42,7 @@ pub struct Candidate {
     /// Item slot.
     pub item: u32,
     /// Sources that found it.
-    pub origins: Vec<Origin>,
+    pub origins: Origins,
     /// Co-engagement score with the user's recent items.
     pub coengaged: f32,
     /// Co-engagement with what the user recently skipped or rejected.
@@ -113,6 +113,42 @@ impl Origin {
     }
 }
 
+/// The sources that found a candidate, in the order they found it, each once: held inline
+/// rather than in a heap vector, since a feed makes hundreds of candidates per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origins {
+    list: [Origin; Origins::MAX],
+    len: u8,
+}
+
+impl Origins {
+    /// Kinds of source.
+    const MAX: usize = 11;
+
+    /// Found by `first`.
+    pub fn new(first: Origin) -> Self {
+        Origins {
+            list: [first; Origins::MAX],
+            len: 1,
+        }
+    }
+
+    /// Notes that `o` found it too (once).
+    pub fn push(&mut self, o: Origin) {
+        if !self.contains(&o) && usize::from(self.len) < Origins::MAX {
+            self.list[usize::from(self.len)] = o;
+            self.len += 1;
+        }
+    }
+}
+
+impl std::ops::Deref for Origins {
+    type Target = [Origin];
+    fn deref(&self) -> &[Origin] {
+        &self.list[..usize::from(self.len)]
+    }
+}
+
 impl Lift {
     /// Number of signals.
     pub const COUNT: usize = 6;
@@ -123,7 +159,7 @@ impl Candidate {
     pub fn new(item: u32, origin: Origin) -> Self {
         Candidate {
             item,
-            origins: vec![origin],
+            origins: Origins::new(origin),
             coengaged: 0.0,
             disengaged: 0.0,
             because: None,
@@ -165,9 +201,7 @@ impl Candidates {
             .map
             .entry(item)
             .or_insert_with(|| Candidate::new(item, origin));
-        if !c.origins.contains(&origin) {
-            c.origins.push(origin);
-        }
+        c.origins.push(origin);
         c
     }
 }
@@ -371,5 +405,42 @@ impl Pipeline {
             page.truncate(plan.limit);
         }
         page
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_keep_the_order_sources_found_a_candidate_in_each_once() {
+        let mut found = Candidates::default();
+        found.add(7, Origin::Batch);
+        found.add(7, Origin::CoEngaged);
+        found.add(7, Origin::Batch);
+        found.add(7, Origin::Fresh);
+        let c = &found.map[&7];
+        assert_eq!(
+            &c.origins[..],
+            &[Origin::Batch, Origin::CoEngaged, Origin::Fresh]
+        );
+        assert!(!c.is_exploration());
+        let mut all = Origins::new(Origin::Boosted);
+        for o in [
+            Origin::CoEngaged,
+            Origin::Embedding,
+            Origin::Batch,
+            Origin::Following,
+            Origin::Affinity,
+            Origin::Trending,
+            Origin::Worldwide,
+            Origin::Fresh,
+            Origin::Explore,
+            Origin::Backfill,
+            Origin::Boosted,
+        ] {
+            all.push(o);
+        }
+        assert_eq!(all.len(), 11);
     }
 }

@@ -94,6 +94,21 @@ impl Engine {
         self.batch = Some(std::sync::Arc::new(model));
     }
 
+    /// For benchmarks: the share of the batch model's exact top `k` for `user` that a feed's
+    /// two-pass scan finds (`None` without a model or a modelled history).
+    pub fn batch_scan_recall(&self, user: UserId, k: usize, now_ms: u64) -> Option<f64> {
+        let req = FeedRequest::new(user, k, now_ms);
+        let q = self.user_query(&req);
+        let (model, taste) = (q.batch?, q.batch_taste.as_ref()?);
+        let exact = model.top_exact(taste, k);
+        if exact.is_empty() {
+            return None;
+        }
+        let fast: rustc_hash::FxHashSet<u32> = model.top(taste, k).iter().map(|x| x.0).collect();
+        let kept = exact.iter().filter(|x| fast.contains(&x.0)).count();
+        Some(kept as f64 / exact.len() as f64)
+    }
+
     /// Refits the batch model in place.
     pub fn rebuild_batch(&mut self) {
         let threads = std::thread::available_parallelism()
