@@ -49,20 +49,21 @@ impl Hydrator for CoEngagementFeatures {
             .chain(&q.negative)
             .map(|&(h, _)| cooc.row_len(h))
             .sum();
-        if scanned >= probes.saturating_mul(SCAN_PER_LOOKUP) {
+        // Where probing is cheaper, or a candidate repeats (never made by the pipeline), each
+        // candidate is hydrated on its own.
+        let at = (scanned < probes.saturating_mul(SCAN_PER_LOOKUP))
+            .then(|| {
+                let at: FxHashMap<u32, usize> =
+                    list.iter().enumerate().map(|(k, c)| (c.item, k)).collect();
+                at
+            })
+            .filter(|at| at.len() == list.len());
+        let Some(at) = at else {
             for c in list {
                 self.hydrate(q, c);
             }
             return;
-        }
-        let at: FxHashMap<u32, usize> = list.iter().enumerate().map(|(k, c)| (c.item, k)).collect();
-        if at.len() != list.len() {
-            // A repeated candidate (never made by the pipeline) gets the per-candidate path.
-            for c in list {
-                self.hydrate(q, c);
-            }
-            return;
-        }
+        };
         if let Some(spread) = q.spread.get() {
             // The co-engagement source already spread the history over its rows.
             for c in list.iter_mut().filter(|c| c.coengaged == 0.0) {
