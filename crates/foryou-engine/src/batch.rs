@@ -313,7 +313,7 @@ impl ItemModel {
     fn column_score(&self, t: &Taste, j: usize) -> f32 {
         let r = self.rank;
         let row = &self.v[j * r..(j + 1) * r];
-        linalg::dot32(row, &t.y) * self.inv_diag[j]
+        crate::embed::dot(row, &t.y) * self.inv_diag[j]
     }
 
     /// The score of `item` for a person in the model's space (0 for an item it does not model
@@ -341,7 +341,7 @@ impl ItemModel {
                 .head
                 .chunks_exact(SCAN_DIMS)
                 .enumerate()
-                .map(|(j, row)| (j as u32, linalg::dot32(row, y)))
+                .map(|(j, row)| (j as u32, crate::embed::dot(row, y)))
                 .collect();
             rough.select_nth_unstable_by(shortlist - 1, |a, b| b.1.total_cmp(&a.1));
             rough.truncate(shortlist);

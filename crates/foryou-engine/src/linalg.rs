@@ -34,20 +34,6 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     acc[0] + acc[1] + acc[2] + acc[3] + tail
 }
 
-/// `a · b` in single precision, on eight lanes.
-pub fn dot32(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
-}
-
 /// Makes the `m` columns of a column-major `n × m` matrix orthonormal (classical Gram-Schmidt,
 /// twice, which is as accurate as modified Gram-Schmidt and reads each column in one pass). A
 /// column that depends on the ones before is replaced by a random one, so the result always
