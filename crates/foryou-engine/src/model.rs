@@ -5,9 +5,11 @@
 //! The features of a candidate ([`Feature`]): the item's smoothed regional rates (as logits), the
 //! co-engagement with the person's recent and skipped videos, the embedding cosine, creator,
 //! sound and hashtag affinities, following, the item's regional and worldwide popularity, its
-//! freshness, how much is known about the person, and popularity scaled by how little is known.
-//! The last one is how the engine learns to lean on the crowd for newcomers and less as evidence
-//! grows, instead of a hand-set fade. A position feature absorbs the bias of where an item was
+//! freshness, how much is known about the person, popularity scaled by how little is known, and
+//! the three personal signals (co-engagement, embedding, batch model) scaled by how much is. The
+//! last four are how the engine learns to lean on the crowd for newcomers and on the person as
+//! evidence grows, and how far to trust each personal signal at each stage, instead of a
+//! hand-set fade. A position feature absorbs the bias of where an item was
 //! shown while training and is zero when scoring.
 //!
 //! The heads start from the published hand-set model (each head's own rate shifted by the
@@ -16,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Number of features.
-pub const NF: usize = 20;
+pub const NF: usize = 23;
 /// Number of heads: watch, like, share, follow, negative.
 pub const HEADS: usize = 5;
 
@@ -63,6 +65,12 @@ pub enum Feature {
     Batch,
     /// Position on the page while training (`ln(1 + position)`); zero when scoring.
     Position,
+    /// `CoEngaged × Known`: how the weight of co-engagement moves with what is known.
+    CoEngagedKnown,
+    /// `Embedding × Known`.
+    EmbeddingKnown,
+    /// `Batch × Known`.
+    BatchKnown,
 }
 
 /// The ranker: a shared relevance score over every feature, and one logistic head per objective
@@ -210,5 +218,60 @@ mod tests {
         assert!(at(0.9) > at(0.1) + 0.4, "{} vs {}", at(0.9), at(0.1));
         assert!((at(0.5) - 0.5).abs() < 0.1, "{}", at(0.5));
         assert_eq!(h.examples, 20_000);
+    }
+
+    #[test]
+    fn trust_in_a_personal_signal_is_learned_per_stage_of_knowledge() {
+        // Co-engagement tells what a well-known person picks; for a newcomer it is noise and
+        // popularity decides. The ranker should learn both from the same pairs.
+        let mut h = Heads::initial(&crate::EngineConfig::default());
+        let mut rng = 11u64;
+        let mut next = || {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (rng >> 33) as f32 / (1u64 << 31) as f32
+        };
+        let item = |known: f32, co: f32, pop: f32| {
+            let mut x = [0.0f32; NF];
+            x[Feature::Bias as usize] = 1.0;
+            x[Feature::Known as usize] = known;
+            x[Feature::CoEngaged as usize] = co;
+            x[Feature::CoEngagedKnown as usize] = co * known;
+            x[Feature::Popularity as usize] = pop;
+            x[Feature::PopularityUnknown as usize] = pop * (1.0 - known);
+            x
+        };
+        for _ in 0..40_000 {
+            let known = if next() < 0.5 { 0.0 } else { 1.0 };
+            let (a, b) = (item(known, next(), next()), item(known, next(), next()));
+            let deciding = if known > 0.5 {
+                Feature::CoEngaged
+            } else {
+                Feature::Popularity
+            };
+            let (better, worse) = if a[deciding as usize] > b[deciding as usize] {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            h.learn_pair(&better, &worse, 0.05, 1e-5);
+        }
+        // What co-engagement adds between two equally popular videos.
+        let lift =
+            |known: f32| h.relevance(&item(known, 0.9, 0.5)) - h.relevance(&item(known, 0.1, 0.5));
+        let (newcomer, well_known) = (lift(0.0), lift(1.0));
+        assert!(
+            well_known > 1.0,
+            "the well known: co-engagement decides ({well_known})"
+        );
+        assert!(
+            newcomer.abs() * 3.0 < well_known,
+            "the newcomer: co-engagement is noise ({newcomer} against {well_known})"
+        );
+        // And popularity decides for the newcomer.
+        let pop =
+            |known: f32| h.relevance(&item(known, 0.5, 0.9)) - h.relevance(&item(known, 0.5, 0.1));
+        assert!(pop(0.0) > 1.0, "{}", pop(0.0));
     }
 }

@@ -82,6 +82,7 @@ pub fn score(q: &Query, cands: &mut [Candidate]) {
     };
     for (c, pop) in cands.iter_mut().zip(pops) {
         c.features = features(q, c, pop / max_pop);
+
         lifts(q, c);
         let mut p = heads.predict(&c.features);
         // Nobody follows a creator twice.
@@ -152,6 +153,9 @@ pub fn features(q: &Query, c: &Candidate, pop: f32) -> [f32; NF] {
     if q.user.is_some() {
         x[F::Batch as usize] = BATCH_SCALE * c.batch / q.batch_mass.max(1e-6);
     }
+    x[F::CoEngagedKnown as usize] = x[F::CoEngaged as usize] * known;
+    x[F::EmbeddingKnown as usize] = x[F::Embedding as usize] * known;
+    x[F::BatchKnown as usize] = x[F::Batch as usize] * known;
     x
 }
 
