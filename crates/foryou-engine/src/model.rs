@@ -185,16 +185,21 @@ impl Heads {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_head_learns_what_predicts_its_label() {
-        let mut h = Heads::initial(&crate::EngineConfig::default());
-        let mut rng = 7u64;
-        let mut next = || {
+    /// A seeded stream of numbers in `[0, 1)` (a linear congruential generator).
+    fn uniform(seed: u64) -> impl FnMut() -> f32 {
+        let mut rng = seed;
+        move || {
             rng = rng
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             (rng >> 33) as f32 / (1u64 << 31) as f32
-        };
+        }
+    }
+
+    #[test]
+    fn a_head_learns_what_predicts_its_label() {
+        let mut h = Heads::initial(&crate::EngineConfig::default());
+        let mut next = uniform(7);
         // The like label follows the creator feature alone.
         for _ in 0..20_000 {
             let mut x = [0.0f32; NF];
@@ -225,13 +230,7 @@ mod tests {
         // Co-engagement tells what a well-known person picks; for a newcomer it is noise and
         // popularity decides. The ranker should learn both from the same pairs.
         let mut h = Heads::initial(&crate::EngineConfig::default());
-        let mut rng = 11u64;
-        let mut next = || {
-            rng = rng
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (rng >> 33) as f32 / (1u64 << 31) as f32
-        };
+        let mut next = uniform(11);
         let item = |known: f32, co: f32, pop: f32| {
             let mut x = [0.0f32; NF];
             x[Feature::Bias as usize] = 1.0;
