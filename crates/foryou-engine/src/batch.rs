@@ -333,34 +333,49 @@ impl ItemModel {
         let n = self.slots.len();
         let shortlist = k.saturating_mul(SHORTLIST_PER_ITEM).max(SHORTLIST_MIN);
         if self.head.is_empty() || n <= 2 * shortlist {
-            return self.top_of(t, k, 0..n);
+            return self.top_exact(t, k);
         }
-        let columns = {
-            let y = &t.y[..SCAN_DIMS];
-            let mut rough: Vec<(u32, f32)> = self
-                .head
-                .chunks_exact(SCAN_DIMS)
-                .enumerate()
-                .map(|(j, row)| (j as u32, crate::embed::dot(row, y)))
-                .collect();
-            rough.select_nth_unstable_by(shortlist - 1, |a, b| b.1.total_cmp(&a.1));
-            rough.truncate(shortlist);
-            rough.into_iter().map(|(j, _)| j as usize)
-        };
-        self.top_of(t, k, columns)
+        let y = &t.y[..SCAN_DIMS];
+        let mut rough: Vec<(u32, f32)> = self
+            .head
+            .chunks_exact(SCAN_DIMS)
+            .enumerate()
+            .map(|(j, row)| (j as u32, crate::embed::dot(row, y)))
+            .collect();
+        rough.select_nth_unstable_by(shortlist - 1, |a, b| b.1.total_cmp(&a.1));
+        rough.truncate(shortlist);
+        // The first pass already summed the leading directions (scaled by `1 / P_jj`); the
+        // exact score adds the rest of each shortlisted row.
+        let r = self.rank;
+        let rest = &t.y[SCAN_DIMS..];
+        self.top_of(
+            t,
+            k,
+            rough.into_iter().map(|(j, head)| {
+                let j = j as usize;
+                let row = &self.v[j * r + SCAN_DIMS..(j + 1) * r];
+                (j, head + crate::embed::dot(row, rest) * self.inv_diag[j])
+            }),
+        )
     }
 
     /// The `k` best of every modelled item scored exactly (what [`ItemModel::top`]'s first
     /// pass approximates; benchmarks measure how much of it the first pass keeps).
     pub fn top_exact(&self, t: &Taste, k: usize) -> Vec<(u32, f32)> {
-        self.top_of(t, k, 0..self.slots.len())
+        let all = (0..self.slots.len()).map(|j| (j, self.column_score(t, j)));
+        self.top_of(t, k, all)
     }
 
-    fn top_of(&self, t: &Taste, k: usize, columns: impl Iterator<Item = usize>) -> Vec<(u32, f32)> {
-        let mut out: Vec<(u32, f32)> = columns
-            .filter(|j| t.own.binary_search(&(*j as u32)).is_err())
-            .map(|j| (self.slots[j], self.column_score(t, j)))
-            .filter(|(_, s)| *s > 0.0)
+    /// The `k` best of `(column, score)` pairs, none of the person's own, best first.
+    fn top_of(
+        &self,
+        t: &Taste,
+        k: usize,
+        scored: impl Iterator<Item = (usize, f32)>,
+    ) -> Vec<(u32, f32)> {
+        let mut out: Vec<(u32, f32)> = scored
+            .filter(|(j, s)| *s > 0.0 && t.own.binary_search(&(*j as u32)).is_err())
+            .map(|(j, s)| (self.slots[j], s))
             .collect();
         let k = k.min(out.len());
         if k == 0 {

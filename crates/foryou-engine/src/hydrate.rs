@@ -153,6 +153,10 @@ impl Hydrator for BatchFeatures {
         "batch"
     }
     fn hydrate(&self, q: &Query, c: &mut Candidate) {
+        // The batch source scored what it proposed, exactly, with the same model and taste.
+        if c.origins.contains(&crate::pipeline::Origin::Batch) {
+            return;
+        }
         if let (Some(m), Some(t)) = (q.batch, &q.batch_taste) {
             c.batch = m.score(t, c.item);
         }
