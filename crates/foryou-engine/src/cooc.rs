@@ -96,14 +96,24 @@ impl CoEngagement {
         self.rows.get(a as usize).map_or(0, |r| r.len())
     }
 
-    /// Calls `f(j, similarity(a, j))` for every neighbour `j` of `a`, in the row's order.
-    pub fn for_each_similar(&self, a: u32, mut f: impl FnMut(u32, f32)) {
+    /// Calls `f(k, similarity(a, j))` for every neighbour `j` of `a` that `find` maps to some
+    /// `k` (e.g. its place in a candidate list), in the row's order. The similarity is computed
+    /// only for those, so a scan reads the neighbours' masses (a cache miss each in a large
+    /// catalog) only where they are wanted.
+    pub fn for_each_similar_in<K>(
+        &self,
+        a: u32,
+        find: impl Fn(u32) -> Option<K>,
+        mut f: impl FnMut(K, f32),
+    ) {
         let Some(row) = self.rows.get(a as usize) else {
             return;
         };
         let ma = self.mass[a as usize];
         for (&j, &c) in row {
-            f(j, c / (ma * self.mass[j as usize]).sqrt().max(1e-6));
+            if let Some(k) = find(j) {
+                f(k, c / (ma * self.mass[j as usize]).sqrt().max(1e-6));
+            }
         }
     }
 

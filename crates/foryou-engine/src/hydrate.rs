@@ -76,26 +76,20 @@ impl Hydrator for CoEngagementFeatures {
             let open: Vec<bool> = list.iter().map(|c| c.coengaged == 0.0).collect();
             let mut best = vec![0.0f32; list.len()];
             for &(h, w) in &q.history {
-                cooc.for_each_similar(h, |j, sim| {
-                    if let Some(&k) = at.get(&j) {
-                        if open[k] {
-                            let s = w * sim;
-                            list[k].coengaged += s;
-                            if s > best[k] {
-                                best[k] = s;
-                                list[k].because = Some(h);
-                            }
-                        }
+                let find = |j| at.get(&j).copied().filter(|&k| open[k]);
+                cooc.for_each_similar_in(h, find, |k, sim| {
+                    let s = w * sim;
+                    list[k].coengaged += s;
+                    if s > best[k] {
+                        best[k] = s;
+                        list[k].because = Some(h);
                     }
                 });
             }
         }
         for &(n, w) in &q.negative {
-            cooc.for_each_similar(n, |j, sim| {
-                if let Some(&k) = at.get(&j) {
-                    list[k].disengaged += w * sim;
-                }
-            });
+            let find = |j| at.get(&j).copied();
+            cooc.for_each_similar_in(n, find, |k, sim| list[k].disengaged += w * sim);
         }
     }
 }
