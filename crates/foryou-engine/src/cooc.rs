@@ -117,14 +117,33 @@ impl CoEngagement {
         }
     }
 
-    /// Adds `weight · similarity(h, j)` to `scores[j]` for every neighbour `j` of `h`.
-    pub fn spread(&self, h: u32, weight: f32, scores: &mut FxHashMap<u32, (f32, u32, f32)>) {
+    /// Spreads a weighted history over the rows of its items: for every neighbour `j` of any of
+    /// them, `Σ_h weight_h · similarity(h, j)`, the `h` that gave the most, and that most.
+    pub fn spread_all(&self, history: &[(u32, f32)]) -> FxHashMap<u32, (f32, u32, f32)> {
+        let bound: usize = history.iter().map(|&(h, _)| self.row_len(h)).sum();
+        let mut scores = FxHashMap::default();
+        scores.reserve(bound.min(1 << 17));
+        for &(h, w) in history {
+            self.spread(h, w, &mut scores);
+        }
+        // `similarity(h, j)` divides by `√m_j`, the same for every `h`: once per neighbour here
+        // rather than once per row entry (each a cache miss in a large catalog).
+        for (&j, e) in scores.iter_mut() {
+            let inv = 1.0 / self.mass[j as usize].sqrt().max(1e-3);
+            e.0 *= inv;
+            e.2 *= inv;
+        }
+        scores
+    }
+
+    /// Adds `weight · similarity(h, j) · √m_j` to `scores[j]` for every neighbour `j` of `h`.
+    fn spread(&self, h: u32, weight: f32, scores: &mut FxHashMap<u32, (f32, u32, f32)>) {
         let Some(row) = self.rows.get(h as usize) else {
             return;
         };
-        let mh = self.mass[h as usize];
+        let scale = weight / self.mass[h as usize].sqrt().max(1e-3);
         for (&j, &c) in row {
-            let s = weight * c / (mh * self.mass[j as usize]).sqrt().max(1e-6);
+            let s = scale * c;
             let e = scores.entry(j).or_insert((0.0, h, 0.0));
             e.0 += s;
             if s > e.2 {

@@ -244,16 +244,8 @@ impl Query<'_> {
     /// Every item co-engaged with the person's recency-weighted history, each with its summed
     /// similarity and the history item that contributed most (computed on first use).
     pub fn coengagement(&self) -> &FxHashMap<u32, (f32, u32, f32)> {
-        self.spread.get_or_init(|| {
-            let cooc = &self.state.cooc;
-            let bound: usize = self.history.iter().map(|&(h, _)| cooc.row_len(h)).sum();
-            let mut scores = FxHashMap::default();
-            scores.reserve(bound.min(1 << 17));
-            for &(h, w) in &self.history {
-                cooc.spread(h, w, &mut scores);
-            }
-            scores
-        })
+        self.spread
+            .get_or_init(|| self.state.cooc.spread_all(&self.history))
     }
 }
 
