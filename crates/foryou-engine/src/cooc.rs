@@ -81,14 +81,14 @@ impl CoEngagement {
         let Some(row) = self.rows.get(a as usize) else {
             return 0.0;
         };
-        match row.get(&b) {
-            Some(c) => {
-                c / (self.mass[a as usize] * self.mass[b as usize])
-                    .sqrt()
-                    .max(1e-6)
-            }
-            None => 0.0,
-        }
+        row.get(&b).map_or(0.0, |&c| self.cosine(c, a, b))
+    }
+
+    /// The cosine of a pair whose co-engagement is `c`.
+    fn cosine(&self, c: f32, a: u32, b: u32) -> f32 {
+        c / (self.mass[a as usize] * self.mass[b as usize])
+            .sqrt()
+            .max(1e-6)
     }
 
     /// How many neighbours item `a` keeps.
@@ -109,10 +109,9 @@ impl CoEngagement {
         let Some(row) = self.rows.get(a as usize) else {
             return;
         };
-        let ma = self.mass[a as usize];
         for (&j, &c) in row {
             if let Some(k) = find(j) {
-                f(k, c / (ma * self.mass[j as usize]).sqrt().max(1e-6));
+                f(k, self.cosine(c, a, j));
             }
         }
     }
