@@ -2,7 +2,7 @@
 //! (`train_on_choice`), and the refits made from snapshots of the state, off the request path:
 //! the batch item-to-item model and the ANN index. The impressions' labels are in
 //! `impressions.rs`, the heads in `model.rs`, the batch model in `batch.rs`, the index in
-//! `ann.rs`.
+//! `ann/`.
 
 use crate::engine::{BuiltIndex, IndexJob};
 use crate::{Engine, FeedRequest};

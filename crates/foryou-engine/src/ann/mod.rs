@@ -4,10 +4,14 @@
 //! hierarchical navigable small-world graph) the approximate index the engine serves from. Tests
 //! hold HNSW's recall against brute force.
 
+mod oracle;
+
+pub use oracle::{recall_at, recall_with_ties, synthetic_vectors, BruteForce};
+
 use crate::embed::dot;
 use rand::{Rng, SeedableRng};
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::BinaryHeap;
 
 /// An index of unit vectors, searched by inner product.
 pub trait VectorIndex: Send + Sync {
@@ -18,53 +22,6 @@ pub trait VectorIndex: Send + Sync {
     /// Whether the index is empty.
     fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-/// Exact search by scanning every vector.
-pub struct BruteForce {
-    dim: usize,
-    ids: Vec<u32>,
-    vecs: Vec<f32>,
-}
-
-impl BruteForce {
-    /// Holds `(id, vector)` pairs of `dim` dimensions.
-    pub fn new(dim: usize, items: impl IntoIterator<Item = (u32, Vec<f32>)>) -> Self {
-        let mut b = BruteForce {
-            dim,
-            ids: Vec::new(),
-            vecs: Vec::new(),
-        };
-        for (id, v) in items {
-            debug_assert_eq!(v.len(), dim);
-            b.ids.push(id);
-            b.vecs.extend_from_slice(&v);
-        }
-        b
-    }
-}
-
-impl VectorIndex for BruteForce {
-    fn search(&self, query: &[f32], k: usize) -> Vec<(u32, f32)> {
-        let mut all: Vec<(u32, f32)> = self
-            .ids
-            .iter()
-            .zip(self.vecs.chunks_exact(self.dim))
-            .map(|(&id, v)| (id, dot(query, v)))
-            .collect();
-        let k = k.min(all.len());
-        if k == 0 {
-            return Vec::new();
-        }
-        all.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
-        all.truncate(k);
-        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        all
-    }
-
-    fn len(&self) -> usize {
-        self.ids.len()
     }
 }
 
@@ -146,6 +103,33 @@ struct Placement {
     links: Vec<Vec<u32>>,
 }
 
+/// Where a new node's search for its links starts, and the nodes its descent passed on levels
+/// 3, 2 and 1 (`u32::MAX` where it did not pass): nodes with the same passes lie in one region.
+struct Route {
+    node: u32,
+    start: Option<u32>,
+    region: [u32; 3],
+}
+
+/// `f` over `items` on up to `threads` threads, the results in the items' order.
+fn on_threads<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if threads <= 1 || items.len() < 2 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("an index build worker panicked"))
+            .collect()
+    })
+}
+
 /// A hierarchical navigable small-world graph.
 pub struct Hnsw {
     cfg: HnswConfig,
@@ -163,7 +147,7 @@ pub struct Hnsw {
 /// Nodes placed one at a time before the build goes parallel, and the most placed against one
 /// frozen graph at once (a small share of it, so the new nodes miss few of each other's links).
 const SERIAL_PREFIX: usize = 2_000;
-const MAX_BATCH: usize = 4_096;
+const MAX_BATCH: usize = 16_384;
 
 impl Hnsw {
     /// An empty graph for vectors of `dim` dimensions.
@@ -366,16 +350,44 @@ impl Hnsw {
 
     /// Chooses a pushed node's links against the graph as it is (reads only).
     fn place(&self, node: u32) -> Placement {
+        self.place_from(&self.route(node))
+    }
+
+    /// The greedy descent of a pushed node from the top of the graph to its own levels.
+    fn route(&self, node: u32) -> Route {
+        let mut region = [u32::MAX; 3];
+        let Some(mut ep) = self.entry else {
+            return Route {
+                node,
+                start: None,
+                region,
+            };
+        };
+        let levels = self.top_level(node) + 1;
+        let q = self.vec(node);
+        for l in (levels..=self.top_level(ep)).rev() {
+            ep = self.search_level(q, &[ep], 1, l)[0].1;
+            if (1..=3).contains(&l) {
+                region[3 - l] = ep;
+            }
+        }
+        Route {
+            node,
+            start: Some(ep),
+            region,
+        }
+    }
+
+    /// Chooses a node's links from where its route ends (reads only).
+    fn place_from(&self, route: &Route) -> Placement {
+        let node = route.node;
         let levels = self.top_level(node) + 1;
         let mut links = vec![Vec::new(); levels];
-        let Some(mut ep) = self.entry else {
+        let (Some(ep), Some(entry)) = (route.start, self.entry) else {
             return Placement { node, links };
         };
         let q = self.vec(node);
-        let top = self.top_level(ep);
-        for l in (levels..=top).rev() {
-            ep = self.search_level(q, &[ep], 1, l)[0].1;
-        }
+        let top = self.top_level(entry);
         let mut eps = vec![ep];
         for l in (0..levels.min(top + 1)).rev() {
             let found = self.search_level(q, &eps, self.cfg.ef_construction, l);
@@ -385,24 +397,21 @@ impl Hnsw {
         Placement { node, links }
     }
 
-    /// Places `nodes` against the current graph, split over `threads`; the result is in order.
+    /// Places `nodes` (ascending) against the current graph, split over `threads`; the result
+    /// is in order. Each node's links depend only on the graph as it stood, so the nodes are
+    /// placed in whatever order is fastest: grouped by the region of the graph their descent
+    /// reached, so that consecutive searches read the vectors and links the previous ones left
+    /// in the processor's caches (a search is bound by the wait for each neighbour's vector).
     fn place_parallel(&self, nodes: &[u32], threads: usize) -> Vec<Placement> {
-        if threads <= 1 || nodes.len() < 64 {
+        debug_assert!(nodes.windows(2).all(|w| w[0] < w[1]));
+        if nodes.len() < 64 {
             return nodes.iter().map(|&n| self.place(n)).collect();
         }
-        let chunk = nodes.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let workers: Vec<_> = nodes
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || part.iter().map(|&n| self.place(n)).collect::<Vec<_>>())
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().expect("an index build worker panicked"))
-                .collect()
-        })
+        let mut routes = on_threads(nodes, threads, |&n| self.route(n));
+        routes.sort_unstable_by_key(|r| (r.region, r.node));
+        let mut placed = on_threads(&routes, threads, |r| self.place_from(r));
+        placed.sort_unstable_by_key(|p| p.node);
+        placed
     }
 
     /// Links a placed node into the graph, pruning neighbours that go over capacity.
@@ -469,67 +478,6 @@ impl VectorIndex for Hnsw {
     }
 }
 
-/// Seeded clustered unit vectors, for tests and benchmarks.
-pub fn synthetic_vectors(n: usize, dim: usize, clusters: usize, seed: u64) -> Vec<Vec<f32>> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let centres: Vec<Vec<f32>> = (0..clusters.max(1))
-        .map(|_| (0..dim).map(|_| rng.gen_range(-1.0f32..1.0)).collect())
-        .collect();
-    (0..n)
-        .map(|_| {
-            let c = &centres[rng.gen_range(0..centres.len())];
-            let mut v: Vec<f32> = c.iter().map(|x| x + rng.gen_range(-0.6..0.6)).collect();
-            crate::embed::normalise(&mut v);
-            v
-        })
-        .collect()
-}
-
-/// Mean recall@k of `index` against `oracle` over `queries`, where a result counts when it is
-/// as similar to the query as the oracle's k-th (to 1e-5): among items tied at the boundary,
-/// any is a right answer. (`recall_at` counts the oracle's own ids only.)
-pub fn recall_with_ties(
-    index: &dyn VectorIndex,
-    oracle: &dyn VectorIndex,
-    queries: &[Vec<f32>],
-    k: usize,
-) -> f64 {
-    let mut sum = 0.0;
-    for q in queries {
-        let truth = oracle.search(q, k);
-        let Some(kth) = truth.last().map(|t| t.1) else {
-            continue;
-        };
-        let got = index
-            .search(q, k)
-            .into_iter()
-            .filter(|x| x.1 >= kth - 1e-5)
-            .count();
-        sum += got as f64 / truth.len() as f64;
-    }
-    sum / queries.len().max(1) as f64
-}
-
-/// Mean recall@k of `index` against `oracle` over `queries`.
-pub fn recall_at(
-    index: &dyn VectorIndex,
-    oracle: &dyn VectorIndex,
-    queries: &[Vec<f32>],
-    k: usize,
-) -> f64 {
-    let mut sum = 0.0;
-    for q in queries {
-        let truth: HashSet<u32> = oracle.search(q, k).into_iter().map(|x| x.0).collect();
-        let got = index
-            .search(q, k)
-            .into_iter()
-            .filter(|x| truth.contains(&x.0))
-            .count();
-        sum += got as f64 / truth.len().max(1) as f64;
-    }
-    sum / queries.len().max(1) as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,6 +512,34 @@ mod tests {
         let queries: Vec<Vec<f32>> = synthetic_vectors(9100, dim, 40, 3).split_off(9000);
         let r = recall_at(&four, &exact, &queries, 100);
         assert!(r >= 0.95, "recall@100 {r}");
+    }
+
+    #[test]
+    fn placing_a_batch_by_region_gives_each_node_the_links_it_gets_alone() {
+        let dim = 16;
+        let data = synthetic_vectors(6000, dim, 30, 8);
+        let mut h = Hnsw::build(
+            dim,
+            HnswConfig::default(),
+            data[..5000]
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, v)| (i as u32, v)),
+        );
+        let nodes: Vec<u32> = data[5000..]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| h.push_node(5000 + i as u32, v))
+            .collect();
+        let alone: Vec<Vec<Vec<u32>>> = nodes.iter().map(|&n| h.place(n).links).collect();
+        for threads in [1, 3] {
+            let batch = h.place_parallel(&nodes, threads);
+            let got: Vec<u32> = batch.iter().map(|p| p.node).collect();
+            assert_eq!(got, nodes, "placements come back in the nodes' order");
+            let links: Vec<Vec<Vec<u32>>> = batch.into_iter().map(|p| p.links).collect();
+            assert_eq!(links, alone);
+        }
     }
 
     #[test]

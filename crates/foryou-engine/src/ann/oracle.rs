@@ -1,0 +1,115 @@
+//! The exact oracle that HNSW is held to, and the seeded data and recall measures that tests and
+//! benchmarks hold it with.
+
+use super::VectorIndex;
+use crate::embed::dot;
+use rand::{Rng, SeedableRng};
+use std::collections::HashSet;
+
+/// Exact search by scanning every vector.
+pub struct BruteForce {
+    dim: usize,
+    ids: Vec<u32>,
+    vecs: Vec<f32>,
+}
+
+impl BruteForce {
+    /// Holds `(id, vector)` pairs of `dim` dimensions.
+    pub fn new(dim: usize, items: impl IntoIterator<Item = (u32, Vec<f32>)>) -> Self {
+        let mut b = BruteForce {
+            dim,
+            ids: Vec::new(),
+            vecs: Vec::new(),
+        };
+        for (id, v) in items {
+            debug_assert_eq!(v.len(), dim);
+            b.ids.push(id);
+            b.vecs.extend_from_slice(&v);
+        }
+        b
+    }
+}
+
+impl VectorIndex for BruteForce {
+    fn search(&self, query: &[f32], k: usize) -> Vec<(u32, f32)> {
+        let mut all: Vec<(u32, f32)> = self
+            .ids
+            .iter()
+            .zip(self.vecs.chunks_exact(self.dim))
+            .map(|(&id, v)| (id, dot(query, v)))
+            .collect();
+        let k = k.min(all.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        all.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
+        all.truncate(k);
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        all
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// Seeded clustered unit vectors, for tests and benchmarks.
+pub fn synthetic_vectors(n: usize, dim: usize, clusters: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let centres: Vec<Vec<f32>> = (0..clusters.max(1))
+        .map(|_| (0..dim).map(|_| rng.gen_range(-1.0f32..1.0)).collect())
+        .collect();
+    (0..n)
+        .map(|_| {
+            let c = &centres[rng.gen_range(0..centres.len())];
+            let mut v: Vec<f32> = c.iter().map(|x| x + rng.gen_range(-0.6..0.6)).collect();
+            crate::embed::normalise(&mut v);
+            v
+        })
+        .collect()
+}
+
+/// Mean recall@k of `index` against `oracle` over `queries`, where a result counts when it is
+/// as similar to the query as the oracle's k-th (to 1e-5): among items tied at the boundary,
+/// any is a right answer. (`recall_at` counts the oracle's own ids only.)
+pub fn recall_with_ties(
+    index: &dyn VectorIndex,
+    oracle: &dyn VectorIndex,
+    queries: &[Vec<f32>],
+    k: usize,
+) -> f64 {
+    let mut sum = 0.0;
+    for q in queries {
+        let truth = oracle.search(q, k);
+        let Some(kth) = truth.last().map(|t| t.1) else {
+            continue;
+        };
+        let got = index
+            .search(q, k)
+            .into_iter()
+            .filter(|x| x.1 >= kth - 1e-5)
+            .count();
+        sum += got as f64 / truth.len() as f64;
+    }
+    sum / queries.len().max(1) as f64
+}
+
+/// Mean recall@k of `index` against `oracle` over `queries`.
+pub fn recall_at(
+    index: &dyn VectorIndex,
+    oracle: &dyn VectorIndex,
+    queries: &[Vec<f32>],
+    k: usize,
+) -> f64 {
+    let mut sum = 0.0;
+    for q in queries {
+        let truth: HashSet<u32> = oracle.search(q, k).into_iter().map(|x| x.0).collect();
+        let got = index
+            .search(q, k)
+            .into_iter()
+            .filter(|x| truth.contains(&x.0))
+            .count();
+        sum += got as f64 / truth.len().max(1) as f64;
+    }
+    sum / queries.len().max(1) as f64
+}
