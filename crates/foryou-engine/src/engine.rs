@@ -418,9 +418,13 @@ impl Engine {
             }
         }
         if let Some(i) = item {
-            let co = coengagement_feature(&self.state.cooc, u, i);
-            let u = self.state.users.get_mut(&e.user).expect("entered above");
-            learn_affinity(u, creator, sound, &tags, co, s, self.config.affinity_rate);
+            // A lukewarm view (`0 ≤ s < 0.5`) teaches the affinities nothing: no need to weigh
+            // its co-engagement (twenty row probes).
+            if !(0.0..0.5).contains(&s) {
+                let co = coengagement_feature(&self.state.cooc, u, i);
+                let u = self.state.users.get_mut(&e.user).expect("entered above");
+                learn_affinity(u, creator, sound, &tags, co, s, self.config.affinity_rate);
+            }
         } else if let (Some(c), EventKind::Follow | EventKind::Unfollow) = (creator, e.kind) {
             // A follow or unfollow from a profile: evidence about the creator alone.
             let a = u.creators.entry(c).or_default();
