@@ -482,6 +482,12 @@ impl VectorIndex for Hnsw {
 mod tests {
     use super::*;
 
+    /// A graph over `data`, each vector's id its place in it.
+    fn built_over(dim: usize, data: &[Vec<f32>]) -> Hnsw {
+        let items = data.iter().cloned().enumerate().map(|(i, v)| (i as u32, v));
+        Hnsw::build(dim, HnswConfig::default(), items)
+    }
+
     #[test]
     fn hnsw_finds_what_brute_force_finds() {
         let dim = 16;
@@ -518,15 +524,7 @@ mod tests {
     fn placing_a_batch_by_region_gives_each_node_the_links_it_gets_alone() {
         let dim = 16;
         let data = synthetic_vectors(6000, dim, 30, 8);
-        let mut h = Hnsw::build(
-            dim,
-            HnswConfig::default(),
-            data[..5000]
-                .iter()
-                .cloned()
-                .enumerate()
-                .map(|(i, v)| (i as u32, v)),
-        );
+        let mut h = built_over(dim, &data[..5000]);
         let nodes: Vec<u32> = data[5000..]
             .iter()
             .enumerate()
@@ -546,15 +544,7 @@ mod tests {
     fn inserts_after_a_build_are_found() {
         let dim = 16;
         let data = synthetic_vectors(4000, dim, 20, 5);
-        let mut h = Hnsw::build(
-            dim,
-            HnswConfig::default(),
-            data[..3000]
-                .iter()
-                .cloned()
-                .enumerate()
-                .map(|(i, v)| (i as u32, v)),
-        );
+        let mut h = built_over(dim, &data[..3000]);
         for (i, v) in data.iter().enumerate().skip(3000) {
             h.insert(i as u32, v);
         }
