@@ -1,5 +1,6 @@
 //! `foryou`: the command line — serve the platform, run the demo, create admins, make clips.
 
+mod alloc;
 mod audit;
 mod backends;
 mod bench;
@@ -22,6 +23,9 @@ use foryou_types::Role;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+
+#[global_allocator]
+static ALLOCATOR: alloc::HugePages = alloc::HugePages;
 
 fn init_logs(format: &str) -> Result<()> {
     let filter =
