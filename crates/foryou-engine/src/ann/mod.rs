@@ -143,11 +143,11 @@ fn on_threads<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R
 const MAX_M: usize = 48;
 const MAX_LINKS: usize = 2 * MAX_M + 2 * MAX_M / 3;
 
-/// Starts loading a vector into the processor's caches (a hint; nothing on other targets).
+/// Starts loading a slice into the processor's caches (a hint; nothing on other targets).
 #[inline(always)]
-fn prefetch(v: &[f32]) {
+fn prefetch<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
-    for line in v.chunks(16) {
+    for line in v.chunks((64 / std::mem::size_of::<T>().max(1)).max(1)) {
         // SAFETY: prefetching is a hint that never faults or changes memory; the pointer is
         // into a live slice.
         unsafe {
@@ -285,6 +285,16 @@ impl Hnsw {
         }
     }
 
+    /// The memory holding a node's links on `level` (for prefetching).
+    fn neighbour_row(&self, n: u32, level: usize) -> &[u32] {
+        if level == 0 {
+            let s = n as usize * self.stride();
+            &self.layer0[s..s + self.stride()]
+        } else {
+            &self.upper[n as usize][level - 1]
+        }
+    }
+
     fn set_neighbours(&mut self, n: u32, level: usize, links: &[u32]) {
         if level == 0 {
             let s = n as usize * self.stride();
@@ -333,6 +343,10 @@ impl Hnsw {
                 let worst = found.peek().map(|w| w.0 .0).unwrap_or(f32::MIN);
                 if c.0 < worst && found.len() >= ef {
                     break;
+                }
+                // The next candidate's links load while this one's neighbours are weighed.
+                if let Some(next) = frontier.peek() {
+                    prefetch(self.neighbour_row(next.1, level));
                 }
                 // The unvisited neighbours first, each vector's fetch from memory started,
                 // so the waits overlap instead of following one another.
