@@ -472,6 +472,10 @@ impl Hnsw {
         let node = p.node;
         for (l, chosen) in p.links.iter().enumerate() {
             let (cap, room) = (self.cap(l), self.room(l));
+            // Every neighbour's links load at once rather than one after another.
+            for &nb in chosen {
+                prefetch(self.neighbour_row(nb, l));
+            }
             for &nb in chosen {
                 let mut theirs = self.neighbours(nb, l).to_vec();
                 theirs.push(node);
@@ -480,6 +484,9 @@ impl Hnsw {
                     // heuristic, so they stay spread across clusters rather than all pointing
                     // into the nearest one.
                     let nv = self.vec(nb);
+                    for &x in &theirs {
+                        prefetch(self.vec(x));
+                    }
                     let mut near: Vec<Near> = theirs
                         .iter()
                         .map(|&x| Near(dot(nv, self.vec(x)), x))
