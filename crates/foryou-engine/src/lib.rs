@@ -19,6 +19,7 @@ mod learn;
 mod linalg;
 pub mod model;
 pub mod pipeline;
+mod prefetch;
 mod query;
 pub mod rank;
 mod reason;

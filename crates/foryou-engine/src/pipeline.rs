@@ -372,6 +372,11 @@ impl Pipeline {
     }
 
     fn hydrate_and_score(&self, q: &Query, mut list: Vec<Candidate>) -> Vec<Candidate> {
+        // Each candidate's catalog entry and vector (a cache miss each in a large catalog)
+        // start loading together, before the stages read them one candidate at a time.
+        for c in &list {
+            q.state.prefetch_item(c.item);
+        }
         for h in &self.hydrators {
             h.hydrate_all(q, &mut list);
         }

@@ -222,6 +222,16 @@ pub struct State {
 }
 
 impl State {
+    /// Starts loading item `i`'s entry and vector into the processor's caches (a hint).
+    pub fn prefetch_item(&self, i: u32) {
+        if let Some(it) = self.items.get(i as usize) {
+            crate::prefetch::prefetch(std::slice::from_ref(it));
+        }
+        if (i as usize) < self.embed.len() {
+            crate::prefetch::prefetch(self.embed.get(i));
+        }
+    }
+
     /// An empty state with embeddings of `dim` dimensions (and untrained heads; see
     /// [`State::for_config`]).
     pub fn new(dim: usize) -> Self {

@@ -9,6 +9,7 @@ mod oracle;
 pub use oracle::{recall_at, recall_with_ties, synthetic_vectors, BruteForce};
 
 use crate::embed::dot;
+use crate::prefetch::prefetch;
 use rand::{Rng, SeedableRng};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -142,23 +143,6 @@ fn on_threads<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R
 /// (`room(0)`).
 const MAX_M: usize = 48;
 const MAX_LINKS: usize = 2 * MAX_M + 2 * MAX_M / 3;
-
-/// Starts loading a slice into the processor's caches (a hint; nothing on other targets).
-#[inline(always)]
-fn prefetch<T>(v: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in v.chunks((64 / std::mem::size_of::<T>().max(1)).max(1)) {
-        // SAFETY: prefetching is a hint that never faults or changes memory; the pointer is
-        // into a live slice.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                line.as_ptr().cast(),
-            )
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = v;
-}
 
 /// A hierarchical navigable small-world graph.
 pub struct Hnsw {
