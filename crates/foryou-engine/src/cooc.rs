@@ -52,6 +52,12 @@ impl CoEngagement {
         self.ensure(item as usize + 1);
         self.mass[item as usize] += strength;
         let decay = 0.5f32.powf(1.0 / cfg.pair_half_life.max(1e-3));
+        // The rows about to be updated start loading together (one cache miss each).
+        for &(j, _) in recent.iter().rev().take(cfg.window) {
+            if let Some(row) = self.rows.get(j as usize) {
+                crate::prefetch::prefetch(std::slice::from_ref(row));
+            }
+        }
         let mut w_pos = 1.0f32;
         for &(j, sj) in recent.iter().rev().take(cfg.window) {
             if j != item && (j as usize) < self.rows.len() {
