@@ -53,11 +53,7 @@ impl CoEngagement {
         self.mass[item as usize] += strength;
         let decay = 0.5f32.powf(1.0 / cfg.pair_half_life.max(1e-3));
         // The rows about to be updated start loading together (one cache miss each).
-        for &(j, _) in recent.iter().rev().take(cfg.window) {
-            if let Some(row) = self.rows.get(j as usize) {
-                crate::prefetch::prefetch(std::slice::from_ref(row));
-            }
-        }
+        self.prefetch_rows(recent.iter().rev().take(cfg.window).map(|r| r.0));
         let mut w_pos = 1.0f32;
         for &(j, sj) in recent.iter().rev().take(cfg.window) {
             if j != item && (j as usize) < self.rows.len() {
@@ -69,6 +65,16 @@ impl CoEngagement {
             w_pos *= decay;
         }
         self.prune(item, cfg.max_neighbours);
+    }
+
+    /// Starts loading the rows of `items` into the processor's caches, so that reading them
+    /// next waits for memory once rather than once per row (a hint).
+    pub fn prefetch_rows(&self, items: impl Iterator<Item = u32>) {
+        for j in items {
+            if let Some(row) = self.rows.get(j as usize) {
+                crate::prefetch::prefetch(std::slice::from_ref(row));
+            }
+        }
     }
 
     fn prune(&mut self, i: u32, max: usize) {
