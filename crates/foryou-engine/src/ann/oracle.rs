@@ -78,20 +78,18 @@ pub fn recall_with_ties(
     queries: &[Vec<f32>],
     k: usize,
 ) -> f64 {
-    let mut sum = 0.0;
-    for q in queries {
+    mean_over(queries, |q| {
         let truth = oracle.search(q, k);
         let Some(kth) = truth.last().map(|t| t.1) else {
-            continue;
+            return 0.0;
         };
         let got = index
             .search(q, k)
             .into_iter()
             .filter(|x| x.1 >= kth - 1e-5)
             .count();
-        sum += got as f64 / truth.len() as f64;
-    }
-    sum / queries.len().max(1) as f64
+        got as f64 / truth.len() as f64
+    })
 }
 
 /// Mean recall@k of `index` against `oracle` over `queries`.
@@ -101,15 +99,19 @@ pub fn recall_at(
     queries: &[Vec<f32>],
     k: usize,
 ) -> f64 {
-    let mut sum = 0.0;
-    for q in queries {
+    mean_over(queries, |q| {
         let truth: HashSet<u32> = oracle.search(q, k).into_iter().map(|x| x.0).collect();
         let got = index
             .search(q, k)
             .into_iter()
             .filter(|x| truth.contains(&x.0))
             .count();
-        sum += got as f64 / truth.len().max(1) as f64;
-    }
+        got as f64 / truth.len().max(1) as f64
+    })
+}
+
+/// The mean of `per_query` over `queries` (0 for none).
+fn mean_over(queries: &[Vec<f32>], per_query: impl Fn(&[f32]) -> f64) -> f64 {
+    let sum: f64 = queries.iter().map(|q| per_query(q)).sum();
     sum / queries.len().max(1) as f64
 }
