@@ -373,18 +373,11 @@ impl ItemModel {
         k: usize,
         scored: impl Iterator<Item = (usize, f32)>,
     ) -> Vec<(u32, f32)> {
-        let mut out: Vec<(u32, f32)> = scored
+        let out: Vec<(u32, f32)> = scored
             .filter(|(j, s)| *s > 0.0 && t.own.binary_search(&(*j as u32)).is_err())
             .map(|(j, s)| (self.slots[j], s))
             .collect();
-        let k = k.min(out.len());
-        if k == 0 {
-            return Vec::new();
-        }
-        out.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
-        out.truncate(k);
-        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        out
+        crate::topk::best_k(out, k)
     }
 }
 

@@ -28,6 +28,7 @@ mod request;
 pub mod rerank;
 pub mod source;
 pub mod state;
+mod topk;
 mod training;
 
 pub use config::{EngineConfig, LiftWeights, ObjectiveWeights};

@@ -32,20 +32,13 @@ impl BruteForce {
 
 impl VectorIndex for BruteForce {
     fn search(&self, query: &[f32], k: usize) -> Vec<(u32, f32)> {
-        let mut all: Vec<(u32, f32)> = self
+        let all: Vec<(u32, f32)> = self
             .ids
             .iter()
             .zip(self.vecs.chunks_exact(self.dim))
             .map(|(&id, v)| (id, dot(query, v)))
             .collect();
-        let k = k.min(all.len());
-        if k == 0 {
-            return Vec::new();
-        }
-        all.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
-        all.truncate(k);
-        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        all
+        crate::topk::best_k(all, k)
     }
 
     fn len(&self) -> usize {
