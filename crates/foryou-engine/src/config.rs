@@ -77,6 +77,14 @@ pub struct EngineConfig {
     /// much the ranker sees).
     #[serde(default = "default_ranker_every")]
     pub ranker_every: u32,
+    /// Positives learned after which the ranker has settled: from then on it steps on one
+    /// positive in `ranker_every_settled` (its few dozen weights have seen tens of thousands of
+    /// steps; later ones track drift, and a busy region still gives thousands a minute).
+    #[serde(default = "default_ranker_settled_after")]
+    pub ranker_settled_after: u64,
+    /// The ranker steps on one positive in this many once settled.
+    #[serde(default = "default_ranker_every_settled")]
+    pub ranker_every_settled: u32,
     /// Recent engagements a ranking step weighs its items against (0: all the history keeps).
     #[serde(default = "default_ranker_history")]
     pub ranker_history: usize,
@@ -142,6 +150,8 @@ impl Default for EngineConfig {
             ranker_l2: default_ranker_l2(),
             ranker_negatives: default_ranker_negatives(),
             ranker_every: default_ranker_every(),
+            ranker_settled_after: default_ranker_settled_after(),
+            ranker_every_settled: default_ranker_every_settled(),
             ranker_history: default_ranker_history(),
             widen: 5.0,
             stages: 3,
@@ -230,6 +240,14 @@ fn default_ranker_negatives() -> usize {
 
 fn default_ranker_every() -> u32 {
     2
+}
+
+fn default_ranker_settled_after() -> u64 {
+    50_000
+}
+
+fn default_ranker_every_settled() -> u32 {
+    8
 }
 
 fn default_ranker_history() -> usize {

@@ -160,9 +160,15 @@ impl Engine {
         if self.config.ranker_rate <= 0.0 || self.state.items.len() < 2 || negatives == 0 {
             return;
         }
-        // One positive in `ranker_every` makes a step (a function of the learned state, so a
-        // replay trains exactly as the live engine did).
-        let every = u64::from(self.config.ranker_every.max(1));
+        // One positive in `ranker_every` makes a step, one in `ranker_every_settled` once the
+        // ranker has settled (a function of the learned state, so a replay trains exactly as the
+        // live engine did).
+        let every = if self.state.learned < self.config.ranker_settled_after {
+            self.config.ranker_every
+        } else {
+            self.config.ranker_every_settled
+        };
+        let every = u64::from(every.max(1));
         if !self.state.learned.is_multiple_of(every) {
             return;
         }
