@@ -164,16 +164,27 @@ impl Embeddings {
         if item >= n {
             return;
         }
-        for &(j, _) in recent.iter().rev().take(cfg.window) {
+        // The negatives are drawn first, so every vector the steps read (each a cache miss in a
+        // large catalog) starts loading before the first step waits for one.
+        let negatives: Vec<u32> = if recent.is_empty() {
+            Vec::new()
+        } else {
+            (0..cfg.negatives).map(|_| rng.gen_range(0..n)).collect()
+        };
+        let d = self.dim;
+        let window = recent.iter().rev().take(cfg.window).map(|r| r.0);
+        for j in window.clone().chain(negatives.iter().copied()) {
+            if j < n {
+                crate::prefetch::prefetch(&self.vecs[j as usize * d..(j as usize + 1) * d]);
+            }
+        }
+        for j in window {
             if j < n {
                 self.pair(item, j, 1.0, cfg.learning_rate);
             }
         }
-        if !recent.is_empty() {
-            for _ in 0..cfg.negatives {
-                let r = rng.gen_range(0..n);
-                self.pair(item, r, 0.0, cfg.learning_rate);
-            }
+        for &r in &negatives {
+            self.pair(item, r, 0.0, cfg.learning_rate);
         }
         let d = self.dim;
         let s = item as usize * d;
