@@ -186,7 +186,6 @@ impl Embeddings {
         for &r in &negatives {
             self.pair(item, r, 0.0, cfg.learning_rate);
         }
-        let d = self.dim;
         let s = item as usize * d;
         for g in groups {
             let c = self.centroids.entry(*g).or_insert_with(|| vec![0.0; d]);
