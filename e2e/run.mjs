@@ -11,8 +11,8 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import net from 'node:net';
 import { startServers } from './servers.mjs';
+import { freePort } from './ports.mjs';
 
 const bin = resolve(process.argv[2] || '../target/debug/foryou');
 const shots = resolve(process.env.E2E_SHOTS || 'artifacts');
@@ -22,7 +22,6 @@ let server, browser, servers, edge;
 const others = {};
 let passed = 0, failed = 0;
 
-const freePort = () => new Promise(ok => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
 const sleep = ms => new Promise(ok => setTimeout(ok, ms));
 
 async function step(name, fn) {
@@ -82,11 +81,13 @@ async function main() {
     await start('usA', 'us,row', false);
     await start('euB', 'eu', true);
     await start('usB', 'us,row', true);
-    edge = spawn(bin, ['edge', '--addr', `127.0.0.1:${edgePort}`, '--config', servers.config], { stdio: 'ignore', env });
+    edge = spawn(bin, ['edge', '--addr', `127.0.0.1:${edgePort}`, '--config', servers.config], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    let edgeLog = '';
+    edge.stderr.on('data', d => { edgeLog += d; });
     base = `http://127.0.0.1:${edgePort}`;
     for (let i = 0; ; i++) {
       try { if ((await fetch(`${base}/healthz`)).ok) break; } catch (_) { /* not up yet */ }
-      if (i > 100) throw new Error('the edge did not start');
+      if (i > 200 || edge.exitCode !== null) throw new Error(`the edge did not start (exit ${edge.exitCode}):\n${edgeLog}`);
       await sleep(100);
     }
   }

@@ -7,8 +7,8 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync, realpathSync, chmodSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import net from 'node:net';
+import { freePort } from './ports.mjs';
 
-const freePort = () => new Promise(ok => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
 const sleep = ms => new Promise(ok => setTimeout(ok, ms));
 const onPath = name => (process.env.PATH || '').split(':').map(d => join(d, name)).find(p => existsSync(p));
 
