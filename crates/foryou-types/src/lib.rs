@@ -1,8 +1,11 @@
-//! Shared vocabulary of Foryou: ids, regions, roles, events and input validation. No IO.
+//! Shared vocabulary of Foryou: ids, regions, roles, events and input validation. No IO
+//! (but for the loopback ports tests use, feature `test-support`).
 
 mod date;
 mod event;
 mod ids;
+#[cfg(any(test, feature = "test-support"))]
+pub mod ports;
 mod region;
 mod validate;
 

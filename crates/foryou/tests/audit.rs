@@ -9,7 +9,7 @@ use common::{call, data_dir, http, start_with, upload, Server};
 use foryou_tlog::entry::Entry;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -90,10 +90,7 @@ impl Drop for Witness {
 }
 
 fn start_witness(dir: &Path, log_key: &str) -> Witness {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = foryou_types::ports::loopback_port().expect("port");
     let mut child = bin()
         .args([
             "audit",

@@ -11,14 +11,13 @@ use common::{call, data_dir, forwarded, wait_up};
 use foryou_nats::test_server::TestNats;
 use foryou_postgres::test_server::TestServer;
 use serde_json::json;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
+    let port = foryou_types::ports::loopback_port().expect("free port");
+    SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 struct Proc(Child);

@@ -169,9 +169,10 @@ fn each_region_has_its_own_nodes_and_only_public_facts_cross() {
         ),
     )
     .expect("edge config");
-    let e = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port");
+    let e = std::net::SocketAddr::from((
+        [127, 0, 0, 1],
+        foryou_types::ports::loopback_port().expect("port"),
+    ));
     let _edge = Proc(
         Command::new(env!("CARGO_BIN_EXE_foryou"))
             .args(["edge", "--addr", &e.to_string(), "--config"])

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -96,10 +96,7 @@ pub fn start_env(data: &Path, extra: &[&str], log: Option<&Path>, env: &[(&str, 
 
 /// Starts the server without waiting for it to answer.
 pub fn spawn_env(data: &Path, extra: &[&str], log: Option<&Path>, env: &[(&str, &str)]) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = foryou_types::ports::loopback_port().expect("free port");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let child = Command::new(env!("CARGO_BIN_EXE_foryou"))
         .args(["serve", "--addr", &addr.to_string(), "--data"])
