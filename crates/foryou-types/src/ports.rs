@@ -25,16 +25,19 @@ fn ephemeral_low() -> u32 {
 /// tests running side by side seldom try the same ports.
 pub fn loopback_port() -> std::io::Result<u16> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
+    // Where this process's walk starts, fixed on its first call: one walk, so no port twice.
+    static START: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let high = ephemeral_low().clamp(2_048, 32_768) - 1;
     let low = high.saturating_sub(SPAN).max(1_024);
     let span = high - low + 1;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let start = std::process::id()
-        .wrapping_mul(2_654_435_761)
-        .wrapping_add(nanos)
-        % span;
+    let start = *START.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        std::process::id()
+            .wrapping_mul(2_654_435_761)
+            .wrapping_add(nanos)
+    }) % span;
     for _ in 0..span {
         let k = NEXT.fetch_add(1, Ordering::Relaxed) % span;
         // A stride prime to the span visits every port once before any comes again.
