@@ -4,8 +4,10 @@
 //! hierarchical navigable small-world graph) the approximate index the engine serves from. Tests
 //! hold HNSW's recall against brute force.
 
+mod layout;
 mod oracle;
 
+use layout::{locality_order, on_threads};
 pub use oracle::{recall_at, recall_with_ties, synthetic_vectors, BruteForce};
 
 use crate::embed::dot;
@@ -120,25 +122,6 @@ struct Route {
     region: [u32; 3],
 }
 
-/// `f` over `items` on up to `threads` threads, the results in the items' order.
-fn on_threads<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    if threads <= 1 || items.len() < 2 {
-        return items.iter().map(&f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|s| {
-        let workers: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("an index build worker panicked"))
-            .collect()
-    })
-}
-
 /// The largest `m` a graph accepts, and the most links a node then holds on one level
 /// (`room(0)`).
 const MAX_M: usize = 48;
@@ -201,11 +184,21 @@ impl Hnsw {
         threads: usize,
     ) -> Self {
         let mut h = Hnsw::new(dim, cfg);
+        let items: Vec<(u32, Vec<f32>)> = items.into_iter().collect();
+        debug_assert!(items.iter().all(|(_, v)| v.len() == dim));
+        // Stored so that near vectors lie near in memory; inserted in the order given.
+        // Levels are drawn in the order given, so the graph is the one that order would build.
+        let levels: Vec<usize> = items.iter().map(|_| h.draw_level()).collect();
+        let order = locality_order(&items, threads.max(1));
+        let mut node_of = vec![0u32; items.len()];
+        for &i in &order {
+            let (id, v) = &items[i as usize];
+            node_of[i as usize] = h.push_node_at(*id, v, levels[i as usize]);
+        }
+        drop(items);
         let mut pending: Vec<u32> = Vec::new();
-        for (id, v) in items {
-            debug_assert_eq!(v.len(), dim);
-            let node = h.push_node(id, &v);
-            if node as usize <= SERIAL_PREFIX {
+        for (i, &node) in node_of.iter().enumerate() {
+            if i <= SERIAL_PREFIX {
                 h.link(node);
             } else {
                 pending.push(node);
@@ -213,7 +206,7 @@ impl Hnsw {
         }
         let mut next = 0;
         while next < pending.len() {
-            let placed = pending[0].saturating_add(next as u32) as usize;
+            let placed = SERIAL_PREFIX + 1 + next;
             let batch = (placed / 8).clamp(1, MAX_BATCH).min(pending.len() - next);
             let nodes = &pending[next..next + batch];
             let placements = h.place_parallel(nodes, threads.max(1));
@@ -292,12 +285,22 @@ impl Hnsw {
 
     /// Stores a vector and draws its level; it is not linked yet.
     fn push_node(&mut self, id: u32, v: &[f32]) -> u32 {
+        let level = self.draw_level();
+        self.push_node_at(id, v, level)
+    }
+
+    /// A new node's top level: geometric, a node in `m` reaching each next level.
+    fn draw_level(&mut self) -> usize {
+        let ml = 1.0 / (self.cfg.m.max(2) as f64).ln();
+        let u: f64 = self.rng.gen_range(f64::EPSILON..1.0);
+        ((-u.ln() * ml) as usize).min(16)
+    }
+
+    /// Stores a vector with the given top level; it is not linked yet.
+    fn push_node_at(&mut self, id: u32, v: &[f32], level: usize) -> u32 {
         let node = self.ids.len() as u32;
         self.ids.push(id);
         self.vecs.extend_from_slice(v);
-        let ml = 1.0 / (self.cfg.m.max(2) as f64).ln();
-        let u: f64 = self.rng.gen_range(f64::EPSILON..1.0);
-        let level = ((-u.ln() * ml) as usize).min(16);
         let stride = self.stride();
         self.layer0.resize(self.layer0.len() + stride, 0);
         self.upper.push(vec![Vec::new(); level]);
@@ -434,21 +437,25 @@ impl Hnsw {
         Placement { node, links }
     }
 
-    /// Places `nodes` (ascending) against the current graph, split over `threads`; the result
-    /// is in order. Each node's links depend only on the graph as it stood, so the nodes are
+    /// Places `nodes` against the current graph, split over `threads`; the result is in the
+    /// nodes' order. Each node's links depend only on the graph as it stood, so the nodes are
     /// placed in whatever order is fastest: grouped by the region of the graph their descent
     /// reached, so that consecutive searches read the vectors and links the previous ones left
     /// in the processor's caches (a search is bound by the wait for each neighbour's vector).
     fn place_parallel(&self, nodes: &[u32], threads: usize) -> Vec<Placement> {
-        debug_assert!(nodes.windows(2).all(|w| w[0] < w[1]));
         if nodes.len() < 64 {
             return nodes.iter().map(|&n| self.place(n)).collect();
         }
-        let mut routes = on_threads(nodes, threads, |&n| self.route(n));
-        routes.sort_unstable_by_key(|r| (r.region, r.node));
-        let mut placed = on_threads(&routes, threads, |r| self.place_from(r));
-        placed.sort_unstable_by_key(|p| p.node);
-        placed
+        let mut routes: Vec<(usize, Route)> = on_threads(
+            &nodes.iter().enumerate().collect::<Vec<_>>(),
+            threads,
+            |&(k, &n)| (k, self.route(n)),
+        );
+        routes.sort_unstable_by_key(|(k, r)| (r.region, *k));
+        let mut placed: Vec<(usize, Placement)> =
+            on_threads(&routes, threads, |(k, r)| (*k, self.place_from(r)));
+        placed.sort_unstable_by_key(|(k, _)| *k);
+        placed.into_iter().map(|(_, p)| p).collect()
     }
 
     /// Links a placed node into the graph, pruning neighbours that go over capacity.
@@ -523,90 +530,4 @@ impl VectorIndex for Hnsw {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A graph over `data`, each vector's id its place in it.
-    fn built_over(dim: usize, data: &[Vec<f32>]) -> Hnsw {
-        let items = data.iter().cloned().enumerate().map(|(i, v)| (i as u32, v));
-        Hnsw::build(dim, HnswConfig::default(), items)
-    }
-
-    #[test]
-    fn hnsw_finds_what_brute_force_finds() {
-        let dim = 16;
-        let data = synthetic_vectors(3000, dim, 30, 1);
-        // Held-out queries from the same distribution (the same seed draws the same clusters).
-        let items = || data.iter().cloned().enumerate().map(|(i, v)| (i as u32, v));
-        let exact = BruteForce::new(dim, items());
-        let hnsw = Hnsw::build(dim, HnswConfig::default(), items());
-        let queries: Vec<Vec<f32>> = synthetic_vectors(3050, dim, 30, 1).split_off(3000);
-        let r = recall_at(&hnsw, &exact, &queries, 100);
-        assert!(r >= 0.95, "recall@100 {r}");
-        // An indexed vector is its own nearest neighbour.
-        assert_eq!(hnsw.search(&data[17], 1)[0].0, 17);
-        assert_eq!(exact.search(&data[17], 1)[0].0, 17);
-    }
-
-    #[test]
-    fn a_parallel_build_is_the_serial_build_and_keeps_recall() {
-        let dim = 16;
-        // Past the serial start, so several batches are placed in parallel.
-        let data = synthetic_vectors(9000, dim, 40, 3);
-        let items = || data.iter().cloned().enumerate().map(|(i, v)| (i as u32, v));
-        let one = Hnsw::build_with_threads(dim, HnswConfig::default(), items(), 1);
-        let four = Hnsw::build_with_threads(dim, HnswConfig::default(), items(), 4);
-        assert_eq!(one.layer0, four.layer0, "thread count changed the graph");
-        assert_eq!(one.upper, four.upper);
-        let exact = BruteForce::new(dim, items());
-        let queries: Vec<Vec<f32>> = synthetic_vectors(9100, dim, 40, 3).split_off(9000);
-        let r = recall_at(&four, &exact, &queries, 100);
-        assert!(r >= 0.95, "recall@100 {r}");
-    }
-
-    #[test]
-    fn placing_a_batch_by_region_gives_each_node_the_links_it_gets_alone() {
-        let dim = 16;
-        let data = synthetic_vectors(6000, dim, 30, 8);
-        let mut h = built_over(dim, &data[..5000]);
-        let nodes: Vec<u32> = data[5000..]
-            .iter()
-            .enumerate()
-            .map(|(i, v)| h.push_node(5000 + i as u32, v))
-            .collect();
-        let alone: Vec<Vec<Vec<u32>>> = nodes.iter().map(|&n| h.place(n).links).collect();
-        for threads in [1, 3] {
-            let batch = h.place_parallel(&nodes, threads);
-            let got: Vec<u32> = batch.iter().map(|p| p.node).collect();
-            assert_eq!(got, nodes, "placements come back in the nodes' order");
-            let links: Vec<Vec<Vec<u32>>> = batch.into_iter().map(|p| p.links).collect();
-            assert_eq!(links, alone);
-        }
-    }
-
-    #[test]
-    fn inserts_after_a_build_are_found() {
-        let dim = 16;
-        let data = synthetic_vectors(4000, dim, 20, 5);
-        let mut h = built_over(dim, &data[..3000]);
-        for (i, v) in data.iter().enumerate().skip(3000) {
-            h.insert(i as u32, v);
-        }
-        assert_eq!(h.len(), 4000);
-        let exact = BruteForce::new(
-            dim,
-            data.iter().cloned().enumerate().map(|(i, v)| (i as u32, v)),
-        );
-        let queries: Vec<Vec<f32>> = data[3000..3100].to_vec();
-        assert!(recall_at(&h, &exact, &queries, 50) >= 0.95);
-        assert_eq!(h.search(&data[3999], 1)[0].0, 3999);
-    }
-
-    #[test]
-    fn empty_and_tiny_indexes_answer() {
-        let h = Hnsw::new(4, HnswConfig::default());
-        assert!(h.search(&[1.0, 0.0, 0.0, 0.0], 5).is_empty());
-        let b = BruteForce::new(4, vec![(9, vec![1.0, 0.0, 0.0, 0.0])]);
-        assert_eq!(b.search(&[1.0, 0.0, 0.0, 0.0], 5), vec![(9, 1.0)]);
-    }
-}
+mod tests;
