@@ -59,6 +59,10 @@ pub(super) fn locality_order(items: &[(u32, Vec<f32>)], threads: usize) -> Vec<u
     }
     let mut order = Vec::with_capacity(n);
     for members in groups {
+        // A pivot's cell is empty where another pivot holds the same vector.
+        if members.is_empty() {
+            continue;
+        }
         let pivots = spread(&members, (members.len() / CELL).max(1));
         let inner = on_threads(&members, threads, |&i| {
             nearest(&items[i as usize].1, &pivots)
@@ -104,6 +108,11 @@ mod tests {
         let given: Vec<u32> = (0..20_000).collect();
         let (stored, input) = (mean(&order), mean(&given));
         assert!(stored > input + 0.3, "stored {stored} vs input {input}");
+        // Identical vectors (every pivot alike, all but one cell empty) are still all placed.
+        let same: Vec<(u32, Vec<f32>)> = (0..3000).map(|i| (i, data[0].clone())).collect();
+        let mut placed = locality_order(&same, 2);
+        placed.sort_unstable();
+        assert_eq!(placed, (0..3000).collect::<Vec<u32>>());
         // Small inputs keep their order.
         assert_eq!(
             locality_order(&items[..100], 2),
