@@ -88,6 +88,13 @@ pub struct EngineConfig {
     /// Recent engagements a ranking step weighs its items against (0: all the history keeps).
     #[serde(default = "default_ranker_history")]
     pub ranker_history: usize,
+    /// One positive in this many makes a trial of how far to trust the batch model (a whole
+    /// feed scored, see `blend.rs`); 0: no trials, the ranker's score alone.
+    #[serde(default = "default_blend_every")]
+    pub blend_every: u32,
+    /// … once the ranker has settled (`ranker_settled_after`).
+    #[serde(default = "default_blend_every_settled")]
+    pub blend_every_settled: u32,
     /// L2 shrinkage of the trained ranker's weights per step.
     #[serde(default = "default_ranker_l2")]
     pub ranker_l2: f32,
@@ -153,6 +160,8 @@ impl Default for EngineConfig {
             ranker_settled_after: default_ranker_settled_after(),
             ranker_every_settled: default_ranker_every_settled(),
             ranker_history: default_ranker_history(),
+            blend_every: default_blend_every(),
+            blend_every_settled: default_blend_every_settled(),
             widen: 5.0,
             stages: 3,
             affinity_rate: 0.5,
@@ -248,6 +257,14 @@ fn default_ranker_settled_after() -> u64 {
 
 fn default_ranker_every_settled() -> u32 {
     8
+}
+
+fn default_blend_every() -> u32 {
+    4
+}
+
+fn default_blend_every_settled() -> u32 {
+    4096
 }
 
 fn default_ranker_history() -> usize {

@@ -4,6 +4,7 @@
 
 pub mod ann;
 pub mod batch;
+pub mod blend;
 mod config;
 pub mod cooc;
 pub mod embed;

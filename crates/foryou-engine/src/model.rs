@@ -86,6 +86,10 @@ pub struct Heads {
     pub head: [[f32; 3]; HEADS],
     /// Examples learned.
     pub examples: u64,
+    /// How far the final score trusts the batch model at each stage of knowledge, learned by
+    /// prequential trials (`blend.rs`).
+    #[serde(default)]
+    pub batch_trust: crate::blend::BatchTrust,
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -119,6 +123,7 @@ impl Heads {
             shared,
             head,
             examples: 0,
+            batch_trust: crate::blend::BatchTrust::default(),
         }
     }
 

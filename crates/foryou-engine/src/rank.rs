@@ -90,9 +90,28 @@ pub fn score(q: &Query, cands: &mut [Candidate]) {
             p[3] = 0.0;
         }
         c.predictions = p;
-        c.score =
-            w.watch * p[0] + w.like * p[1] + w.share * p[2] + w.follow * p[3] - w.negative * p[4];
+        c.score = objective(w, &p);
     }
+    // The batch model's share of the final score, as far as the trials at this stage of
+    // knowledge found it to help (`blend.rs`).
+    let gamma = if q.user.is_some() {
+        heads
+            .batch_trust
+            .gamma(crate::blend::bucket(q.history.len()))
+    } else {
+        0.0
+    };
+    if gamma > 0.0 {
+        let (top, spread) = crate::blend::relative(cands.iter().map(|c| (c.score, c.batch)));
+        for c in cands.iter_mut() {
+            c.score = crate::blend::fused(c.score, c.batch, top, spread, gamma);
+        }
+    }
+}
+
+/// The published trade-off between the heads' predictions.
+pub fn objective(w: &crate::ObjectiveWeights, p: &[f32; crate::model::HEADS]) -> f32 {
+    w.watch * p[0] + w.like * p[1] + w.share * p[2] + w.follow * p[3] - w.negative * p[4]
 }
 
 /// What each personal signal adds to the hand-set lift, for "why this video" (the reasons name

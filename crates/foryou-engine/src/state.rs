@@ -219,6 +219,10 @@ pub struct State {
     /// positives they were drawn for (see `training.rs`).
     pub negative_pool: Vec<u32>,
     pub negative_pool_period: u64,
+    /// Trials of the batch model's share waiting for people's engagements (`blend.rs`); not
+    /// kept in snapshots.
+    #[serde(skip)]
+    pub open_trials: FxHashMap<foryou_types::UserId, crate::blend::OpenTrial>,
 }
 
 impl State {
@@ -270,6 +274,7 @@ impl State {
             heads,
             negative_pool: Vec::new(),
             negative_pool_period: u64::MAX,
+            open_trials: FxHashMap::default(),
             engaged: 0,
             swept_ms: 0,
         }

@@ -118,6 +118,74 @@ impl Engine {
         self.install_batch(model);
     }
 
+    /// One prequential trial of how far to trust the batch model (`blend.rs`), on the schedule
+    /// of `blend_every`: where `chosen` would have ranked in the feed `user` would have been
+    /// served just now, at each strength of the batch model's share.
+    fn batch_trial(&mut self, user: UserId, chosen: VideoId, now_ms: u64) {
+        use crate::blend::{bucket, fused, relative, OpenTrial, CUTOFF, GRID, MAX_OPEN, WINDOW};
+        let slot = self.state.item_ids.get(&chosen);
+        if let (Some(open), Some(slot)) = (self.state.open_trials.get_mut(&user), slot) {
+            if open.engaged(slot, &mut self.state.heads.batch_trust) {
+                self.state.open_trials.remove(&user);
+            }
+            return;
+        }
+        let every = if self.state.learned < self.config.ranker_settled_after {
+            self.config.blend_every
+        } else {
+            self.config.blend_every_settled
+        };
+        if every == 0
+            || self.batch.is_none()
+            || !self.state.learned.is_multiple_of(u64::from(every))
+            || self.state.open_trials.len() >= MAX_OPEN
+        {
+            return;
+        }
+        let Some(slot) = slot else {
+            return;
+        };
+        if !self.state.users.contains_key(&user) {
+            return;
+        }
+        let req = FeedRequest::new(user, 10, now_ms);
+        let q = self.user_query(&req);
+        if q.history.is_empty() || q.batch_taste.is_none() {
+            return;
+        }
+        let stage = bucket(q.history.len());
+        let list = self.pipeline.scored(&q);
+        let w = &self.config.objectives;
+        let raw: Vec<(f32, f32)> = list
+            .iter()
+            .map(|c| (crate::rank::objective(w, &c.predictions), c.batch))
+            .collect();
+        let (top, spread) = relative(raw.iter().copied());
+        let pages = GRID.map(|g| {
+            let mut order: Vec<(f32, u32)> = raw
+                .iter()
+                .zip(&list)
+                .map(|(&(s, b), c)| (fused(s, b, top, spread, g), c.item))
+                .collect();
+            let n = order.len().min(CUTOFF);
+            if n > 0 && n < order.len() {
+                order.select_nth_unstable_by(n - 1, |a, b| b.0.total_cmp(&a.0));
+            }
+            order.truncate(n);
+            order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            order.into_iter().map(|x| x.1).collect::<Vec<u32>>()
+        });
+        let mut open = OpenTrial {
+            stage,
+            pages,
+            left: WINDOW,
+        };
+        self.state.heads.batch_trust.start(stage);
+        if !open.engaged(slot, &mut self.state.heads.batch_trust) {
+            self.state.open_trials.insert(user, open);
+        }
+    }
+
     /// Redraws the pool of catalog items the ranking steps take negatives from when a new
     /// period of positives begins. Drawing a step's negatives from a few hundred items rather
     /// than from the whole catalog keeps them in the processor's caches (a draw from a 1M
@@ -157,6 +225,7 @@ impl Engine {
         now_ms: u64,
         negatives: usize,
     ) {
+        self.batch_trial(user, chosen, now_ms);
         if self.config.ranker_rate <= 0.0 || self.state.items.len() < 2 || negatives == 0 {
             return;
         }
