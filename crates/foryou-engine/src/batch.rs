@@ -316,6 +316,11 @@ impl ItemModel {
         crate::embed::dot(row, &t.y) * self.inv_diag[j]
     }
 
+    /// Whether the model has a column for `item` (one engaged before it was fitted).
+    pub fn models(&self, item: u32) -> bool {
+        self.index.contains_key(&item)
+    }
+
     /// The score of `item` for a person in the model's space (0 for an item it does not model
     /// or one of their own).
     pub fn score(&self, t: &Taste, item: u32) -> f32 {

@@ -95,6 +95,10 @@ pub struct EngineConfig {
     /// … once the ranker has settled (`ranker_settled_after`).
     #[serde(default = "default_blend_every_settled")]
     pub blend_every_settled: u32,
+    /// The person's engagements a trial's pages are judged by, the first being the one it was
+    /// made for (1: the next choice alone; more: what the page gives over a longer stretch).
+    #[serde(default = "default_blend_window")]
+    pub blend_window: u32,
     /// L2 shrinkage of the trained ranker's weights per step.
     #[serde(default = "default_ranker_l2")]
     pub ranker_l2: f32,
@@ -162,6 +166,7 @@ impl Default for EngineConfig {
             ranker_history: default_ranker_history(),
             blend_every: default_blend_every(),
             blend_every_settled: default_blend_every_settled(),
+            blend_window: default_blend_window(),
             widen: 5.0,
             stages: 3,
             affinity_rate: 0.5,
@@ -265,6 +270,10 @@ fn default_blend_every() -> u32 {
 
 fn default_blend_every_settled() -> u32 {
     4096
+}
+
+fn default_blend_window() -> u32 {
+    50
 }
 
 fn default_ranker_history() -> usize {

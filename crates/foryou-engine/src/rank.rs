@@ -102,9 +102,13 @@ pub fn score(q: &Query, cands: &mut [Candidate]) {
         0.0
     };
     if gamma > 0.0 {
-        let (top, spread) = crate::blend::relative(cands.iter().map(|c| (c.score, c.batch)));
-        for c in cands.iter_mut() {
-            c.score = crate::blend::fused(c.score, c.batch, top, spread, gamma);
+        let mut raw: Vec<(f32, f32)> = cands.iter().map(|c| (c.score, c.batch)).collect();
+        if let Some(m) = q.batch {
+            crate::blend::stand_in(&mut raw, |k| m.models(cands[k].item));
+        }
+        let (top, spread) = crate::blend::relative(raw.iter().copied());
+        for (c, (s, b)) in cands.iter_mut().zip(raw) {
+            c.score = crate::blend::fused(s, b, top, spread, gamma);
         }
     }
 }

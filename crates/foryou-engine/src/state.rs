@@ -222,7 +222,7 @@ pub struct State {
     /// Trials of the batch model's share waiting for people's engagements (`blend.rs`); not
     /// kept in snapshots.
     #[serde(skip)]
-    pub open_trials: FxHashMap<foryou_types::UserId, crate::blend::OpenTrial>,
+    pub open_trials: FxHashMap<foryou_types::UserId, Vec<crate::blend::OpenTrial>>,
 }
 
 impl State {

@@ -122,12 +122,20 @@ impl Engine {
     /// of `blend_every`: where `chosen` would have ranked in the feed `user` would have been
     /// served just now, at each strength of the batch model's share.
     fn batch_trial(&mut self, user: UserId, chosen: VideoId, now_ms: u64) {
-        use crate::blend::{bucket, fused, relative, OpenTrial, CUTOFF, GRID, MAX_OPEN, WINDOW};
+        use crate::blend::{bucket, fused, relative, OpenTrial, CUTOFF, GRID, MAX_OPEN};
         let slot = self.state.item_ids.get(&chosen);
-        if let (Some(open), Some(slot)) = (self.state.open_trials.get_mut(&user), slot) {
-            if open.engaged(slot, &mut self.state.heads.batch_trust) {
+        let mut busy = false;
+        // The person's open trials are credited with this engagement first (an item the engine
+        // has never heard of was on no page, but counts towards each trial's window).
+        if let Some(open) = self.state.open_trials.get_mut(&user) {
+            let trust = &mut self.state.heads.batch_trust;
+            open.retain_mut(|t| !t.engaged(slot.unwrap_or(u32::MAX), trust));
+            busy = open.len() >= crate::blend::OPEN_PER_PERSON;
+            if open.is_empty() {
                 self.state.open_trials.remove(&user);
             }
+        }
+        if busy {
             return;
         }
         let every = if self.state.learned < self.config.ranker_settled_after {
@@ -138,9 +146,19 @@ impl Engine {
         if every == 0
             || self.batch.is_none()
             || !self.state.learned.is_multiple_of(u64::from(every))
-            || self.state.open_trials.len() >= MAX_OPEN
         {
             return;
+        }
+        if self.state.open_trials.len() >= MAX_OPEN {
+            // Trials of people who did not come back give way.
+            let since = now_ms.saturating_sub(crate::blend::OPEN_FOR_MS);
+            self.state.open_trials.retain(|_, ts| {
+                ts.retain(|t| t.opened_ms >= since);
+                !ts.is_empty()
+            });
+            if self.state.open_trials.len() >= MAX_OPEN {
+                return;
+            }
         }
         let Some(slot) = slot else {
             return;
@@ -156,10 +174,13 @@ impl Engine {
         let stage = bucket(q.history.len());
         let list = self.pipeline.scored(&q);
         let w = &self.config.objectives;
-        let raw: Vec<(f32, f32)> = list
+        let mut raw: Vec<(f32, f32)> = list
             .iter()
             .map(|c| (crate::rank::objective(w, &c.predictions), c.batch))
             .collect();
+        if let Some(m) = q.batch {
+            crate::blend::stand_in(&mut raw, |k| m.models(list[k].item));
+        }
         let (top, spread) = relative(raw.iter().copied());
         let pages = GRID.map(|g| {
             let mut order: Vec<(f32, u32)> = raw
@@ -178,11 +199,12 @@ impl Engine {
         let mut open = OpenTrial {
             stage,
             pages,
-            left: WINDOW,
+            left: self.config.blend_window.max(1),
+            opened_ms: now_ms,
         };
         self.state.heads.batch_trust.start(stage);
         if !open.engaged(slot, &mut self.state.heads.batch_trust) {
-            self.state.open_trials.insert(user, open);
+            self.state.open_trials.entry(user).or_default().push(open);
         }
     }
 

@@ -156,11 +156,10 @@ pub fn run(
     let mut history: HashMap<UserId, HashSet<VideoId>> = HashMap::new();
     let mut now = 0;
     let ordered = in_time_order(train);
-    let fifth = ordered.len().div_ceil(5).max(1);
-    for (n, r) in ordered.into_iter().enumerate() {
-        // The batch model is refit as serving refits it in the background: here at each fifth
-        // of the stream, so the ranker trains with it as it will serve with it.
-        if n > 0 && n % fifth == 0 {
+    for r in ordered {
+        // The batch model is refit as serving refits it in the background (once a tenth more
+        // is learned), so the ranker trains with it as it will serve with it.
+        if engine.batch_stale() {
             engine.rebuild_batch();
         }
         let (u, i) = (ids.user(&r.user), ids.item(&r.item));
