@@ -118,7 +118,7 @@ pub const OPEN_FOR_MS: u64 = 24 * 3600 * 1000;
 
 /// A trial waiting for the person's engagements: its stage, the first [`CUTOFF`] items of the
 /// page at each strength, how many engagements it still counts, and when it was made.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OpenTrial {
     pub stage: usize,
     pub pages: [Vec<u32>; GRID.len()],
@@ -127,6 +127,33 @@ pub struct OpenTrial {
 }
 
 impl OpenTrial {
+    /// A trial at `stage` over a request's candidates — `raw[k]` the ranker and batch scores of
+    /// `items[k]` — keeping the first [`CUTOFF`] of the page each strength would make; it counts
+    /// `window` engagements.
+    pub fn new(stage: usize, raw: &[(f32, f32)], items: &[u32], window: u32, now_ms: u64) -> Self {
+        let (top, spread) = relative(raw.iter().copied());
+        let pages = GRID.map(|g| {
+            let mut order: Vec<(f32, u32)> = raw
+                .iter()
+                .zip(items)
+                .map(|(&(s, b), &item)| (fused(s, b, top, spread, g), item))
+                .collect();
+            let n = order.len().min(CUTOFF);
+            if n > 0 && n < order.len() {
+                order.select_nth_unstable_by(n - 1, |a, b| b.0.total_cmp(&a.0));
+            }
+            order.truncate(n);
+            order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            order.into_iter().map(|x| x.1).collect()
+        });
+        OpenTrial {
+            stage,
+            pages,
+            left: window.max(1),
+            opened_ms: now_ms,
+        }
+    }
+
     /// Credits `item`, just engaged, to each page that held it; true once the trial is over.
     pub fn engaged(&mut self, item: u32, trust: &mut BatchTrust) -> bool {
         for (k, page) in self.pages.iter().enumerate() {
@@ -271,6 +298,11 @@ mod tests {
                 .open_trials
                 .values()
                 .all(|t| !t.is_empty() && t.len() <= OPEN_PER_PERSON));
+            // Erasing a person takes the pages their trials kept with them.
+            let had = e.state().open_trials.contains_key(&UserId(0));
+            assert_eq!(had, every > 0);
+            e.forget_user(UserId(0));
+            assert!(!e.state().open_trials.contains_key(&UserId(0)));
             e.state().heads.batch_trust.clone()
         };
         let on = run(1);
@@ -278,6 +310,25 @@ mod tests {
         assert!(on.gains.iter().flatten().sum::<f64>() > 0.0);
         let off = run(0);
         assert_eq!(off.trials.iter().sum::<f64>(), 0.0);
+    }
+
+    #[test]
+    fn a_trials_pages_move_from_the_rankers_order_to_the_batch_models() {
+        let raw = [(3.0, 0.0), (2.0, 0.5), (1.0, 1.0)];
+        let t = OpenTrial::new(1, &raw, &[10, 11, 12], 50, 7);
+        assert_eq!(t.pages[0], vec![10, 11, 12]);
+        assert_eq!(t.pages[GRID.len() - 1], vec![12, 11, 10]);
+        assert_eq!((t.stage, t.left, t.opened_ms), (1, 50, 7));
+        // A page keeps its first places only.
+        let many: Vec<(f32, f32)> = (0..100).map(|k| (k as f32, 0.0)).collect();
+        let items: Vec<u32> = (0..100).collect();
+        let t = OpenTrial::new(0, &many, &items, 0, 0);
+        assert_eq!(t.pages[0].len(), CUTOFF);
+        assert_eq!(t.pages[0][0], 99);
+        assert_eq!(
+            t.left, 1,
+            "a trial counts at least the engagement it was made for"
+        );
     }
 
     /// An item the batch model does not know keeps its place among the ones it knows, at every

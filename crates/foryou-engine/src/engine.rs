@@ -84,7 +84,7 @@ fn step_rng(seed: u64, position: u64) -> rand::rngs::SmallRng {
     rand::rngs::SmallRng::seed_from_u64(seed ^ position.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-const SNAPSHOT_VERSION: u32 = 8;
+const SNAPSHOT_VERSION: u32 = 9;
 
 impl Engine {
     /// An empty engine.
@@ -563,6 +563,8 @@ impl Engine {
     /// Forgets what was learned about `user` (the "refresh" of the feed), keeping nothing.
     pub fn forget_user(&mut self, user: UserId) {
         self.state.users.remove(&user);
+        // The pages their open trials would have shown them go too.
+        self.state.open_trials.remove(&user);
     }
 
     /// Drops the state of users idle since before `before_ms`, so memory stays bounded.

@@ -219,9 +219,8 @@ pub struct State {
     /// positives they were drawn for (see `training.rs`).
     pub negative_pool: Vec<u32>,
     pub negative_pool_period: u64,
-    /// Trials of the batch model's share waiting for people's engagements (`blend.rs`); not
-    /// kept in snapshots.
-    #[serde(skip)]
+    /// Trials of the batch model's share waiting for people's engagements (`blend.rs`), kept in
+    /// snapshots so a restored engine replaying the log judges them as the live one did.
     pub open_trials: FxHashMap<foryou_types::UserId, Vec<crate::blend::OpenTrial>>,
 }
 

@@ -118,11 +118,12 @@ impl Engine {
         self.install_batch(model);
     }
 
-    /// One prequential trial of how far to trust the batch model (`blend.rs`), on the schedule
-    /// of `blend_every`: where `chosen` would have ranked in the feed `user` would have been
-    /// served just now, at each strength of the batch model's share.
+    /// Credits `user`'s open trials of the batch model's share with `chosen` (`blend.rs`) and,
+    /// on the schedule of `blend_every`, opens a new one: the pages each strength would have
+    /// made of the feed `user` would have been served just now, judged by this engagement and
+    /// their next ones.
     fn batch_trial(&mut self, user: UserId, chosen: VideoId, now_ms: u64) {
-        use crate::blend::{bucket, fused, relative, OpenTrial, CUTOFF, GRID, MAX_OPEN};
+        use crate::blend::{bucket, OpenTrial, MAX_OPEN};
         let slot = self.state.item_ids.get(&chosen);
         let mut busy = false;
         // The person's open trials are credited with this engagement first (an item the engine
@@ -181,27 +182,8 @@ impl Engine {
         if let Some(m) = q.batch {
             crate::blend::stand_in(&mut raw, |k| m.models(list[k].item));
         }
-        let (top, spread) = relative(raw.iter().copied());
-        let pages = GRID.map(|g| {
-            let mut order: Vec<(f32, u32)> = raw
-                .iter()
-                .zip(&list)
-                .map(|(&(s, b), c)| (fused(s, b, top, spread, g), c.item))
-                .collect();
-            let n = order.len().min(CUTOFF);
-            if n > 0 && n < order.len() {
-                order.select_nth_unstable_by(n - 1, |a, b| b.0.total_cmp(&a.0));
-            }
-            order.truncate(n);
-            order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            order.into_iter().map(|x| x.1).collect::<Vec<u32>>()
-        });
-        let mut open = OpenTrial {
-            stage,
-            pages,
-            left: self.config.blend_window.max(1),
-            opened_ms: now_ms,
-        };
+        let items: Vec<u32> = list.iter().map(|c| c.item).collect();
+        let mut open = OpenTrial::new(stage, &raw, &items, self.config.blend_window, now_ms);
         self.state.heads.batch_trust.start(stage);
         if !open.engaged(slot, &mut self.state.heads.batch_trust) {
             self.state.open_trials.entry(user).or_default().push(open);
