@@ -1,24 +1,35 @@
-//! How far the feed trusts the batch model, learned by how much is known about the person.
+//! How far the feed trusts the batch model and the crowd, learned by how much is known about
+//! the person.
 //!
 //! The trained ranker's pairwise steps contrast each positive with items drawn from the whole
-//! catalog; against such negatives every personal signal separates well, so the steps cannot
-//! tell which signal orders the *top* of a person's candidates best. The batch item-to-item model
-//! often does that best for people with a long history and worst for people with one or two
-//! known videos in a thin world. So the final score adds the batch model's score, relative to the
-//! best candidate's, at a strength `γ` chosen from [`GRID`] for each stage of knowledge (how many
+//! catalog; against such negatives every personal signal separates well, and so does popularity,
+//! so the steps cannot tell which signal orders the *top* of a person's candidates best. The
+//! batch item-to-item model often does that best for people with a long history; for people with
+//! one or two known videos in a thin world, the crowd (what the region engages most) often does.
+//! So the final score adds two shares to the ranker's: the batch model's score relative to the
+//! best candidate's, at a strength `γ` from [`GRID`], and the candidate's popularity relative to
+//! the most popular candidate's (log scale), at a strength `β` from [`CROWD`], both in units of
+//! the spread of the request's scores; the pair is chosen for each stage of knowledge (how many
 //! recent engagements the person has, [`bucket`]).
 //!
-//! Each `γ` is chosen by prequential trials: now and then, just before the engine learns a
+//! Each pair is chosen by prequential trials: now and then, just before the engine learns a
 //! positive, the feed the person would have been served is scored (every source, filter and
-//! hydrator, as a request would run them) and the first [`CUTOFF`] items of the page each `γ`
+//! hydrator, as a request would run them) and the first [`CUTOFF`] items of the page each pair
 //! would have made are kept ([`OpenTrial`]). That positive and the person's following ones, up
 //! to `blend_window` engagements in all (50 by default), credit each page that held them with
 //! the gain a top-K list scores (`1 / log2(place + 2)`): a page is judged by what it would have
 //! given the person over a stretch, not by the next choice alone (which rewards whatever
 //! follows the last video watched; measured in BENCHMARKS.md). Nothing leaks: the pages are made
 //! before any of the engagements that judge them is learned. The gains decay slowly so the
-//! choice follows the ranker as it learns. Until a stage has [`MIN_TRIALS`] trials its `γ` is 0:
-//! the ranker's score alone.
+//! choice follows the ranker as it learns. Until a stage has [`MIN_TRIALS`] trials it keeps the
+//! ranker's score alone.
+//!
+//! The crowd's share is chosen for the first stage only (people with at most one known
+//! engagement); later stages keep none. Measured (BENCHMARKS.md): on the sparse MovieLens split
+//! trials of people with three to five known items chose a large crowd share that the held-out
+//! test then scored worse than none (their trials are made while the region's models are young,
+//! and judged by engagements that favour the crowd more than later ones do), while for people
+//! with one known item the crowd's share moved them to popularity's figure.
 //!
 //! Where the batch model has no column for a candidate (an item first engaged after its last
 //! fit), [`stand_in`] gives it the batch score that keeps the ranker's order, so the newest
@@ -26,12 +37,15 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The strengths tried: the batch model's share of the score, in units of the spread of the
-/// request's scores.
+/// The batch model's shares tried, in units of the spread of the request's scores.
 pub const GRID: [f32; 8] = [0.0, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
+/// The crowd's shares tried, in the same units.
+pub const CROWD: [f32; 8] = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0];
+/// Stages whose crowd share is chosen by trials (the later ones keep none).
+pub const CROWD_STAGES: usize = 1;
 /// Stages of knowledge: a person with `n` recent engagements is in the first stage whose bound
 /// is at least `n`.
-const BOUNDS: [usize; 5] = [2, 5, 12, 25, 49];
+const BOUNDS: [usize; 6] = [1, 2, 5, 12, 25, 49];
 /// Number of stages.
 pub const STAGES: usize = BOUNDS.len() + 1;
 /// Places of a trial's ranking that score a gain.
@@ -40,43 +54,70 @@ pub const CUTOFF: usize = 20;
 pub const MIN_TRIALS: f64 = 50.0;
 /// Each trial keeps this share of a stage's earlier gains.
 const DECAY: f64 = 1.0 - 1.0 / 4096.0;
+/// Candidates a trial keeps at most (those on the first places of any pair's page).
+pub const MAX_KEPT: usize = 128;
 
 /// The stage of knowledge of a person with `n` recent engagements.
 pub fn bucket(n: usize) -> usize {
     BOUNDS.iter().position(|&b| n <= b).unwrap_or(BOUNDS.len())
 }
 
-/// Gains of each strength per stage, from the trials so far.
+/// The shares of one stage: the batch model's (`γ`) and the crowd's (`β`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Shares {
+    pub batch: f32,
+    pub crowd: f32,
+}
+
+impl Shares {
+    /// The shares of grid point (`g`, `c`).
+    pub fn at(g: usize, c: usize) -> Shares {
+        Shares {
+            batch: GRID[g],
+            crowd: CROWD[c],
+        }
+    }
+
+    /// Whether the ranker's score is used alone.
+    pub fn is_none(&self) -> bool {
+        self.batch <= 0.0 && self.crowd <= 0.0
+    }
+}
+
+/// Gains of each pair of shares per stage, from the trials so far.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct BatchTrust {
-    /// Per stage: the decayed gain of each strength in [`GRID`].
-    pub gains: [[f64; GRID.len()]; STAGES],
+pub struct Blend {
+    /// Per stage: the decayed gain of each pair, `[batch share][crowd share]`.
+    pub gains: [[[f64; CROWD.len()]; GRID.len()]; STAGES],
     /// Per stage: the decayed number of trials.
     pub trials: [f64; STAGES],
 }
 
-impl BatchTrust {
-    /// The strength chosen for stage `stage`: the one with the most gain (the smaller on a tie),
-    /// or 0 while the stage has had too few trials.
-    pub fn gamma(&self, stage: usize) -> f32 {
+impl Blend {
+    /// The shares chosen for stage `stage`: the pair with the most gain (on a tie the smaller
+    /// batch share, then the smaller crowd share; past [`CROWD_STAGES`], among the pairs without
+    /// a crowd share), or none while the stage has had too few trials.
+    pub fn shares(&self, stage: usize) -> Shares {
         let Some(gains) = self.gains.get(stage) else {
-            return 0.0;
+            return Shares::default();
         };
         if self.trials[stage] < MIN_TRIALS {
-            return 0.0;
+            return Shares::default();
         }
-        let mut best = 0;
-        for (k, g) in gains.iter().enumerate() {
-            if *g > gains[best] {
-                best = k;
+        let mut best = (0, 0);
+        for (g, row) in gains.iter().enumerate() {
+            for (c, &x) in row.iter().enumerate() {
+                if (c == 0 || stage < CROWD_STAGES) && x > gains[best.0][best.1] {
+                    best = (g, c);
+                }
             }
         }
-        GRID[best]
+        Shares::at(best.0, best.1)
     }
 
-    /// The strengths chosen for every stage, for publishing.
-    pub fn chosen(&self) -> [f32; STAGES] {
-        std::array::from_fn(|s| self.gamma(s))
+    /// The shares chosen for every stage, for publishing.
+    pub fn chosen(&self) -> [Shares; STAGES] {
+        std::array::from_fn(|s| self.shares(s))
     }
 
     /// Starts a trial at `stage` (earlier trials' gains decay by one step).
@@ -85,80 +126,171 @@ impl BatchTrust {
             return;
         }
         self.trials[stage] = self.trials[stage] * DECAY + 1.0;
-        for g in &mut self.gains[stage] {
+        for g in self.gains[stage].iter_mut().flatten() {
             *g *= DECAY;
         }
     }
 
-    /// Credits strength `GRID[k]` at `stage` with an engagement its page would have shown at
-    /// place `rank` (0 = first).
-    pub fn credit(&mut self, stage: usize, k: usize, rank: usize) {
-        if stage < STAGES && k < GRID.len() && rank < CUTOFF {
-            self.gains[stage][k] += 1.0 / ((rank + 2) as f64).log2();
+    /// Credits pair (`GRID[g]`, `CROWD[c]`) at `stage` with an engagement its page would have
+    /// shown at place `rank` (0 = first).
+    pub fn credit(&mut self, stage: usize, g: usize, c: usize, rank: usize) {
+        if stage < STAGES && g < GRID.len() && c < CROWD.len() && rank < CUTOFF {
+            self.gains[stage][g][c] += 1.0 / ((rank + 2) as f64).log2();
         }
     }
 
-    /// Records one trial at `stage` whose single engagement would have ranked at `ranks[k]`
-    /// with strength `GRID[k]`.
-    pub fn record(&mut self, stage: usize, ranks: &[usize; GRID.len()]) {
+    /// Records one trial at `stage` whose single engagement would have ranked at `ranks[g][c]`
+    /// with the shares (`GRID[g]`, `CROWD[c]`).
+    pub fn record(&mut self, stage: usize, ranks: &[[usize; CROWD.len()]; GRID.len()]) {
         self.start(stage);
-        for (k, &r) in ranks.iter().enumerate() {
-            self.credit(stage, k, r);
+        for (g, row) in ranks.iter().enumerate() {
+            for (c, &r) in row.iter().enumerate() {
+                self.credit(stage, g, c, r);
+            }
         }
     }
 }
 
-/// People with trials waiting for their engagements, at most (8 trials of 8 pages of 20 items
-/// each: about 30 MB at most).
-pub const MAX_OPEN: usize = 4096;
+/// People with trials waiting for their engagements, at most (8 trials of at most
+/// [`MAX_KEPT`] candidates of 16 bytes each: about 34 MB at most).
+pub const MAX_OPEN: usize = 2048;
 /// Trials waiting for one person's engagements, at most.
 pub const OPEN_PER_PERSON: usize = 8;
 /// A trial whose person has not come back within this long (event time) gives way to new ones.
 pub const OPEN_FOR_MS: u64 = 24 * 3600 * 1000;
 
-/// A trial waiting for the person's engagements: its stage, the first [`CUTOFF`] items of the
-/// page at each strength, how many engagements it still counts, and when it was made.
+/// A candidate's parts of the final score: the ranker's score, and the batch model's and the
+/// crowd's terms at share 1 (see [`terms`]).
+pub type Terms = [f32; 3];
+
+/// The parts of the final score of each candidate of a request: `raw` holds each one's ranker
+/// score, batch score and popularity relative to the most popular candidate's.
+pub fn terms(raw: &[(f32, f32, f32)]) -> Vec<Terms> {
+    let (top, spread) = relative(raw.iter().map(|r| (r.0, r.1)));
+    raw.iter()
+        .map(|&(s, b, p)| {
+            let batch = if top > 0.0 {
+                spread * (b.max(0.0) / top)
+            } else {
+                0.0
+            };
+            [s, batch, spread * p.max(0.0)]
+        })
+        .collect()
+}
+
+/// The final score of a candidate with parts `t` at shares `w`.
+pub fn fused(t: &Terms, w: Shares) -> f32 {
+    t[0] + w.batch * t[1] + w.crowd * t[2]
+}
+
+/// A trial waiting for the person's engagements: its stage, the candidates on the first
+/// `depth` places of the page of any pair of shares (with their parts of the score, so each
+/// page's order among them can be remade), how many engagements it still counts, and when it
+/// was made. An engagement with a kept candidate is at the same place among the kept as on
+/// the whole page whenever that place is below `depth` (everything above it is kept).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OpenTrial {
     pub stage: usize,
-    pub pages: [Vec<u32>; GRID.len()],
+    pub kept: Vec<(u32, Terms)>,
+    pub depth: u8,
     pub left: u32,
     pub opened_ms: u64,
 }
 
+/// How many of the crowd's shares (from the first) the trials of `stage` try.
+fn crowds(stage: usize) -> usize {
+    if stage < CROWD_STAGES {
+        CROWD.len()
+    } else {
+        1
+    }
+}
+
+/// Whether `a` comes before `b` on a page (higher score first, then the smaller item).
+fn before(a: (f32, u32), b: (f32, u32)) -> bool {
+    a.0 > b.0 || (a.0 == b.0 && a.1 < b.1)
+}
+
 impl OpenTrial {
-    /// A trial at `stage` over a request's candidates — `raw[k]` the ranker and batch scores of
-    /// `items[k]` — keeping the first [`CUTOFF`] of the page each strength would make; it counts
-    /// `window` engagements.
-    pub fn new(stage: usize, raw: &[(f32, f32)], items: &[u32], window: u32, now_ms: u64) -> Self {
-        let (top, spread) = relative(raw.iter().copied());
-        let pages = GRID.map(|g| {
-            let mut order: Vec<(f32, u32)> = raw
-                .iter()
-                .zip(items)
-                .map(|(&(s, b), &item)| (fused(s, b, top, spread, g), item))
-                .collect();
-            let n = order.len().min(CUTOFF);
-            if n > 0 && n < order.len() {
-                order.select_nth_unstable_by(n - 1, |a, b| b.0.total_cmp(&a.0));
+    /// A trial at `stage` over a request's candidates — `t[k]` the parts of the score of
+    /// `items[k]` — keeping what the first [`CUTOFF`] places of each pair's page hold (fewer
+    /// places where more than [`MAX_KEPT`] candidates would be kept); it counts `window`
+    /// engagements.
+    pub fn new(stage: usize, t: &[Terms], items: &[u32], window: u32, now_ms: u64) -> Self {
+        let n = t.len().min(items.len());
+        // Each candidate's best place over every pair's page.
+        let mut best = vec![u8::MAX; n];
+        let mut order: Vec<(f32, u32, usize)> = Vec::with_capacity(n);
+        let top = n.min(CUTOFF);
+        for g in 0..GRID.len() {
+            for c in 0..crowds(stage) {
+                let w = Shares::at(g, c);
+                order.clear();
+                order.extend((0..n).map(|k| (fused(&t[k], w), items[k], k)));
+                let desc = |a: &(f32, u32, usize), b: &(f32, u32, usize)| {
+                    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+                };
+                if top > 0 && top < n {
+                    order.select_nth_unstable_by(top - 1, desc);
+                }
+                order.truncate(top);
+                order.sort_unstable_by(desc);
+                for (place, &(_, _, k)) in order.iter().enumerate() {
+                    best[k] = best[k].min(place as u8);
+                }
             }
-            order.truncate(n);
-            order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            order.into_iter().map(|x| x.1).collect()
-        });
+        }
+        // As many places as keep at most `MAX_KEPT` candidates.
+        let mut at = [0usize; CUTOFF];
+        for &b in &best {
+            if (b as usize) < CUTOFF {
+                at[b as usize] += 1;
+            }
+        }
+        let (mut depth, mut count) = (0, 0);
+        while depth < top && count + at[depth] <= MAX_KEPT {
+            count += at[depth];
+            depth += 1;
+        }
+        let kept = (0..n)
+            .filter(|&k| (best[k] as usize) < depth)
+            .map(|k| (items[k], t[k]))
+            .collect();
         OpenTrial {
             stage,
-            pages,
+            kept,
+            depth: depth as u8,
             left: window.max(1),
             opened_ms: now_ms,
         }
     }
 
+    /// The place of kept candidate `k` on the page of shares `w`, if among the first `depth`.
+    fn place(&self, k: usize, w: Shares) -> Option<usize> {
+        let (item, t) = self.kept[k];
+        let me = (fused(&t, w), item);
+        let mut place = 0;
+        for &(other, u) in &self.kept {
+            if other != item && before((fused(&u, w), other), me) {
+                place += 1;
+                if place >= self.depth as usize {
+                    return None;
+                }
+            }
+        }
+        Some(place)
+    }
+
     /// Credits `item`, just engaged, to each page that held it; true once the trial is over.
-    pub fn engaged(&mut self, item: u32, trust: &mut BatchTrust) -> bool {
-        for (k, page) in self.pages.iter().enumerate() {
-            if let Some(r) = page.iter().position(|&i| i == item) {
-                trust.credit(self.stage, k, r);
+    pub fn engaged(&mut self, item: u32, blend: &mut Blend) -> bool {
+        if let Some(k) = self.kept.iter().position(|x| x.0 == item) {
+            for g in 0..GRID.len() {
+                for c in 0..crowds(self.stage) {
+                    if let Some(r) = self.place(k, Shares::at(g, c)) {
+                        blend.credit(self.stage, g, c, r);
+                    }
+                }
             }
         }
         self.left = self.left.saturating_sub(1);
@@ -166,8 +298,8 @@ impl OpenTrial {
     }
 }
 
-/// The batch model's score of each candidate relative to the best one's (0 for a negative or
-/// missing score), and the spread of the scores (`max − min`, 0 for fewer than two).
+/// The batch model's best score among a request's candidates (0 where none is positive), and
+/// the spread of their scores (`max − min`, 0 for fewer than two).
 pub fn relative(scores: impl Iterator<Item = (f32, f32)>) -> (f32, f32) {
     let (mut lo, mut hi, mut top) = (f32::INFINITY, f32::NEG_INFINITY, 0.0f32);
     for (s, b) in scores {
@@ -183,10 +315,11 @@ pub fn relative(scores: impl Iterator<Item = (f32, f32)>) -> (f32, f32) {
 /// the batch score that keeps the place the ranker gives it: the modelled candidates' batch
 /// score at the same quantile as its ranker score among theirs. Without it, the newest items,
 /// which the per-event learner already knows, would sink as the batch model's share grows.
-/// `raw` holds `(ranker score, batch score)`; `modelled(k)` says whether entry `k` is modelled.
-pub fn stand_in(raw: &mut [(f32, f32)], modelled: impl Fn(usize) -> bool) {
+/// `raw` holds `(ranker score, batch score, popularity)`; `modelled(k)` says whether entry `k`
+/// is modelled.
+pub fn stand_in(raw: &mut [(f32, f32, f32)], modelled: impl Fn(usize) -> bool) {
     let (mut scores, mut batch) = (Vec::new(), Vec::new());
-    for (k, &(s, b)) in raw.iter().enumerate() {
+    for (k, &(s, b, _)) in raw.iter().enumerate() {
         if modelled(k) {
             scores.push(s);
             batch.push(b.max(0.0));
@@ -207,66 +340,135 @@ pub fn stand_in(raw: &mut [(f32, f32)], modelled: impl Fn(usize) -> bool) {
     }
 }
 
-/// The final score of a candidate with ranker score `score` and batch score `batch`, given the
-/// request's best batch score `top`, score spread and strength `gamma`.
-pub fn fused(score: f32, batch: f32, top: f32, spread: f32, gamma: f32) -> f32 {
-    if gamma <= 0.0 || top <= 0.0 {
-        return score;
-    }
-    score + gamma * spread * (batch.max(0.0) / top)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
 
     #[test]
     fn stages_follow_how_much_is_known() {
         assert_eq!(bucket(0), 0);
-        assert_eq!(bucket(2), 0);
-        assert_eq!(bucket(3), 1);
-        assert_eq!(bucket(49), 4);
-        assert_eq!(bucket(50), 5);
-        assert_eq!(bucket(10_000), 5);
+        assert_eq!(bucket(1), 0);
+        assert_eq!(bucket(2), 1);
+        assert_eq!(bucket(3), 2);
+        assert_eq!(bucket(49), 5);
+        assert_eq!(bucket(50), 6);
+        assert_eq!(bucket(10_000), STAGES - 1);
+    }
+
+    /// Ranks of one trial's engagement: `f(batch share index, crowd share index)`.
+    fn ranks(f: impl Fn(usize, usize) -> usize) -> [[usize; CROWD.len()]; GRID.len()] {
+        std::array::from_fn(|g| std::array::from_fn(|c| f(g, c)))
     }
 
     #[test]
-    fn each_stage_picks_the_strength_that_ranked_its_choices_best() {
-        let mut t = BatchTrust::default();
+    fn each_stage_picks_the_shares_that_ranked_its_choices_best() {
+        let mut t = Blend::default();
         // Too few trials: the ranker alone.
-        t.record(5, &[30, 30, 30, 30, 30, 2, 0, 0]);
-        assert_eq!(t.gamma(5), 0.0);
+        t.record(6, &ranks(|g, _| if g >= 6 { 0 } else { 30 }));
+        assert_eq!(t.shares(6), Shares::default());
         for k in 0..200 {
-            // The well known: the stronger the batch model, the higher their choice.
-            t.record(5, &[25, 20, 12, 8, 4, 2, 0, 0]);
-            // Newcomers: the batch model pushes their choice down.
-            t.record(0, &[1, 1, 3, 9, 15, 40, 60, 60]);
+            // The well known: the stronger the batch model, the higher their choice (up to 4);
+            // the crowd changes nothing.
+            t.record(6, &ranks(|g, _| [25, 20, 12, 8, 4, 2, 0, 0][g]));
+            // Newcomers: the batch model pushes their choice down, the crowd up (up to 8).
+            t.record(0, &ranks(|g, c| g * 3 + [9, 8, 6, 4, 2, 1, 0, 0][c]));
+            // Past the first stage the crowd's share is not taken, however its trials went.
+            t.record(3, &ranks(|_, c| 10 - c));
             // A stage whose trials tie everywhere keeps the ranker alone.
-            t.record(3, &[k % 7; GRID.len()]);
+            t.record(4, &ranks(|_, _| k % 7));
         }
-        assert_eq!(t.gamma(5), 4.0, "the smaller of the tied best");
-        assert_eq!(t.gamma(0), 0.0);
-        assert_eq!(t.gamma(3), 0.0);
-        assert_eq!(t.gamma(STAGES + 3), 0.0);
-        assert_eq!(t.chosen()[5], 4.0);
+        assert_eq!(
+            t.shares(6),
+            Shares::at(6, 0),
+            "the smaller of the tied best"
+        );
+        assert_eq!(t.shares(6).batch, 4.0);
+        assert_eq!(
+            t.shares(0),
+            Shares {
+                batch: 0.0,
+                crowd: 8.0
+            }
+        );
+        assert_eq!(t.shares(3), Shares::default());
+        assert_eq!(t.shares(4), Shares::default());
+        assert_eq!(t.shares(STAGES + 3), Shares::default());
+        assert_eq!(t.chosen()[6].batch, 4.0);
+    }
+
+    /// Parts of the score for `n` random candidates.
+    fn random_terms(n: usize, seed: u64) -> (Vec<Terms>, Vec<u32>) {
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        let raw: Vec<(f32, f32, f32)> = (0..n)
+            .map(|_| {
+                (
+                    rng.gen_range(-1.0..3.0),
+                    rng.gen_range(0.0..1.0),
+                    rng.gen_range(0.0..1.0),
+                )
+            })
+            .collect();
+        let items = (0..n as u32).map(|k| k * 7 + 3).collect();
+        (terms(&raw), items)
+    }
+
+    /// The place of `items[k]` on the whole page of shares `w` (the oracle).
+    fn full_place(t: &[Terms], items: &[u32], k: usize, w: Shares) -> usize {
+        let me = (fused(&t[k], w), items[k]);
+        (0..t.len())
+            .filter(|&j| j != k && before((fused(&t[j], w), items[j]), me))
+            .count()
+    }
+
+    /// A trial keeps few candidates, yet each engagement it credits is at the place the whole
+    /// page would have shown it, for every pair of shares.
+    #[test]
+    fn a_trial_places_what_it_kept_as_the_whole_page_did() {
+        for (n, seed) in [(3, 1), (40, 2), (300, 3), (600, 4)] {
+            let (t, items) = random_terms(n, seed);
+            for stage in [0, 3] {
+                let open = OpenTrial::new(stage, &t, &items, 50, 0);
+                assert!(open.kept.len() <= MAX_KEPT);
+                assert!(open.depth >= 1 && open.depth as usize <= CUTOFF.min(n));
+                for k in 0..n {
+                    let kept = open.kept.iter().position(|x| x.0 == items[k]);
+                    for g in 0..GRID.len() {
+                        for c in 0..crowds(stage) {
+                            let w = Shares::at(g, c);
+                            let full = full_place(&t, &items, k, w);
+                            let got = kept.and_then(|kk| open.place(kk, w));
+                            let want = (full < open.depth as usize).then_some(full);
+                            assert_eq!(got, want, "n {n} stage {stage} item {k} {w:?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
     fn an_open_trial_credits_each_page_that_held_the_engagement() {
-        let mut t = BatchTrust::default();
-        t.start(2);
-        let mut open = OpenTrial {
-            stage: 2,
-            pages: std::array::from_fn(|k| if k < 4 { vec![7, 8, 9] } else { vec![9, 7] }),
-            left: 2,
-            opened_ms: 0,
-        };
-        assert!(!open.engaged(9, &mut t));
-        // Third place on the first four pages, first on the others.
-        assert!((t.gains[2][0] - 1.0 / 4f64.log2()).abs() < 1e-12);
-        assert!((t.gains[2][7] - 1.0).abs() < 1e-12);
-        assert!(open.engaged(42, &mut t), "the window is over");
-        assert_eq!(t.trials[2], 1.0);
+        // Ranker order 10, 11, 12; the batch model's the reverse; the crowd's 11 first.
+        let t = terms(&[(3.0, 0.0, 0.0), (2.0, 0.5, 1.0), (1.0, 1.0, 0.0)]);
+        let mut blend = Blend::default();
+        blend.start(0);
+        let mut open = OpenTrial::new(0, &t, &[10, 11, 12], 2, 7);
+        assert_eq!((open.stage, open.left, open.opened_ms), (0, 2, 7));
+        assert!(!open.engaged(12, &mut blend));
+        // Third on the ranker's page, first on the strongest batch share's.
+        assert!((blend.gains[0][0][0] - 0.5).abs() < 1e-12);
+        assert!((blend.gains[0][GRID.len() - 1][0] - 1.0).abs() < 1e-12);
+        assert!(!open.engaged(11, &mut blend) || open.left == 0);
+        // 11 is first with the strongest crowd share and no batch share.
+        assert!(blend.gains[0][0][CROWD.len() - 1] > 1.0);
+        assert_eq!(open.left, 0, "the window is over");
+        assert_eq!(blend.trials[0], 1.0);
+        // A page keeps its first places only; a trial counts at least its own engagement.
+        let (t, items) = random_terms(100, 9);
+        let open = OpenTrial::new(2, &t, &items, 0, 0);
+        assert_eq!(open.depth as usize, CUTOFF);
+        assert_eq!(open.left, 1);
     }
 
     /// In an engine whose people choose what the batch model expects, trials are made on the
@@ -303,32 +505,13 @@ mod tests {
             assert_eq!(had, every > 0);
             e.forget_user(UserId(0));
             assert!(!e.state().open_trials.contains_key(&UserId(0)));
-            e.state().heads.batch_trust.clone()
+            e.state().heads.blend.clone()
         };
         let on = run(1);
         assert!(on.trials.iter().sum::<f64>() > 100.0, "{:?}", on.trials);
-        assert!(on.gains.iter().flatten().sum::<f64>() > 0.0);
+        assert!(on.gains.iter().flatten().flatten().sum::<f64>() > 0.0);
         let off = run(0);
         assert_eq!(off.trials.iter().sum::<f64>(), 0.0);
-    }
-
-    #[test]
-    fn a_trials_pages_move_from_the_rankers_order_to_the_batch_models() {
-        let raw = [(3.0, 0.0), (2.0, 0.5), (1.0, 1.0)];
-        let t = OpenTrial::new(1, &raw, &[10, 11, 12], 50, 7);
-        assert_eq!(t.pages[0], vec![10, 11, 12]);
-        assert_eq!(t.pages[GRID.len() - 1], vec![12, 11, 10]);
-        assert_eq!((t.stage, t.left, t.opened_ms), (1, 50, 7));
-        // A page keeps its first places only.
-        let many: Vec<(f32, f32)> = (0..100).map(|k| (k as f32, 0.0)).collect();
-        let items: Vec<u32> = (0..100).collect();
-        let t = OpenTrial::new(0, &many, &items, 0, 0);
-        assert_eq!(t.pages[0].len(), CUTOFF);
-        assert_eq!(t.pages[0][0], 99);
-        assert_eq!(
-            t.left, 1,
-            "a trial counts at least the engagement it was made for"
-        );
     }
 
     /// An item the batch model does not know keeps its place among the ones it knows, at every
@@ -336,35 +519,72 @@ mod tests {
     #[test]
     fn the_newest_items_keep_the_rankers_place() {
         // Ranker and batch model agree on the modelled items; item 3 is new.
-        let mut raw = vec![(1.0, 0.1), (2.0, 0.2), (3.0, 0.3), (2.5, 0.0)];
+        let mut raw = vec![
+            (1.0, 0.1, 0.0),
+            (2.0, 0.2, 0.0),
+            (3.0, 0.3, 0.0),
+            (2.5, 0.0, 0.0),
+        ];
         let modelled = |k: usize| k != 3;
-        let place = |raw: &[(f32, f32)], g: f32| {
-            let (top, spread) = relative(raw.iter().copied());
-            let s: Vec<f32> = raw
-                .iter()
-                .map(|&(s, b)| fused(s, b, top, spread, g))
-                .collect();
+        let place = |raw: &[(f32, f32, f32)], g: usize| {
+            let t = terms(raw);
+            let s: Vec<f32> = t.iter().map(|t| fused(t, Shares::at(g, 0))).collect();
             s.iter().filter(|&&x| x > s[3]).count()
         };
-        assert_eq!(place(&raw, 8.0), 3, "sunk without a stand-in");
+        assert_eq!(place(&raw, GRID.len() - 1), 3, "sunk without a stand-in");
         stand_in(&mut raw, modelled);
         assert!((raw[3].1 - 0.2).abs() < 1e-6, "{:?}", raw[3]);
-        assert_eq!(&raw[..3], &[(1.0, 0.1), (2.0, 0.2), (3.0, 0.3)]);
-        for g in GRID {
-            assert_eq!(place(&raw, g), 1, "strength {g}");
+        assert_eq!(
+            raw[..3],
+            [(1.0, 0.1, 0.0), (2.0, 0.2, 0.0), (3.0, 0.3, 0.0)]
+        );
+        for (g, strength) in GRID.iter().enumerate() {
+            assert_eq!(place(&raw, g), 1, "strength {strength}");
         }
         // Nothing modelled, or everything: nothing to stand in for.
-        let mut none = vec![(1.0, 0.0), (2.0, 0.0)];
+        let mut none = vec![(1.0, 0.0, 0.0), (2.0, 0.0, 0.0)];
         stand_in(&mut none, |_| false);
-        assert_eq!(none, vec![(1.0, 0.0), (2.0, 0.0)]);
+        assert_eq!(none, vec![(1.0, 0.0, 0.0), (2.0, 0.0, 0.0)]);
     }
 
     #[test]
-    fn fusing_keeps_the_order_without_batch_evidence() {
-        assert_eq!(fused(1.5, 0.3, 0.0, 2.0, 4.0), 1.5);
-        assert_eq!(fused(1.5, 0.3, 0.6, 2.0, 0.0), 1.5);
+    fn fusing_keeps_the_order_without_evidence() {
+        // No positive batch score: no batch term; the crowd's term scales with the spread.
+        let t = terms(&[(1.5, -0.3, 0.5), (3.5, 0.0, 1.0)]);
+        assert_eq!(t[0], [1.5, 0.0, 1.0]);
+        assert_eq!(
+            fused(
+                &t[0],
+                Shares {
+                    batch: 4.0,
+                    crowd: 0.0
+                }
+            ),
+            1.5
+        );
+        assert_eq!(
+            fused(
+                &t[0],
+                Shares {
+                    batch: 0.0,
+                    crowd: 2.0
+                }
+            ),
+            3.5
+        );
         // Half the best batch score at strength 1 adds half the spread.
-        assert!((fused(1.5, 0.3, 0.6, 2.0, 1.0) - 2.5).abs() < 1e-6);
-        assert!((fused(1.5, -0.3, 0.6, 2.0, 1.0) - 1.5).abs() < 1e-6);
+        let t = terms(&[(1.5, 0.3, 0.0), (3.5, 0.6, 0.0)]);
+        assert!(
+            (fused(
+                &t[0],
+                Shares {
+                    batch: 1.0,
+                    crowd: 0.0
+                }
+            ) - 2.5)
+                .abs()
+                < 1e-6
+        );
+        assert!(Shares::default().is_none());
     }
 }

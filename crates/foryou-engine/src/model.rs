@@ -86,10 +86,10 @@ pub struct Heads {
     pub head: [[f32; 3]; HEADS],
     /// Examples learned.
     pub examples: u64,
-    /// How far the final score trusts the batch model at each stage of knowledge, learned by
-    /// prequential trials (`blend.rs`).
+    /// How far the final score trusts the batch model and the crowd at each stage of
+    /// knowledge, learned by prequential trials (`blend.rs`).
     #[serde(default)]
-    pub batch_trust: crate::blend::BatchTrust,
+    pub blend: crate::blend::Blend,
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -123,7 +123,7 @@ impl Heads {
             shared,
             head,
             examples: 0,
-            batch_trust: crate::blend::BatchTrust::default(),
+            blend: crate::blend::Blend::default(),
         }
     }
 

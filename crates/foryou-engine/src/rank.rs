@@ -92,25 +92,33 @@ pub fn score(q: &Query, cands: &mut [Candidate]) {
         c.predictions = p;
         c.score = objective(w, &p);
     }
-    // The batch model's share of the final score, as far as the trials at this stage of
-    // knowledge found it to help (`blend.rs`).
-    let gamma = if q.user.is_some() {
-        heads
-            .batch_trust
-            .gamma(crate::blend::bucket(q.history.len()))
+    // The batch model's and the crowd's shares of the final score, as far as the trials at
+    // this stage of knowledge found them to help (`blend.rs`).
+    let shares = if q.user.is_some() {
+        heads.blend.shares(crate::blend::bucket(q.history.len()))
     } else {
-        0.0
+        crate::blend::Shares::default()
     };
-    if gamma > 0.0 {
-        let mut raw: Vec<(f32, f32)> = cands.iter().map(|c| (c.score, c.batch)).collect();
-        if let Some(m) = q.batch {
-            crate::blend::stand_in(&mut raw, |k| m.models(cands[k].item));
-        }
-        let (top, spread) = crate::blend::relative(raw.iter().copied());
-        for (c, (s, b)) in cands.iter_mut().zip(raw) {
-            c.score = crate::blend::fused(s, b, top, spread, gamma);
+    if !shares.is_none() {
+        let raw = blend_inputs(q, cands);
+        for (c, t) in cands.iter_mut().zip(crate::blend::terms(&raw)) {
+            c.score = crate::blend::fused(&t, shares);
         }
     }
+}
+
+/// What the blend of a scored request weighs for each candidate: its ranker score, its batch
+/// score (a stand-in where the batch model has no column for it) and its popularity relative to
+/// the most popular candidate's.
+pub fn blend_inputs(q: &Query, cands: &[Candidate]) -> Vec<(f32, f32, f32)> {
+    let mut raw: Vec<(f32, f32, f32)> = cands
+        .iter()
+        .map(|c| (c.score, c.batch, c.features[Feature::Popularity as usize]))
+        .collect();
+    if let Some(m) = q.batch {
+        crate::blend::stand_in(&mut raw, |k| m.models(cands[k].item));
+    }
+    raw
 }
 
 /// The published trade-off between the heads' predictions.

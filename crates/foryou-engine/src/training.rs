@@ -129,8 +129,8 @@ impl Engine {
         // The person's open trials are credited with this engagement first (an item the engine
         // has never heard of was on no page, but counts towards each trial's window).
         if let Some(open) = self.state.open_trials.get_mut(&user) {
-            let trust = &mut self.state.heads.batch_trust;
-            open.retain_mut(|t| !t.engaged(slot.unwrap_or(u32::MAX), trust));
+            let blend = &mut self.state.heads.blend;
+            open.retain_mut(|t| !t.engaged(slot.unwrap_or(u32::MAX), blend));
             busy = open.len() >= crate::blend::OPEN_PER_PERSON;
             if open.is_empty() {
                 self.state.open_trials.remove(&user);
@@ -144,10 +144,7 @@ impl Engine {
         } else {
             self.config.blend_every_settled
         };
-        if every == 0
-            || self.batch.is_none()
-            || !self.state.learned.is_multiple_of(u64::from(every))
-        {
+        if every == 0 || !self.state.learned.is_multiple_of(u64::from(every)) {
             return;
         }
         if self.state.open_trials.len() >= MAX_OPEN {
@@ -169,23 +166,21 @@ impl Engine {
         }
         let req = FeedRequest::new(user, 10, now_ms);
         let q = self.user_query(&req);
-        if q.history.is_empty() || q.batch_taste.is_none() {
+        if q.history.is_empty() {
             return;
         }
         let stage = bucket(q.history.len());
-        let list = self.pipeline.scored(&q);
+        let mut list = self.pipeline.scored(&q);
+        // The ranker's own score (the request's may already hold the chosen shares).
         let w = &self.config.objectives;
-        let mut raw: Vec<(f32, f32)> = list
-            .iter()
-            .map(|c| (crate::rank::objective(w, &c.predictions), c.batch))
-            .collect();
-        if let Some(m) = q.batch {
-            crate::blend::stand_in(&mut raw, |k| m.models(list[k].item));
+        for c in list.iter_mut() {
+            c.score = crate::rank::objective(w, &c.predictions);
         }
+        let terms = crate::blend::terms(&crate::rank::blend_inputs(&q, &list));
         let items: Vec<u32> = list.iter().map(|c| c.item).collect();
-        let mut open = OpenTrial::new(stage, &raw, &items, self.config.blend_window, now_ms);
-        self.state.heads.batch_trust.start(stage);
-        if !open.engaged(slot, &mut self.state.heads.batch_trust) {
+        let mut open = OpenTrial::new(stage, &terms, &items, self.config.blend_window, now_ms);
+        self.state.heads.blend.start(stage);
+        if !open.engaged(slot, &mut self.state.heads.blend) {
             self.state.open_trials.entry(user).or_default().push(open);
         }
     }
