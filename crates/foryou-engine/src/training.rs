@@ -95,18 +95,22 @@ impl Engine {
     }
 
     /// For benchmarks: the share of the batch model's exact top `k` for `user` that a feed's
-    /// two-pass scan finds (`None` without a model or a modelled history).
-    pub fn batch_scan_recall(&self, user: UserId, k: usize, now_ms: u64) -> Option<f64> {
+    /// two-pass scan finds, and the seconds that scan took (`None` without a model or a
+    /// modelled history).
+    pub fn batch_scan_recall(&self, user: UserId, k: usize, now_ms: u64) -> Option<(f64, f64)> {
         let req = FeedRequest::new(user, k, now_ms);
         let q = self.user_query(&req);
         let (model, taste) = (q.batch?, q.batch_taste.as_ref()?);
+        let t = std::time::Instant::now();
+        let fast = model.top(taste, k);
+        let seconds = t.elapsed().as_secs_f64();
         let exact = model.top_exact(taste, k);
         if exact.is_empty() {
             return None;
         }
-        let fast: rustc_hash::FxHashSet<u32> = model.top(taste, k).iter().map(|x| x.0).collect();
+        let fast: rustc_hash::FxHashSet<u32> = fast.iter().map(|x| x.0).collect();
         let kept = exact.iter().filter(|x| fast.contains(&x.0)).count();
-        Some(kept as f64 / exact.len() as f64)
+        Some((kept as f64 / exact.len() as f64, seconds))
     }
 
     /// Refits the batch model in place.
