@@ -100,7 +100,8 @@ pub fn score(q: &Query, cands: &mut [Candidate]) {
         crate::blend::Shares::default()
     };
     if !shares.is_none() {
-        let raw = blend_inputs(q, cands);
+        // Without a batch share the stand-in's batch scores would be multiplied by 0.
+        let raw = blend_inputs(q, cands, shares.batch > 0.0);
         for (c, t) in cands.iter_mut().zip(crate::blend::terms(&raw)) {
             c.score = crate::blend::fused(&t, shares);
         }
@@ -108,14 +109,14 @@ pub fn score(q: &Query, cands: &mut [Candidate]) {
 }
 
 /// What the blend of a scored request weighs for each candidate: its ranker score, its batch
-/// score (a stand-in where the batch model has no column for it) and its popularity relative to
-/// the most popular candidate's.
-pub fn blend_inputs(q: &Query, cands: &[Candidate]) -> Vec<(f32, f32, f32)> {
+/// score (with `stand_in`, a stand-in where the batch model has no column for it) and its
+/// popularity relative to the most popular candidate's.
+pub fn blend_inputs(q: &Query, cands: &[Candidate], stand_in: bool) -> Vec<(f32, f32, f32)> {
     let mut raw: Vec<(f32, f32, f32)> = cands
         .iter()
         .map(|c| (c.score, c.batch, c.features[Feature::Popularity as usize]))
         .collect();
-    if let Some(m) = q.batch {
+    if let (Some(m), true) = (q.batch, stand_in) {
         crate::blend::stand_in(&mut raw, |k| m.models(cands[k].item));
     }
     raw

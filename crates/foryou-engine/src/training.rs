@@ -180,7 +180,7 @@ impl Engine {
         for c in list.iter_mut() {
             c.score = crate::rank::objective(w, &c.predictions);
         }
-        let terms = crate::blend::terms(&crate::rank::blend_inputs(&q, &list));
+        let terms = crate::blend::terms(&crate::rank::blend_inputs(&q, &list, true));
         let items: Vec<u32> = list.iter().map(|c| c.item).collect();
         let mut open = OpenTrial::new(stage, &terms, &items, self.config.blend_window, now_ms);
         self.state.heads.blend.start(stage);
