@@ -145,20 +145,26 @@ impl State {
 
     /// The `n` most popular live items of the trending set, best first.
     pub fn top_trending(&self, n: usize) -> Vec<u32> {
-        let mut v: Vec<u32> = self
+        // Each item's popularity is read once (the set holds up to four times the trending
+        // size, scattered over the catalog); the first `n` are chosen before they are sorted.
+        let mut v: Vec<(f64, u32)> = self
             .trending
             .iter()
-            .copied()
-            .filter(|&i| self.items[i as usize].live)
+            .map(|&i| &self.items[i as usize])
+            .zip(&self.trending)
+            .filter(|(it, _)| it.live)
+            .map(|(it, &i)| (it.pop, i))
             .collect();
-        v.sort_by(|a, b| {
-            self.items[*b as usize]
-                .pop
-                .total_cmp(&self.items[*a as usize].pop)
-                .then(a.cmp(b))
-        });
-        v.truncate(n);
-        v
+        let order = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        if n == 0 {
+            return Vec::new();
+        }
+        if v.len() > n {
+            v.select_nth_unstable_by(n - 1, order);
+            v.truncate(n);
+        }
+        v.sort_unstable_by(order);
+        v.into_iter().map(|(_, i)| i).collect()
     }
 }
 

@@ -4,6 +4,7 @@
 //! hierarchical navigable small-world graph) the approximate index the engine serves from. Tests
 //! hold HNSW's recall against brute force.
 
+mod beam;
 mod layout;
 mod oracle;
 
@@ -14,7 +15,6 @@ use crate::embed::dot;
 use crate::prefetch::prefetch;
 use rand::{Rng, SeedableRng};
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 /// An index of unit vectors, searched by inner product.
 pub trait VectorIndex: Send + Sync {
@@ -312,27 +312,15 @@ impl Hnsw {
         VISITED.with(|visited| {
             let mut visited = visited.borrow_mut();
             visited.start(self.ids.len());
-            let mut frontier: BinaryHeap<Near> = BinaryHeap::with_capacity(ef * 2);
-            // Worst-first heap of the best `ef` found so far.
-            let mut found: BinaryHeap<std::cmp::Reverse<Near>> = BinaryHeap::with_capacity(ef + 1);
+            let mut beam = beam::Beam::new(ef);
             for &e in entry {
-                if !visited.insert(e) {
-                    continue;
-                }
-                let n = Near(self.sim(q, e), e);
-                frontier.push(n);
-                found.push(std::cmp::Reverse(n));
-                if found.len() > ef {
-                    found.pop();
+                if visited.insert(e) {
+                    beam.insert(Near(self.sim(q, e), e));
                 }
             }
-            while let Some(c) = frontier.pop() {
-                let worst = found.peek().map(|w| w.0 .0).unwrap_or(f32::MIN);
-                if c.0 < worst && found.len() >= ef {
-                    break;
-                }
+            while let Some(c) = beam.expand_next() {
                 // The next candidate's links load while this one's neighbours are weighed.
-                if let Some(next) = frontier.peek() {
+                if let Some(next) = beam.peek_next() {
                     prefetch(self.neighbour_row(next.1, level));
                 }
                 // The unvisited neighbours first, each vector's fetch from memory started,
@@ -348,19 +336,12 @@ impl Hnsw {
                 }
                 for &nb in &fresh[..n_fresh] {
                     let s = self.sim(q, nb);
-                    let worst = found.peek().map(|w| w.0 .0).unwrap_or(f32::MIN);
-                    if found.len() < ef || s > worst {
-                        frontier.push(Near(s, nb));
-                        found.push(std::cmp::Reverse(Near(s, nb)));
-                        if found.len() > ef {
-                            found.pop();
-                        }
+                    if beam.admits(s) {
+                        beam.insert(Near(s, nb));
                     }
                 }
             }
-            let mut out: Vec<Near> = found.into_iter().map(|r| r.0).collect();
-            out.sort_by(|a, b| b.cmp(a));
-            out
+            beam.into_sorted()
         })
     }
 

@@ -147,6 +147,57 @@ mod tests {
     }
 
     #[test]
+    fn trending_is_the_live_set_in_order_of_popularity_then_id() {
+        // An oracle: the whole set sorted, cut at `n`, for every `n` (ties included: equal
+        // engagement at one instant gives equal popularity).
+        let mut e = Engine::new(EngineConfig {
+            trending_size: 10,
+            ..EngineConfig::default()
+        });
+        for v in 0..300u64 {
+            e.upsert_item(ItemMeta {
+                id: VideoId(v),
+                creator: None,
+                sound: None,
+                hashtags: Vec::new(),
+                duration_ms: 10_000,
+                created_ms: NOW,
+            });
+        }
+        for k in 0..2_000u64 {
+            let v = (k * 7919 + k * k) % 300;
+            e.observe_interaction(UserId(k % 40), VideoId(v), NOW, 1.0 + (k % 3) as f32);
+        }
+        for v in (0..300u64).step_by(13) {
+            e.remove_item(VideoId(v));
+        }
+        let s = e.state();
+        let mut all: Vec<u32> = s
+            .trending
+            .iter()
+            .copied()
+            .filter(|&i| s.items[i as usize].live)
+            .collect();
+        all.sort_by(|a, b| {
+            let (pa, pb) = (s.items[*a as usize].pop, s.items[*b as usize].pop);
+            pb.total_cmp(&pa).then(a.cmp(b))
+        });
+        assert!(all.len() > 20, "{}", all.len());
+        let ties = all
+            .windows(2)
+            .filter(|w| s.items[w[0] as usize].pop == s.items[w[1] as usize].pop)
+            .count();
+        assert!(ties > 0, "the check needs ties");
+        for n in 0..all.len() + 3 {
+            assert_eq!(
+                s.top_trending(n),
+                all[..n.min(all.len())].to_vec(),
+                "n = {n}"
+            );
+        }
+    }
+
+    #[test]
     fn worldwide_takes_the_handed_in_list_of_known_videos() {
         let e = world();
         let mut req = FeedRequest::new(UserId(7), 10, NOW);

@@ -1,0 +1,147 @@
+//! A search's beam: the best nodes found so far, best first, and which of them the search has
+//! expanded. One sorted buffer does the work of the two heaps of the textbook search (a
+//! frontier of candidates and a worst-first heap of results): a new node goes in by binary
+//! search and a short move, the next node to expand is the first unexpanded one, and a node
+//! pushed out of the beam is never expanded, as the heaps' stopping rule had it.
+
+use super::Near;
+
+pub(super) struct Beam {
+    /// At most `cap` nodes, best first, each with whether it was expanded.
+    items: Vec<(Near, bool)>,
+    cap: usize,
+    /// No unexpanded node stands before this place.
+    next: usize,
+}
+
+impl Beam {
+    pub(super) fn new(cap: usize) -> Self {
+        let cap = cap.max(1);
+        Beam {
+            items: Vec::with_capacity(cap + 1),
+            cap,
+            next: 0,
+        }
+    }
+
+    /// Whether a node at similarity `s` would enter the beam.
+    #[inline]
+    pub(super) fn admits(&self, s: f32) -> bool {
+        self.items.len() < self.cap || self.items.last().is_some_and(|w| s > w.0 .0)
+    }
+
+    /// Puts `n` in its place (the worst node leaves a full beam); a node no better than a full
+    /// beam's worst is not taken.
+    pub(super) fn insert(&mut self, n: Near) {
+        let at = self.items.partition_point(|x| x.0 > n);
+        if at >= self.cap {
+            return;
+        }
+        if self.items.len() == self.cap {
+            self.items.pop();
+        }
+        self.items.insert(at, (n, false));
+        self.next = self.next.min(at);
+    }
+
+    /// The best node not yet expanded, now marked expanded.
+    pub(super) fn expand_next(&mut self) -> Option<Near> {
+        while self.next < self.items.len() && self.items[self.next].1 {
+            self.next += 1;
+        }
+        let slot = self.items.get_mut(self.next)?;
+        slot.1 = true;
+        self.next += 1;
+        Some(slot.0)
+    }
+
+    /// The node [`Beam::expand_next`] would give now, left unexpanded.
+    pub(super) fn peek_next(&self) -> Option<Near> {
+        self.items[self.next.min(self.items.len())..]
+            .iter()
+            .find(|x| !x.1)
+            .map(|x| x.0)
+    }
+
+    /// The beam's nodes, best first.
+    pub(super) fn into_sorted(self) -> Vec<Near> {
+        self.items.into_iter().map(|x| x.0).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    /// The textbook search's two heaps, run on the same nodes: the oracle.
+    struct Heaps {
+        frontier: BinaryHeap<Near>,
+        found: BinaryHeap<Reverse<Near>>,
+        ef: usize,
+    }
+
+    impl Heaps {
+        fn admits(&self, s: f32) -> bool {
+            self.found.len() < self.ef || self.found.peek().is_some_and(|w| s > w.0 .0)
+        }
+        fn insert(&mut self, n: Near) {
+            self.frontier.push(n);
+            self.found.push(Reverse(n));
+            if self.found.len() > self.ef {
+                self.found.pop();
+            }
+        }
+        /// The heaps' stopping rule, under the nodes' total order (similarity, then the
+        /// smaller id): the best candidate left is worse than the worst result.
+        fn expand_next(&mut self) -> Option<Near> {
+            let c = self.frontier.pop()?;
+            let worst = self.found.peek().map(|w| w.0);
+            if self.found.len() >= self.ef && worst.is_some_and(|w| c < w) {
+                return None;
+            }
+            Some(c)
+        }
+    }
+
+    proptest! {
+        /// Any run of searches — nodes offered in any order, expansions between them — expands
+        /// the same nodes in the same order as the two heaps, and ends with the same result.
+        #[test]
+        fn the_beam_searches_as_the_two_heaps_do(
+            ef in 1usize..12,
+            steps in proptest::collection::vec((0u8..8, 0u32..40, 0u16..6), 1..200),
+        ) {
+            let mut beam = Beam::new(ef);
+            let mut heaps = Heaps { frontier: BinaryHeap::new(), found: BinaryHeap::new(), ef };
+            let mut offered = std::collections::HashSet::new();
+            for (what, id, sim) in steps {
+                // Few distinct similarities, so ties are common (ties go to the smaller id).
+                let n = Near(f32::from(sim) / 4.0, id);
+                if what < 6 {
+                    if !offered.insert(id) {
+                        continue;
+                    }
+                    prop_assert_eq!(beam.admits(n.0), heaps.admits(n.0));
+                    if heaps.admits(n.0) {
+                        beam.insert(n);
+                        heaps.insert(n);
+                    }
+                } else {
+                    let want = heaps.expand_next();
+                    prop_assert_eq!(beam.peek_next().map(|x| x.1), want.map(|x| x.1));
+                    prop_assert_eq!(beam.expand_next().map(|x| x.1), want.map(|x| x.1));
+                    if want.is_none() {
+                        break;
+                    }
+                }
+            }
+            let mut rest: Vec<Near> = heaps.found.into_iter().map(|r| r.0).collect();
+            rest.sort_by(|a, b| b.cmp(a));
+            let ids = |v: Vec<Near>| v.into_iter().map(|x| x.1).collect::<Vec<_>>();
+            prop_assert_eq!(ids(beam.into_sorted()), ids(rest));
+        }
+    }
+}
