@@ -7,8 +7,8 @@
 use super::Near;
 
 pub(super) struct Beam {
-    /// At most `cap` nodes, best first, each with whether it was expanded.
-    items: Vec<(Near, bool)>,
+    /// At most `cap` nodes as their [`key`]s, best first, each with whether it was expanded.
+    items: Vec<(u64, bool)>,
     cap: usize,
     /// No unexpanded node stands before this place.
     next: usize,
@@ -27,20 +27,21 @@ impl Beam {
     /// Whether a node at similarity `s` would enter the beam.
     #[inline]
     pub(super) fn admits(&self, s: f32) -> bool {
-        self.items.len() < self.cap || self.items.last().is_some_and(|w| s > w.0 .0)
+        self.items.len() < self.cap || self.items.last().is_some_and(|w| s > near(w.0).0)
     }
 
     /// Puts `n` in its place (the worst node leaves a full beam); a node no better than a full
     /// beam's worst is not taken.
     pub(super) fn insert(&mut self, n: Near) {
-        let at = self.items.partition_point(|x| x.0 > n);
+        let k = key(n);
+        let at = self.items.partition_point(|x| x.0 > k);
         if at >= self.cap {
             return;
         }
         if self.items.len() == self.cap {
             self.items.pop();
         }
-        self.items.insert(at, (n, false));
+        self.items.insert(at, (k, false));
         self.next = self.next.min(at);
     }
 
@@ -52,7 +53,7 @@ impl Beam {
         let slot = self.items.get_mut(self.next)?;
         slot.1 = true;
         self.next += 1;
-        Some(slot.0)
+        Some(near(slot.0))
     }
 
     /// The node [`Beam::expand_next`] would give now, left unexpanded.
@@ -60,13 +61,29 @@ impl Beam {
         self.items[self.next.min(self.items.len())..]
             .iter()
             .find(|x| !x.1)
-            .map(|x| x.0)
+            .map(|x| near(x.0))
     }
 
     /// The beam's nodes, best first.
     pub(super) fn into_sorted(self) -> Vec<Near> {
-        self.items.into_iter().map(|x| x.0).collect()
+        self.items.into_iter().map(|x| near(x.0)).collect()
     }
+}
+
+/// A node as one number that orders as [`Near`] does (similarity, then the smaller id first),
+/// so the beam's binary search compares integers, without branches.
+fn key(n: Near) -> u64 {
+    // `f32::total_cmp`'s order as an unsigned integer's.
+    let b = n.0.to_bits();
+    let b = if b >> 31 == 1 { !b } else { b | 1 << 31 };
+    (u64::from(b) << 32) | u64::from(u32::MAX - n.1)
+}
+
+/// The node a [`key`] stands for.
+fn near(k: u64) -> Near {
+    let b = (k >> 32) as u32;
+    let b = if b >> 31 == 1 { b & !(1 << 31) } else { !b };
+    Near(f32::from_bits(b), u32::MAX - k as u32)
 }
 
 #[cfg(test)]
@@ -107,6 +124,15 @@ mod tests {
     }
 
     proptest! {
+        /// Keys order as the nodes do, and give the node back.
+        #[test]
+        fn keys_order_as_nodes_do(a in any::<f32>(), b in any::<f32>(), i in any::<u32>(), j in any::<u32>()) {
+            let (x, y) = (Near(a, i), Near(b, j));
+            prop_assert_eq!(key(x).cmp(&key(y)), x.cmp(&y));
+            prop_assert_eq!(near(key(x)).0.to_bits(), a.to_bits());
+            prop_assert_eq!(near(key(x)).1, i);
+        }
+
         /// Any run of searches — nodes offered in any order, expansions between them — expands
         /// the same nodes in the same order as the two heaps, and ends with the same result.
         #[test]
