@@ -7,8 +7,8 @@
 use super::Near;
 
 pub(super) struct Beam {
-    /// At most `cap` nodes as their [`key`]s, best first, each with whether it was expanded.
-    items: Vec<(u64, bool)>,
+    /// At most `cap` nodes as their [`key`]s, best first (the lowest bit: expanded).
+    items: Vec<u64>,
     cap: usize,
     /// No unexpanded node stands before this place.
     next: usize,
@@ -27,63 +27,72 @@ impl Beam {
     /// Whether a node at similarity `s` would enter the beam.
     #[inline]
     pub(super) fn admits(&self, s: f32) -> bool {
-        self.items.len() < self.cap || self.items.last().is_some_and(|w| s > near(w.0).0)
+        self.items.len() < self.cap || self.items.last().is_some_and(|&w| s > near(w).0)
     }
 
     /// Puts `n` in its place (the worst node leaves a full beam); a node no better than a full
     /// beam's worst is not taken.
     pub(super) fn insert(&mut self, n: Near) {
         let k = key(n);
-        let at = self.items.partition_point(|x| x.0 > k);
+        let at = self.items.partition_point(|&x| x > k);
         if at >= self.cap {
             return;
         }
         if self.items.len() == self.cap {
             self.items.pop();
         }
-        self.items.insert(at, (k, false));
+        self.items.insert(at, k);
         self.next = self.next.min(at);
     }
 
     /// The best node not yet expanded, now marked expanded.
     pub(super) fn expand_next(&mut self) -> Option<Near> {
-        while self.next < self.items.len() && self.items[self.next].1 {
+        while self.next < self.items.len() && self.items[self.next] & EXPANDED != 0 {
             self.next += 1;
         }
         let slot = self.items.get_mut(self.next)?;
-        slot.1 = true;
+        *slot |= EXPANDED;
         self.next += 1;
-        Some(near(slot.0))
+        Some(near(*slot))
     }
 
     /// The node [`Beam::expand_next`] would give now, left unexpanded.
     pub(super) fn peek_next(&self) -> Option<Near> {
         self.items[self.next.min(self.items.len())..]
             .iter()
-            .find(|x| !x.1)
-            .map(|x| near(x.0))
+            .find(|&&x| x & EXPANDED == 0)
+            .map(|&x| near(x))
     }
 
     /// The beam's nodes, best first.
     pub(super) fn into_sorted(self) -> Vec<Near> {
-        self.items.into_iter().map(|x| near(x.0)).collect()
+        self.items.into_iter().map(near).collect()
     }
 }
 
-/// A node as one number that orders as [`Near`] does (similarity, then the smaller id first),
-/// so the beam's binary search compares integers, without branches.
+/// The lowest bit of a key: the node was expanded. Below every bit that tells two nodes apart,
+/// so setting it moves no node.
+const EXPANDED: u64 = 1;
+
+/// The most nodes a graph holds: a key has 31 bits for a node.
+pub(super) const MAX_NODES: usize = 1 << 31;
+
+/// A node (below [`MAX_NODES`]) as one number that orders as [`Near`] does (similarity, then the
+/// smaller node first), so the beam's binary search compares integers, without branches; the
+/// lowest bit is left for [`EXPANDED`], so a beam's entry is eight bytes.
 fn key(n: Near) -> u64 {
     // `f32::total_cmp`'s order as an unsigned integer's.
     let b = n.0.to_bits();
     let b = if b >> 31 == 1 { !b } else { b | 1 << 31 };
-    (u64::from(b) << 32) | u64::from(u32::MAX - n.1)
+    debug_assert!((n.1 as usize) < MAX_NODES);
+    (u64::from(b) << 32) | (u64::from(0x7FFF_FFFF - (n.1 & 0x7FFF_FFFF)) << 1)
 }
 
 /// The node a [`key`] stands for.
 fn near(k: u64) -> Near {
     let b = (k >> 32) as u32;
     let b = if b >> 31 == 1 { b & !(1 << 31) } else { !b };
-    Near(f32::from_bits(b), u32::MAX - k as u32)
+    Near(f32::from_bits(b), 0x7FFF_FFFF - ((k as u32) >> 1))
 }
 
 #[cfg(test)]
@@ -126,9 +135,12 @@ mod tests {
     proptest! {
         /// Keys order as the nodes do, and give the node back.
         #[test]
-        fn keys_order_as_nodes_do(a in any::<f32>(), b in any::<f32>(), i in any::<u32>(), j in any::<u32>()) {
+        fn keys_order_as_nodes_do(a in any::<f32>(), b in any::<f32>(), i in 0..MAX_NODES as u32, j in 0..MAX_NODES as u32) {
             let (x, y) = (Near(a, i), Near(b, j));
             prop_assert_eq!(key(x).cmp(&key(y)), x.cmp(&y));
+            if x.cmp(&y) != std::cmp::Ordering::Equal {
+                prop_assert_eq!((key(x) | EXPANDED).cmp(&key(y)), x.cmp(&y));
+            }
             prop_assert_eq!(near(key(x)).0.to_bits(), a.to_bits());
             prop_assert_eq!(near(key(x)).1, i);
         }

@@ -298,6 +298,11 @@ impl Hnsw {
 
     /// Stores a vector with the given top level; it is not linked yet.
     fn push_node_at(&mut self, id: u32, v: &[f32], level: usize) -> u32 {
+        // A 2^31-node graph would need a quarter of a terabyte for 32-d vectors alone.
+        assert!(
+            self.ids.len() < beam::MAX_NODES,
+            "an index holds fewer than 2^31 vectors"
+        );
         let node = self.ids.len() as u32;
         self.ids.push(id);
         self.vecs.extend_from_slice(v);
