@@ -7,6 +7,7 @@
 mod beam;
 mod layout;
 mod oracle;
+mod store;
 
 use layout::{locality_order, on_threads};
 pub use oracle::{recall_at, recall_with_ties, synthetic_vectors, BruteForce};
@@ -132,7 +133,7 @@ pub struct Hnsw {
     cfg: HnswConfig,
     dim: usize,
     ids: Vec<u32>,
-    vecs: Vec<f32>,
+    vecs: store::Vectors,
     /// Layer 0, flat: `1 + 2m` words per node, a count and then the links.
     layer0: Vec<u32>,
     /// `upper[node][level - 1]`: the links above layer 0 (empty for most nodes).
@@ -155,7 +156,7 @@ impl Hnsw {
             cfg,
             dim,
             ids: Vec::new(),
-            vecs: Vec::new(),
+            vecs: store::Vectors::new(dim),
             layer0: Vec::new(),
             upper: Vec::new(),
             entry: None,
@@ -240,8 +241,7 @@ impl Hnsw {
     }
 
     fn vec(&self, n: u32) -> &[f32] {
-        let s = n as usize * self.dim;
-        &self.vecs[s..s + self.dim]
+        self.vecs.get(n)
     }
 
     fn sim(&self, q: &[f32], n: u32) -> f32 {
@@ -305,7 +305,7 @@ impl Hnsw {
         );
         let node = self.ids.len() as u32;
         self.ids.push(id);
-        self.vecs.extend_from_slice(v);
+        self.vecs.push(v);
         let stride = self.stride();
         self.layer0.resize(self.layer0.len() + stride, 0);
         self.upper.push(vec![Vec::new(); level]);
