@@ -131,7 +131,6 @@ const MAX_LINKS: usize = 2 * MAX_M + 2 * MAX_M / 3;
 /// A hierarchical navigable small-world graph.
 pub struct Hnsw {
     cfg: HnswConfig,
-    dim: usize,
     ids: Vec<u32>,
     vecs: store::Vectors,
     /// Layer 0, flat: `1 + 2m` words per node, a count and then the links.
@@ -154,7 +153,6 @@ impl Hnsw {
         let rng = rand::rngs::StdRng::seed_from_u64(cfg.seed);
         Hnsw {
             cfg,
-            dim,
             ids: Vec::new(),
             vecs: store::Vectors::new(dim),
             layer0: Vec::new(),
