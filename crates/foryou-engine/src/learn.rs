@@ -147,18 +147,18 @@ impl State {
     pub fn top_trending(&self, n: usize) -> Vec<u32> {
         // Each item's popularity is read once (the set holds up to four times the trending
         // size, scattered over the catalog); the first `n` are chosen before they are sorted.
-        let mut v: Vec<(f64, u32)> = self
-            .trending
-            .iter()
-            .map(|&i| &self.items[i as usize])
-            .zip(&self.trending)
-            .filter(|(it, _)| it.live)
-            .map(|(it, &i)| (it.pop, i))
-            .collect();
-        let order = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
         if n == 0 {
             return Vec::new();
         }
+        let mut v: Vec<(f64, u32)> = self
+            .trending
+            .iter()
+            .filter_map(|&i| {
+                let it = &self.items[i as usize];
+                it.live.then_some((it.pop, i))
+            })
+            .collect();
+        let order = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
         if v.len() > n {
             v.select_nth_unstable_by(n - 1, order);
             v.truncate(n);

@@ -133,7 +133,7 @@ pub struct Hnsw {
     cfg: HnswConfig,
     ids: Vec<u32>,
     vecs: store::Vectors,
-    /// Layer 0, flat: `1 + 2m` words per node, a count and then the links.
+    /// Layer 0, flat: `1 + room(0)` words per node, a count and then the links.
     layer0: Vec<u32>,
     /// `upper[node][level - 1]`: the links above layer 0 (empty for most nodes).
     upper: Vec<Vec<Vec<u32>>>,
