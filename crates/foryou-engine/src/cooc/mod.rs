@@ -5,8 +5,12 @@
 //! apart the two were: things watched in one sitting say more about each other than things watched
 //! months apart. Similarity is the cosine `C[i][j] / sqrt(m_i·m_j)` over each item's engagement
 //! mass `m`. Rows are pruned to their strongest `max_neighbours` when they grow past twice that, so
-//! memory stays bounded however long the stream runs.
+//! memory stays bounded however long the stream runs. A row is a table of its own (`row.rs`) so
+//! that the learner can ask for the fifty it is about to write before writing any.
 
+mod row;
+
+use row::Row;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -34,15 +38,17 @@ impl Default for CoocConfig {
 /// The co-engagement matrix, one sparse row per item.
 #[derive(Default, Serialize, Deserialize)]
 pub struct CoEngagement {
-    rows: Vec<FxHashMap<u32, f32>>,
+    rows: Vec<Row>,
     mass: Vec<f32>,
 }
 
 impl CoEngagement {
     /// Makes room for items `0..n`.
     pub fn ensure(&mut self, n: usize) {
+        // Item numbers stay below the rows' empty-slot key.
+        assert!(n <= row::EMPTY as usize, "item numbers fit below u32::MAX");
         if self.rows.len() < n {
-            self.rows.resize_with(n, FxHashMap::default);
+            self.rows.resize_with(n, Row::default);
             self.mass.resize(n, 0.0);
         }
     }
@@ -52,14 +58,26 @@ impl CoEngagement {
         self.ensure(item as usize + 1);
         self.mass[item as usize] += strength;
         let decay = 0.5f32.powf(1.0 / cfg.pair_half_life.max(1e-3));
-        // The rows about to be updated start loading together (one cache miss each).
-        self.prefetch_rows(recent.iter().rev().take(cfg.window).map(|r| r.0));
+        let window = || recent.iter().rev().take(cfg.window).map(|r| r.0);
+        // The rows about to be written start loading together, then, as each arrives, the slot
+        // where `item` lives or will go in it: two waits for memory instead of two per row.
+        for j in window() {
+            if let Some(row) = self.rows.get(j as usize) {
+                crate::prefetch::prefetch(std::slice::from_ref(row));
+            }
+        }
+        for j in window() {
+            if let Some(row) = self.rows.get(j as usize) {
+                row.prefetch_slot(item);
+            }
+        }
+        self.rows[item as usize].reserve(recent.len().min(cfg.window));
         let mut w_pos = 1.0f32;
         for &(j, sj) in recent.iter().rev().take(cfg.window) {
             if j != item && (j as usize) < self.rows.len() {
                 let w = (strength * sj).sqrt() * w_pos;
-                *self.rows[item as usize].entry(j).or_default() += w;
-                *self.rows[j as usize].entry(item).or_default() += w;
+                self.rows[item as usize].add(j, w);
+                self.rows[j as usize].add(item, w);
                 self.prune(j, cfg.max_neighbours);
             }
             w_pos *= decay;
@@ -67,25 +85,11 @@ impl CoEngagement {
         self.prune(item, cfg.max_neighbours);
     }
 
-    /// Starts loading the rows of `items` into the processor's caches, so that reading them
-    /// next waits for memory once rather than once per row (a hint).
-    pub fn prefetch_rows(&self, items: impl Iterator<Item = u32>) {
-        for j in items {
-            if let Some(row) = self.rows.get(j as usize) {
-                crate::prefetch::prefetch(std::slice::from_ref(row));
-            }
-        }
-    }
-
     fn prune(&mut self, i: u32, max: usize) {
         let row = &mut self.rows[i as usize];
-        if row.len() <= 2 * max.max(1) {
-            return;
+        if row.len() > 2 * max.max(1) {
+            row.keep_strongest(max);
         }
-        let mut all: Vec<(u32, f32)> = row.drain().collect();
-        all.select_nth_unstable_by(max, |a, b| b.1.total_cmp(&a.1));
-        all.truncate(max);
-        row.extend(all);
     }
 
     /// Cosine similarity of two items' engagement.
@@ -93,7 +97,7 @@ impl CoEngagement {
         let Some(row) = self.rows.get(a as usize) else {
             return 0.0;
         };
-        row.get(&b).map_or(0.0, |&c| self.cosine(c, a, b))
+        row.get(b).map_or(0.0, |c| self.cosine(c, a, b))
     }
 
     /// The cosine of a pair whose co-engagement is `c`.
@@ -121,7 +125,7 @@ impl CoEngagement {
         let Some(row) = self.rows.get(a as usize) else {
             return;
         };
-        for (&j, &c) in row {
+        for (j, c) in row.iter() {
             if let Some(k) = find(j) {
                 f(k, self.cosine(c, a, j));
             }
@@ -153,7 +157,7 @@ impl CoEngagement {
             return;
         };
         let scale = weight / self.mass[h as usize].sqrt().max(1e-3);
-        for (&j, &c) in row {
+        for (j, c) in row.iter() {
             let s = scale * c;
             let e = scores.entry(j).or_insert((0.0, h, 0.0));
             e.0 += s;
@@ -167,7 +171,7 @@ impl CoEngagement {
     /// Drops an item's row (the item left the catalog).
     pub fn clear(&mut self, item: u32) {
         if let Some(r) = self.rows.get_mut(item as usize) {
-            *r = FxHashMap::default();
+            *r = Row::default();
         }
     }
 
