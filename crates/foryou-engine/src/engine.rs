@@ -338,15 +338,14 @@ impl Engine {
             }
         }
         let item = e.video.and_then(|v| self.state.item_ids.get(&v));
-        let (creator, sound, tags) = match item {
+        let (creator, sound) = match item {
             Some(i) => {
                 let it = &self.state.items[i as usize];
-                (it.creator, it.sound, it.tags.clone())
+                (it.creator, it.sound)
             }
             None => (
                 e.creator.and_then(|c| self.state.creator_ids.get(&c)),
                 e.sound.and_then(|c| self.state.sound_ids.get(&c)),
-                Vec::new(),
             ),
         };
         if let Some(i) = item {
@@ -422,8 +421,10 @@ impl Engine {
             // its co-engagement (twenty row probes).
             if !(0.0..0.5).contains(&s) {
                 let co = coengagement_feature(&self.state.cooc, u, i);
-                let u = self.state.users.get_mut(&e.user).expect("entered above");
-                learn_affinity(u, creator, sound, &tags, co, s, self.config.affinity_rate);
+                let State { users, items, .. } = &mut self.state;
+                let u = users.get_mut(&e.user).expect("entered above");
+                let tags = &items[i as usize].tags;
+                learn_affinity(u, creator, sound, tags, co, s, self.config.affinity_rate);
             }
         } else if let (Some(c), EventKind::Follow | EventKind::Unfollow) = (creator, e.kind) {
             // A follow or unfollow from a profile: evidence about the creator alone.
@@ -464,15 +465,16 @@ impl Engine {
         };
         add_stats(&mut self.state.items[i as usize].stats, &d);
         add_stats(&mut self.state.totals.sum, &d);
-        let it = &self.state.items[i as usize];
-        let (creator, sound, tags) = (it.creator, it.sound, it.tags.clone());
-        let u = self.state.users.entry(user).or_default();
+        let State { users, items, .. } = &mut self.state;
+        let it = &items[i as usize];
+        let u = users.entry(user).or_default();
         u.last_ms = u.last_ms.max(ts_ms);
         u.seen.insert(i);
         u.views += 1;
         let s = strength.max(0.5);
         // Positives only carry no contrast for the user's trust in co-engagement: feature 0.
-        learn_affinity(u, creator, sound, &tags, 0.0, s, self.config.affinity_rate);
+        let rate = self.config.affinity_rate;
+        learn_affinity(u, it.creator, it.sound, &it.tags, 0.0, s, rate);
         self.learn_positive(user, i, s, ts_ms);
     }
 
