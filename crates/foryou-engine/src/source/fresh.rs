@@ -41,9 +41,22 @@ impl CandidateSource for FreshPool {
         let split = fresh.len().saturating_sub(4 * take);
         let mut pool: Vec<u32> = fresh[split..].to_vec();
         pool.extend(fresh[..split].choose_multiple(&mut rng, take).copied());
+        let pool: Vec<(u32, f32)> = pool.into_iter().map(|i| (i, priority(q, i))).collect();
+        // A member scores between half and one and a half times its priority (a draw is in
+        // 0..=1). The `take` highest priorities all score at least half the lowest of them, so
+        // a member whose best is below that can never be chosen and needs no draw (each is two
+        // gamma variates); most of a busy pool is old and far below.
+        let floor = if pool.len() > take {
+            let mut p: Vec<f32> = pool.iter().map(|x| x.1).collect();
+            p.select_nth_unstable_by(take - 1, |a, b| b.total_cmp(a));
+            0.5 * p[take - 1]
+        } else {
+            0.0
+        };
         let mut ranked: Vec<(u32, f32)> = pool
             .into_iter()
-            .map(|i| (i, priority(q, i) * (0.5 + draw(q.state, i, &mut rng))))
+            .filter(|&(_, p)| 1.5 * p >= floor)
+            .map(|(i, p)| (i, p * (0.5 + draw(q.state, i, &mut rng))))
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         for (i, p) in ranked.into_iter().take(take) {
