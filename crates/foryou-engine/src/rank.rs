@@ -80,8 +80,9 @@ pub fn score(q: &Query, cands: &mut [Candidate]) {
         published = crate::model::Heads::initial(cfg);
         &published
     };
+    let person = Person::of(q);
     for (c, pop) in cands.iter_mut().zip(pops) {
-        c.features = features(q, c, pop / max_pop);
+        c.features = features(q, &person, c, pop / max_pop);
 
         lifts(q, c);
         let mut p = heads.predict(&c.features);
@@ -146,9 +147,33 @@ fn lifts(q: &Query, c: &mut Candidate) {
     ];
 }
 
+/// What the features read of the person, the same for every candidate of a request.
+struct Person {
+    /// How much is known about them (0..=1, by recent engagements).
+    known: f32,
+    /// The weights of their history and of their recent skips, summed.
+    history_mass: f32,
+    negative_mass: f32,
+}
+
+impl Person {
+    fn of(q: &Query) -> Person {
+        let known = if q.user.is_some() {
+            ((q.history.len() as f32).ln_1p() / 51f32.ln()).min(1.0)
+        } else {
+            0.0
+        };
+        Person {
+            known,
+            history_mass: q.history.iter().map(|h| h.1).sum::<f32>().max(1e-6),
+            negative_mass: q.negative.iter().map(|h| h.1).sum::<f32>().max(1e-6),
+        }
+    }
+}
+
 /// The trained ranker's features of a hydrated candidate (`pop`: its popularity relative to the
 /// most popular candidate's, log scale).
-pub fn features(q: &Query, c: &Candidate, pop: f32) -> [f32; NF] {
+fn features(q: &Query, person: &Person, c: &Candidate, pop: f32) -> [f32; NF] {
     use Feature as F;
     let cfg = q.config;
     let item = &q.state.items[c.item as usize];
@@ -158,14 +183,9 @@ pub fn features(q: &Query, c: &Candidate, pop: f32) -> [f32; NF] {
     for k in 0..5 {
         x[F::RateWatch as usize + k] = logit(r[k]);
     }
-    let known = if q.user.is_some() {
-        ((q.history.len() as f32).ln_1p() / 51f32.ln()).min(1.0)
-    } else {
-        0.0
-    };
+    let known = person.known;
     if let Some(u) = q.user {
-        let history_mass: f32 = q.history.iter().map(|h| h.1).sum::<f32>().max(1e-6);
-        let negative_mass: f32 = q.negative.iter().map(|h| h.1).sum::<f32>().max(1e-6);
+        let (history_mass, negative_mass) = (person.history_mass, person.negative_mass);
         let trust = u.trust_coengaged;
         x[F::CoEngaged as usize] = trust * (COENGAGED_SCALE * c.coengaged / history_mass).ln_1p();
         x[F::Disengaged as usize] =
