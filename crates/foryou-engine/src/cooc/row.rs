@@ -51,25 +51,26 @@ impl Row {
         (key.wrapping_mul(0x9E37_79B9) >> (32 - bits)) as usize
     }
 
+    /// The slot that holds `key`, or the empty slot where it would go (the table is not
+    /// empty). At most three quarters are full, so an empty slot ends every probe.
+    #[inline]
+    fn probe(&self, key: u32) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(key);
+        while self.slots[at].key != key && self.slots[at].key != EMPTY {
+            at = (at + 1) & mask;
+        }
+        at
+    }
+
     /// The weight stored for `key`.
     #[inline]
     pub(crate) fn get(&self, key: u32) -> Option<f32> {
         if self.slots.is_empty() {
             return None;
         }
-        let mask = self.slots.len() - 1;
-        let mut at = self.home(key);
-        // At most three quarters are full, so an empty slot ends every probe.
-        loop {
-            let s = self.slots[at];
-            if s.key == key {
-                return Some(s.value);
-            }
-            if s.key == EMPTY {
-                return None;
-            }
-            at = (at + 1) & mask;
-        }
+        let s = self.slots[self.probe(key)];
+        (s.key == key).then_some(s.value)
     }
 
     /// Adds `w` to `key`'s weight (a new neighbour starts at 0).
@@ -77,20 +78,13 @@ impl Row {
     pub(crate) fn add(&mut self, key: u32, w: f32) {
         debug_assert_ne!(key, EMPTY);
         self.reserve(1);
-        let mask = self.slots.len() - 1;
-        let mut at = self.home(key);
-        loop {
-            let s = &mut self.slots[at];
-            if s.key == key {
-                s.value += w;
-                return;
-            }
-            if s.key == EMPTY {
-                *s = Slot { key, value: w };
-                self.len += 1;
-                return;
-            }
-            at = (at + 1) & mask;
+        let at = self.probe(key);
+        let s = &mut self.slots[at];
+        if s.key == key {
+            s.value += w;
+        } else {
+            *s = Slot { key, value: w };
+            self.len += 1;
         }
     }
 
@@ -113,11 +107,7 @@ impl Row {
 
     /// Places a key known to be absent, with room known to be there.
     fn insert_new(&mut self, key: u32, value: f32) {
-        let mask = self.slots.len() - 1;
-        let mut at = self.home(key);
-        while self.slots[at].key != EMPTY {
-            at = (at + 1) & mask;
-        }
+        let at = self.probe(key);
         self.slots[at] = Slot { key, value };
         self.len += 1;
     }
