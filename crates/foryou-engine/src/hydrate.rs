@@ -4,10 +4,12 @@
 use crate::pipeline::{Candidate, Hydrator, Query};
 use rustc_hash::FxHashMap;
 
-/// What reading one neighbour while scanning a co-engagement row costs, against looking one
-/// item up in a row (a cache miss in a large table): scanning the rows of a person's history
-/// pays when it reads fewer than this many times the entries the lookups would probe.
-const SCAN_PER_LOOKUP: usize = 8;
+/// What probing one item's slot in a co-engagement row costs (a wait for memory at random,
+/// overlapped with the next candidate's), against reading one neighbour while scanning a row
+/// in order: scanning the rows of a person's history and skips pays when it reads fewer than
+/// this many times the entries the probes would. Measured with `perf` on `foryou bench`'s
+/// ranking steps (BENCHMARKS.md): 8 before the probes were prefetched, 2 since.
+const SCAN_PER_LOOKUP: usize = 2;
 
 /// Co-engagement with the user's recent engagements (and with their recent skips).
 pub struct CoEngagementFeatures;
@@ -17,40 +19,32 @@ impl Hydrator for CoEngagementFeatures {
         "coengagement"
     }
     fn hydrate(&self, q: &Query, c: &mut Candidate) {
-        if c.coengaged == 0.0 && !q.history.is_empty() {
-            let mut best = 0.0;
-            for &(h, w) in &q.history {
-                let s = w * q.state.cooc.similarity(h, c.item);
-                c.coengaged += s;
-                if s > best {
-                    best = s;
-                    c.because = Some(h);
-                }
-            }
-        }
-        for &(n, w) in &q.negative {
-            c.disengaged += w * q.state.cooc.similarity(n, c.item);
-        }
+        probe(q, &q.history, c);
     }
 
-    /// For a feed's hundreds of candidates, the rows of the person's history and skips are read
-    /// once each (sequentially) instead of being probed once per candidate, and where the
-    /// co-engagement source already spread the history, its sums are read; for a ranking step's
-    /// few candidates, the probes are cheaper. All give the same numbers (the source's sums
-    /// round once differently, by at most a unit in the last place).
+    /// Where the co-engagement source already spread the person's history over its rows, its
+    /// sums are read. The rest (the history otherwise, the skips always) is found one of two
+    /// ways, whichever reads less: probing each candidate's slot in each row (a wait for memory
+    /// at random each, the next candidate's started while the current one's are read), or, for
+    /// a feed's hundreds of candidates, reading each row once in order. All give the same
+    /// numbers (the source's sums round once differently, by at most a unit in the last place).
     fn hydrate_all(&self, q: &Query, list: &mut [Candidate]) {
         let cooc = &q.state.cooc;
-        let probes = list
-            .len()
-            .saturating_mul(q.history.len() + q.negative.len());
-        let scanned: usize = q
-            .history
-            .iter()
-            .chain(&q.negative)
-            .map(|&(h, _)| cooc.row_len(h))
-            .sum();
+        let mut history: &[(u32, f32)] = &q.history;
+        if let Some(spread) = q.spread.get() {
+            for c in list.iter_mut().filter(|c| c.coengaged == 0.0) {
+                if let Some(&(s, because, _)) = spread.get(&c.item) {
+                    c.coengaged = s;
+                    c.because = Some(because);
+                }
+            }
+            history = &[];
+        }
+        let rows = || history.iter().chain(&q.negative);
+        let probes = list.len().saturating_mul(rows().count());
+        let scanned: usize = rows().map(|&(h, _)| cooc.row_len(h)).sum();
         // Where probing is cheaper, or a candidate repeats (never made by the pipeline), each
-        // candidate is hydrated on its own.
+        // candidate is probed on its own.
         let at = (scanned < probes.saturating_mul(SCAN_PER_LOOKUP))
             .then(|| {
                 let at: FxHashMap<u32, usize> =
@@ -59,38 +53,59 @@ impl Hydrator for CoEngagementFeatures {
             })
             .filter(|at| at.len() == list.len());
         let Some(at) = at else {
-            for c in list {
-                self.hydrate(q, c);
+            let ask = |c: &Candidate| {
+                for &(h, _) in rows() {
+                    cooc.prefetch_similarity(h, c.item);
+                }
+            };
+            if let Some(first) = list.first() {
+                ask(first);
+            }
+            for k in 0..list.len() {
+                if let Some(next) = list.get(k + 1) {
+                    ask(next);
+                }
+                probe(q, history, &mut list[k]);
             }
             return;
         };
-        if let Some(spread) = q.spread.get() {
-            // The co-engagement source already spread the history over its rows.
-            for c in list.iter_mut().filter(|c| c.coengaged == 0.0) {
-                if let Some(&(s, because, _)) = spread.get(&c.item) {
-                    c.coengaged = s;
-                    c.because = Some(because);
+        let open: Vec<bool> = list.iter().map(|c| c.coengaged == 0.0).collect();
+        let mut best = vec![0.0f32; list.len()];
+        for &(h, w) in history {
+            let find = |j| at.get(&j).copied().filter(|&k| open[k]);
+            cooc.for_each_similar_in(h, find, |k, sim| {
+                let s = w * sim;
+                list[k].coengaged += s;
+                if s > best[k] {
+                    best[k] = s;
+                    list[k].because = Some(h);
                 }
-            }
-        } else {
-            let open: Vec<bool> = list.iter().map(|c| c.coengaged == 0.0).collect();
-            let mut best = vec![0.0f32; list.len()];
-            for &(h, w) in &q.history {
-                let find = |j| at.get(&j).copied().filter(|&k| open[k]);
-                cooc.for_each_similar_in(h, find, |k, sim| {
-                    let s = w * sim;
-                    list[k].coengaged += s;
-                    if s > best[k] {
-                        best[k] = s;
-                        list[k].because = Some(h);
-                    }
-                });
-            }
+            });
         }
         for &(n, w) in &q.negative {
             let find = |j| at.get(&j).copied();
             cooc.for_each_similar_in(n, find, |k, sim| list[k].disengaged += w * sim);
         }
+    }
+}
+
+/// A candidate's co-engagement with `history` (unless a source already set it) and with the
+/// person's skips, one row probe per pair.
+fn probe(q: &Query, history: &[(u32, f32)], c: &mut Candidate) {
+    let cooc = &q.state.cooc;
+    if c.coengaged == 0.0 {
+        let mut best = 0.0;
+        for &(h, w) in history {
+            let s = w * cooc.similarity(h, c.item);
+            c.coengaged += s;
+            if s > best {
+                best = s;
+                c.because = Some(h);
+            }
+        }
+    }
+    for &(n, w) in &q.negative {
+        c.disengaged += w * cooc.similarity(n, c.item);
     }
 }
 
@@ -203,6 +218,10 @@ mod tests {
             CoEngagementFeatures.hydrate(&q, c);
         }
         let mut scanned = fresh();
+        // The list is long enough that its rows are scanned, not probed.
+        let rows = || q.history.iter().chain(&q.negative);
+        let read: usize = rows().map(|&(h, _)| q.state.cooc.row_len(h)).sum();
+        assert!(read < scanned.len() * rows().count() * SCAN_PER_LOOKUP);
         CoEngagementFeatures.hydrate_all(&q, &mut scanned);
         assert!(
             probed.iter().any(|c| c.coengaged > 0.0) && probed.iter().any(|c| c.disengaged > 0.0)

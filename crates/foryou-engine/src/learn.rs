@@ -68,6 +68,10 @@ pub(crate) fn learn_affinity(
 /// the recency-weighted mean cosine, the feature the ranker reads.
 pub(crate) fn coengagement_feature(cooc: &crate::cooc::CoEngagement, u: &UserState, i: u32) -> f32 {
     let (mut num, mut den, mut w) = (0.0, 0.0, 1.0);
+    // The twenty slots of `i`'s row start loading together rather than one after another.
+    for &(h, _) in u.recent.iter().rev().take(20) {
+        cooc.prefetch_similarity(i, h);
+    }
     for &(h, s) in u.recent.iter().rev().take(20) {
         // Read from `i`'s row: one row, about to be updated by the learner anyway, instead of
         // twenty (each a cache miss in a large catalog). The pair is counted in both rows alike.

@@ -100,6 +100,20 @@ impl CoEngagement {
         row.get(b).map_or(0.0, |c| self.cosine(c, a, b))
     }
 
+    /// Starts loading what [`CoEngagement::similarity`]`(a, b)` reads beyond `a`'s row's own
+    /// fields: the slot where `b` would be in that row, and `b`'s mass (a hint; a loop that
+    /// asks for its next several pairs before reading the current one overlaps their waits
+    /// for memory).
+    #[inline]
+    pub fn prefetch_similarity(&self, a: u32, b: u32) {
+        if let Some(row) = self.rows.get(a as usize) {
+            row.prefetch_slot(b);
+        }
+        if let Some(m) = self.mass.get(b as usize) {
+            crate::prefetch::prefetch(std::slice::from_ref(m));
+        }
+    }
+
     /// The cosine of a pair whose co-engagement is `c`.
     fn cosine(&self, c: f32, a: u32, b: u32) -> f32 {
         c / (self.mass[a as usize] * self.mass[b as usize])
