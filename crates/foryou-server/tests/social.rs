@@ -242,6 +242,10 @@ async fn favourites_threads_and_comment_likes() {
         ["a reply", "@secondfan agreed"],
         "oldest first, one thread"
     );
+    // A reply to a reply is later than what it answers, even when both were posted within one
+    // millisecond (from two regions here, so the logs' order cannot tell).
+    let at = |k: usize| v["replies"][k]["created_ms"].as_u64().expect("created_ms");
+    assert!(at(1) > at(0), "{v}");
     assert!(v["replies"]
         .as_array()
         .expect("list")

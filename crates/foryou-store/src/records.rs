@@ -127,6 +127,14 @@ pub struct Comment {
     /// For a reply: the top-level comment whose thread it joins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<CommentId>,
+    /// Its record's place in its region's log (0 where stored before it was kept): orders the
+    /// comments a region took in the same millisecond as they were posted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seq: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Comment {
@@ -142,7 +150,14 @@ impl Comment {
             created_ms: rec.ts_ms,
             removed: false,
             reply_to: rec.reply_to,
+            seq: rec.seq,
         }
+    }
+
+    /// The order comments are listed in, oldest first: by time, then, within a millisecond, by
+    /// place in the log (ids are random), then by id.
+    pub fn order_key(&self) -> (u64, u64, CommentId) {
+        (self.created_ms, self.seq, self.id)
     }
 }
 

@@ -297,6 +297,11 @@ impl Platform {
                         Some((_, Some(root))) => Some(*root),
                         _ => Some(parent),
                     };
+                    // A reply is listed after what it answers, even one posted in the same
+                    // millisecond or from a node whose clock runs a little behind.
+                    if let Some(p) = w.comment(parent) {
+                        rec.ts_ms = rec.ts_ms.max(p.created_ms.saturating_add(1));
+                    }
                 }
             }
             EventKind::ApproveFollower | EventKind::DeclineFollower => {

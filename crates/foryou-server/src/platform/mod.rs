@@ -466,7 +466,7 @@ impl Platform {
             }
         }
         // Threads first, then replies to the threads that still exist (taken down or not).
-        comments.sort_by_key(|c| (c.reply_to.is_some(), c.created_ms, c.id));
+        comments.sort_by_key(|c| (c.reply_to.is_some(), c.order_key()));
         let threads: HashSet<CommentId> = comments
             .iter()
             .filter(|c| c.reply_to.is_none())

@@ -427,8 +427,8 @@ impl World {
 
 /// Inserts a comment into a list kept oldest first (it is nearly always the newest).
 fn insert_sorted(list: &mut Vec<Comment>, c: Comment) {
-    let key = (c.created_ms, c.id);
-    let at = list.partition_point(|x| (x.created_ms, x.id) <= key);
+    let key = c.order_key();
+    let at = list.partition_point(|x| x.order_key() <= key);
     list.insert(at, c);
 }
 
@@ -451,7 +451,26 @@ mod tests {
             created_ms: at,
             removed: false,
             reply_to: reply_to.map(CommentId),
+            seq: 0,
         }
+    }
+
+    /// Replies posted in the same millisecond are listed as they were posted, whatever their
+    /// random ids.
+    #[test]
+    fn replies_of_one_millisecond_keep_their_posting_order() {
+        let mut w = World::default();
+        w.add_video(video(7));
+        w.show_comment(comment(10, None, 1));
+        let reply = |id, seq| Comment {
+            seq,
+            ..comment(id, Some(10), 5)
+        };
+        w.show_comment(reply(90, 41));
+        w.show_comment(reply(30, 42));
+        w.show_comment(reply(60, 40));
+        let ids: Vec<u64> = w.replies[&CommentId(10)].iter().map(|c| c.id.0).collect();
+        assert_eq!(ids, [60, 90, 30]);
     }
 
     /// A thread is hidden and shown with its top-level comment, counted only while shown, and

@@ -160,6 +160,7 @@ mod tests {
             created_ms: id,
             removed: false,
             reply_to: reply_to.map(CommentId),
+            seq: id,
         };
         vec![
             Fact::Person {
