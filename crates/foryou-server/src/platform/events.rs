@@ -298,9 +298,12 @@ impl Platform {
                         _ => Some(parent),
                     };
                     // A reply is listed after what it answers, even one posted in the same
-                    // millisecond or from a node whose clock runs a little behind.
+                    // millisecond or from a node whose clock runs a little behind; never
+                    // stamped more than a second past this node's clock (a parent from a clock
+                    // far ahead does not carry the record's time, and the engine's, with it).
                     if let Some(p) = w.comment(parent) {
-                        rec.ts_ms = rec.ts_ms.max(p.created_ms.saturating_add(1));
+                        let after = p.created_ms.saturating_add(1);
+                        rec.ts_ms = rec.ts_ms.max(after.min(now.saturating_add(1_000)));
                     }
                 }
             }
