@@ -54,8 +54,9 @@ impl Hydrator for CoEngagementFeatures {
             .filter(|at| at.len() == list.len());
         let Some(at) = at else {
             let ask = |c: &Candidate| {
+                cooc.prefetch_mass(c.item);
                 for &(h, _) in rows() {
-                    cooc.prefetch_similarity(h, c.item);
+                    cooc.prefetch_slot(h, c.item);
                 }
             };
             if let Some(first) = list.first() {

@@ -70,7 +70,8 @@ pub(crate) fn coengagement_feature(cooc: &crate::cooc::CoEngagement, u: &UserSta
     let (mut num, mut den, mut w) = (0.0, 0.0, 1.0);
     // The twenty slots of `i`'s row start loading together rather than one after another.
     for &(h, _) in u.recent.iter().rev().take(20) {
-        cooc.prefetch_similarity(i, h);
+        cooc.prefetch_slot(i, h);
+        cooc.prefetch_mass(h);
     }
     for &(h, s) in u.recent.iter().rev().take(20) {
         // Read from `i`'s row: one row, about to be updated by the learner anyway, instead of

@@ -100,15 +100,19 @@ impl CoEngagement {
         row.get(b).map_or(0.0, |c| self.cosine(c, a, b))
     }
 
-    /// Starts loading what [`CoEngagement::similarity`]`(a, b)` reads beyond `a`'s row's own
-    /// fields: the slot where `b` would be in that row, and `b`'s mass (a hint; a loop that
-    /// asks for its next several pairs before reading the current one overlaps their waits
-    /// for memory).
+    /// Starts loading the slot where `b` would be in `a`'s row, which
+    /// [`CoEngagement::similarity`]`(a, b)` reads (a hint; a loop that asks for its next
+    /// several pairs before reading the current one overlaps their waits for memory).
     #[inline]
-    pub fn prefetch_similarity(&self, a: u32, b: u32) {
+    pub fn prefetch_slot(&self, a: u32, b: u32) {
         if let Some(row) = self.rows.get(a as usize) {
             row.prefetch_slot(b);
         }
+    }
+
+    /// Starts loading `b`'s engagement mass, which every similarity with `b` reads.
+    #[inline]
+    pub fn prefetch_mass(&self, b: u32) {
         if let Some(m) = self.mass.get(b as usize) {
             crate::prefetch::prefetch(std::slice::from_ref(m));
         }
