@@ -57,6 +57,12 @@ const DECAY: f64 = 1.0 - 1.0 / 4096.0;
 /// Candidates a trial keeps at most (those on the first places of any pair's page).
 pub const MAX_KEPT: usize = 128;
 
+/// The most recent engagements a person of stage `stage` has (`None` for the last stage, which
+/// has no bound).
+pub fn stage_bound(stage: usize) -> Option<usize> {
+    BOUNDS.get(stage).copied()
+}
+
 /// The stage of knowledge of a person with `n` recent engagements.
 pub fn bucket(n: usize) -> usize {
     BOUNDS.iter().position(|&b| n <= b).unwrap_or(BOUNDS.len())

@@ -104,6 +104,41 @@ pub struct Report {
     pub coverage: f64,
     pub users: usize,
     pub train_seconds: f64,
+    /// What the trials chose at each stage of knowledge, as the ranked lists were made.
+    pub blend: Vec<StageChoice>,
+}
+
+/// The batch model's and the crowd's shares the trials chose for one stage of knowledge
+/// (`blend.rs`), and the (decayed) number of trials behind the choice.
+#[derive(serde::Serialize)]
+pub struct StageChoice {
+    /// People with at most this many recent engagements (and more than the stage before);
+    /// `null` for the last stage.
+    pub known_at_most: Option<usize>,
+    pub batch_share: f32,
+    pub crowd_share: f32,
+    pub trials: f64,
+    /// Whether the stage had enough trials for its choice to count (otherwise the ranker's
+    /// score is used alone, shown as both shares 0).
+    pub decided: bool,
+}
+
+/// The shares the engine's trials chose, stage by stage.
+fn blend_choices(engine: &Engine) -> Vec<StageChoice> {
+    use foryou_engine::blend;
+    let b = &engine.state().heads.blend;
+    (0..blend::STAGES)
+        .map(|s| {
+            let shares = b.shares(s);
+            StageChoice {
+                known_at_most: blend::stage_bound(s),
+                batch_share: shares.batch,
+                crowd_share: shares.crowd,
+                trials: (b.trials[s] * 10.0).round() / 10.0,
+                decided: b.trials[s] >= blend::MIN_TRIALS,
+            }
+        })
+        .collect()
 }
 
 /// The offline configuration with the parameters in the JSON object at `path` changed (objects
@@ -230,6 +265,7 @@ pub fn run(
         coverage: shown.len() as f64 / n_items.max(1) as f64,
         users: users.len(),
         train_seconds,
+        blend: blend_choices(&engine),
     })
 }
 

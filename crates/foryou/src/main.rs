@@ -289,7 +289,8 @@ fn main() -> Result<()> {
             )?;
             let obj = serde_json::json!({
                 format!("recall@{k}"): r.recall, format!("ndcg@{k}"): r.ndcg, format!("coverage@{k}"): r.coverage,
-                "users": r.users, "train_seconds": r.train_seconds, "model": "foryou-engine"
+                "users": r.users, "train_seconds": r.train_seconds, "model": "foryou-engine",
+                "blend_by_stage": r.blend,
             });
             println!("{obj}");
             Ok(())

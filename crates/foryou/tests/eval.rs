@@ -58,6 +58,29 @@ fn eval_scores_a_tiny_split_and_dumps_recommendations() {
     assert_eq!(v["recall@2"], 1.0, "{v}");
     assert_eq!(v["ndcg@2"], 1.0, "{v}");
     assert_eq!(v["users"], 2);
+    // What the trials chose, stage by stage of knowledge: a dozen positives make too few
+    // trials for any stage to decide, so each uses the ranker's score alone.
+    let stages = v["blend_by_stage"].as_array().expect("blend_by_stage");
+    assert_eq!(stages.len(), foryou_engine::blend::STAGES, "{v}");
+    assert_eq!(stages[0]["known_at_most"], 1, "{v}");
+    assert!(
+        stages.last().is_some_and(|s| s["known_at_most"].is_null()),
+        "{v}"
+    );
+    for s in stages {
+        assert_eq!(s["decided"], false, "{v}");
+        assert_eq!(
+            (s["batch_share"].as_f64(), s["crowd_share"].as_f64()),
+            (Some(0.0), Some(0.0)),
+            "{v}"
+        );
+        assert!(
+            s["trials"]
+                .as_f64()
+                .is_some_and(|t| t < foryou_engine::blend::MIN_TRIALS),
+            "{v}"
+        );
+    }
     let dump = std::fs::read_to_string(&recs).expect("dump");
     let lines: Vec<&str> = dump.lines().collect();
     assert_eq!(lines[0], "user\titem\trank");
