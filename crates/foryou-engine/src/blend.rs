@@ -107,7 +107,7 @@ impl Blend {
         let Some(gains) = self.gains.get(stage) else {
             return Shares::default();
         };
-        if self.trials[stage] < MIN_TRIALS {
+        if !self.decided(stage) {
             return Shares::default();
         }
         let mut best = (0, 0);
@@ -119,6 +119,11 @@ impl Blend {
             }
         }
         Shares::at(best.0, best.1)
+    }
+
+    /// Whether stage `stage` has had the trials its choice needs to count.
+    pub fn decided(&self, stage: usize) -> bool {
+        self.trials.get(stage).is_some_and(|&t| t >= MIN_TRIALS)
     }
 
     /// The shares chosen for every stage, for publishing.

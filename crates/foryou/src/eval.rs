@@ -135,7 +135,7 @@ fn blend_choices(engine: &Engine) -> Vec<StageChoice> {
                 batch_share: shares.batch,
                 crowd_share: shares.crowd,
                 trials: (b.trials[s] * 10.0).round() / 10.0,
-                decided: b.trials[s] >= blend::MIN_TRIALS,
+                decided: b.decided(s),
             }
         })
         .collect()

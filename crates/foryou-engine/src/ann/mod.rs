@@ -45,8 +45,8 @@ pub struct HnswConfig {
 impl Default for HnswConfig {
     /// 16 links with a build beam of 48: against 12 links with a beam of 100, the engine's
     /// learned vectors (the harder case: near-ties, less clustered) come out at a higher recall
-    /// and both they and a million synthetic vectors build faster (BENCHMARKS.md, "The index,
-    /// before and after"); each search weighs a third more links.
+    /// and both they and a million synthetic vectors build faster (BENCHMARKS.md, "The settings
+    /// chosen again"); each search weighs a third more links.
     fn default() -> Self {
         HnswConfig {
             m: 16,
