@@ -29,7 +29,10 @@
 //! trials of people with three to five known items chose a large crowd share that the held-out
 //! test then scored worse than none (their trials are made while the region's models are young,
 //! and judged by engagements that favour the crowd more than later ones do), while for people
-//! with one known item the crowd's share moved them to popularity's figure.
+//! with one known item the crowd's share moved them to popularity's figure. Where the trials
+//! cannot tell two crowd shares apart (the best one's lead is within one standard error of the
+//! difference, trial by trial), the larger is taken: with little evidence about a person the
+//! feed leans on the crowd, and the trials must show that the person's own signals do better.
 //!
 //! Where the batch model has no column for a candidate (an item first engaged after its last
 //! fit), [`stand_in`] gives it the batch score that keeps the ranker's order, so the newest
@@ -97,12 +100,20 @@ pub struct Blend {
     pub gains: [[[f64; CROWD.len()]; GRID.len()]; STAGES],
     /// Per stage: the decayed number of trials.
     pub trials: [f64; STAGES],
+    /// Per stage whose crowd share is chosen, per batch share, per two crowd shares: the
+    /// decayed sum over trials of the squared difference of what each trial credited them —
+    /// how far apart the two gains could fall by chance.
+    #[serde(default)]
+    pub crowd_spread: [[[[f64; CROWD.len()]; CROWD.len()]; GRID.len()]; CROWD_STAGES],
 }
 
 impl Blend {
     /// The shares chosen for stage `stage`: the pair with the most gain (on a tie the smaller
     /// batch share, then the smaller crowd share; past [`CROWD_STAGES`], among the pairs without
-    /// a crowd share), or none while the stage has had too few trials.
+    /// a crowd share), or none while the stage has had too few trials. Where the crowd's share
+    /// is chosen, the largest one whose gain falls short of the best by no more than one
+    /// standard error of their difference is taken instead: with little evidence about a person
+    /// the feed leans on the crowd unless the trials tell the shares apart.
     pub fn shares(&self, stage: usize) -> Shares {
         let Some(gains) = self.gains.get(stage) else {
             return Shares::default();
@@ -118,7 +129,14 @@ impl Blend {
                 }
             }
         }
-        Shares::at(best.0, best.1)
+        let (g, c) = best;
+        if let Some(spread) = self.crowd_spread.get(stage) {
+            let within = |k: usize| gains[g][c] - gains[g][k] <= spread[g][c][k].sqrt();
+            if let Some(k) = (c + 1..CROWD.len()).rev().find(|&k| within(k)) {
+                return Shares::at(g, k);
+            }
+        }
+        Shares::at(g, c)
     }
 
     /// Whether stage `stage` has had the trials its choice needs to count.
@@ -140,13 +158,40 @@ impl Blend {
         for g in self.gains[stage].iter_mut().flatten() {
             *g *= DECAY;
         }
+        if let Some(spread) = self.crowd_spread.get_mut(stage) {
+            for x in spread.iter_mut().flatten().flatten() {
+                *x *= DECAY;
+            }
+        }
     }
 
-    /// Credits pair (`GRID[g]`, `CROWD[c]`) at `stage` with an engagement its page would have
-    /// shown at place `rank` (0 = first).
-    pub fn credit(&mut self, stage: usize, g: usize, c: usize, rank: usize) {
-        if stage < STAGES && g < GRID.len() && c < CROWD.len() && rank < CUTOFF {
-            self.gains[stage][g][c] += 1.0 / ((rank + 2) as f64).log2();
+    /// Credits each pair (`GRID[g]`, `CROWD[c]`) at `stage` with `credits[g][c]`, what one
+    /// engagement was worth on its page ([`gain`]); `earlier` holds what the same trial's
+    /// earlier engagements credited (the trial, not the engagement, is the unit of chance:
+    /// the engagements of one page rise and fall together).
+    pub fn credit(&mut self, stage: usize, credits: &Credits, earlier: Option<&Credits>) {
+        let Some(gains) = self.gains.get_mut(stage) else {
+            return;
+        };
+        for (row, new) in gains.iter_mut().zip(credits) {
+            for (x, y) in row.iter_mut().zip(new) {
+                *x += y;
+            }
+        }
+        if let Some(spread) = self.crowd_spread.get_mut(stage) {
+            let none = Credits::default();
+            let earlier = earlier.unwrap_or(&none);
+            for ((square, new), old) in spread.iter_mut().zip(credits).zip(earlier) {
+                for a in 0..CROWD.len() {
+                    for b in a + 1..CROWD.len() {
+                        // The trial's squared difference grows from (x)² to (x + y)².
+                        let (x, y) = (old[a] - old[b], new[a] - new[b]);
+                        let d = y * (2.0 * x + y);
+                        square[a][b] += d;
+                        square[b][a] += d;
+                    }
+                }
+            }
         }
     }
 
@@ -154,11 +199,21 @@ impl Blend {
     /// with the shares (`GRID[g]`, `CROWD[c]`).
     pub fn record(&mut self, stage: usize, ranks: &[[usize; CROWD.len()]; GRID.len()]) {
         self.start(stage);
-        for (g, row) in ranks.iter().enumerate() {
-            for (c, &r) in row.iter().enumerate() {
-                self.credit(stage, g, c, r);
-            }
-        }
+        let credits = ranks.map(|row| row.map(gain));
+        self.credit(stage, &credits, None);
+    }
+}
+
+/// What one engagement gives each pair of shares: `[batch share][crowd share]`.
+pub type Credits = [[f64; CROWD.len()]; GRID.len()];
+
+/// The gain of an engagement at place `rank` of a page (0 = first): `1 / log2(rank + 2)`, none
+/// past [`CUTOFF`].
+pub fn gain(rank: usize) -> f64 {
+    if rank < CUTOFF {
+        1.0 / ((rank + 2) as f64).log2()
+    } else {
+        0.0
     }
 }
 
@@ -207,6 +262,9 @@ pub struct OpenTrial {
     pub depth: u8,
     pub left: u32,
     pub opened_ms: u64,
+    /// What the trial has credited each pair so far, where its stage's crowd share is chosen.
+    #[serde(default)]
+    pub credited: Option<Box<Credits>>,
 }
 
 /// How many of the crowd's shares (from the first) the trials of `stage` try.
@@ -274,6 +332,7 @@ impl OpenTrial {
             depth: depth as u8,
             left: window.max(1),
             opened_ms: now_ms,
+            credited: (stage < CROWD_STAGES).then(Default::default),
         }
     }
 
@@ -296,10 +355,17 @@ impl OpenTrial {
     /// Credits `item`, just engaged, to each page that held it; true once the trial is over.
     pub fn engaged(&mut self, item: u32, blend: &mut Blend) -> bool {
         if let Some(k) = self.kept.iter().position(|x| x.0 == item) {
-            for g in 0..GRID.len() {
-                for c in 0..crowds(self.stage) {
-                    if let Some(r) = self.place(k, Shares::at(g, c)) {
-                        blend.credit(self.stage, g, c, r);
+            let mut credits: Credits = Default::default();
+            for (g, row) in credits.iter_mut().enumerate() {
+                for (c, x) in row.iter_mut().enumerate().take(crowds(self.stage)) {
+                    *x = self.place(k, Shares::at(g, c)).map_or(0.0, gain);
+                }
+            }
+            blend.credit(self.stage, &credits, self.credited.as_deref());
+            if let Some(sum) = self.credited.as_deref_mut() {
+                for (row, new) in sum.iter_mut().zip(&credits) {
+                    for (x, y) in row.iter_mut().zip(new) {
+                        *x += y;
                     }
                 }
             }
@@ -382,7 +448,8 @@ mod tests {
             // The well known: the stronger the batch model, the higher their choice (up to 4);
             // the crowd changes nothing.
             t.record(6, &ranks(|g, _| [25, 20, 12, 8, 4, 2, 0, 0][g]));
-            // Newcomers: the batch model pushes their choice down, the crowd up (up to 8).
+            // Newcomers: the batch model pushes their choice down, the crowd up (8 and 16
+            // alike: the trials cannot tell them apart, so the larger).
             t.record(0, &ranks(|g, c| g * 3 + [9, 8, 6, 4, 2, 1, 0, 0][c]));
             // Past the first stage the crowd's share is not taken, however its trials went.
             t.record(3, &ranks(|_, c| 10 - c));
@@ -399,13 +466,72 @@ mod tests {
             t.shares(0),
             Shares {
                 batch: 0.0,
-                crowd: 8.0
+                crowd: 16.0
             }
         );
         assert_eq!(t.shares(3), Shares::default());
         assert_eq!(t.shares(4), Shares::default());
         assert_eq!(t.shares(STAGES + 3), Shares::default());
         assert_eq!(t.chosen()[6].batch, 4.0);
+    }
+
+    #[test]
+    fn newcomers_lean_on_the_crowd_unless_the_trials_tell_the_shares_apart() {
+        // Crowd share 4 places the engagement one place higher than 16 in one trial of three,
+        // one lower in another: a small lead that chance explains.
+        let noisy = |k: usize| {
+            move |_g: usize, c: usize| match (c, k % 3) {
+                (5, 0) => 1,
+                (7, 1) => 1,
+                (5 | 7, _) => 2,
+                _ => 9,
+            }
+        };
+        let mut t = Blend::default();
+        for k in 0..300 {
+            // Now and then a trial where 4 does a little better: the sum favours 4.
+            t.record(0, &ranks(noisy(k)));
+            if k % 30 == 2 {
+                t.record(0, &ranks(|_, c| if c == 5 { 3 } else { 4 }));
+            }
+        }
+        let best = (0..CROWD.len())
+            .max_by(|&a, &b| t.gains[0][0][a].total_cmp(&t.gains[0][0][b]))
+            .unwrap();
+        assert_eq!(CROWD[best], 4.0, "the trials' best alone");
+        assert_eq!(
+            t.shares(0).crowd,
+            16.0,
+            "within chance of the best: the crowd"
+        );
+
+        // The same lead on every trial is evidence: the best is kept.
+        let mut t = Blend::default();
+        for _ in 0..300 {
+            t.record(0, &ranks(|_, c| if c == 5 { 1 } else { 2 }));
+        }
+        assert_eq!(t.shares(0).crowd, 4.0);
+
+        // Trials of one page credit it once: two engagements that favour 4 alike are one
+        // piece of evidence, not two, so what chance explains is judged trial by trial.
+        let mut once = Blend::default();
+        let mut split = Blend::default();
+        let cred = |r4: usize| ranks(|_, c| if c == 5 { r4 } else { 3 }).map(|row| row.map(gain));
+        once.start(0);
+        once.credit(0, &cred(0), None);
+        once.credit(0, &cred(0), Some(&cred(0)));
+        split.start(0);
+        split.credit(0, &cred(0), None);
+        split.start(0);
+        split.credit(0, &cred(0), None);
+        // (The second trial decays the first a little: equal within that.)
+        let near = |a: f64, b: f64| (a - b).abs() <= 1e-3 * a.abs().max(b.abs());
+        assert!(near(once.gains[0][0][5], split.gains[0][0][5]));
+        let (a, b) = (
+            once.crowd_spread[0][0][5][7],
+            split.crowd_spread[0][0][5][7],
+        );
+        assert!(near(a, 2.0 * b), "{a} against {b}");
     }
 
     /// Parts of the score for `n` random candidates.
