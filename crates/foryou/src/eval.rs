@@ -106,6 +106,40 @@ pub struct Report {
     pub train_seconds: f64,
     /// What the trials chose at each stage of knowledge, as the ranked lists were made.
     pub blend: Vec<StageChoice>,
+    /// The people of each stage of knowledge and how the engine and the crowd did for them.
+    pub by_known: Vec<KnownStage>,
+}
+
+/// NDCG@K for the people with a given amount of training history, the engine's and the
+/// crowd's (the items most people engaged with in training, the popularity peer of EVAL.md).
+#[derive(serde::Serialize)]
+pub struct KnownStage {
+    /// People with at most this many training items (and more than the stage before, the same
+    /// bounds as the blend's stages); `null` for the last stage.
+    pub known_at_most: Option<usize>,
+    pub users: usize,
+    pub ndcg: f64,
+    pub crowd_ndcg: f64,
+}
+
+/// Hits and NDCG@K of a ranked list against the truth (binary gains, EVAL.md).
+fn score_list(
+    recs: impl Iterator<Item = VideoId>,
+    truth: &HashSet<VideoId>,
+    k: usize,
+) -> (usize, f64) {
+    let mut dcg = 0.0;
+    let mut hits = 0usize;
+    for (rank, v) in recs.take(k).enumerate() {
+        if truth.contains(&v) {
+            hits += 1;
+            dcg += 1.0 / ((rank + 2) as f64).log2();
+        }
+    }
+    let idcg: f64 = (0..truth.len().min(k))
+        .map(|r| 1.0 / ((r + 2) as f64).log2())
+        .sum();
+    (hits, if idcg > 0.0 { dcg / idcg } else { 0.0 })
 }
 
 /// The batch model's and the crowd's shares the trials chose for one stage of knowledge
@@ -230,18 +264,23 @@ pub fn run(
         }
         None => None,
     };
+    // The crowd: every training item by how many people engaged with it (first seen first on
+    // a tie).
+    let mut people = vec![0u32; n_items];
+    for h in history.values() {
+        for v in h {
+            people[v.0 as usize] += 1;
+        }
+    }
+    let mut crowd: Vec<VideoId> = (0..n_items as u64).map(VideoId).collect();
+    crowd.sort_by_key(|v| std::cmp::Reverse(people[v.0 as usize]));
+    let mut by_known: Vec<(usize, f64, f64)> = vec![(0, 0.0, 0.0); foryou_engine::blend::STAGES];
     let (mut recall, mut ndcg) = (0.0, 0.0);
     let mut shown: HashSet<VideoId> = HashSet::new();
     for &u in &users {
         let recs = engine.recommend(&FeedRequest::new(u, k, now));
         let t = &truth[&u];
-        let mut dcg = 0.0;
-        let mut hits = 0usize;
         for (rank, r) in recs.iter().enumerate() {
-            if t.contains(&r.video) {
-                hits += 1;
-                dcg += 1.0 / ((rank + 2) as f64).log2();
-            }
             shown.insert(r.video);
             if let Some(f) = out.as_mut() {
                 let user = ids.users.key(u.0 as u32);
@@ -249,11 +288,15 @@ pub fn run(
                 writeln!(f, "{user}\t{item}\t{}", rank + 1)?;
             }
         }
-        let idcg: f64 = (0..t.len().min(k))
-            .map(|r| 1.0 / ((r + 2) as f64).log2())
-            .sum();
+        let (hits, n) = score_list(recs.iter().map(|r| r.video), t, k);
         recall += hits as f64 / t.len() as f64;
-        ndcg += dcg / idcg;
+        ndcg += n;
+        let own = &history[&u];
+        let (_, c) = score_list(crowd.iter().copied().filter(|v| !own.contains(v)), t, k);
+        let stage = &mut by_known[foryou_engine::blend::bucket(own.len())];
+        stage.0 += 1;
+        stage.1 += n;
+        stage.2 += c;
     }
     if let Some(f) = out.as_mut() {
         f.flush()?;
@@ -266,6 +309,17 @@ pub fn run(
         users: users.len(),
         train_seconds,
         blend: blend_choices(&engine),
+        by_known: by_known
+            .into_iter()
+            .enumerate()
+            .filter(|s| s.1 .0 > 0)
+            .map(|(s, (users, n, c))| KnownStage {
+                known_at_most: foryou_engine::blend::stage_bound(s),
+                users,
+                ndcg: n / users as f64,
+                crowd_ndcg: c / users as f64,
+            })
+            .collect(),
     })
 }
 

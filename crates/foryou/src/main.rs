@@ -290,7 +290,7 @@ fn main() -> Result<()> {
             let obj = serde_json::json!({
                 format!("recall@{k}"): r.recall, format!("ndcg@{k}"): r.ndcg, format!("coverage@{k}"): r.coverage,
                 "users": r.users, "train_seconds": r.train_seconds, "model": "foryou-engine",
-                "blend_by_stage": r.blend,
+                "blend_by_stage": r.blend, "by_known": r.by_known,
             });
             println!("{obj}");
             Ok(())

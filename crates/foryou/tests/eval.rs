@@ -81,6 +81,13 @@ fn eval_scores_a_tiny_split_and_dumps_recommendations() {
             "{v}"
         );
     }
+    // Both test people know two items; the crowd's top two (the other group's, as popular as
+    // their own) miss what they came back for, the engine finds it.
+    assert_eq!(
+        v["by_known"],
+        serde_json::json!([{"known_at_most": 2, "users": 2, "ndcg": 1.0, "crowd_ndcg": 0.0}]),
+        "{v}"
+    );
     let dump = std::fs::read_to_string(&recs).expect("dump");
     let lines: Vec<&str> = dump.lines().collect();
     assert_eq!(lines[0], "user\titem\trank");
