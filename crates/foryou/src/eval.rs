@@ -332,6 +332,51 @@ pub struct ReplayReport {
     pub events: usize,
     pub seconds: f64,
     pub events_per_second: f64,
+    /// The scored events by how many items their person had before, the engine's HR@K and the
+    /// crowd's.
+    pub by_known: Vec<KnownReplay>,
+}
+
+/// HR@K over the scored events of people with a given number of earlier items, from the engine
+/// and from the crowd (all-time popularity so far, EVAL.md's `pop` replay peer).
+#[derive(serde::Serialize)]
+pub struct KnownReplay {
+    /// People with at most this many earlier items (and more than the stage before, the
+    /// blend's bounds); `null` for the last stage.
+    pub known_at_most: Option<usize>,
+    pub events: usize,
+    pub hr: f64,
+    pub crowd_hr: f64,
+}
+
+/// All-time popularity over a stream, ranked exactly: most events first, the first seen first
+/// on a tie (item numbers are given in the order items are first seen).
+#[derive(Default)]
+struct Crowd {
+    order: std::collections::BTreeSet<(std::cmp::Reverse<u32>, u64)>,
+    count: HashMap<u64, u32>,
+}
+
+impl Crowd {
+    fn learn(&mut self, v: VideoId) {
+        let c = self.count.entry(v.0).or_default();
+        self.order.remove(&(std::cmp::Reverse(*c), v.0));
+        *c = c.saturating_add(1);
+        self.order.insert((std::cmp::Reverse(*c), v.0));
+    }
+
+    /// The `k` most popular items outside `own`.
+    fn top<'a>(
+        &'a self,
+        k: usize,
+        own: &'a HashSet<VideoId>,
+    ) -> impl Iterator<Item = VideoId> + 'a {
+        self.order
+            .iter()
+            .map(|x| VideoId(x.1))
+            .filter(move |v| !own.contains(v))
+            .take(k)
+    }
 }
 
 /// Prequential replay: before each event of a known user, ask for the top `k`; then learn it.
@@ -341,14 +386,16 @@ pub fn replay(events: &[Row], k: usize, config: EngineConfig) -> Result<ReplayRe
     let mut engine = Engine::new(config);
     let ordered = in_time_order(events);
     let n = ordered.len();
-    let mut known: HashSet<UserId> = HashSet::new();
+    let mut known: HashMap<UserId, HashSet<VideoId>> = HashMap::new();
+    let mut crowd = Crowd::default();
+    let mut by_known = vec![(0usize, 0usize, 0usize); foryou_engine::blend::STAGES];
     let (mut hits, mut rr, mut scored) = (0usize, 0.0f64, 0usize);
     let mut tenth_hits = [0usize; 10];
     let mut tenth_scored = [0usize; 10];
     for (pos, r) in ordered.into_iter().enumerate() {
         let (u, i) = (ids.user(&r.user), ids.item(&r.item));
         let ts = r.ts * 1000;
-        if known.contains(&u) {
+        if let Some(own) = known.get(&u) {
             if engine.index_stale() {
                 engine.rebuild_index();
             }
@@ -359,14 +406,21 @@ pub fn replay(events: &[Row], k: usize, config: EngineConfig) -> Result<ReplayRe
             let tenth = (pos * 10 / n.max(1)).min(9);
             scored += 1;
             tenth_scored[tenth] += 1;
+            let stage = &mut by_known[foryou_engine::blend::bucket(own.len())];
+            stage.0 += 1;
             if let Some(rank) = recs.iter().position(|x| x.video == i) {
                 hits += 1;
                 tenth_hits[tenth] += 1;
                 rr += 1.0 / (rank + 1) as f64;
+                stage.1 += 1;
+            }
+            if crowd.top(k, own).any(|v| v == i) {
+                stage.2 += 1;
             }
         }
         engine.observe_interaction(u, i, ts, strength(r.weight));
-        known.insert(u);
+        crowd.learn(i);
+        known.entry(u).or_default().insert(i);
     }
     let seconds = started.elapsed().as_secs_f64();
     let s = scored.max(1) as f64;
@@ -382,5 +436,16 @@ pub fn replay(events: &[Row], k: usize, config: EngineConfig) -> Result<ReplayRe
         events: n,
         seconds,
         events_per_second: n as f64 / seconds.max(1e-9),
+        by_known: by_known
+            .into_iter()
+            .enumerate()
+            .filter(|s| s.1 .0 > 0)
+            .map(|(s, (events, hits, crowd))| KnownReplay {
+                known_at_most: foryou_engine::blend::stage_bound(s),
+                events,
+                hr: hits as f64 / events as f64,
+                crowd_hr: crowd as f64 / events as f64,
+            })
+            .collect(),
     })
 }

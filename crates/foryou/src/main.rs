@@ -307,7 +307,8 @@ fn main() -> Result<()> {
             let obj = serde_json::json!({
                 format!("hr@{k}"): r.hr, format!("mrr@{k}"): r.mrr, format!("hr@{k}_by_tenth"): r.hr_by_tenth,
                 "scored_events": r.scored, "events": r.events, "seconds": r.seconds,
-                "events_per_second": r.events_per_second, "model": "foryou-engine"
+                "events_per_second": r.events_per_second, "model": "foryou-engine",
+                "by_known": r.by_known,
             });
             println!("{obj}");
             Ok(())

@@ -137,6 +137,25 @@ fn replay_learns_as_it_goes() {
     assert!(v["hr@1"].as_f64().expect("hr") > 0.6, "{v}");
     assert!(v["mrr@1"].as_f64().is_some());
     assert_eq!(v["hr@1_by_tenth"].as_array().map(Vec::len), Some(10));
+    // By how much each person had: their second, third and fourth items, thirty of each. The
+    // crowd (all-time popularity so far) finds every step but the first user's, whose items
+    // the stream had not shown yet.
+    let stages = v["by_known"].as_array().expect("by_known");
+    let bounds: Vec<_> = stages.iter().map(|s| s["known_at_most"].clone()).collect();
+    assert_eq!(bounds, [1, 2, 5], "{v}");
+    for s in stages {
+        assert_eq!(s["events"], 30, "{v}");
+        assert!(
+            s["crowd_hr"]
+                .as_f64()
+                .is_some_and(|h| (h - 29.0 / 30.0).abs() < 1e-9),
+            "{v}"
+        );
+        assert!(
+            s["hr"].as_f64().is_some_and(|h| (0.0..=1.0).contains(&h)),
+            "{v}"
+        );
+    }
     let bare: String = events
         .lines()
         .map(|l| l.split('\t').take(2).collect::<Vec<_>>().join("\t"))
