@@ -335,6 +335,8 @@ pub struct ReplayReport {
     /// The scored events by how many items their person had before, the engine's HR@K and the
     /// crowd's.
     pub by_known: Vec<KnownReplay>,
+    /// What the trials had chosen at each stage of knowledge by the end of the stream.
+    pub blend: Vec<StageChoice>,
 }
 
 /// HR@K over the scored events of people with a given number of earlier items, from the engine
@@ -436,6 +438,7 @@ pub fn replay(events: &[Row], k: usize, config: EngineConfig) -> Result<ReplayRe
         events: n,
         seconds,
         events_per_second: n as f64 / seconds.max(1e-9),
+        blend: blend_choices(&engine),
         by_known: by_known
             .into_iter()
             .enumerate()

@@ -308,7 +308,7 @@ fn main() -> Result<()> {
                 format!("hr@{k}"): r.hr, format!("mrr@{k}"): r.mrr, format!("hr@{k}_by_tenth"): r.hr_by_tenth,
                 "scored_events": r.scored, "events": r.events, "seconds": r.seconds,
                 "events_per_second": r.events_per_second, "model": "foryou-engine",
-                "by_known": r.by_known,
+                "by_known": r.by_known, "blend_by_stage": r.blend,
             });
             println!("{obj}");
             Ok(())

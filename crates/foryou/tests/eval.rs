@@ -140,6 +140,11 @@ fn replay_learns_as_it_goes() {
     // By how much each person had: their second, third and fourth items, thirty of each. The
     // crowd (all-time popularity so far) finds every step but the first user's, whose items
     // the stream had not shown yet.
+    assert_eq!(
+        v["blend_by_stage"].as_array().map(Vec::len),
+        Some(foryou_engine::blend::STAGES),
+        "{v}"
+    );
     let stages = v["by_known"].as_array().expect("by_known");
     let bounds: Vec<_> = stages.iter().map(|s| s["known_at_most"].clone()).collect();
     assert_eq!(bounds, [1, 2, 5], "{v}");
