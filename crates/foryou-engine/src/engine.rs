@@ -84,7 +84,9 @@ fn step_rng(seed: u64, position: u64) -> rand::rngs::SmallRng {
     rand::rngs::SmallRng::seed_from_u64(seed ^ position.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-const SNAPSHOT_VERSION: u32 = 10;
+/// Bumped whenever the learned state's layout changes (snapshots are bincode, which has no
+/// defaults for new fields): an older snapshot is refused and the log is replayed instead.
+const SNAPSHOT_VERSION: u32 = 11;
 
 impl Engine {
     /// An empty engine.
