@@ -43,8 +43,12 @@ pub struct LiftWeights {
 pub struct EngineConfig {
     /// Seed of the learner's own draws (negative sampling, index levels).
     pub seed: u64,
-    /// Half-life of trending popularity, in hours.
+    /// Half-life of trending popularity, in hours…
     pub popularity_half_life_h: f64,
+    /// … and, for the crowd (the trending set, the crowd's share of newcomers' feeds), at
+    /// least this many of the region's engagements.
+    #[serde(default = "default_popularity_half_life_events")]
+    pub popularity_half_life_events: f64,
     /// Videos younger than this may enter the exploration pool, in hours.
     pub new_video_window_h: f64,
     /// Exposures of a new video's first audience.
@@ -149,6 +153,7 @@ impl Default for EngineConfig {
         EngineConfig {
             seed: 1,
             popularity_half_life_h: 24.0,
+            popularity_half_life_events: default_popularity_half_life_events(),
             new_video_window_h: 48.0,
             first_pool: 20.0,
             fresh_half_life_h: default_fresh_half_life_h(),
@@ -214,6 +219,10 @@ impl EngineConfig {
             ..EngineConfig::default()
         }
     }
+}
+
+fn default_popularity_half_life_events() -> f64 {
+    10_000.0
 }
 
 fn default_fresh_half_life_h() -> f64 {

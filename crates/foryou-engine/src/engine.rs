@@ -125,6 +125,7 @@ impl Engine {
                 live: false,
                 stats: Stats::default(),
                 pop: 0.0,
+                crowd: 0.0,
                 stage: None,
                 trending: false,
                 engaged: false,
@@ -262,17 +263,15 @@ impl Engine {
         }
     }
 
-    /// The region's trending items, best first, with their current popularity.
-    pub fn trending(&self, n: usize, now_ms: u64) -> Vec<(VideoId, f64)> {
-        let f = self
-            .state
-            .pop_scale(now_ms, self.config.popularity_half_life_h);
+    /// The region's trending items, best first, with the crowd's popularity of each now.
+    pub fn trending(&self, n: usize) -> Vec<(VideoId, f64)> {
+        let f = self.state.crowd_scale();
         self.state
             .top_trending(n)
             .into_iter()
             .map(|i| {
                 let it = &self.state.items[i as usize];
-                (it.id, it.pop * f)
+                (it.id, it.crowd * f)
             })
             .collect()
     }

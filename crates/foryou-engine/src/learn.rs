@@ -105,8 +105,39 @@ impl State {
         0.5f64.powf(h / half_life_h)
     }
 
+    /// Multiplier that turns stored crowd popularity into the crowd's popularity now.
+    pub fn crowd_scale(&self) -> f64 {
+        0.5f64.powf(self.crowd_exp)
+    }
+
+    /// Moves the crowd's clock to an engagement at `ts_ms`: by the hours since the last one over
+    /// `popularity_half_life_h`, but by no more than one engagement's share of
+    /// `popularity_half_life_events`. In a busy region this is popularity's own clock; a quiet
+    /// one's crowd keeps the evidence of its last several thousand engagements however long
+    /// they took, instead of being the few people who came by today.
+    fn advance_crowd_clock(&mut self, ts_ms: u64, cfg: &EngineConfig) {
+        if self.crowd_last_ms == 0 {
+            self.crowd_last_ms = ts_ms;
+        }
+        let hours = ts_ms.saturating_sub(self.crowd_last_ms) as f64 / 3.6e6;
+        let by_time = hours / cfg.popularity_half_life_h.max(1e-9);
+        let by_traffic = 1.0 / cfg.popularity_half_life_events.max(1.0);
+        self.crowd_exp += by_time.min(by_traffic);
+        self.crowd_last_ms = self.crowd_last_ms.max(ts_ms);
+        if self.crowd_exp > 200.0 {
+            // Rebase before the numbers overflow.
+            let f = 0.5f64.powf(self.crowd_exp);
+            for it in &mut self.items {
+                it.crowd *= f;
+            }
+            self.trending_floor *= f;
+            self.crowd_exp = 0.0;
+        }
+    }
+
     /// Adds engagement `w` at `ts_ms` to item `i`'s popularity and keeps the trending set.
     pub fn add_pop(&mut self, i: u32, w: f64, ts_ms: u64, cfg: &EngineConfig) {
+        self.advance_crowd_clock(ts_ms, cfg);
         let half = cfg.popularity_half_life_h;
         if self.pop_origin_ms == 0 {
             self.pop_origin_ms = ts_ms;
@@ -118,7 +149,6 @@ impl State {
             for it in &mut self.items {
                 it.pop *= f;
             }
-            self.trending_floor *= f;
             self.pop_origin_ms = ts_ms;
         }
         let exp = (ts_ms as f64 - self.pop_origin_ms as f64) / 3.6e6 / half;
@@ -127,8 +157,9 @@ impl State {
             self.engaged += 1;
         }
         self.items[i as usize].pop += w * 2f64.powf(exp);
+        self.items[i as usize].crowd += w * 2f64.powf(self.crowd_exp);
         let n = cfg.trending_size.max(10);
-        let pop = self.items[i as usize].pop;
+        let pop = self.items[i as usize].crowd;
         if (self.trending.len() < 2 * n || pop >= self.trending_floor)
             && !self.items[i as usize].trending
         {
@@ -136,14 +167,17 @@ impl State {
             self.items[i as usize].trending = true;
             if self.trending.len() > 4 * n {
                 let items = &mut self.items;
-                self.trending
-                    .sort_by(|a, b| items[*b as usize].pop.total_cmp(&items[*a as usize].pop));
+                self.trending.sort_by(|a, b| {
+                    items[*b as usize]
+                        .crowd
+                        .total_cmp(&items[*a as usize].crowd)
+                });
                 for &gone in &self.trending[2 * n..] {
                     items[gone as usize].trending = false;
                 }
                 self.trending.truncate(2 * n);
                 self.trending_floor =
-                    self.items[*self.trending.last().expect("non-empty") as usize].pop;
+                    self.items[*self.trending.last().expect("non-empty") as usize].crowd;
             }
         }
     }
@@ -160,7 +194,7 @@ impl State {
             .iter()
             .filter_map(|&i| {
                 let it = &self.items[i as usize];
-                it.live.then_some((it.pop, i))
+                it.live.then_some((it.crowd, i))
             })
             .collect();
         let order = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));

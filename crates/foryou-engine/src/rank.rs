@@ -113,9 +113,18 @@ pub fn score(q: &Query, cands: &mut [Candidate]) {
 /// score (with `stand_in`, a stand-in where the batch model has no column for it) and its
 /// popularity relative to the most popular candidate's.
 pub fn blend_inputs(q: &Query, cands: &[Candidate], stand_in: bool) -> Vec<(f32, f32, f32)> {
+    // The crowd's term: each candidate's popularity on the crowd's clock relative to the most
+    // popular candidate's, on the log scale (as the ranker's popularity feature is on the day's).
+    let scale = q.state.crowd_scale();
+    let crowd: Vec<f32> = cands
+        .iter()
+        .map(|c| (1.0 + q.state.items[c.item as usize].crowd * scale).ln() as f32)
+        .collect();
+    let top = crowd.iter().copied().fold(0.0f32, f32::max).max(1e-6);
     let mut raw: Vec<(f32, f32, f32)> = cands
         .iter()
-        .map(|c| (c.score, c.batch, c.features[Feature::Popularity as usize]))
+        .zip(&crowd)
+        .map(|(c, p)| (c.score, c.batch, p / top))
         .collect();
     if let (Some(m), true) = (q.batch, stand_in) {
         crate::blend::stand_in(&mut raw, |k| m.models(cands[k].item));

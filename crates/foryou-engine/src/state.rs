@@ -59,6 +59,9 @@ pub struct Item {
     pub stats: Stats,
     /// Forward-decayed popularity: `Σ w·2^((t − t0)/half-life)`; comparable across items.
     pub pop: f64,
+    /// The same, on the crowd's clock (`learn.rs`), which a quiet region does not run faster
+    /// than its engagements: what the trending set and the crowd's share rank by.
+    pub crowd: f64,
     /// Exploration stage of a new item; `None` once it left the pool.
     pub stage: Option<u8>,
     /// Whether it is in the trending set.
@@ -203,6 +206,10 @@ pub struct State {
     pub totals: Totals,
     /// Time origin of the forward decay, Unix ms.
     pub pop_origin_ms: u64,
+    /// The crowd's clock: its forward decay's exponent at the latest engagement, and when that
+    /// was, Unix ms.
+    pub crowd_exp: f64,
+    pub crowd_last_ms: u64,
     /// Last log sequence number learned.
     pub last_seq: u64,
     /// Events learned since start (drives the index refresh).
@@ -267,6 +274,8 @@ impl State {
             fresh: Vec::new(),
             totals: Totals::default(),
             pop_origin_ms: 0,
+            crowd_exp: 0.0,
+            crowd_last_ms: 0,
             last_seq: 0,
             learned: 0,
             clock_ms: 0,

@@ -146,6 +146,56 @@ mod tests {
         assert_eq!(got, vec![0, 1, 6, 12]);
     }
 
+    /// The crowd forgets by the hours only as fast as engagements replace what it knew: a
+    /// region where a few people come by a month later still knows what was loved before, a
+    /// busy one moves on.
+    #[test]
+    fn a_quiet_regions_crowd_keeps_its_evidence_a_busy_ones_moves_on() {
+        const HOUR: u64 = 3_600_000;
+        let run = |half_life_events: f64| {
+            let mut e = Engine::new(EngineConfig {
+                popularity_half_life_events: half_life_events,
+                ..EngineConfig::default()
+            });
+            for v in 0..3u64 {
+                e.upsert_item(ItemMeta {
+                    id: VideoId(v),
+                    creator: None,
+                    sound: None,
+                    hashtags: Vec::new(),
+                    duration_ms: 10_000,
+                    created_ms: NOW,
+                });
+            }
+            // Video 0 is loved on the first day; then, for thirty days, ten engagements an hour
+            // with video 2; then three with video 1.
+            for k in 0..100 {
+                e.observe_interaction(UserId(k), VideoId(0), NOW + k, 1.0);
+            }
+            for h in 1..=30 * 24 {
+                for k in 0..10 {
+                    e.observe_interaction(UserId(1_000 + k), VideoId(2), NOW + h * HOUR, 1.0);
+                }
+            }
+            for k in 0..3 {
+                e.observe_interaction(UserId(k), VideoId(1), NOW + 721 * HOUR, 1.0);
+            }
+            let top = e.state().top_trending(3);
+            let place = |v: u64| {
+                top.iter()
+                    .position(|&i| e.state().items[i as usize].id.0 == v)
+            };
+            (place(0), place(1))
+        };
+        // 240 engagements a day against a half-life of 10,000: quiet; video 0 stays ahead of 1.
+        let (loved, late) = run(10_000.0);
+        assert!(loved < late, "{loved:?} {late:?}");
+        // Against a half-life of 100 engagements the same traffic is busy: the day's clock
+        // rules, thirty days halve video 0 thirty times, and three engagements beat it.
+        let (loved, late) = run(100.0);
+        assert!(late < loved, "{loved:?} {late:?}");
+    }
+
     #[test]
     fn trending_is_the_live_set_in_order_of_popularity_then_id() {
         // An oracle: the whole set sorted, cut at `n`, for every `n` (ties included: equal
@@ -179,13 +229,13 @@ mod tests {
             .filter(|&i| s.items[i as usize].live)
             .collect();
         all.sort_by(|a, b| {
-            let (pa, pb) = (s.items[*a as usize].pop, s.items[*b as usize].pop);
+            let (pa, pb) = (s.items[*a as usize].crowd, s.items[*b as usize].crowd);
             pb.total_cmp(&pa).then(a.cmp(b))
         });
         assert!(all.len() > 20, "{}", all.len());
         let ties = all
             .windows(2)
-            .filter(|w| s.items[w[0] as usize].pop == s.items[w[1] as usize].pop)
+            .filter(|w| s.items[w[0] as usize].crowd == s.items[w[1] as usize].crowd)
             .count();
         assert!(ties > 0, "the check needs ties");
         for n in 0..all.len() + 3 {
