@@ -92,6 +92,20 @@ mod tests {
         v
     }
 
+    /// Videos `0..n` with nothing but an id, published now.
+    fn plain_videos(e: &mut Engine, n: u64) {
+        for v in 0..n {
+            e.upsert_item(ItemMeta {
+                id: VideoId(v),
+                creator: None,
+                sound: None,
+                hashtags: Vec::new(),
+                duration_ms: 10_000,
+                created_ms: NOW,
+            });
+        }
+    }
+
     fn ids(v: &[(u64, Origin)]) -> Vec<u64> {
         v.iter().map(|x| x.0).collect()
     }
@@ -157,16 +171,7 @@ mod tests {
                 popularity_half_life_events: half_life_events,
                 ..EngineConfig::default()
             });
-            for v in 0..3u64 {
-                e.upsert_item(ItemMeta {
-                    id: VideoId(v),
-                    creator: None,
-                    sound: None,
-                    hashtags: Vec::new(),
-                    duration_ms: 10_000,
-                    created_ms: NOW,
-                });
-            }
+            plain_videos(&mut e, 3);
             // Video 0 is loved on the first day; then, for thirty days, ten engagements an hour
             // with video 2; then three with video 1.
             for k in 0..100 {
@@ -204,16 +209,7 @@ mod tests {
             trending_size: 10,
             ..EngineConfig::default()
         });
-        for v in 0..300u64 {
-            e.upsert_item(ItemMeta {
-                id: VideoId(v),
-                creator: None,
-                sound: None,
-                hashtags: Vec::new(),
-                duration_ms: 10_000,
-                created_ms: NOW,
-            });
-        }
+        plain_videos(&mut e, 300);
         for k in 0..2_000u64 {
             let v = (k * 7919 + k * k) % 300;
             e.observe_interaction(UserId(k % 40), VideoId(v), NOW, 1.0 + (k % 3) as f32);
