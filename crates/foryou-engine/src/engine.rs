@@ -1,7 +1,7 @@
 //! The engine: learns from a region's events one at a time and serves feed requests through the
 //! pipeline (sources → hydration → filters → ranker → page).
 
-use crate::ann::{Hnsw, HnswConfig, VectorIndex};
+use crate::ann::VectorIndex;
 use crate::embed::Group;
 use crate::explore;
 use crate::learn::{add_stats, coengagement_feature, learn_affinity, signal, AFFINITY_CAP};
@@ -11,58 +11,6 @@ use crate::state::{Item, State, Stats};
 use crate::{EngineConfig, EngineError, FeedRequest, ItemMeta, Recommendation};
 use foryou_types::{EventKind, EventRecord, NotInterestedTarget, UserId, VideoId};
 use rand::SeedableRng;
-
-/// The input of an ANN index build, taken from the engine so the build can run off its lock.
-pub struct IndexJob {
-    pub(crate) dim: usize,
-    pub(crate) items: Vec<(u32, Vec<f32>)>,
-    pub(crate) seed: u64,
-    pub(crate) learned_at: u64,
-}
-
-impl IndexJob {
-    /// The `(slot, unit vector)` pairs the index will hold.
-    pub fn vectors(&self) -> &[(u32, Vec<f32>)] {
-        &self.items
-    }
-
-    /// Their dimensions.
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-
-    /// Builds the HNSW graph on every core (seconds for a large catalog: run it where it
-    /// blocks nobody).
-    pub fn build(self) -> BuiltIndex {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        self.build_on(threads)
-    }
-
-    /// Builds the HNSW graph on `threads` threads (the graph is the same for any number).
-    pub fn build_on(self, threads: usize) -> BuiltIndex {
-        let cfg = HnswConfig {
-            seed: self.seed,
-            ..HnswConfig::default()
-        };
-        BuiltIndex {
-            index: Box::new(Hnsw::build_with_threads(self.dim, cfg, self.items, threads)),
-            learned_at: self.learned_at,
-        }
-    }
-}
-
-/// A built index, ready for `Engine::install_index`.
-pub struct BuiltIndex {
-    pub(crate) index: Box<dyn VectorIndex>,
-    pub(crate) learned_at: u64,
-}
-
-impl BuiltIndex {
-    /// The index itself (e.g. to measure its recall before installing it).
-    pub fn index(&self) -> &dyn VectorIndex {
-        self.index.as_ref()
-    }
-}
 
 /// One region's engine.
 pub struct Engine {

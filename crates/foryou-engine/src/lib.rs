@@ -32,10 +32,11 @@ pub mod state;
 mod topk;
 mod training;
 
+pub use ann::{BuiltIndex, IndexJob};
 pub use config::{EngineConfig, LiftWeights, ObjectiveWeights};
 pub use cooc::CoocConfig;
 pub use embed::EmbedConfig;
-pub use engine::{BuiltIndex, Engine, IndexJob};
+pub use engine::Engine;
 pub use intern::Interner;
 pub use learn::signal;
 pub use reason::Reason;

@@ -4,7 +4,7 @@
 //! `impressions.rs`, the heads in `model.rs`, the batch model in `batch.rs`, the index in
 //! `ann/`.
 
-use crate::engine::{BuiltIndex, IndexJob};
+use crate::ann::{BuiltIndex, IndexJob};
 use crate::{Engine, FeedRequest};
 use foryou_types::{UserId, VideoId};
 use rand::{Rng, SeedableRng};

@@ -5,10 +5,12 @@
 //! hold HNSW's recall against brute force.
 
 mod beam;
+mod job;
 mod layout;
 mod oracle;
 mod store;
 
+pub use job::{BuiltIndex, IndexJob};
 use layout::{locality_order, on_threads};
 pub use oracle::{recall_at, recall_with_ties, synthetic_vectors, BruteForce};
 
