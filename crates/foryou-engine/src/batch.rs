@@ -30,6 +30,8 @@ const SCAN_DIMS: usize = 64;
 /// Items the first pass keeps per item asked for, and at least.
 const SHORTLIST_PER_ITEM: usize = 8;
 const SHORTLIST_MIN: usize = 1000;
+/// Rows of the shortlist whose loads the exact pass starts ahead of the one it scores.
+const AHEAD: usize = 4;
 
 /// What a fit reads, taken from the state under its lock; [`BatchJob::fit`] runs anywhere.
 pub struct BatchJob {
@@ -58,10 +60,13 @@ pub struct ItemModel {
     c: Vec<f32>,
     /// `1 / P_jj`.
     inv_diag: Vec<f32>,
-    /// The first pass's copy of `V`'s leading [`SCAN_DIMS`] columns, row-major and each row
-    /// scaled by `1 / P_jj`: contiguous, so the pass streams 256 bytes per item instead of
-    /// touching a 1 KB row of `V` (empty when the model is scanned whole).
-    head: Vec<f32>,
+    /// The first pass's copy of `V`'s leading [`SCAN_DIMS`] columns, row-major, each row
+    /// scaled by `1 / P_jj` and stored as 8-bit steps of `head_step[j]`: contiguous, so the pass
+    /// streams 64 bytes per item (one cache line) instead of touching a 1 KB row of `V` (empty
+    /// when the model is scanned whole). The pass only shortlists; the second scores exactly.
+    head: Vec<i8>,
+    /// Per item, the size of one step of its `head` row.
+    head_step: Vec<f32>,
     /// The state's `learned` counter of the data it was fitted on.
     pub learned_at: u64,
 }
@@ -202,32 +207,100 @@ impl BatchJob {
                 }
             });
         }
-        let index = self
-            .items
+        ItemModel::new(self.items, rank, v, c, inv_diag, self.learned_at)
+    }
+}
+
+impl ItemModel {
+    /// The model of columns `slots` from `V` (row-major, `rank` wide), `c` and `1 / P_jj`,
+    /// with the first pass's copy of `V`'s leading columns.
+    fn new(
+        slots: Vec<u32>,
+        rank: usize,
+        v: Vec<f32>,
+        c: Vec<f32>,
+        inv_diag: Vec<f32>,
+        learned_at: u64,
+    ) -> ItemModel {
+        let index = slots
             .iter()
             .enumerate()
             .map(|(c, &i)| (i, c as u32))
             .collect();
-        let head = if rank >= 2 * SCAN_DIMS {
-            let mut head = Vec::with_capacity(n * SCAN_DIMS);
+        let (head, head_step) = if rank >= 2 * SCAN_DIMS {
+            let mut head = Vec::with_capacity(slots.len() * SCAN_DIMS);
+            let mut steps = Vec::with_capacity(slots.len());
             for (row, d) in v.chunks_exact(rank).zip(&inv_diag) {
-                head.extend(row[..SCAN_DIMS].iter().map(|x| x * d));
+                steps.push(quantise(&row[..SCAN_DIMS], *d, &mut head));
             }
-            head
+            (head, steps)
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         ItemModel {
-            slots: self.items,
+            slots,
             index,
             rank,
             v,
             c,
             inv_diag,
             head,
-            learned_at: self.learned_at,
+            head_step,
+            learned_at,
         }
     }
+}
+
+/// Appends `row · scale` to `out` as 8-bit steps and returns the size of one step (0 for a zero
+/// row): each entry is within half a step of its value.
+fn quantise(row: &[f32], scale: f32, out: &mut Vec<i8>) -> f32 {
+    let top = row.iter().fold(0.0f32, |m, x| m.max((x * scale).abs()));
+    let step = if top > 0.0 && top.is_finite() {
+        top / 127.0
+    } else {
+        0.0
+    };
+    let inv = if step > 0.0 { 1.0 / step } else { 0.0 };
+    out.extend(
+        row.iter()
+            .map(|x| (x * scale * inv).round().clamp(-127.0, 127.0) as i8),
+    );
+    step
+}
+
+/// `y` as steps of one common size, its largest entry at ±16,383 (so that a sum of 64 products
+/// with 8-bit entries stays far inside `i32`): the scores it gives differ from the true ones by
+/// that common factor, so they order items alike.
+fn quantise_query(y: &[f32]) -> Vec<i16> {
+    let top = y.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    if !(top > 0.0 && top.is_finite()) {
+        return vec![0; y.len()];
+    }
+    let inv = 16_383.0 / top;
+    y.iter()
+        .map(|x| (x * inv).round().clamp(-16_383.0, 16_383.0) as i16)
+        .collect()
+}
+
+/// `Σ a_k · b_k` in integers, sixteen running sums (the compiler keeps them in vector
+/// registers and pairs the products as the processor's multiply-add instructions do).
+fn dot_i8(a: &[i8], b: &[i16]) -> i32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0i32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: i32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| i32::from(*x) * i32::from(*y))
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..16 {
+            acc[k] += i32::from(x[k]) * i32::from(y[k]);
+        }
+    }
+    acc.iter().sum::<i32>() + tail
 }
 
 /// `G·Q = Xᵀ(X·Q)` for `Q` column-major `n × m`, without forming `G`: per row of `X`, the row's
@@ -340,28 +413,32 @@ impl ItemModel {
         if self.head.is_empty() || n <= 2 * shortlist {
             return self.top_exact(t, k);
         }
-        let y = &t.y[..SCAN_DIMS];
+        // The person's leading coordinates as 15-bit steps: the pass is integer
+        // multiply-adds, which processors do on twice as many lanes as float ones.
+        let y = quantise_query(&t.y[..SCAN_DIMS]);
         let mut rough: Vec<(u32, f32)> = self
             .head
             .chunks_exact(SCAN_DIMS)
+            .zip(&self.head_step)
             .enumerate()
-            .map(|(j, row)| (j as u32, crate::embed::dot(row, y)))
+            .map(|(j, (row, step))| (j as u32, step * dot_i8(row, &y) as f32))
             .collect();
         rough.select_nth_unstable_by(shortlist - 1, |a, b| b.1.total_cmp(&a.1));
         rough.truncate(shortlist);
-        // The first pass already summed the leading directions (scaled by `1 / P_jj`); the
-        // exact score adds the rest of each shortlisted row.
+        // The shortlist is scored exactly from the rows of `V`, each row's load started a few
+        // rows ahead (they lie at random in the model, each a wait for memory).
         let r = self.rank;
-        let rest = &t.y[SCAN_DIMS..];
-        self.top_of(
-            t,
-            k,
-            rough.into_iter().map(|(j, head)| {
-                let j = j as usize;
-                let row = &self.v[j * r + SCAN_DIMS..(j + 1) * r];
-                (j, head + crate::embed::dot(row, rest) * self.inv_diag[j])
-            }),
-        )
+        let row = |j: u32| &self.v[j as usize * r..(j as usize + 1) * r];
+        for &(j, _) in rough.iter().take(AHEAD) {
+            crate::prefetch::prefetch(row(j));
+        }
+        let scored = rough.iter().enumerate().map(|(at, &(j, _))| {
+            if let Some(&(next, _)) = rough.get(at + AHEAD) {
+                crate::prefetch::prefetch(row(next));
+            }
+            (j as usize, self.column_score(t, j as usize))
+        });
+        self.top_of(t, k, scored)
     }
 
     /// The `k` best of every modelled item scored exactly (what [`ItemModel::top`]'s first
@@ -387,121 +464,4 @@ impl ItemModel {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// EASE the dense way, as the paper writes it: `B = −P / diag(P)`, zero diagonal.
-    fn dense_ease(rows: &[Vec<(u32, f32)>], n: usize, lambda: f64) -> Vec<f64> {
-        let mut g = vec![0.0f64; n * n];
-        for row in rows {
-            for &(i, wi) in row {
-                for &(j, wj) in row {
-                    g[i as usize * n + j as usize] += f64::from(wi) * f64::from(wj);
-                }
-            }
-        }
-        // P = G⁻¹ (with λ on the diagonal) through the eigenpairs of a symmetric matrix.
-        for i in 0..n {
-            g[i * n + i] += lambda;
-        }
-        let (vals, w) = linalg::symmetric_eigen(g, n);
-        let mut p = vec![0.0f64; n * n];
-        for i in 0..n {
-            for j in 0..n {
-                p[i * n + j] = (0..n).map(|k| w[i * n + k] * w[j * n + k] / vals[k]).sum();
-            }
-        }
-        let mut b = vec![0.0f64; n * n];
-        for i in 0..n {
-            for j in 0..n {
-                if i != j {
-                    b[i * n + j] = -p[i * n + j] / p[j * n + j];
-                }
-            }
-        }
-        b
-    }
-
-    fn world(n: usize, people: usize, seed: u64) -> Vec<Vec<(u32, f32)>> {
-        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
-        (0..people)
-            .map(|_| {
-                // Two taste groups, so the data has structure.
-                let half = rng.gen_range(0..2u32);
-                let mut row: Vec<(u32, f32)> = Vec::new();
-                for _ in 0..rng.gen_range(2..9) {
-                    let i = if rng.gen_bool(0.8) {
-                        half * (n as u32 / 2) + rng.gen_range(0..n as u32 / 2)
-                    } else {
-                        rng.gen_range(0..n as u32)
-                    };
-                    if !row.iter().any(|r| r.0 == i) {
-                        row.push((i, rng.gen_range(1..4) as f32));
-                    }
-                }
-                row
-            })
-            .collect()
-    }
-
-    fn job(rows: Vec<Vec<(u32, f32)>>, n: usize, rank: usize) -> BatchJob {
-        BatchJob {
-            items: (0..n as u32).map(|i| i + 1000).collect(),
-            rows,
-            lambda: 20.0,
-            rank,
-            seed: 5,
-            learned_at: 0,
-        }
-    }
-
-    #[test]
-    fn with_a_full_rank_it_is_ease_exactly() {
-        let n = 60;
-        let rows = world(n, 400, 1);
-        let b = dense_ease(&rows, n, 20.0);
-        for threads in [1, 2] {
-            let model = job(rows.clone(), n, 64).fit(threads);
-            let history = [(1003u32, 1.0f32), (1010, 0.5), (1041, 2.0)];
-            let taste = model.taste(&history).expect("modelled history");
-            for j in 0..n {
-                let item = 1000 + j as u32;
-                let want: f64 = if history.iter().any(|h| h.0 == item) {
-                    0.0
-                } else {
-                    history
-                        .iter()
-                        .map(|&(h, w)| f64::from(w) * b[(h - 1000) as usize * n + j])
-                        .sum()
-                };
-                let got = model.score(&taste, item);
-                assert!(
-                    (f64::from(got) - want).abs() < 1e-4,
-                    "item {j}: {got} vs {want}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn a_low_rank_model_keeps_the_taste_groups_apart() {
-        let n = 400;
-        let rows = world(n, 3000, 2);
-        let model = job(rows, n, 8).fit(2);
-        assert_eq!(model.len(), n);
-        // Someone who engaged only with the first half is shown the first half.
-        let history: Vec<(u32, f32)> = (0..10).map(|i| (1000 + i * 7, 1.0)).collect();
-        let top = model.top(&model.taste(&history).expect("modelled"), 20);
-        assert_eq!(top.len(), 20);
-        let first_half = top.iter().filter(|(i, _)| *i < 1000 + n as u32 / 2).count();
-        assert!(
-            first_half >= 18,
-            "{first_half} of 20 from the person's half"
-        );
-        assert!(top.iter().all(|(i, _)| !history.iter().any(|h| h.0 == *i)));
-        // Scores agree with the ranking, and an unmodelled history has no taste.
-        let taste = model.taste(&history).expect("modelled");
-        assert!((model.score(&taste, top[0].0) - top[0].1).abs() < 1e-6);
-        assert!(model.taste(&[(5, 1.0)]).is_none());
-    }
-}
+mod tests;
