@@ -254,17 +254,8 @@ impl ItemModel {
 /// Appends `row · scale` to `out` as 8-bit steps and returns the size of one step (0 for a zero
 /// row): each entry is within half a step of its value.
 fn quantise(row: &[f32], scale: f32, out: &mut Vec<i8>) -> f32 {
-    let top = row.iter().fold(0.0f32, |m, x| m.max((x * scale).abs()));
-    let step = if top > 0.0 && top.is_finite() {
-        top / 127.0
-    } else {
-        0.0
-    };
-    let inv = if step > 0.0 { 1.0 / step } else { 0.0 };
-    out.extend(
-        row.iter()
-            .map(|x| (x * scale * inv).round().clamp(-127.0, 127.0) as i8),
-    );
+    let (step, steps) = in_steps(row, scale, 127.0);
+    out.extend(steps.map(|x| x as i8));
     step
 }
 
@@ -272,14 +263,22 @@ fn quantise(row: &[f32], scale: f32, out: &mut Vec<i8>) -> f32 {
 /// with 8-bit entries stays far inside `i32`): the scores it gives differ from the true ones by
 /// that common factor, so they order items alike.
 fn quantise_query(y: &[f32]) -> Vec<i16> {
-    let top = y.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-    if !(top > 0.0 && top.is_finite()) {
-        return vec![0; y.len()];
-    }
-    let inv = 16_383.0 / top;
-    y.iter()
-        .map(|x| (x * inv).round().clamp(-16_383.0, 16_383.0) as i16)
-        .collect()
+    in_steps(y, 1.0, 16_383.0).1.map(|x| x as i16).collect()
+}
+
+/// `row · scale` in whole steps, its largest entry at ±`limit` steps: the size of one step and
+/// the steps (a zero or non-finite row: step 0, every entry 0).
+fn in_steps(row: &[f32], scale: f32, limit: f32) -> (f32, impl Iterator<Item = f32> + '_) {
+    let top = row.iter().fold(0.0f32, |m, x| m.max((x * scale).abs()));
+    let (step, inv) = if top > 0.0 && top.is_finite() {
+        (top / limit, limit / top)
+    } else {
+        (0.0, 0.0)
+    };
+    let steps = row
+        .iter()
+        .map(move |x| (x * scale * inv).round().clamp(-limit, limit));
+    (step, steps)
 }
 
 /// `Σ a_k · b_k` in integers, sixteen running sums (the compiler keeps them in vector
