@@ -1,5 +1,5 @@
 //! The process's allocator: the system's, with every large block offered to the kernel for
-//! transparent huge pages.
+//! transparent huge pages, and the system allocator's own heaps too where it is glibc's.
 //!
 //! The engine's hot arrays (the catalog's statistics and embeddings, the ANN graph and its
 //! vectors, the co-engagement rows) are hundreds of megabytes read at random: with 4 KiB pages
@@ -9,6 +9,13 @@
 //! [`LARGE`] bytes ask (`madvise(MADV_HUGEPAGE)`); smaller ones are left as they are, so that
 //! small, sparse allocations do not grow to 2 MiB of resident memory each. Where the kernel
 //! gives huge pages to everything, or to nothing, this changes nothing.
+//!
+//! The small blocks (a co-engagement row per item, a person's history and affinities) are as
+//! many hundreds of megabytes, read as much at random, but advice given after a small block is
+//! handed out comes too late: the allocator has already written its header, so that page is
+//! mapped small. glibc asks for huge pages on its heaps as it grows them when its tunable
+//! `glibc.malloc.hugetlb=1` is set, and it reads tunables only as a process starts: so
+//! [`heap_huge_pages`] starts the process again, once, with the tunable added.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -19,6 +26,61 @@ const LARGE: usize = 4 * HUGE_PAGE;
 
 /// The system allocator, asking for huge pages on large blocks (see the module documentation).
 pub struct HugePages;
+
+/// The tunable that has glibc's allocator ask for huge pages on its heaps.
+pub const HEAP_TUNABLE: &str = "glibc.malloc.hugetlb";
+
+/// Whether the environment `tunables` (`GLIBC_TUNABLES`) already says how glibc's heaps are
+/// paged, and if not, the value that adds it.
+pub fn with_heap_tunable(tunables: Option<&str>) -> Option<String> {
+    match tunables {
+        Some(t)
+            if t.split(':')
+                .any(|kv| kv.split('=').next() == Some(HEAP_TUNABLE)) =>
+        {
+            None
+        }
+        Some(t) if !t.is_empty() => Some(format!("{t}:{HEAP_TUNABLE}=1")),
+        _ => Some(format!("{HEAP_TUNABLE}=1")),
+    }
+}
+
+/// Starts this program again, with the same arguments, with glibc's heaps on huge pages,
+/// unless `GLIBC_TUNABLES` already says how they are paged (so `glibc.malloc.hugetlb=0` turns
+/// it off). Returns only where that is not done: the environment said, another C library, or
+/// the program could not be started again (it then runs as it is).
+pub fn heap_huge_pages() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::process::CommandExt;
+        let current = match std::env::var("GLIBC_TUNABLES") {
+            Ok(t) => Some(t),
+            Err(std::env::VarError::NotPresent) => None,
+            // Not text: left as the operator wrote it.
+            Err(std::env::VarError::NotUnicode(_)) => return,
+        };
+        let Some(value) = with_heap_tunable(current.as_deref()) else {
+            return;
+        };
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        let mut args = std::env::args_os();
+        let mut cmd = std::process::Command::new(exe);
+        if let Some(name) = args.next() {
+            cmd.arg0(name);
+        }
+        // `exec` returns only on failure, and then the process carries on as it is.
+        let _ = cmd.args(args).env("GLIBC_TUNABLES", value).exec();
+    }
+}
+
+/// Whether glibc's heaps were asked onto huge pages (for the benchmarks' report).
+pub fn heap_on_huge_pages() -> bool {
+    cfg!(all(target_os = "linux", target_env = "gnu"))
+        && std::env::var("GLIBC_TUNABLES")
+            .is_ok_and(|t| t.split(':').any(|kv| kv == format!("{HEAP_TUNABLE}=1")))
+}
 
 /// The whole huge pages inside the block `[addr, addr + len)`, if any.
 fn whole_pages(addr: usize, len: usize) -> Option<(usize, usize)> {
@@ -92,6 +154,29 @@ mod tests {
         // Nothing whole inside.
         assert_eq!(whole_pages(H + 4096, H), None);
         assert_eq!(whole_pages(usize::MAX - 10, 4 * H), None);
+    }
+
+    #[test]
+    fn the_heap_tunable_is_added_once_and_an_operators_choice_kept() {
+        let on = format!("{HEAP_TUNABLE}=1");
+        assert_eq!(with_heap_tunable(None), Some(on.clone()));
+        assert_eq!(with_heap_tunable(Some("")), Some(on.clone()));
+        assert_eq!(
+            with_heap_tunable(Some("glibc.malloc.arena_max=2")),
+            Some(format!("glibc.malloc.arena_max=2:{on}"))
+        );
+        // Once added, the program started again does not start itself a third time.
+        assert_eq!(with_heap_tunable(Some(&on)), None);
+        // An operator who turned it off keeps it off.
+        assert_eq!(
+            with_heap_tunable(Some(&format!("glibc.malloc.arena_max=2:{HEAP_TUNABLE}=0"))),
+            None
+        );
+        // A longer name that merely starts the same is another tunable.
+        assert_eq!(
+            with_heap_tunable(Some(&format!("{HEAP_TUNABLE}x=1"))),
+            Some(format!("{HEAP_TUNABLE}x=1:{on}"))
+        );
     }
 
     #[test]

@@ -200,6 +200,7 @@ pub fn run(o: BenchOptions) -> Result<String> {
 
     let report = serde_json::json!({
         "videos": o.videos, "users": o.users, "events": o.events,
+        "heap_huge_pages": crate::alloc::heap_on_huge_pages(),
         "catalog_load_s": catalog_s,
         "learner": {"events_per_second": events_per_s, "seconds": learn_s, "cores": 1},
         "index_build_s": index_s, "index_vectors": indexed, "index_recall_at_100": index_recall, "index_recall_at_100_ties": index_recall_ties, "index_build_threads": std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -189,6 +189,7 @@ fn serve_node(args: &cli::ServeArgs, file: &Path) -> Result<()> {
 }
 
 fn main() -> Result<()> {
+    alloc::heap_huge_pages();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
