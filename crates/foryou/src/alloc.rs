@@ -31,16 +31,19 @@ pub struct HugePages;
 /// The tunable that has glibc's allocator ask for huge pages on its heaps.
 pub const HEAP_TUNABLE: &str = "glibc.malloc.hugetlb";
 
+/// The value that `tunables` (`GLIBC_TUNABLES`: `name=value` pairs joined by `:`) give
+/// [`HEAP_TUNABLE`], if they name it.
+fn heap_setting(tunables: &str) -> Option<&str> {
+    tunables
+        .split(':')
+        .find_map(|kv| kv.strip_prefix(HEAP_TUNABLE)?.strip_prefix('='))
+}
+
 /// Whether the environment `tunables` (`GLIBC_TUNABLES`) already says how glibc's heaps are
 /// paged, and if not, the value that adds it.
 pub fn with_heap_tunable(tunables: Option<&str>) -> Option<String> {
     match tunables {
-        Some(t)
-            if t.split(':')
-                .any(|kv| kv.split('=').next() == Some(HEAP_TUNABLE)) =>
-        {
-            None
-        }
+        Some(t) if heap_setting(t).is_some() => None,
         Some(t) if !t.is_empty() => Some(format!("{t}:{HEAP_TUNABLE}=1")),
         _ => Some(format!("{HEAP_TUNABLE}=1")),
     }
@@ -76,11 +79,11 @@ pub fn heap_huge_pages() {
     }
 }
 
-/// Whether glibc's heaps were asked onto huge pages (for the benchmarks' report).
+/// Whether glibc's heaps were asked onto huge pages (for the benchmarks' report): the tunable
+/// is set and not `0`.
 pub fn heap_on_huge_pages() -> bool {
     cfg!(all(target_os = "linux", target_env = "gnu"))
-        && std::env::var("GLIBC_TUNABLES")
-            .is_ok_and(|t| t.split(':').any(|kv| kv == format!("{HEAP_TUNABLE}=1")))
+        && std::env::var("GLIBC_TUNABLES").is_ok_and(|t| heap_setting(&t).is_some_and(|v| v != "0"))
 }
 
 /// The whole huge pages inside the block `[addr, addr + len)`, if any.
