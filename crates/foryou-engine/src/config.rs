@@ -208,6 +208,10 @@ impl Default for EngineConfig {
     }
 }
 
+/// A recency half-life, in engagements, under which no engagement counts less for its place:
+/// the weight kept per step, `0.5^(1 / NO_RECENCY)`, is exactly 1 in `f32`.
+pub const NO_RECENCY: f32 = 1e9;
+
 impl EngineConfig {
     /// The configuration of the offline tools (`eval`, `replay`): the same learner and ranker with
     /// exploration and diversity off, so the figures measure relevance alone.
@@ -217,6 +221,18 @@ impl EngineConfig {
             cold_start_share: 0.0,
             diversify: false,
             ..EngineConfig::default()
+        }
+    }
+
+    /// The offline configuration for a log without timestamps: the order of a person's
+    /// engagements in it says nothing about which came last, so the person's history and the
+    /// batch model's view of it weigh every engagement alike ([`NO_RECENCY`]) instead of
+    /// favouring the later ones. Everything else is [`EngineConfig::offline`].
+    pub fn offline_unordered() -> Self {
+        EngineConfig {
+            history_half_life: NO_RECENCY,
+            batch_half_life: NO_RECENCY,
+            ..EngineConfig::offline()
         }
     }
 }

@@ -33,7 +33,7 @@ mod topk;
 mod training;
 
 pub use ann::{BuiltIndex, IndexJob};
-pub use config::{EngineConfig, LiftWeights, ObjectiveWeights};
+pub use config::{EngineConfig, LiftWeights, ObjectiveWeights, NO_RECENCY};
 pub use cooc::CoocConfig;
 pub use embed::EmbedConfig;
 pub use engine::Engine;

@@ -103,3 +103,21 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::weighted;
+
+    #[test]
+    fn recency_favours_the_latest_unless_the_log_has_no_order() {
+        let latest_first = (0..200u32).map(|i| (i, 1.0f32));
+        let w = weighted(latest_first.clone(), 200, 50.0);
+        assert_eq!(w.len(), 200);
+        assert_eq!(w[0].1, 1.0);
+        assert!((w[50].1 - 0.5).abs() < 1e-3, "{}", w[50].1);
+        assert!(w[199].1 < 0.07);
+        // Without timestamps every engagement weighs the same, the 200th as the first.
+        let flat = weighted(latest_first, 200, crate::NO_RECENCY);
+        assert!(flat.iter().all(|&(_, x)| x == 1.0), "{flat:?}");
+    }
+}

@@ -90,6 +90,23 @@ impl Ids {
     }
 }
 
+/// Whether a log's order is its time: some row has a timestamp (0 is unknown). A log without
+/// any says nothing about which of a person's engagements came last.
+pub fn is_timed(rows: &[Row]) -> bool {
+    rows.iter().any(|r| r.ts != 0)
+}
+
+/// The offline configuration for a training log (`EngineConfig::offline_unordered` where it
+/// has no timestamps), with the changes of the JSON file at `path`.
+pub fn offline_config_for(train: &[Row], path: Option<&Path>) -> Result<EngineConfig> {
+    let base = if is_timed(train) {
+        EngineConfig::offline()
+    } else {
+        EngineConfig::offline_unordered()
+    };
+    config_with_changes(base, path)
+}
+
 /// Rows in time order, file order on ties.
 fn in_time_order(rows: &[Row]) -> Vec<&Row> {
     let mut v: Vec<&Row> = rows.iter().collect();

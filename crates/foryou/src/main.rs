@@ -281,16 +281,19 @@ fn main() -> Result<()> {
             let (Some(train), Some(test)) = (train, test) else {
                 bail!("--train and --test are required (or --counterfactual with --impressions)");
             };
+            let train = eval::read_tsv(&train)?;
+            let timed = eval::is_timed(&train);
             let r = eval::run(
-                &eval::read_tsv(&train)?,
+                &train,
                 &eval::read_tsv(&test)?,
                 k,
-                eval::offline_config(config.as_deref())?,
+                eval::offline_config_for(&train, config.as_deref())?,
                 recs_out.as_deref(),
             )?;
             let obj = serde_json::json!({
                 format!("recall@{k}"): r.recall, format!("ndcg@{k}"): r.ndcg, format!("coverage@{k}"): r.coverage,
                 "users": r.users, "train_seconds": r.train_seconds, "model": "foryou-engine",
+                "timed": timed,
                 "blend_by_stage": r.blend, "by_known": r.by_known,
             });
             println!("{obj}");

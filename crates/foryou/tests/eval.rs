@@ -58,6 +58,29 @@ fn eval_scores_a_tiny_split_and_dumps_recommendations() {
     assert_eq!(v["recall@2"], 1.0, "{v}");
     assert_eq!(v["ndcg@2"], 1.0, "{v}");
     assert_eq!(v["users"], 2);
+    // No timestamps: the log's order is not taken for time, so no engagement counts less for
+    // coming earlier in the file.
+    assert_eq!(v["timed"], false, "{v}");
+    // The same log with timestamps is replayed in time, the latest engagements counting most.
+    let timed_train = dir.join("train-timed.tsv");
+    let text = std::fs::read_to_string(&train).expect("train");
+    let mut timed = String::from("user\titem\tts\tweight\n");
+    for (n, line) in text.lines().skip(1).enumerate() {
+        let f: Vec<&str> = line.split('\t').collect();
+        timed.push_str(&format!("{}\t{}\t{}\t1\n", f[0], f[1], 1_000 + n));
+    }
+    std::fs::write(&timed_train, timed).expect("write");
+    let t = foryou_json([
+        OsStr::new("eval"),
+        OsStr::new("--k"),
+        OsStr::new("2"),
+        OsStr::new("--train"),
+        timed_train.as_os_str(),
+        OsStr::new("--test"),
+        test.as_os_str(),
+    ]);
+    assert_eq!(t["timed"], true, "{t}");
+    assert_eq!(t["recall@2"], 1.0, "{t}");
     // What the trials chose, stage by stage of knowledge: a dozen positives make too few
     // trials for any stage to decide, so each uses the ranker's score alone.
     let stages = v["blend_by_stage"].as_array().expect("blend_by_stage");
