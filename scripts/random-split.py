@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """A second split of MovieLens for checking that the engine generalises: no timestamps.
 
-usage: random-split.py OUTDIR [SEED]
+usage: random-split.py OUTDIR [SEED] [--by-user]
 Positives (ratings >= 4) of ../shared/datasets/movielens-latest-small, a seeded random per-user
 80/20 split (users with fewer than 5 positives stay wholly in train), rows shuffled and every ts
-written as 0, as EVAL.md prescribes for data sets without timestamps. The shared peer_eval.py
-trains the peers on it like on any split.
+written as 0, as EVAL.md prescribes for data sets without timestamps. With --by-user the training
+rows are written one user after another instead (in random order within each user), as a
+per-user split of a data set without timestamps comes out when nothing shuffles it. The shared
+peer_eval.py trains the peers on it like on any split.
 """
 import csv
 import os
@@ -17,8 +19,10 @@ RATINGS = os.path.join(HERE, "..", "..", "shared", "datasets", "movielens-latest
 
 
 def main():
-    out = sys.argv[1]
-    seed = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+    args = [a for a in sys.argv[1:] if a != "--by-user"]
+    by_user_order = len(args) < len(sys.argv) - 1
+    out = args[0]
+    seed = int(args[1]) if len(args) > 1 else 7
     rows = []
     with open(RATINGS) as f:
         for r in csv.DictReader(f):
@@ -38,6 +42,8 @@ def main():
         else:
             train += [(u, i) for i in items]
     rng.shuffle(train)
+    if by_user_order:
+        train.sort(key=lambda r: r[0])
     os.makedirs(out, exist_ok=True)
     for name, data in (("train", train), ("test", test)):
         with open(os.path.join(out, name + ".tsv"), "w") as f:
