@@ -308,3 +308,56 @@ fn a_candidate_is_judged_on_logged_impressions_before_it_goes_live() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A file without timestamps says nothing about which of a person's rows came last. Here the
+/// person has 12 films of one taste and, further down the file, 8 of another; they come back
+/// for the first taste. Read as time (the serving recency weights), the last 8 rows win the
+/// ranking; read as it is, an unordered set, the 12 do.
+#[test]
+fn a_file_without_timestamps_is_not_read_as_time() {
+    let dir = std::env::temp_dir().join(format!("foryou-eval-order-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut train = String::from("user\titem\tts\tweight\n");
+    for u in 0..8 {
+        for k in 0..16 {
+            train.push_str(&format!("a{u}\ta{k}\t0\t1\nx{u}\tx{k}\t0\t1\n"));
+        }
+    }
+    for k in 0..12 {
+        train.push_str(&format!("t\ta{k}\t0\t1\n"));
+    }
+    for k in 0..8 {
+        train.push_str(&format!("t\tx{k}\t0\t1\n"));
+    }
+    let test = "user\titem\tts\tweight\nt\ta12\t0\t1\nt\ta13\t0\t1\nt\ta14\t0\t1\nt\ta15\t0\t1\n";
+    let (train_path, test_path) = (dir.join("train.tsv"), dir.join("test.tsv"));
+    std::fs::write(&train_path, train).expect("write");
+    std::fs::write(&test_path, test).expect("write");
+    let run = |config: Option<&str>| {
+        let mut args = vec![
+            OsStr::new("eval").to_owned(),
+            "--k".into(),
+            "4".into(),
+            "--train".into(),
+            train_path.clone().into_os_string(),
+            "--test".into(),
+            test_path.clone().into_os_string(),
+        ];
+        if let Some(c) = config {
+            let path = dir.join("config.json");
+            std::fs::write(&path, c).expect("write");
+            args.push("--config".into());
+            args.push(path.into_os_string());
+        }
+        foryou_json(args)
+    };
+    let unordered = run(None);
+    assert_eq!(unordered["timed"], false, "{unordered}");
+    assert_eq!(unordered["recall@4"], 1.0, "{unordered}");
+    // The serving recency weights, asked for explicitly, favour the rows further down.
+    let as_time = run(Some(
+        r#"{"history_half_life": 10.0, "batch_half_life": 50.0}"#,
+    ));
+    assert_eq!(as_time["recall@4"], 0.0, "{as_time}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
