@@ -1,6 +1,7 @@
 //! `foryou eval` on a small file of the EVAL.md format: JSON figures and a well-formed dump.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// Runs `foryou` with `args`.
@@ -20,6 +21,14 @@ fn foryou_json<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> serde_jso
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+/// `foryou eval --k K --train TRAIN --test TEST`, then `more`; its JSON report.
+fn eval_json(k: usize, train: &Path, test: &Path, more: &[&OsStr]) -> serde_json::Value {
+    let mut args: Vec<OsString> = vec!["eval".into(), "--k".into(), k.to_string().into()];
+    args.extend(["--train".into(), train.into(), "--test".into(), test.into()]);
+    args.extend(more.iter().map(|&a| a.to_owned()));
+    foryou_json(args)
 }
 
 #[test]
@@ -44,17 +53,12 @@ fn eval_scores_a_tiny_split_and_dumps_recommendations() {
     std::fs::write(dir.join("test.tsv"), test).expect("write");
     let recs = dir.join("recs.tsv");
     let (train, test) = (dir.join("train.tsv"), dir.join("test.tsv"));
-    let v = foryou_json([
-        OsStr::new("eval"),
-        OsStr::new("--k"),
-        OsStr::new("2"),
-        OsStr::new("--train"),
-        train.as_os_str(),
-        OsStr::new("--test"),
-        test.as_os_str(),
-        OsStr::new("--recs-out"),
-        recs.as_os_str(),
-    ]);
+    let v = eval_json(
+        2,
+        &train,
+        &test,
+        &[OsStr::new("--recs-out"), recs.as_os_str()],
+    );
     assert_eq!(v["recall@2"], 1.0, "{v}");
     assert_eq!(v["ndcg@2"], 1.0, "{v}");
     assert_eq!(v["users"], 2);
@@ -70,15 +74,7 @@ fn eval_scores_a_tiny_split_and_dumps_recommendations() {
         timed.push_str(&format!("{}\t{}\t{}\t1\n", f[0], f[1], 1_000 + n));
     }
     std::fs::write(&timed_train, timed).expect("write");
-    let t = foryou_json([
-        OsStr::new("eval"),
-        OsStr::new("--k"),
-        OsStr::new("2"),
-        OsStr::new("--train"),
-        timed_train.as_os_str(),
-        OsStr::new("--test"),
-        test.as_os_str(),
-    ]);
+    let t = eval_json(2, &timed_train, &test, &[]);
     assert_eq!(t["timed"], true, "{t}");
     assert_eq!(t["recall@2"], 1.0, "{t}");
     // What the trials chose, stage by stage of knowledge: a dozen positives make too few
@@ -333,31 +329,22 @@ fn a_file_without_timestamps_is_not_read_as_time() {
     let (train_path, test_path) = (dir.join("train.tsv"), dir.join("test.tsv"));
     std::fs::write(&train_path, train).expect("write");
     std::fs::write(&test_path, test).expect("write");
-    let run = |config: Option<&str>| {
-        let mut args = vec![
-            OsStr::new("eval").to_owned(),
-            "--k".into(),
-            "4".into(),
-            "--train".into(),
-            train_path.clone().into_os_string(),
-            "--test".into(),
-            test_path.clone().into_os_string(),
-        ];
-        if let Some(c) = config {
-            let path = dir.join("config.json");
-            std::fs::write(&path, c).expect("write");
-            args.push("--config".into());
-            args.push(path.into_os_string());
-        }
-        foryou_json(args)
-    };
-    let unordered = run(None);
+    let unordered = eval_json(4, &train_path, &test_path, &[]);
     assert_eq!(unordered["timed"], false, "{unordered}");
     assert_eq!(unordered["recall@4"], 1.0, "{unordered}");
     // The serving recency weights, asked for explicitly, favour the rows further down.
-    let as_time = run(Some(
+    let config = dir.join("config.json");
+    std::fs::write(
+        &config,
         r#"{"history_half_life": 10.0, "batch_half_life": 50.0}"#,
-    ));
+    )
+    .expect("write");
+    let as_time = eval_json(
+        4,
+        &train_path,
+        &test_path,
+        &[OsStr::new("--config"), config.as_os_str()],
+    );
     assert_eq!(as_time["recall@4"], 0.0, "{as_time}");
     let _ = std::fs::remove_dir_all(&dir);
 }
