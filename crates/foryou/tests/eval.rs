@@ -23,6 +23,16 @@ fn foryou_json<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> serde_jso
     serde_json::from_slice(&out.stdout).expect("one JSON object")
 }
 
+/// The header of an interaction file (EVAL.md's format).
+const HEADER: &str = "user\titem\tts\tweight\n";
+
+/// A fresh folder for one test's files, named for the test and the process.
+fn scratch(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
 /// `foryou eval --k K --train TRAIN --test TEST`, then `more`; its JSON report.
 fn eval_json(k: usize, train: &Path, test: &Path, more: &[&OsStr]) -> serde_json::Value {
     let mut args: Vec<OsString> = vec!["eval".into(), "--k".into(), k.to_string().into()];
@@ -33,10 +43,9 @@ fn eval_json(k: usize, train: &Path, test: &Path, more: &[&OsStr]) -> serde_json
 
 #[test]
 fn eval_scores_a_tiny_split_and_dumps_recommendations() {
-    let dir = std::env::temp_dir().join(format!("foryou-eval-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = scratch("foryou-eval");
     // Two taste groups: a,b,c go together and x,y,z go together.
-    let mut train = String::from("user\titem\tts\tweight\n");
+    let mut train = String::from(HEADER);
     for u in 0..6 {
         let group: &[&str] = if u % 2 == 0 {
             &["a", "b", "c"]
@@ -68,7 +77,7 @@ fn eval_scores_a_tiny_split_and_dumps_recommendations() {
     // The same log with timestamps is replayed in time, the latest engagements counting most.
     let timed_train = dir.join("train-timed.tsv");
     let text = std::fs::read_to_string(&train).expect("train");
-    let mut timed = String::from("user\titem\tts\tweight\n");
+    let mut timed = String::from(HEADER);
     for (n, line) in text.lines().skip(1).enumerate() {
         let f: Vec<&str> = line.split('\t').collect();
         timed.push_str(&format!("{}\t{}\t{}\t1\n", f[0], f[1], 1_000 + n));
@@ -131,9 +140,8 @@ fn eval_scores_a_tiny_split_and_dumps_recommendations() {
 /// the first users the next step is predictable, so hits come; the JSON has every figure.
 #[test]
 fn replay_learns_as_it_goes() {
-    let dir = std::env::temp_dir().join(format!("foryou-replay-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let mut events = String::from("user\titem\tts\tweight\n");
+    let dir = scratch("foryou-replay");
+    let mut events = String::from(HEADER);
     let mut ts = 1_000;
     for u in 0..30 {
         for it in ["a", "b", "c", "d"] {
@@ -258,8 +266,7 @@ fn logged_pages(n: usize) -> String {
 
 #[test]
 fn a_candidate_is_judged_on_logged_impressions_before_it_goes_live() {
-    let dir = std::env::temp_dir().join(format!("foryou-cf-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = scratch("foryou-cf");
     let log = dir.join("log.jsonl");
     std::fs::write(&log, logged_pages(300)).expect("write");
     let run = |change: &str| {
@@ -311,9 +318,8 @@ fn a_candidate_is_judged_on_logged_impressions_before_it_goes_live() {
 /// ranking; read as it is, an unordered set, the 12 do.
 #[test]
 fn a_file_without_timestamps_is_not_read_as_time() {
-    let dir = std::env::temp_dir().join(format!("foryou-eval-order-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let mut train = String::from("user\titem\tts\tweight\n");
+    let dir = scratch("foryou-eval-order");
+    let mut train = String::from(HEADER);
     for u in 0..8 {
         for k in 0..16 {
             train.push_str(&format!("a{u}\ta{k}\t0\t1\nx{u}\tx{k}\t0\t1\n"));
