@@ -96,10 +96,11 @@ pub fn is_timed(rows: &[Row]) -> bool {
     rows.iter().any(|r| r.ts != 0)
 }
 
-/// The offline configuration for a training log (`EngineConfig::offline_unordered` where it
-/// has no timestamps), with the changes of the JSON file at `path`.
-pub fn offline_config_for(train: &[Row], path: Option<&Path>) -> Result<EngineConfig> {
-    let base = if is_timed(train) {
+/// The offline configuration for a training log, `timed` or not ([`is_timed`];
+/// `EngineConfig::offline_unordered` where it has no timestamps), with the changes of the JSON
+/// file at `path`.
+pub fn offline_config_for(timed: bool, path: Option<&Path>) -> Result<EngineConfig> {
+    let base = if timed {
         EngineConfig::offline()
     } else {
         EngineConfig::offline_unordered()

@@ -287,7 +287,7 @@ fn main() -> Result<()> {
                 &train,
                 &eval::read_tsv(&test)?,
                 k,
-                eval::offline_config_for(&train, config.as_deref())?,
+                eval::offline_config_for(timed, config.as_deref())?,
                 recs_out.as_deref(),
             )?;
             let obj = serde_json::json!({
